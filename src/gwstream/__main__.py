@@ -1,0 +1,3 @@
+from gwstream.cli import main
+
+main()

@@ -1,0 +1,215 @@
+"""Configuration: one typed object, from defaults, an optional YAML file and ``GWSTREAM_*``.
+
+Precedence, highest first: explicit overrides (CLI flags), environment
+variables (``GWSTREAM_RUNTIME__MAX_IN_FLIGHT=2000``), the YAML file named by
+``--config`` or ``GWSTREAM_CONFIG``, then the defaults below. Invalid values
+fail at start with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from gwstream.errors import ConfigError
+
+CONFIG_ENV = "GWSTREAM_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KafkaSettings(_Section):
+    """Where the broker is. An empty ``bootstrap_servers`` means the embedded broker."""
+
+    bootstrap_servers: str = Field(
+        default="", description="host:port[,host:port]; empty starts the embedded Tansu broker"
+    )
+    client_id: str = "gwstream"
+    group_id: str = Field(default="gwstream-processor", min_length=1)
+    session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> KafkaSettings:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by every aiokafka client."""
+        opts: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "client_id": self.client_id,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            opts["sasl_mechanism"] = self.sasl_mechanism
+            opts["sasl_plain_username"] = self.sasl_username
+            opts["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        return opts
+
+
+class TopicNames(_Section):
+    turns: str = "gw.turns.v1"
+    responses: str = "gw.responses.v1"
+    costs: str = "gw.costs.v1"
+    audit: str = "gw.audit.v1"
+    dlq: str = "gw.turns.dlq.v1"
+    partitions: int = Field(default=8, ge=1, le=1024, description="Partitions of topics we create")
+    replication_factor: int = Field(default=1, ge=1, le=7)
+
+
+class RuntimeSettings(_Section):
+    """Concurrency, backpressure and commit behaviour of the processor."""
+
+    max_in_flight: int = Field(default=2_000, ge=1, le=100_000, description="Handler calls at once")
+    pause_above: int = Field(
+        default=5_000, ge=1, description="Pause a partition with this many uncommitted records"
+    )
+    resume_below: int = Field(default=2_500, ge=0, description="Resume it below this many")
+    commit_interval_s: float = Field(default=1.0, gt=0, le=60)
+    drain_timeout_s: float = Field(default=10.0, ge=0, le=300)
+    max_record_bytes: int = Field(default=256 * 1024, ge=1024)
+    fetch_max_records: int = Field(default=1_000, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _water_marks(self) -> RuntimeSettings:
+        if self.resume_below >= self.pause_above:
+            raise ValueError("resume_below must be lower than pause_above")
+        return self
+
+
+class GatewaySettings(_Section):
+    """One gateway. Only the OpenAI-compatible protocol exists so far."""
+
+    protocol: Literal["openai"] = "openai"
+    base_urls: list[str] = Field(min_length=1, description="Endpoints, tried in order")
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = Field(default=None, description="File holding the API key")
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    deadline_s: float = Field(default=60.0, gt=0, le=3600)
+    max_connections: int = Field(default=1_000, ge=1, le=100_000)
+    max_tokens: int | None = Field(default=512, ge=1)
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_file is not None:
+            try:
+                return self.api_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}") from exc
+        return None
+
+
+class SinkSettings(_Section):
+    database: Path = Path("gwstream.duckdb")
+    group_id: str = "gwstream-cost-sink"
+    batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
+    batch_timeout_ms: int = Field(default=500, ge=1)
+
+
+class SimulatorSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8089, ge=0, le=65535)
+    latency_ms: float = Field(default=0.0, ge=0)
+
+
+class Settings(BaseSettings):
+    """Everything gwstream reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GWSTREAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicNames = TopicNames()
+    runtime: RuntimeSettings = RuntimeSettings()
+    gateways: dict[str, GatewaySettings] = Field(
+        default_factory=lambda: {"default": GatewaySettings(base_urls=["http://127.0.0.1:8089"])}
+    )
+    default_gateway: str = "default"
+    tenant_gateways: dict[str, str] = Field(
+        default_factory=dict, description="tenant_id -> gateway name, for tenants not on the default"
+    )
+    system_prompt: str = Field(
+        default="You are a helpful, concise contact-center assistant.", max_length=8_000
+    )
+    prices_file: Path | None = Field(
+        default=None, description="LiteLLM-format price map; the bundled one when absent"
+    )
+    sink: SinkSettings = SinkSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _gateways_exist(self) -> Settings:
+        names = set(self.gateways)
+        if self.default_gateway not in names:
+            raise ValueError(f"default_gateway {self.default_gateway!r} is not one of gateways: {sorted(names)}")
+        for tenant, gw in self.tenant_gateways.items():
+            if gw not in names:
+                raise ValueError(f"tenant_gateways.{tenant}: {gw!r} is not one of gateways: {sorted(names)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(root)"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, raising :class:`ConfigError` that names each bad field."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist")
+        os.environ[CONFIG_ENV] = str(config_file)
+    path = os.environ.get(CONFIG_ENV)
+    if path and not Path(path).is_file():
+        raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"  {_field_path(err['loc'])}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+    except ValueError as exc:  # YAML syntax errors and the like
+        raise ConfigError(f"invalid configuration: {exc}") from None

@@ -1,0 +1,102 @@
+"""Small aiokafka helpers shared by the processor, the sink, the demo and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from gwstream.config import KafkaSettings
+
+
+def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A producer that waits for all in-sync replicas, never idempotent (Tansu rejects it)."""
+    opts: dict[str, Any] = {
+        **kafka.client_options(),
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        "request_timeout_ms": 30_000,
+    }
+    opts.update(overrides)
+    return AIOKafkaProducer(**opts)
+
+
+def make_consumer(kafka: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:
+    """A consumer that never auto-commits: gwstream commits what it has finished."""
+    opts: dict[str, Any] = {
+        **kafka.client_options(),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": kafka.session_timeout_ms,
+        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
+        "max_poll_interval_ms": 300_000,
+        "fetch_max_bytes": 16 * 1024 * 1024,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+    }
+    opts.update(overrides)
+    return AIOKafkaConsumer(*topics, **opts)
+
+
+async def read_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout_s: float = 30.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``topic`` from the beginning of every partition until ``until(records)`` holds.
+
+    Uses manual assignment, no group. Raises TimeoutError with what was read
+    when the condition does not hold in time. (End offsets are not used: the
+    embedded broker reports them short.)
+    """
+    consumer = make_consumer(kafka, group_id=None)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        partitions = await _partitions(consumer, topic, timeout_s)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout_s
+        while not until(records):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {len(records)} records from {topic}; condition not met in {timeout_s}s")
+            batch = await consumer.getmany(timeout_ms=100, max_records=10_000)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return [TopicPartition(topic, p) for p in sorted(parts)]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} has no partitions")
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public call
+        await asyncio.sleep(0.05)
+
+
+async def send_all(
+    producer: AIOKafkaProducer,
+    records: Iterable[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]],
+) -> int:
+    """Send (topic, key, value, headers) records and wait until the broker acknowledged all."""
+    futures = [
+        await producer.send(topic, value=value, key=key, headers=headers)
+        for topic, key, value, headers in records
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+    return len(futures)

@@ -1,0 +1,13 @@
+"""The stream runtime: fetch loop, per-key lanes, offset tracking, commits, dead letters.
+
+It knows nothing of LLMs: a :class:`RecordHandler` decodes records and turns
+them into output records; the runtime guarantees per-key order, bounded
+concurrency and at-least-once delivery around it.
+"""
+
+from __future__ import annotations
+
+from gwstream.runtime.offsets import OffsetTracker
+from gwstream.runtime.processor import InRecord, OutRecord, Processor, RecordHandler, RuntimeStats
+
+__all__ = ["InRecord", "OffsetTracker", "OutRecord", "Processor", "RecordHandler", "RuntimeStats"]

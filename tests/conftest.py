@@ -1,0 +1,101 @@
+"""Shared fixtures: one real broker per test session, fresh topics per test.
+
+The broker is, in order of preference:
+- an external cluster named by ``GWSTREAM_TEST_BOOTSTRAP`` (host:port);
+- Apache Kafka in a testcontainers container when ``GWSTREAM_TEST_BROKER=kafka``
+  (needs Docker and ``pip install -e .[docker]``);
+- otherwise the embedded Tansu broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from gwstream import topics
+from gwstream.broker import EmbeddedBroker
+from gwstream.config import KafkaSettings, TopicNames
+
+
+def _kafka_settings(bootstrap: str) -> KafkaSettings:
+    # Short session timeouts: Tansu holds each JoinGroup for about half of it.
+    return KafkaSettings(
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        session_timeout_ms=2_000,
+        heartbeat_interval_ms=500,
+    )
+
+
+@pytest.fixture(scope="session")
+def broker_bootstrap() -> Iterator[str]:
+    external = os.environ.get("GWSTREAM_TEST_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    if os.environ.get("GWSTREAM_TEST_BROKER") == "kafka":
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    loop = asyncio.new_event_loop()
+    broker = EmbeddedBroker()
+    loop.run_until_complete(broker.start())
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        loop.run_until_complete(broker.stop())
+        loop.close()
+
+
+@pytest.fixture
+def kafka(broker_bootstrap: str) -> KafkaSettings:
+    """Client settings with a fresh consumer group name."""
+    return _kafka_settings(broker_bootstrap)
+
+
+@pytest_asyncio.fixture
+async def topic_names(kafka: KafkaSettings) -> TopicNames:
+    """Fresh topics for one test, created on the broker (4 partitions)."""
+    suffix = uuid.uuid4().hex[:8]
+    names = TopicNames(
+        turns=f"t-turns-{suffix}",
+        responses=f"t-responses-{suffix}",
+        costs=f"t-costs-{suffix}",
+        audit=f"t-audit-{suffix}",
+        dlq=f"t-dlq-{suffix}",
+        partitions=4,
+    )
+    await topics.apply(kafka, names)
+    return names
+
+
+async def wait_for(
+    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0, interval: float = 0.02
+) -> None:
+    """Wait until ``predicate`` holds, failing the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value: Any = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+@pytest_asyncio.fixture
+async def embedded_broker() -> AsyncIterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that must stop it."""
+    async with EmbeddedBroker() as broker:
+        yield broker
