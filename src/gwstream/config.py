@@ -9,9 +9,11 @@ fail at start with a message naming the field.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -23,6 +25,7 @@ from pydantic_settings import (
 from gwstream.errors import ConfigError
 
 CONFIG_ENV = "GWSTREAM_CONFIG"
+_config_file: ContextVar[Path | None] = ContextVar("gwstream_config_file", default=None)
 
 
 class _Section(BaseModel):
@@ -184,8 +187,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get(CONFIG_ENV)
-        if path:
+        path = _config_file.get()
+        if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
 
@@ -196,13 +199,11 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, raising :class:`ConfigError` that names each bad field."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(f"config file {config_file} does not exist")
-        os.environ[CONFIG_ENV] = str(config_file)
-    path = os.environ.get(CONFIG_ENV)
-    if path and not Path(path).is_file():
-        raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+    if config_file is None and os.environ.get(CONFIG_ENV):
+        config_file = Path(os.environ[CONFIG_ENV])
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+    token = _config_file.set(config_file)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -211,5 +212,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             for err in exc.errors(include_url=False, include_input=False)
         ]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
-    except ValueError as exc:  # YAML syntax errors and the like
+    except (ValueError, yaml.YAMLError) as exc:  # YAML syntax errors and the like
         raise ConfigError(f"invalid configuration: {exc}") from None
+    finally:
+        _config_file.reset(token)

@@ -1,0 +1,122 @@
+"""Wires the turn pipeline into the stream runtime: the one place that knows both.
+
+:class:`TurnHandler` is the runtime's :class:`~gwstream.runtime.RecordHandler`
+for ``gw.turns.v1``: it decodes and validates records (poison goes to the
+dead-letter topic) and encodes the pipeline's events as CloudEvents records.
+:func:`run_processor` builds everything from :class:`~gwstream.config.Settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import orjson
+from pydantic import ValidationError
+
+from gwstream.config import KafkaSettings, Settings
+from gwstream.errors import PoisonRecord
+from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
+from gwstream.gateways.base import Gateway
+from gwstream.pipeline import Pipeline, Route, Router
+from gwstream.pricing import PriceTable
+from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
+from gwstream.config import TopicNames
+
+
+def decode_turn(record: InRecord) -> TurnEvent:
+    """Validate one input record or raise PoisonRecord naming why (never echoing the payload)."""
+    raw = record.value or b""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoisonRecord("bad_utf8", f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise PoisonRecord("not_json", f"not JSON: {exc.msg} at position {exc.pos}") from None
+    try:
+        turn = TurnEvent.model_validate(obj)
+    except ValidationError as exc:
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)[:5]
+        )
+        raise PoisonRecord("invalid_schema", where) from None
+    key = (record.key or b"").decode("utf-8", "replace")
+    if key != turn.key:
+        raise PoisonRecord("key_mismatch", f"record key must be tenant_id:session_id of the payload ({len(key)} chars given)")
+    return turn
+
+
+class TurnHandler:
+    def __init__(self, pipeline: Pipeline, topics: TopicNames) -> None:
+        self._pipeline = pipeline
+        self._targets: dict[str, str] = {
+            "response": topics.responses,
+            "cost": topics.costs,
+            "audit": topics.audit,
+        }
+
+    def decode(self, record: InRecord) -> TurnEvent:
+        return decode_turn(record)
+
+    async def handle(self, item: TurnEvent, record: InRecord) -> Sequence[OutRecord]:
+        outputs = await self._pipeline.run(item, source_partition=record.partition, source_offset=record.offset)
+        return [self._encode(e, record.key) for e in outputs.all()]
+
+    def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:
+        return OutRecord(self._targets[event.kind], key, event.to_json(), cloudevent_headers(event))
+
+
+def build_gateways(settings: Settings) -> dict[str, Gateway]:
+    from gwstream.gateways.openai import OpenAIChatGateway
+    from gwstream.gateways.resilience import RetryPolicy
+
+    gateways: dict[str, Gateway] = {}
+    for name, gw in settings.gateways.items():
+        gateways[name] = OpenAIChatGateway(
+            name=name,
+            base_urls=list(gw.base_urls),
+            api_key=gw.resolved_api_key(),
+            default_model=gw.model,
+            timeout_s=gw.timeout_s,
+            max_connections=gw.max_connections,
+            retry=RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+        )
+    return gateways
+
+
+def build_router(settings: Settings) -> Router:
+    routes = {n: Route(n, g.model, g.max_tokens) for n, g in settings.gateways.items()}
+    return Router(routes, settings.default_gateway, settings.tenant_gateways)
+
+
+async def run_processor(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    kafka: KafkaSettings | None = None,
+    stats: RuntimeStats | None = None,
+) -> None:
+    """Run the turn processor until ``stop`` is set, then drain and commit."""
+    gateways = build_gateways(settings)
+    try:
+        pipeline = Pipeline(
+            gateways, build_router(settings), PriceTable.load(settings.prices_file), system_prompt=settings.system_prompt
+        )
+        processor: Processor[TurnEvent] = Processor(
+            kafka or settings.kafka,
+            input_topic=settings.topics.turns,
+            dlq_topic=settings.topics.dlq,
+            handler=TurnHandler(pipeline, settings.topics),
+            settings=settings.runtime,
+            stats=stats,
+        )
+        async with processor:
+            await processor.run(stop)
+    finally:
+        for gw in gateways.values():
+            with contextlib.suppress(Exception):
+                await gw.aclose()

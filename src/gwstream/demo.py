@@ -1,0 +1,191 @@
+"""``gwstream demo``: the whole job on one machine, nothing to configure.
+
+Starts the embedded broker and the gateway simulator, applies the topics,
+publishes the bundled sample of conversation turns (several tenants, many
+sessions, a few malformed records), runs the processor and the cost sink,
+shows progress, and prints the tenant cost report. Succeeds only when every
+input record is accounted for: a response event or a dead letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gwstream import topics
+from gwstream.app import run_processor
+from gwstream.broker import EmbeddedBroker
+from gwstream.config import GatewaySettings, KafkaSettings, Settings
+from gwstream.events import CONTENT_TYPE, SPEC_VERSION, TurnEvent
+from gwstream.kafkaio import make_consumer, make_producer, send_all
+from gwstream.runtime import RuntimeStats
+
+Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def load_sample() -> list[Record]:
+    """The bundled sample as (key, value, headers) records, malformed ones included."""
+    text = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text()
+    records: list[Record] = []
+    for line in text.splitlines():
+        entry: dict[str, Any] = orjson.loads(line)
+        key = entry["key"].encode() if entry.get("key") else None
+        headers: list[tuple[str, bytes]] = []
+        if "raw_b64" in entry:
+            value = base64.b64decode(entry["raw_b64"])
+        elif "oversize_bytes" in entry:
+            value = b'{"text": "' + b"x" * int(entry["oversize_bytes"]) + b'"}'
+        else:
+            value = orjson.dumps(entry["value"])
+            headers = [
+                ("ce_specversion", SPEC_VERSION.encode()),
+                ("ce_id", str(entry["value"].get("turn_id", "")).encode()),
+                ("ce_type", TurnEvent.ce_type.encode()),
+                ("ce_source", b"urn:gwstream:demo"),
+                ("content-type", CONTENT_TYPE.encode()),
+            ]
+        records.append((key, value, headers))
+    return records
+
+
+@dataclass
+class Accounting:
+    """Which input records have ended somewhere visible."""
+
+    answered: set[str] = field(default_factory=set)  # turn ids with a response event
+    dead: set[tuple[int, int]] = field(default_factory=set)  # (partition, offset) dead-lettered
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.answered) + len(self.dead)
+
+
+async def _watch(kafka: KafkaSettings, settings: Settings, acc: Accounting, stop: asyncio.Event) -> None:
+    consumer = make_consumer(kafka, settings.topics.responses, settings.topics.dlq, group_id=None)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=100)
+            for tp, recs in batch.items():
+                for r in recs:
+                    h = dict(r.headers)
+                    if tp.topic == settings.topics.dlq:
+                        acc.dead.add((int(h["gw_dlq_source_partition"]), int(h["gw_dlq_source_offset"])))
+                    elif h.get("ce_subject", b"").decode() not in acc.answered:
+                        acc.answered.add(h["ce_subject"].decode())
+                        status = orjson.loads(r.value or b"{}").get("status", "?")
+                        acc.statuses[status] = acc.statuses.get(status, 0) + 1
+    finally:
+        await consumer.stop()
+
+
+async def run_demo(
+    *,
+    database: Path = Path("gwstream-demo.duckdb"),
+    latency_ms: float = 150.0,
+    timeout_s: float = 180.0,
+    console: Console | None = None,
+) -> int:
+    """Run the demo; return the process exit code (0 when every record is accounted for)."""
+    from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+    from gwstream.sink.consumer import CostSink
+    from gwstream.sink.report import render, spend_report
+
+    console = console or Console()
+    for suffix in ("", ".wal"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    sample = load_sample()
+    sim_config = SimulatorConfig(
+        latency_ms=latency_ms, latency_jitter_ms=latency_ms * 0.6, error_429_rate=0.03, retry_after_s=0.2,
+        error_5xx_rate=0.02, seed=7,
+    )
+    started = time.monotonic()
+    async with EmbeddedBroker() as broker, GatewaySimulator(sim_config) as sim:
+        console.print(f"[bold]gwstream demo[/]: embedded broker on {broker.bootstrap_servers}, "
+                      f"gateway simulator on {sim.url} ({latency_ms:.0f} ms ± {latency_ms * 0.6:.0f} ms, "
+                      "3% 429, 2% 5xx)")
+        # Short group timeouts: the embedded broker holds each join for half of it.
+        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, session_timeout_ms=2_000,
+                              heartbeat_interval_ms=500)
+        settings = Settings(
+            kafka=kafka,
+            gateways={"default": GatewaySettings(base_urls=[sim.url], max_attempts=5)},
+            sink={"database": database},
+        )
+        await topics.apply(kafka, settings.topics)
+        producer = make_producer(kafka)
+        await producer.start()
+        try:
+            await send_all(producer, [(settings.topics.turns, k, v, h) for k, v, h in sample])
+        finally:
+            await producer.stop()
+        console.print(f"published {len(sample)} records to {settings.topics.turns} "
+                      f"({settings.topics.partitions} partitions)")
+
+        stop = asyncio.Event()
+        stats = RuntimeStats()
+        acc = Accounting()
+        sink = CostSink(kafka.model_copy(update={"group_id": settings.sink.group_id}), settings.topics, settings.sink)
+        tasks = [
+            asyncio.create_task(run_processor(settings, stop, stats=stats), name="processor"),
+            asyncio.create_task(sink.run(stop), name="sink"),
+            asyncio.create_task(_watch(kafka, settings, acc, stop), name="watch"),
+        ]
+        ok = await _progress(console, len(sample), acc, stats, sink, tasks, timeout_s)
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for task, r in zip(tasks, results, strict=True):
+            if isinstance(r, BaseException):
+                console.print(f"[red]{task.get_name()} failed: {r!r}[/]")
+    elapsed = time.monotonic() - started
+    console.print(
+        f"\n{len(sample)} records in {elapsed:.1f}s: {len(acc.answered)} answered "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(acc.statuses.items()))}), {len(acc.dead)} dead-lettered; "
+        f"{sink.stats.rows_inserted} cost rows in {database}"
+    )
+    console.print(render(spend_report(database), "table"))
+    if not ok or errors:
+        console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")
+        return 1
+    console.print("[green]every record accounted for[/]")
+    return 0
+
+
+async def _progress(
+    console: Console,
+    total: int,
+    acc: Accounting,
+    stats: RuntimeStats,
+    sink: Any,
+    tasks: list[asyncio.Task[Any]],
+    timeout_s: float,
+) -> bool:
+    """Show progress until every record is accounted for and costed; False on timeout or failure."""
+    deadline = time.monotonic() + timeout_s
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"), console=console, transient=False,
+    ) as progress:
+        turns = progress.add_task("turns accounted", total=total, detail="")
+        costs = progress.add_task("cost rows in DuckDB", total=None, detail="")
+        while time.monotonic() < deadline:
+            progress.update(turns, completed=acc.total,
+                            detail=f"in flight {stats.in_flight}, dead letters {len(acc.dead)}")
+            progress.update(costs, completed=sink.stats.rows_inserted, total=len(acc.answered) or None, detail="")
+            if acc.total >= total and sink.stats.rows_inserted >= len(acc.answered):
+                return True
+            if any(t.done() for t in tasks):
+                return False
+            await asyncio.wait(tasks, timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
+    return False

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gwstream.config import load_settings
+from gwstream.errors import ConfigError
+
+
+def test_defaults_are_valid() -> None:
+    s = load_settings()
+    assert s.default_gateway in s.gateways
+    assert s.runtime.resume_below < s.runtime.pause_above
+
+
+def test_environment_overrides_nested_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GWSTREAM_RUNTIME__MAX_IN_FLIGHT", "123")
+    assert load_settings().runtime.max_in_flight == 123
+
+
+def test_invalid_value_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GWSTREAM_RUNTIME__MAX_IN_FLIGHT", "0")
+    with pytest.raises(ConfigError, match=r"runtime\.max_in_flight"):
+        load_settings()
+
+
+def test_yaml_file_is_read_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GWSTREAM_CONFIG", raising=False)
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        "gateways:\n  main:\n    base_urls: ['http://127.0.0.1:1']\n    model: gpt-4o\n"
+        "default_gateway: main\ntenant_gateways: {acme: main}\n"
+    )
+    s = load_settings(cfg)
+    assert s.gateways["main"].model == "gpt-4o"
+    cfg.write_text("default_gateway: nowhere\n")
+    with pytest.raises(ConfigError, match="default_gateway"):
+        load_settings(cfg)
+
+
+def test_unknown_key_in_yaml_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GWSTREAM_CONFIG", raising=False)
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text("runtime:\n  max_inflight: 5\n")
+    with pytest.raises(ConfigError, match=r"runtime\.max_inflight"):
+        load_settings(cfg)
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml")

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from gwstream.events import CostEvent, DeadLetter, ResponseEvent, TurnEvent, cloudevent_headers, event_id, utcnow
+
+
+def test_event_ids_are_deterministic_per_turn_and_kind() -> None:
+    assert event_id("t1", "response") == event_id("t1", "response")
+    assert event_id("t1", "response") != event_id("t1", "cost")
+    assert event_id("t1", "cost") != event_id("t2", "cost")
+
+
+def _cost(amount: str) -> CostEvent:
+    now = utcnow()
+    return CostEvent(
+        event_id=event_id("t1", "cost"), turn_id="t1", tenant_id="acme", session_id="s1", seq=0,
+        produced_at=now, occurred_at=now, request_model="gpt-4o-mini", input_tokens=10, output_tokens=5,
+        usage_source="gateway", cost=Decimal(amount), price_source="bundled",
+    )
+
+
+def test_cost_survives_a_round_trip_exactly_as_a_decimal_string() -> None:
+    event = _cost("0.000001234500000001")
+    raw = orjson.loads(event.to_json())
+    assert raw["cost"] == "0.000001234500000001"
+    assert CostEvent.model_validate_json(event.to_json()).cost == Decimal("0.000001234500000001")
+
+
+def test_cloudevents_headers_carry_the_event_id_and_type() -> None:
+    h = dict(cloudevent_headers(_cost("1")))
+    assert h["ce_id"] == event_id("t1", "cost").encode()
+    assert h["ce_type"] == b"com.gwstream.cost.v1"
+    assert h["ce_specversion"] == b"1.0"
+    assert h["content-type"] == b"application/json"
+
+
+def test_turns_reject_unknown_fields_naive_times_and_empty_text() -> None:
+    base = {"turn_id": "t", "tenant_id": "a", "session_id": "s", "seq": 0,
+            "occurred_at": "2026-11-20T08:00:00+00:00", "text": "hi"}
+    TurnEvent.model_validate(base)
+    for bad in ({"extra": 1}, {"occurred_at": "2026-11-20T08:00:00"}, {"text": ""}, {"tenant_id": "a b"}):
+        with pytest.raises(ValidationError):
+            TurnEvent.model_validate({**base, **bad})
+
+
+def test_dead_letter_info_round_trips_through_headers() -> None:
+    info = DeadLetter(reason="not_json", detail="x", source_topic="t", source_partition=2, source_offset=9,
+                      failed_at=utcnow())
+    assert DeadLetter.from_headers([("other", b"1"), *info.headers()]) == info
+
+
+def test_response_status_is_constrained() -> None:
+    with pytest.raises(ValidationError):
+        ResponseEvent(event_id="e", turn_id="t", tenant_id="a", session_id="s", seq=0, produced_at=utcnow(),
+                      status="maybe")  # type: ignore[arg-type]
