@@ -15,6 +15,7 @@ is ``gen_ai.usage.input_tokens``, and so on).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 EVENT_SOURCE = "urn:gwstream:processor"
 _NAMESPACE = uuid.UUID("5b0f6d4e-9a51-4c1b-8f0e-6d1f3c2a7e10")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 MAX_TEXT_CHARS = 32_000
 
@@ -39,8 +41,16 @@ def utcnow() -> datetime:
 
 
 def event_id(turn_id: str, kind: str) -> str:
-    """The deterministic id of the ``kind`` event produced for ``turn_id``."""
-    return str(uuid.uuid5(_NAMESPACE, f"{turn_id}/{kind}"))
+    """The deterministic id of the ``kind`` event produced for ``turn_id``: a UUIDv5.
+
+    Equal to ``str(uuid.uuid5(NAMESPACE, f"{turn_id}/{kind}"))``, computed
+    without building UUID objects since it runs three times per turn.
+    """
+    h = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{turn_id}/{kind}".encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def session_key(tenant_id: str, session_id: str) -> str:

@@ -9,6 +9,14 @@ from pydantic import ValidationError
 from gwstream.events import CostEvent, DeadLetter, ResponseEvent, TurnEvent, cloudevent_headers, event_id, utcnow
 
 
+def test_event_ids_are_uuid5_of_turn_and_kind() -> None:
+    import uuid
+
+    from gwstream.events import _NAMESPACE
+
+    assert event_id("t-1", "cost") == str(uuid.uuid5(_NAMESPACE, "t-1/cost"))
+
+
 def test_event_ids_are_deterministic_per_turn_and_kind() -> None:
     assert event_id("t1", "response") == event_id("t1", "response")
     assert event_id("t1", "response") != event_id("t1", "cost")

@@ -257,6 +257,9 @@ class Processor(Generic[T]):
                 work = _Work(rec, self._handler.decode(rec), None)
             except PoisonRecord as poison:
                 work = _Work(rec, None, poison)
+            except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the stream
+                log.exception("decode failed on %s[%d]@%d", tp.topic, tp.partition, r.offset)
+                work = _Work(rec, None, PoisonRecord("handler_error", f"decode: {type(exc).__name__}"))
             lane = part.lanes.get(r.key)
             if lane is None:
                 lane = part.lanes[r.key] = _Lane(part, r.key)
