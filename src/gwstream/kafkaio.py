@@ -7,9 +7,29 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import functools
+import random
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.partitioner import murmur2
 
 from gwstream.config import KafkaSettings
+
+
+@functools.lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def key_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default (murmur2) key partitioning, with the hash cached per key.
+
+    aiokafka computes murmur2 in pure Python; each turn writes several records
+    with one key, and sessions send many turns, so the cache pays for itself.
+    """
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
 def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
@@ -22,6 +42,7 @@ def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
         "max_batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
         "request_timeout_ms": 30_000,
+        "partitioner": key_partitioner,
     }
     opts.update(overrides)
     return AIOKafkaProducer(**opts)
