@@ -50,3 +50,10 @@ def test_unknown_key_in_yaml_is_an_error(tmp_path: Path, monkeypatch: pytest.Mon
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_the_example_configuration_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "gwstream.yaml"
+    s = load_settings(example)
+    assert s.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert s.gateways["default"].base_urls == ["http://127.0.0.1:8089"]
