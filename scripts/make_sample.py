@@ -15,40 +15,52 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 TENANTS = {
-    "acme-telecom": ("gpt-4o-mini", [
-        "My internet has been dropping every evening since Tuesday, can you check the line?",
-        "I was charged twice for my mobile plan this month.",
-        "How do I upgrade to the unlimited data plan?",
-        "The router lights are blinking orange, what does that mean?",
-        "Can I keep my number if I move to another city?",
-        "I need to cancel the international roaming add-on.",
-        "Why is my bill higher than last month?",
-        "Is there an outage in my area right now?",
-    ]),
-    "northwind-bank": ("gpt-4o", [
-        "I don't recognise a card payment from yesterday, what should I do?",
-        "How long does an international transfer take?",
-        "Please block my debit card, I think I lost it.",
-        "Can I raise my daily withdrawal limit?",
-        "What documents do I need to open a joint account?",
-        "My mortgage payment date falls on a holiday, will it be late?",
-        "How do I set up two-factor authentication in the app?",
-    ]),
-    "globex-retail": ("gpt-4o-mini", [
-        "Where is my order? It was supposed to arrive yesterday.",
-        "I want to return a pair of shoes that don't fit.",
-        "Do you price match other stores?",
-        "The discount code SAVE20 doesn't work at checkout.",
-        "Can I change the delivery address of an order already shipped?",
-        "Is this jacket available in medium in the downtown store?",
-    ]),
-    "initech-insurance": ("gpt-4.1-mini", [
-        "I had a minor car accident, how do I file a claim?",
-        "Does my home policy cover water damage from a burst pipe?",
-        "I'd like to add my daughter as a driver on my policy.",
-        "When is my next premium due?",
-        "Can I get a copy of my policy documents by email?",
-    ]),
+    "acme-telecom": (
+        "gpt-4o-mini",
+        [
+            "My internet has been dropping every evening since Tuesday, can you check the line?",
+            "I was charged twice for my mobile plan this month.",
+            "How do I upgrade to the unlimited data plan?",
+            "The router lights are blinking orange, what does that mean?",
+            "Can I keep my number if I move to another city?",
+            "I need to cancel the international roaming add-on.",
+            "Why is my bill higher than last month?",
+            "Is there an outage in my area right now?",
+        ],
+    ),
+    "northwind-bank": (
+        "gpt-4o",
+        [
+            "I don't recognise a card payment from yesterday, what should I do?",
+            "How long does an international transfer take?",
+            "Please block my debit card, I think I lost it.",
+            "Can I raise my daily withdrawal limit?",
+            "What documents do I need to open a joint account?",
+            "My mortgage payment date falls on a holiday, will it be late?",
+            "How do I set up two-factor authentication in the app?",
+        ],
+    ),
+    "globex-retail": (
+        "gpt-4o-mini",
+        [
+            "Where is my order? It was supposed to arrive yesterday.",
+            "I want to return a pair of shoes that don't fit.",
+            "Do you price match other stores?",
+            "The discount code SAVE20 doesn't work at checkout.",
+            "Can I change the delivery address of an order already shipped?",
+            "Is this jacket available in medium in the downtown store?",
+        ],
+    ),
+    "initech-insurance": (
+        "gpt-4.1-mini",
+        [
+            "I had a minor car accident, how do I file a claim?",
+            "Does my home policy cover water damage from a burst pipe?",
+            "I'd like to add my daughter as a driver on my policy.",
+            "When is my next premium due?",
+            "Can I get a copy of my policy documents by email?",
+        ],
+    ),
 }
 FOLLOW_UPS = [
     "Thanks. What happens next?",
@@ -65,7 +77,7 @@ def main() -> None:
     start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     lines: list[dict[str, object]] = []
     for tenant, (model, openers) in TENANTS.items():
-        for s in range(rng.randint(14, 18)):
+        for _ in range(rng.randint(14, 18)):
             session = f"s-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
             t0 = start + timedelta(hours=rng.randint(0, 47), minutes=rng.randint(0, 59))
             channel = rng.choice(["chat", "chat", "voice", "sms"])
@@ -96,11 +108,27 @@ def main() -> None:
         if not q:
             queues.remove(q)
     bad = [
-        {"key": "acme-telecom:s-broken1", "raw_b64": base64.b64encode(b"{not json").decode(), "why": "not_json"},
-        {"key": "acme-telecom:s-broken2", "raw_b64": base64.b64encode(b"\xff\xfe{\"text\": 1}").decode(), "why": "bad_utf8"},
+        {
+            "key": "acme-telecom:s-broken1",
+            "raw_b64": base64.b64encode(b"{not json").decode(),
+            "why": "not_json",
+        },
+        {
+            "key": "acme-telecom:s-broken2",
+            "raw_b64": base64.b64encode(b'\xff\xfe{"text": 1}').decode(),
+            "why": "bad_utf8",
+        },
         {"key": None, "value": {**out[0]["value"], "turn_id": "nokey-1"}, "why": "missing_key"},  # type: ignore[dict-item]
-        {"key": "globex-retail:s-x", "value": {"tenant_id": "globex-retail", "session_id": "s-x", "text": "hi"}, "why": "invalid_schema"},
-        {"key": "globex-retail:s-y", "value": {**out[1]["value"], "turn_id": "wrongkey-1"}, "why": "key_mismatch"},  # type: ignore[dict-item]
+        {
+            "key": "globex-retail:s-x",
+            "value": {"tenant_id": "globex-retail", "session_id": "s-x", "text": "hi"},
+            "why": "invalid_schema",
+        },
+        {
+            "key": "globex-retail:s-y",
+            "value": {**out[1]["value"], "turn_id": "wrongkey-1"},
+            "why": "key_mismatch",
+        },  # type: ignore[dict-item]
         {"key": "initech-insurance:s-big", "oversize_bytes": 300_000, "why": "oversized"},
     ]
     for i, b in enumerate(bad):

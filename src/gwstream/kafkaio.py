@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import functools
-import random
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import murmur2
@@ -48,7 +47,9 @@ def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**opts)
 
 
-def make_consumer(kafka: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:
+def make_consumer(
+    kafka: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any
+) -> AIOKafkaConsumer:
     """A consumer that never auto-commits: gwstream commits what it has finished."""
     opts: dict[str, Any] = {
         **kafka.client_options(),
@@ -88,7 +89,9 @@ async def read_topic(
         deadline = time.monotonic() + timeout_s
         while not until(records):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"read {len(records)} records from {topic}; condition not met in {timeout_s}s")
+                raise TimeoutError(
+                    f"read {len(records)} records from {topic}; condition not met in {timeout_s}s"
+                )
             batch = await consumer.getmany(timeout_ms=100, max_records=10_000)
             for recs in batch.values():
                 records.extend(recs)
@@ -97,7 +100,9 @@ async def read_topic(
         await consumer.stop()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float) -> list[TopicPartition]:
+async def _partitions(
+    consumer: AIOKafkaConsumer, topic: str, timeout_s: float
+) -> list[TopicPartition]:
     deadline = time.monotonic() + timeout_s
     while True:
         parts = consumer.partitions_for_topic(topic)
@@ -105,7 +110,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float) 
             return [TopicPartition(topic, p) for p in sorted(parts)]
         if time.monotonic() > deadline:
             raise TimeoutError(f"topic {topic} has no partitions")
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public call
+        await consumer._client.force_metadata_update()
         await asyncio.sleep(0.05)
 
 

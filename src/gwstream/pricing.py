@@ -78,7 +78,9 @@ def _parse(text: str, where: str) -> dict[str, ModelPrice]:
         if inp is None or out is None:
             continue  # embeddings, images and the like: not chat-priced
         if not isinstance(inp, Decimal) or not isinstance(out, Decimal) or inp < 0 or out < 0:
-            raise ConfigError(f"prices_file {where}: {model}: costs per token must be non-negative numbers")
+            raise ConfigError(
+                f"prices_file {where}: {model}: costs per token must be non-negative numbers"
+            )
         cached = entry.get("cache_read_input_token_cost")
         prices[model] = ModelPrice(inp, out, cached if isinstance(cached, Decimal) else None)
     return prices

@@ -68,10 +68,20 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
     common = {"cleanup.policy": "delete", "retention.ms": str(WEEK_MS)}
     p, rf = n.partitions, n.replication_factor
     return [
-        TopicSpec("turns", n.turns, p, rf, common, TurnEvent, "Conversation turns, published by platforms."),
+        TopicSpec(
+            "turns",
+            n.turns,
+            p,
+            rf,
+            common,
+            TurnEvent,
+            "Conversation turns, published by platforms.",
+        ),
         TopicSpec("responses", n.responses, p, rf, common, ResponseEvent, "One answer per turn."),
         TopicSpec("costs", n.costs, p, rf, common, CostEvent, "Tokens and money per turn."),
-        TopicSpec("audit", n.audit, p, rf, common, AuditEvent, "What happened to each turn; no raw text."),
+        TopicSpec(
+            "audit", n.audit, p, rf, common, AuditEvent, "What happened to each turn; no raw text."
+        ),
         TopicSpec(
             "dlq",
             n.dlq,
@@ -120,7 +130,10 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
         missing = [s for s in specs if s.name not in existing]
         result = {s.name: "exists" for s in specs if s.name in existing}
         if missing:
-            new = [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs) for s in missing]
+            new = [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
+                for s in missing
+            ]
             try:
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:

@@ -6,7 +6,15 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from gwstream.events import CostEvent, DeadLetter, ResponseEvent, TurnEvent, cloudevent_headers, event_id, utcnow
+from gwstream.events import (
+    CostEvent,
+    DeadLetter,
+    ResponseEvent,
+    TurnEvent,
+    cloudevent_headers,
+    event_id,
+    utcnow,
+)
 
 
 def test_event_ids_are_uuid5_of_turn_and_kind() -> None:
@@ -26,9 +34,19 @@ def test_event_ids_are_deterministic_per_turn_and_kind() -> None:
 def _cost(amount: str) -> CostEvent:
     now = utcnow()
     return CostEvent(
-        event_id=event_id("t1", "cost"), turn_id="t1", tenant_id="acme", session_id="s1", seq=0,
-        produced_at=now, occurred_at=now, request_model="gpt-4o-mini", input_tokens=10, output_tokens=5,
-        usage_source="gateway", cost=Decimal(amount), price_source="bundled",
+        event_id=event_id("t1", "cost"),
+        turn_id="t1",
+        tenant_id="acme",
+        session_id="s1",
+        seq=0,
+        produced_at=now,
+        occurred_at=now,
+        request_model="gpt-4o-mini",
+        input_tokens=10,
+        output_tokens=5,
+        usage_source="gateway",
+        cost=Decimal(amount),
+        price_source="bundled",
     )
 
 
@@ -48,21 +66,45 @@ def test_cloudevents_headers_carry_the_event_id_and_type() -> None:
 
 
 def test_turns_reject_unknown_fields_naive_times_and_empty_text() -> None:
-    base = {"turn_id": "t", "tenant_id": "a", "session_id": "s", "seq": 0,
-            "occurred_at": "2026-11-20T08:00:00+00:00", "text": "hi"}
+    base = {
+        "turn_id": "t",
+        "tenant_id": "a",
+        "session_id": "s",
+        "seq": 0,
+        "occurred_at": "2026-11-20T08:00:00+00:00",
+        "text": "hi",
+    }
     TurnEvent.model_validate(base)
-    for bad in ({"extra": 1}, {"occurred_at": "2026-11-20T08:00:00"}, {"text": ""}, {"tenant_id": "a b"}):
+    for bad in (
+        {"extra": 1},
+        {"occurred_at": "2026-11-20T08:00:00"},
+        {"text": ""},
+        {"tenant_id": "a b"},
+    ):
         with pytest.raises(ValidationError):
             TurnEvent.model_validate({**base, **bad})
 
 
 def test_dead_letter_info_round_trips_through_headers() -> None:
-    info = DeadLetter(reason="not_json", detail="x", source_topic="t", source_partition=2, source_offset=9,
-                      failed_at=utcnow())
+    info = DeadLetter(
+        reason="not_json",
+        detail="x",
+        source_topic="t",
+        source_partition=2,
+        source_offset=9,
+        failed_at=utcnow(),
+    )
     assert DeadLetter.from_headers([("other", b"1"), *info.headers()]) == info
 
 
 def test_response_status_is_constrained() -> None:
     with pytest.raises(ValidationError):
-        ResponseEvent(event_id="e", turn_id="t", tenant_id="a", session_id="s", seq=0, produced_at=utcnow(),
-                      status="maybe")  # type: ignore[arg-type]
+        ResponseEvent(
+            event_id="e",
+            turn_id="t",
+            tenant_id="a",
+            session_id="s",
+            seq=0,
+            produced_at=utcnow(),
+            status="maybe",
+        )  # type: ignore[arg-type]

@@ -25,8 +25,12 @@ def test_every_payload_topic_has_a_schema_that_accepts_a_real_event() -> None:
     schema = next(s for s in topics.topic_specs() if s.role == "turns").json_schema()
     assert schema is not None
     turn = TurnEvent(
-        turn_id="t-1", tenant_id="acme", session_id="s1", seq=0,
-        occurred_at="2026-11-20T08:00:00+00:00", text="hello",  # type: ignore[arg-type]
+        turn_id="t-1",
+        tenant_id="acme",
+        session_id="s1",
+        seq=0,
+        occurred_at="2026-11-20T08:00:00+00:00",
+        text="hello",  # type: ignore[arg-type]
     )
     jsonschema.validate(turn.model_dump(mode="json"), schema)
 

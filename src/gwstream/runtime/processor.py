@@ -188,7 +188,10 @@ class Processor(Generic[T]):
         except BaseException:
             await self._producer.stop()
             raise
-        self._workers = [asyncio.create_task(self._worker(), name=f"gwstream-worker-{i}") for i in range(self._cfg.max_in_flight)]
+        self._workers = [
+            asyncio.create_task(self._worker(), name=f"gwstream-worker-{i}")
+            for i in range(self._cfg.max_in_flight)
+        ]
 
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients."""
@@ -221,8 +224,12 @@ class Processor(Generic[T]):
         try:
             while not stop.is_set():
                 if self._fatal is not None:
-                    raise _Fatal("processing stopped; unfinished records stay uncommitted") from self._fatal
-                batch = await self._consumer.getmany(timeout_ms=100, max_records=self._cfg.fetch_max_records)
+                    raise _Fatal(
+                        "processing stopped; unfinished records stay uncommitted"
+                    ) from self._fatal
+                batch = await self._consumer.getmany(
+                    timeout_ms=100, max_records=self._cfg.fetch_max_records
+                )
                 for tp, records in batch.items():
                     self._accept(tp, records)
         finally:
@@ -237,7 +244,12 @@ class Processor(Generic[T]):
     def _accept(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         part = self._parts.get(tp)
         if part is None or part.revoked:
-            if part is None and records and self._consumer is not None and tp in self._consumer.assignment():
+            if (
+                part is None
+                and records
+                and self._consumer is not None
+                and tp in self._consumer.assignment()
+            ):
                 # Fetched before our assignment callback ran: rewind, never skip.
                 self._consumer.seek(tp, records[0].offset)
             return
@@ -251,15 +263,19 @@ class Processor(Generic[T]):
             try:
                 size = len(r.value or b"") + len(r.key or b"")
                 if size > max_bytes:
-                    raise PoisonRecord("oversized", f"record is {size} bytes, the limit is {max_bytes}")
+                    raise PoisonRecord(
+                        "oversized", f"record is {size} bytes, the limit is {max_bytes}"
+                    )
                 if not r.key:
                     raise PoisonRecord("missing_key", "records must be keyed tenant_id:session_id")
                 work = _Work(rec, self._handler.decode(rec), None)
             except PoisonRecord as poison:
                 work = _Work(rec, None, poison)
-            except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the stream
+            except Exception as exc:
                 log.exception("decode failed on %s[%d]@%d", tp.topic, tp.partition, r.offset)
-                work = _Work(rec, None, PoisonRecord("handler_error", f"decode: {type(exc).__name__}"))
+                work = _Work(
+                    rec, None, PoisonRecord("handler_error", f"decode: {type(exc).__name__}")
+                )
             lane = part.lanes.get(r.key)
             if lane is None:
                 lane = part.lanes[r.key] = _Lane(part, r.key)
@@ -326,17 +342,23 @@ class Processor(Generic[T]):
                 outputs = await self._handler.handle(work.item, rec)  # type: ignore[arg-type]
             except PoisonRecord as poison:
                 outputs = [self._dead_letter(rec, poison)]
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stream
+            except Exception as exc:
                 log.exception("handler failed on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
                 self.stats.handler_errors += 1
-                outputs = [self._dead_letter(rec, PoisonRecord("handler_error", type(exc).__name__))]
+                outputs = [
+                    self._dead_letter(rec, PoisonRecord("handler_error", type(exc).__name__))
+                ]
             self.stats.handle_seconds += time.perf_counter() - started
         await self._publish(outputs)
         if work.abandoned or part.revoked:
             return
         part.tracker.mark_done(rec.offset)
         self.stats.processed += 1
-        if part.paused and len(part.tracker) < self._cfg.resume_below and self._consumer is not None:
+        if (
+            part.paused
+            and len(part.tracker) < self._cfg.resume_below
+            and self._consumer is not None
+        ):
             self._consumer.resume(part.tp)
             part.paused = False
             self.stats.paused.discard(part.tp.partition)
@@ -351,7 +373,9 @@ class Processor(Generic[T]):
             source_offset=rec.offset,
             failed_at=utcnow(),
         )
-        log.warning("dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, poison.reason)
+        log.warning(
+            "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, poison.reason
+        )
         return OutRecord(self._dlq, rec.key, rec.value or b"", [*rec.headers, *info.headers()])
 
     async def _publish(self, outputs: Sequence[OutRecord]) -> None:
@@ -359,7 +383,9 @@ class Processor(Generic[T]):
         producer = self._producer
         assert producer is not None
         try:
-            futures = [await producer.send(o.topic, o.value, key=o.key, headers=o.headers) for o in outputs]
+            futures = [
+                await producer.send(o.topic, o.value, key=o.key, headers=o.headers) for o in outputs
+            ]
             for fut in futures:
                 await fut
         except KafkaError as exc:
@@ -444,7 +470,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self._p = processor
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._p._on_revoked(set(revoked))  # noqa: SLF001
+        await self._p._on_revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self._p._on_assigned(set(assigned))  # noqa: SLF001
+        await self._p._on_assigned(set(assigned))

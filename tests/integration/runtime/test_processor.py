@@ -7,14 +7,13 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from aiokafka import TopicPartition
+from tests.conftest import wait_for
 
 from gwstream.config import KafkaSettings, RuntimeSettings, TopicNames
 from gwstream.errors import PoisonRecord
-from aiokafka import TopicPartition
-
 from gwstream.kafkaio import make_consumer, make_producer, read_topic, send_all
 from gwstream.runtime import InRecord, OutRecord, Processor
-from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -84,8 +83,13 @@ async def test_keys_of_one_partition_run_concurrently_and_each_key_in_order(
     # s0's first record waits until s1's last is handled: serial processing deadlocks.
     rec = Recorder(topic_names.responses)
     rec.waits[(keys[0], 0)] = (keys[1], 9)
-    proc = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec,
-                     settings=RuntimeSettings(max_in_flight=50))
+    proc = Processor(
+        kafka,
+        input_topic=topic_names.turns,
+        dlq_topic=topic_names.dlq,
+        handler=rec,
+        settings=RuntimeSettings(max_in_flight=50),
+    )
     await _run(proc, lambda: proc.stats.processed == len(records))
     for k in keys:
         assert rec.handled[k] == list(range(10))
@@ -104,7 +108,13 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_stream_goes_on
     await send_all(producer, [good[0], *bad, *good[1:]])  # type: ignore[arg-type]
     rec = Recorder(topic_names.responses)
     settings = RuntimeSettings(max_record_bytes=1024, max_in_flight=4)
-    proc = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec, settings=settings)
+    proc = Processor(
+        kafka,
+        input_topic=topic_names.turns,
+        dlq_topic=topic_names.dlq,
+        handler=rec,
+        settings=settings,
+    )
     await _run(proc, lambda: proc.stats.processed == 8)
     assert rec.handled[b"t:a"] == [0, 1, 2, 3, 4]
     dlq = await read_topic(kafka, topic_names.dlq, until=lambda rs: len(rs) >= 3)
@@ -118,7 +128,10 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_stream_goes_on
 async def test_offsets_are_committed_so_a_restart_resumes_after_finished_work(
     kafka: KafkaSettings, topic_names: TopicNames, producer: object
 ) -> None:
-    await send_all(producer, [(topic_names.turns, f"t:{i % 7}".encode(), str(i).encode(), []) for i in range(100)])  # type: ignore[arg-type]
+    await send_all(
+        producer,
+        [(topic_names.turns, f"t:{i % 7}".encode(), str(i).encode(), []) for i in range(100)],
+    )  # type: ignore[arg-type]
     rec = Recorder(topic_names.responses)
     proc = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec)
     await _run(proc, lambda: proc.stats.processed == 100)

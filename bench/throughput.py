@@ -1,0 +1,200 @@
+"""Throughput of gwstream against a raw aiokafka passthrough, on the embedded broker.
+
+(a) baseline: a bare aiokafka consumer-group loop that, per input record,
+    produces the same number of records gwstream does (response, cost, audit)
+    and commits; no ordering, no validation, no gateway call.
+(b) gwstream end to end (validation, pipeline, gateway call over loopback HTTP,
+    three CloudEvents outputs acknowledged before commit) with the simulator
+    in a separate process, at zero and at 200 ms gateway latency.
+
+Prints turns/s for each, processor CPU per turn, and the ratio b/a.
+Usage: python bench/throughput.py [--turns 20000] [--sessions 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+from gwstream import topics
+from gwstream.app import run_processor
+from gwstream.broker import EmbeddedBroker, free_port
+from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
+from gwstream.events import TurnEvent, turn_headers, utcnow
+from gwstream.kafkaio import make_consumer, make_producer, send_all
+from gwstream.runtime import RuntimeStats
+
+OUTPUTS_PER_TURN = 3
+
+
+def _names(tag: str, partitions: int) -> TopicNames:
+    s = f"{tag}-{uuid.uuid4().hex[:6]}"
+    return TopicNames(
+        turns=f"b-turns-{s}",
+        responses=f"b-resp-{s}",
+        costs=f"b-costs-{s}",
+        audit=f"b-audit-{s}",
+        dlq=f"b-dlq-{s}",
+        partitions=partitions,
+    )
+
+
+async def _publish(kafka: KafkaSettings, names: TopicNames, turns: int, sessions: int) -> None:
+    now = utcnow()
+    producer = make_producer(kafka, linger_ms=20)
+    await producer.start()
+    try:
+        batch = []
+        for i in range(turns):
+            s, seq = i % sessions, i // sessions
+            t = TurnEvent(
+                turn_id=f"b{i}",
+                tenant_id=f"tenant-{s % 7}",
+                session_id=f"s{s}",
+                seq=seq,
+                occurred_at=now,
+                text=f"Hello, I have a question about my order {s}, turn {seq}.",
+            )
+            batch.append((names.turns, t.key.encode(), t.to_json(), turn_headers(t)))
+            if len(batch) >= 5_000:
+                await send_all(producer, batch)
+                batch = []
+        await send_all(producer, batch)
+    finally:
+        await producer.stop()
+
+
+async def baseline(kafka: KafkaSettings, names: TopicNames, turns: int) -> tuple[float, float]:
+    consumer = make_consumer(kafka, names.turns, group_id=f"bench-base-{uuid.uuid4().hex[:6]}")
+    producer = make_producer(kafka)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    try:
+        t0 = c0 = None
+        while done < turns:
+            batch = await consumer.getmany(timeout_ms=100, max_records=1_000)
+            if not batch:
+                continue
+            if t0 is None:
+                t0, c0 = time.perf_counter(), time.process_time()
+            futures = []
+            for recs in batch.values():
+                for r in recs:
+                    for topic in (names.responses, names.costs, names.audit):
+                        futures.append(
+                            await producer.send(topic, r.value, key=r.key, headers=list(r.headers))
+                        )
+                    done += 1
+            await asyncio.gather(*futures)
+            await consumer.commit()
+        assert t0 is not None and c0 is not None
+        return done / (time.perf_counter() - t0), (time.process_time() - c0) / done
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def gwstream_run(
+    kafka: KafkaSettings, names: TopicNames, turns: int, url: str, in_flight: int
+) -> tuple[float, float]:
+    settings = Settings(
+        kafka=kafka.model_copy(update={"group_id": f"bench-gw-{uuid.uuid4().hex[:6]}"}),
+        topics=names,
+        gateways={"default": GatewaySettings(base_urls=[url], max_connections=in_flight)},
+        runtime=RuntimeSettings(max_in_flight=in_flight, pause_above=20_000, resume_below=10_000),
+    )
+    stats = RuntimeStats()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+    while stats.processed == 0 and not task.done():
+        await asyncio.sleep(0.001)
+    t0, c0, n0 = time.perf_counter(), time.process_time(), stats.processed
+    last = time.perf_counter()
+    while stats.processed < turns and not task.done():
+        await asyncio.sleep(0.01)
+        if time.perf_counter() - last > 2:
+            last = time.perf_counter()
+            print(f"    ... {stats.processed}/{turns} in flight {stats.in_flight}", file=sys.stderr)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n = stats.processed - n0
+    stop.set()
+    await task
+    return n / elapsed, cpu / n
+
+
+def _start_simulator(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gwstream",
+            "simulate-gateway",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("simulator did not start")
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--turns", type=int, default=20_000)
+    ap.add_argument("--sessions", type=int, default=2_000)
+    ap.add_argument("--partitions", type=int, default=8)
+    ap.add_argument("--in-flight", type=int, default=2_000)
+    args = ap.parse_args()
+    async with EmbeddedBroker() as broker:
+        kafka = KafkaSettings(
+            bootstrap_servers=broker.bootstrap_servers,
+            session_timeout_ms=2_000,
+            heartbeat_interval_ms=500,
+        )
+        print(
+            f"embedded broker {broker.bootstrap_servers}; {args.turns} turns, {args.sessions} sessions, "
+            f"{args.partitions} partitions, {args.in_flight} in flight"
+        )
+        names = _names("base", args.partitions)
+        await topics.apply(kafka, names)
+        await _publish(kafka, names, args.turns, args.sessions)
+        base_rate, base_cpu = await baseline(kafka, names, args.turns)
+        print(
+            f"(a) raw aiokafka passthrough:        {base_rate:9.0f} turns/s  {base_cpu * 1e6:7.0f} us CPU/turn"
+        )
+        results = {}
+        for latency in (0.0, 200.0):
+            sim, url = _start_simulator(latency)
+            try:
+                names = _names(f"gw{int(latency)}", args.partitions)
+                await topics.apply(kafka, names)
+                await _publish(kafka, names, args.turns, args.sessions)
+                rate, cpu = await gwstream_run(kafka, names, args.turns, url, args.in_flight)
+            finally:
+                sim.terminate()
+                sim.wait()
+            results[latency] = rate
+            print(
+                f"(b) gwstream, gateway at {latency:3.0f} ms:    {rate:9.0f} turns/s  {cpu * 1e6:7.0f} us CPU/turn"
+                f"  ratio b/a {rate / base_rate:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

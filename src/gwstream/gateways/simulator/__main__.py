@@ -1,0 +1,49 @@
+"""``python -m gwstream.gateways.simulator``: serve the simulator in the foreground.
+
+Every :class:`SimulatorConfig` field is a flag (``--latency-ms 200``,
+``--error-429-rate 0.05``); values are validated by the config model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from gwstream.gateways.simulator.config import SimulatorConfig
+from gwstream.gateways.simulator.server import serve_forever
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gwstream.gateways.simulator",
+        description="Serve an OpenAI-compatible gateway simulator until SIGINT/SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    for name, field in SimulatorConfig.model_fields.items():
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=field.description)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = vars(_parser().parse_args(argv))
+    host, port = args.pop("host"), args.pop("port")
+    try:
+        config = SimulatorConfig.model_validate({k: v for k, v in args.items() if v is not None})
+    except ValidationError as exc:
+        print(f"invalid simulator option: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve_forever(config, host, port))
+    except OSError as exc:
+        print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

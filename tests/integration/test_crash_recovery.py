@@ -1,0 +1,120 @@
+"""At-least-once across a crash: SIGKILL a real processor process mid-stream and restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import wait_for
+from tests.integration.helpers import distinct_turns, make_turns, responses_by_turn, turn_records
+
+from gwstream.config import KafkaSettings, TopicNames
+from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.kafkaio import make_producer, read_topic, send_all
+
+pytestmark = pytest.mark.integration
+
+
+def _env(kafka: KafkaSettings, names: TopicNames, url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+    env.update(
+        {
+            "GWSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "GWSTREAM_KAFKA__GROUP_ID": kafka.group_id,
+            "GWSTREAM_KAFKA__SESSION_TIMEOUT_MS": "2000",
+            "GWSTREAM_KAFKA__HEARTBEAT_INTERVAL_MS": "500",
+            "GWSTREAM_TOPICS__TURNS": names.turns,
+            "GWSTREAM_TOPICS__RESPONSES": names.responses,
+            "GWSTREAM_TOPICS__COSTS": names.costs,
+            "GWSTREAM_TOPICS__AUDIT": names.audit,
+            "GWSTREAM_TOPICS__DLQ": names.dlq,
+            "GWSTREAM_GATEWAYS": json.dumps({"default": {"base_urls": [url], "timeout_s": 10}}),
+            "GWSTREAM_RUNTIME__MAX_IN_FLIGHT": "16",
+            "GWSTREAM_RUNTIME__COMMIT_INTERVAL_S": "0.2",
+            "GWSTREAM_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+class ProcessorProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gwstream", "run"],
+            env=env,
+            stdout=self._log,
+            stderr=self._log,
+        )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ProcessorProcess]]:
+    started: list[ProcessorProcess] = []
+    yield started
+    for p in started:
+        p.close()
+
+
+async def test_sigkill_mid_stream_then_restart_answers_every_turn_with_stable_ids(
+    kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path, processes: list[ProcessorProcess]
+) -> None:
+    turns = make_turns(sessions=40, turns_per_session=8)
+    async with GatewaySimulator(
+        SimulatorConfig(latency_ms=40, latency_jitter_ms=20, seed=5)
+    ) as sim:
+        producer = make_producer(kafka)
+        await producer.start()
+        try:
+            await send_all(producer, turn_records(topic_names.turns, turns))
+        finally:
+            await producer.stop()
+        env = _env(kafka, topic_names, sim.url)
+
+        first = ProcessorProcess(env, tmp_path / "first.log")
+        processes.append(first)
+        await wait_for(lambda: sim.stats.requests >= len(turns) // 3, timeout=60)
+        first.proc.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(first.proc.wait) == -signal.SIGKILL
+        answered_before_restart = sim.stats.requests
+        assert answered_before_restart < len(turns), "the crash must happen mid-stream"
+
+        second = ProcessorProcess(env, tmp_path / "second.log")
+        processes.append(second)
+        records = await read_topic(
+            kafka,
+            topic_names.responses,
+            until=lambda rs: len(distinct_turns(rs)) == len(turns),
+            timeout_s=90,
+        )
+        second.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(second.proc.wait) == 0, (
+            tmp_path / "second.log"
+        ).read_text()[-2000:]
+
+    by_turn = responses_by_turn(records)
+    assert set(by_turn) == {t.turn_id for t in turns}
+    for turn_id, events in by_turn.items():
+        assert len({e.event_id for e in events}) == 1, (
+            f"duplicates of {turn_id} carry different ids"
+        )
+        assert all(e.status == "ok" for e in events)
+    # Session order holds across the crash: each session's first answers come in seq order.
+    for s in {t.session_id for t in turns}:
+        ours = [r for r in records if r.key and r.key.decode().endswith(f":{s}")]
+        seqs = [json.loads(r.value or b"")["seq"] for r in sorted(ours, key=lambda r: r.offset)]
+        first_seen = list(dict.fromkeys(seqs))
+        assert first_seen == sorted(first_seen), f"session {s} answered out of order: {seqs}"
