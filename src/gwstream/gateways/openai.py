@@ -13,6 +13,7 @@ in :meth:`OpenAIChatGateway._attempt_for`.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,9 +89,21 @@ def build_http_client(
         transport=httpx_aiohttp.AiohttpTransport(limits=limits),
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s, pool=None),
         headers=headers,
+        cookies=httpx.Cookies(_NoCookies()),
         trust_env=False,
         follow_redirects=False,
     )
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """Gateways are stateless APIs: parsing Set-Cookie on every response is wasted CPU
+    (httpx runs the stdlib cookie machinery per response, a sizeable share of a call)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
 
 
 def build_payload(request: GatewayRequest, model: str) -> dict[str, Any]:
