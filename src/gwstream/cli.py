@@ -151,7 +151,8 @@ def sink(config: ConfigOpt = None) -> None:
     kafka = settings.kafka.model_copy(update={"group_id": settings.sink.group_id})
 
     async def main(stop: asyncio.Event) -> None:
-        await CostSink(kafka, settings.topics, settings.sink).run(stop)
+        async with CostSink(kafka, settings.topics, settings.sink) as cost_sink:
+            await cost_sink.run(stop)
 
     _run(main)
 

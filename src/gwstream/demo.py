@@ -157,7 +157,7 @@ async def run_demo(
         )
         tasks = [
             asyncio.create_task(run_processor(settings, stop, stats=stats), name="processor"),
-            asyncio.create_task(sink.run(stop), name="sink"),
+            asyncio.create_task(_run_sink(sink, stop), name="sink"),
             asyncio.create_task(_watch(kafka, settings, acc, stop), name="watch"),
         ]
         ok = await _progress(console, len(sample), acc, stats, sink, tasks, timeout_s)
@@ -173,12 +173,20 @@ async def run_demo(
         f"({', '.join(f'{n} {s}' for s, n in sorted(acc.statuses.items()))}), {len(acc.dead)} dead-lettered; "
         f"{sink.stats.rows_inserted} cost rows in {database}"
     )
-    console.print(render(spend_report(database), "table"))
+    console.print(
+        render(spend_report(database), "table"), soft_wrap=True, markup=False, highlight=False
+    )
+    console.print(f"query it again with: gwstream report --database {database} [--format csv|json]")
     if not ok or errors:
         console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")
         return 1
     console.print("[green]every record accounted for[/]")
     return 0
+
+
+async def _run_sink(sink: Any, stop: asyncio.Event) -> None:
+    async with sink:
+        await sink.run(stop)
 
 
 async def _progress(

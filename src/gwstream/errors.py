@@ -22,6 +22,10 @@ class TopicError(GwstreamError):
     """A topic is missing or differs from its spec."""
 
 
+class SinkError(GwstreamError):
+    """The cost database cannot be opened, read or written; the message names the file."""
+
+
 class PoisonRecord(GwstreamError):
     """An input record cannot be processed and belongs in the dead-letter topic.
 

@@ -1,0 +1,323 @@
+"""The cost sink's Kafka side: consume cost events in batches into DuckDB.
+
+Delivery contract (DESIGN.md, "Cost reports"): a batch's offsets are committed
+to Kafka only after its DuckDB transaction committed. A crash between the two
+replays the batch, and the writer's dedupe on event id makes the replay
+harmless, so the database ends up with every event exactly once.
+
+Batches are parsed, stored and committed one at a time, in order. Parsing and
+the DuckDB write run in a worker thread so the event loop keeps the
+consumer's heartbeats flowing. (Overlapping the parse of one batch with the
+write of the previous one was measured and gained nothing: DuckDB's Python
+client keeps re-taking the GIL while it executes, so the two serialise.)
+
+A record that does not parse as a :class:`~gwstream.events.CostEvent`, or
+whose values the table cannot hold, is logged by position (never by content),
+counted in :attr:`SinkStats.bad_records` and skipped: one bad record must not
+stop the reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import TracebackType
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
+
+from gwstream.config import KafkaSettings, SinkSettings, TopicNames
+from gwstream.events import CostEvent
+from gwstream.kafkaio import make_consumer
+from gwstream.sink.writer import CostWriter, storage_problem
+
+logger = logging.getLogger(__name__)
+
+Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+
+
+@dataclass(frozen=True, slots=True)
+class SinkStats:
+    """Running totals since the sink started; a fresh snapshot after every batch."""
+
+    events_seen: int = 0
+    """Records that parsed as storable cost events (duplicates included)."""
+    rows_inserted: int = 0
+    """Events that were new to the database."""
+    duplicates: int = 0
+    """Events already stored, or repeated within their batch."""
+    bad_records: int = 0
+    """Records skipped because they do not parse or cannot be stored."""
+    batches: int = 0
+    """Batches stored and committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one stored batch did; handed to the ``on_batch`` callback."""
+
+    records: int
+    events: int
+    inserted: int
+    duplicates: int
+    bad_records: int
+    committed: Mapping[TopicPartition, int]
+    """Offsets committed to Kafka (next offset to read) per partition."""
+    seconds: float
+    """Time to store and commit the batch."""
+
+
+BatchCallback = Callable[[BatchResult, SinkStats], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """One fetched batch, parsed: the storable events and the offsets it covers."""
+
+    records: int
+    events: list[CostEvent]
+    bad_records: int
+    offsets: dict[TopicPartition, int]
+    """Next offset to read per partition, past every fetched record."""
+
+
+def _reason(exc: ValidationError) -> str:
+    # Only location and error type: pydantic messages may quote the input.
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0] if errors else None
+    where = ".".join(str(part) for part in first["loc"]) if first else ""
+    kind = first["type"] if first else "invalid"
+    return f"{len(errors)} error(s), first {kind} at {where or '(root)'}"
+
+
+def parse_batch(fetched: Records) -> ParsedBatch:
+    """Parse fetched records into storable events, counting and logging the rest.
+
+    The offsets to commit cover every fetched record, bad ones included: a
+    skipped record is handled (logged), not pending.
+    """
+    events: list[CostEvent] = []
+    bad = 0
+    records = 0
+    offsets: dict[TopicPartition, int] = {}
+    for tp, recs in fetched.items():
+        if not recs:
+            continue
+        offsets[tp] = recs[-1].offset + 1
+        for record in recs:
+            records += 1
+            position = f"{tp.topic}[{tp.partition}]@{record.offset}"
+            if record.value is None:
+                bad += 1
+                logger.warning("skipping cost record %s: no value", position)
+                continue
+            try:
+                event = CostEvent.model_validate_json(record.value)
+            except ValidationError as exc:
+                bad += 1
+                logger.warning("skipping cost record %s: %s", position, _reason(exc))
+                continue
+            problem = storage_problem(event)
+            if problem is not None:
+                bad += 1
+                logger.warning("skipping cost record %s: %s", position, problem)
+                continue
+            events.append(event)
+    return ParsedBatch(records=records, events=events, bad_records=bad, offsets=offsets)
+
+
+class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Lets a revocation wait until the batch being stored is committed.
+
+    Without it, a rebalance in the middle of a DuckDB write would make the
+    batch's offset commit fail, and the new owner would re-read it.
+    """
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            logger.info("cost sink releasing partitions %s", sorted(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        logger.info("cost sink assigned partitions %s", sorted(assigned))
+
+
+class CostSink:
+    """Consumes the cost topic into the cost database with consumer group ``sink.group_id``.
+
+    Use as ``async with CostSink(...) as sink: await sink.run(stop)``. Entering
+    opens the database and joins the group; :meth:`run` stores batches until
+    ``stop`` is set, then finishes the batch in hand; leaving stops the
+    consumer and closes the database. ``on_batch`` is called after each
+    stored batch (from the event loop; keep it quick).
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: TopicNames,
+        sink: SinkSettings,
+        *,
+        on_batch: BatchCallback | None = None,
+    ) -> None:
+        self._kafka = kafka
+        self._topic = topics.costs
+        self._settings = sink
+        self._on_batch = on_batch
+        self._writer = CostWriter(sink.database)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
+        self._stats = SinkStats()
+
+    @property
+    def stats(self) -> SinkStats:
+        return self._stats
+
+    @property
+    def group_id(self) -> str:
+        return self._settings.group_id
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._writer.open)
+        consumer = make_consumer(self._kafka, group_id=self._settings.group_id)
+        consumer.subscribe([self._topic], listener=_WaitForBatch(self._lock))
+        try:
+            await consumer.start()
+        except BaseException:
+            await asyncio.to_thread(self._writer.close)
+            raise
+        self._consumer = consumer
+        logger.info(
+            "cost sink consuming %s as group %s into %s",
+            self._topic,
+            self._settings.group_id,
+            self._settings.database,
+        )
+
+    async def stop(self) -> None:
+        """Wait for the batch in flight, leave the group, close the database."""
+        try:
+            await self._finish_pending()
+        finally:
+            consumer, self._consumer = self._consumer, None
+            try:
+                if consumer is not None:
+                    await consumer.stop()
+            finally:
+                await asyncio.to_thread(self._writer.close)
+
+    async def __aenter__(self) -> CostSink:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def run(self, stop: asyncio.Event) -> SinkStats:
+        """Store batches until ``stop`` is set; return the final stats.
+
+        ``stop`` is checked between fetches, so stopping takes at most
+        ``batch_timeout_ms`` plus the time to store the batch in hand. A
+        database error ends the run with that error, its batch uncommitted.
+        """
+        if self._consumer is None:
+            raise RuntimeError("CostSink.run() needs a started sink (use 'async with')")
+        consumer = self._consumer
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(
+                    timeout_ms=self._settings.batch_timeout_ms,
+                    max_records=self._settings.batch_size,
+                )
+                if fetched:
+                    self._pending = asyncio.create_task(self._store(fetched))
+                    await self._finish_pending()
+        finally:
+            await self._finish_pending()
+        return self._stats
+
+    async def _finish_pending(self) -> None:
+        """Wait for the batch being stored, even when the waiter is cancelled.
+
+        Shielded because a DuckDB write cannot be interrupted: cancelling its
+        task would let :meth:`stop` close the database under the worker thread.
+        """
+        pending = self._pending
+        if pending is None:
+            return
+        try:
+            await asyncio.shield(pending)
+        finally:
+            if pending.done():
+                self._pending = None
+
+    def _parse_and_write(self, fetched: Records) -> tuple[ParsedBatch, int]:
+        batch = parse_batch(fetched)
+        inserted = self._writer.write_batch(batch.events) if batch.events else 0
+        return batch, inserted
+
+    async def _store(self, fetched: Records) -> None:
+        started = time.perf_counter()
+        async with self._lock:
+            batch, inserted = await asyncio.to_thread(self._parse_and_write, fetched)
+            committed = await self._commit(batch.offsets)
+        result = BatchResult(
+            records=batch.records,
+            events=len(batch.events),
+            inserted=inserted,
+            duplicates=len(batch.events) - inserted,
+            bad_records=batch.bad_records,
+            committed=committed,
+            seconds=time.perf_counter() - started,
+        )
+        self._stats = replace(
+            self._stats,
+            events_seen=self._stats.events_seen + result.events,
+            rows_inserted=self._stats.rows_inserted + result.inserted,
+            duplicates=self._stats.duplicates + result.duplicates,
+            bad_records=self._stats.bad_records + result.bad_records,
+            batches=self._stats.batches + 1,
+        )
+        if self._on_batch is not None:
+            try:
+                self._on_batch(result, self._stats)
+            except Exception:
+                logger.exception("cost sink on_batch callback failed; the sink continues")
+
+    async def _commit(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Commit ``offsets`` of partitions still ours; return what was committed.
+
+        A partition revoked since its records were fetched belongs to another
+        member now, which re-reads those records; the dedupe absorbs them.
+        """
+        consumer = self._consumer
+        if consumer is None or not offsets:
+            return {}
+        assigned = consumer.assignment()
+        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if len(owned) < len(offsets):
+            logger.info(
+                "cost sink not committing revoked partitions %s; their new owner re-reads them",
+                sorted(set(offsets) - set(owned)),
+            )
+        if not owned:
+            return {}
+        try:
+            await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in owned.items()})
+        except (CommitFailedError, IllegalStateError) as exc:
+            logger.warning("cost sink offset commit failed after a rebalance: %s", exc)
+            return {}
+        return owned

@@ -1,0 +1,37 @@
+"""`gwstream demo` end to end: its own embedded broker, simulator, processor, sink and report."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gwstream.demo import load_sample, run_demo
+from gwstream.sink.report import spend_report
+
+pytestmark = pytest.mark.integration
+
+
+async def test_demo_accounts_for_every_record_and_reports_the_costs(tmp_path: Path) -> None:
+    database = tmp_path / "demo.duckdb"
+    out = io.StringIO()
+    code = await run_demo(database=database, latency_ms=20, console=Console(file=out, width=200))
+    text = out.getvalue()
+    assert code == 0, text
+    assert "every record accounted for" in text
+    rows = spend_report(database)
+    lines = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text().splitlines()
+    valid = sum(1 for line in lines if '"why"' not in line)
+    assert valid == len(load_sample()) - 6
+    assert sum(int(r["turns"]) for r in rows) == valid
+    assert {r["tenant_id"] for r in rows} == {
+        "acme-telecom",
+        "northwind-bank",
+        "globex-retail",
+        "initech-insurance",
+    }
+    assert sum(Decimal(str(r["cost"])) for r in rows) > 0

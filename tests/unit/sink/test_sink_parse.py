@@ -1,0 +1,90 @@
+"""Parsing fetched records: bad ones are counted and skipped, never logged verbatim."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+
+from gwstream.events import CostEvent, event_id
+from gwstream.sink.consumer import parse_batch
+
+TOPIC = "gw.costs.v1"
+SECRET = "do-not-log-me"
+
+
+def cost_event(turn: str, cost: str = "0.01") -> CostEvent:
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+    return CostEvent(
+        event_id=event_id(turn, "cost"),
+        turn_id=turn,
+        tenant_id="acme",
+        session_id="s-1",
+        seq=0,
+        produced_at=when,
+        occurred_at=when,
+        request_model="gpt-4o-mini",
+        input_tokens=1,
+        output_tokens=1,
+        usage_source="gateway",
+        cost=Decimal(cost),
+        price_source="litellm",
+    )
+
+
+def record(partition: int, offset: int, value: bytes | None) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"acme:s-1",
+        value=value,
+        checksum=None,
+        serialized_key_size=8,
+        serialized_value_size=len(value or b""),
+        headers=[],
+    )
+
+
+def test_bad_records_are_counted_skipped_and_logged_by_position_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = cost_event("t-1")
+    wrong_schema = good.model_dump(mode="json") | {"usage_source": SECRET}
+    too_big = cost_event("t-2", "1e400")
+    p0, p1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    fetched = {
+        p0: [
+            record(0, 10, good.to_json()),
+            record(0, 11, f"not json {SECRET}".encode()),
+            record(0, 12, None),
+        ],
+        p1: [
+            record(1, 40, orjson.dumps(wrong_schema)),
+            record(1, 41, too_big.to_json()),
+            record(1, 42, cost_event("t-3").to_json()),
+        ],
+    }
+    with caplog.at_level(logging.WARNING, logger="gwstream.sink.consumer"):
+        batch = parse_batch(fetched)
+    assert [e.turn_id for e in batch.events] == ["t-1", "t-3"]
+    assert batch.bad_records == 4
+    assert batch.records == 6
+    # Bad records are handled, so the offsets to commit go past them too.
+    assert batch.offsets == {p0: 13, p1: 43}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for position in (f"{TOPIC}[0]@11", f"{TOPIC}[0]@12", f"{TOPIC}[1]@40", f"{TOPIC}[1]@41"):
+        assert position in logged
+    assert SECRET not in logged
+
+
+def test_an_empty_partition_list_adds_no_offsets() -> None:
+    batch = parse_batch({TopicPartition(TOPIC, 3): []})
+    assert batch.records == 0
+    assert batch.offsets == {}

