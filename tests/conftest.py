@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -24,42 +25,50 @@ from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, TopicNames
 
 
-def _kafka_settings(bootstrap: str) -> KafkaSettings:
+@dataclass(frozen=True)
+class BrokerUnderTest:
+    bootstrap: str
+    embedded: bool
+
+
+def _kafka_settings(broker: BrokerUnderTest) -> KafkaSettings:
     # Short session timeouts: Tansu holds each JoinGroup for about half of it.
+    # Apache Kafka refuses anything under group.min.session.timeout.ms (6 s).
+    session, heartbeat = (2_000, 500) if broker.embedded else (6_000, 1_000)
     return KafkaSettings(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=broker.bootstrap,
         group_id=f"test-{uuid.uuid4().hex[:8]}",
-        session_timeout_ms=2_000,
-        heartbeat_interval_ms=500,
+        session_timeout_ms=session,
+        heartbeat_interval_ms=heartbeat,
     )
 
 
 @pytest.fixture(scope="session")
-def broker_bootstrap() -> Iterator[str]:
+def broker_under_test() -> Iterator[BrokerUnderTest]:
     external = os.environ.get("GWSTREAM_TEST_BOOTSTRAP")
     if external:
-        yield external
+        yield BrokerUnderTest(external, embedded=False)
         return
     if os.environ.get("GWSTREAM_TEST_BROKER") == "kafka":
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.community.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as container:
-            yield container.get_bootstrap_server()
+            yield BrokerUnderTest(container.get_bootstrap_server(), embedded=False)
         return
     loop = asyncio.new_event_loop()
     broker = EmbeddedBroker()
     loop.run_until_complete(broker.start())
     try:
-        yield broker.bootstrap_servers
+        yield BrokerUnderTest(broker.bootstrap_servers, embedded=True)
     finally:
         loop.run_until_complete(broker.stop())
         loop.close()
 
 
 @pytest.fixture
-def kafka(broker_bootstrap: str) -> KafkaSettings:
-    """Client settings with a fresh consumer group name."""
-    return _kafka_settings(broker_bootstrap)
+def kafka(broker_under_test: BrokerUnderTest) -> KafkaSettings:
+    """Client settings for the session's broker, with a fresh consumer group name."""
+    return _kafka_settings(broker_under_test)
 
 
 @pytest_asyncio.fixture

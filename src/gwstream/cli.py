@@ -122,21 +122,35 @@ def broker(
 def simulate_gateway(
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8089,
-    latency_ms: float = 0.0,
-    latency_jitter_ms: float = 0.0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Mean added latency.")] = 0.0,
+    latency_jitter_ms: Annotated[
+        float, typer.Option(min=0, help="Uniform +- around the mean.")
+    ] = 0.0,
     error_429_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    retry_after_s: Annotated[float, typer.Option(min=0, help="Retry-After on 429s.")] = 1.0,
     error_5xx_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    retry_after_s: float = 1.0,
+    hang_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of calls that never answer.")
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the fault and latency draws.")] = None,
 ) -> None:
-    """Serve an OpenAI-compatible gateway simulator on loopback."""
+    """Serve the OpenAI-compatible gateway simulator on loopback until Ctrl-C.
+
+    Set GWSTREAM_SIMULATOR_API_KEY to make it require that bearer key.
+    """
+    import os
+
     from gwstream.gateways.simulator import SimulatorConfig, serve_forever
 
     cfg = SimulatorConfig(
         latency_ms=latency_ms,
         latency_jitter_ms=latency_jitter_ms,
         error_429_rate=error_429_rate,
-        error_5xx_rate=error_5xx_rate,
         retry_after_s=retry_after_s,
+        error_5xx_rate=error_5xx_rate,
+        hang_rate=hang_rate,
+        seed=seed,
+        api_key=os.environ.get("GWSTREAM_SIMULATOR_API_KEY") or None,
     )
     asyncio.run(serve_forever(cfg, host, port))
 

@@ -133,12 +133,6 @@ class SinkSettings(_Section):
     batch_timeout_ms: int = Field(default=500, ge=1)
 
 
-class SimulatorSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8089, ge=0, le=65535)
-    latency_ms: float = Field(default=0.0, ge=0)
-
-
 class Settings(BaseSettings):
     """Everything gwstream reads at start."""
 
@@ -167,7 +161,6 @@ class Settings(BaseSettings):
         default=None, description="LiteLLM-format price map; the bundled one when absent"
     )
     sink: SinkSettings = SinkSettings()
-    simulator: SimulatorSettings = SimulatorSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")

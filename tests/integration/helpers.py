@@ -6,10 +6,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import ResponseEvent, TurnEvent, turn_headers
+from gwstream.kafkaio import make_consumer
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -64,3 +65,16 @@ def responses_by_turn(
 
 def distinct_turns(records: list[ConsumerRecord[bytes, bytes]]) -> set[str]:
     return {dict(r.headers)["ce_subject"].decode() for r in records}
+
+
+async def committed_total(kafka: KafkaSettings, topic: str, partitions: int) -> int:
+    """Sum of the group's committed offsets over ``topic``'s partitions."""
+    consumer = make_consumer(kafka, group_id=kafka.group_id)
+    await consumer.start()
+    try:
+        # Name the partitions: aiokafka cannot decode Tansu's all-partitions OffsetFetch.
+        return sum(
+            [await consumer.committed(TopicPartition(topic, p)) or 0 for p in range(partitions)]
+        )
+    finally:
+        await consumer.stop()

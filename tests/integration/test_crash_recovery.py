@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
-from tests.integration.helpers import distinct_turns, make_turns, responses_by_turn, turn_records
+from tests.integration.helpers import (
+    committed_total,
+    distinct_turns,
+    make_turns,
+    responses_by_turn,
+    turn_records,
+)
 
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
@@ -104,6 +110,8 @@ async def test_sigkill_mid_stream_then_restart_answers_every_turn_with_stable_id
         assert await asyncio.to_thread(second.proc.wait) == 0, (
             tmp_path / "second.log"
         ).read_text()[-2000:]
+        # SIGTERM drained and committed everything it had finished: here, all of it.
+        assert await committed_total(kafka, topic_names.turns, topic_names.partitions) == len(turns)
 
     by_turn = responses_by_turn(records)
     assert set(by_turn) == {t.turn_id for t in turns}

@@ -7,12 +7,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from aiokafka import TopicPartition
 from tests.conftest import wait_for
+from tests.integration.helpers import committed_total
 
 from gwstream.config import KafkaSettings, RuntimeSettings, TopicNames
 from gwstream.errors import PoisonRecord
-from gwstream.kafkaio import make_consumer, make_producer, read_topic, send_all
+from gwstream.kafkaio import make_producer, read_topic, send_all
 from gwstream.runtime import InRecord, OutRecord, Processor
 
 pytestmark = pytest.mark.integration
@@ -135,19 +135,9 @@ async def test_offsets_are_committed_so_a_restart_resumes_after_finished_work(
     rec = Recorder(topic_names.responses)
     proc = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec)
     await _run(proc, lambda: proc.stats.processed == 100)
-    assert await _committed_total(kafka, topic_names.turns) == 100
+    assert await committed_total(kafka, topic_names.turns, 4) == 100
     await send_all(producer, [(topic_names.turns, b"t:new", b"1000", [])])  # type: ignore[arg-type]
     rec2 = Recorder(topic_names.responses)
     proc2 = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec2)
     await _run(proc2, lambda: proc2.stats.processed >= 1)
     assert dict(rec2.handled) == {b"t:new": [1000]}
-
-
-async def _committed_total(kafka: KafkaSettings, topic: str) -> int:
-    consumer = make_consumer(kafka, group_id=kafka.group_id)
-    await consumer.start()
-    try:
-        # Name the partitions: aiokafka cannot decode Tansu's all-partitions OffsetFetch.
-        return sum([await consumer.committed(TopicPartition(topic, p)) or 0 for p in range(4)])
-    finally:
-        await consumer.stop()

@@ -1,0 +1,86 @@
+"""The embedded broker's lifecycle and idempotent topic apply."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from tests.conftest import wait_for
+
+from gwstream import topics
+from gwstream.config import KafkaSettings, TopicNames
+from gwstream.errors import TopicError
+
+pytestmark = pytest.mark.integration
+
+_CHILD = """
+import asyncio, sys
+from gwstream.broker import EmbeddedBroker
+async def main():
+    broker = EmbeddedBroker()
+    await broker.start()
+    print(broker.pid, flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); its state in /proc says it is gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_the_broker_dies_with_the_process_that_started_it_even_on_sigkill() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", _CHILD], stdout=subprocess.PIPE)  # noqa: ASYNC220
+    assert parent.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(parent.stdout.readline), 30)
+    broker_pid = int(line)
+    assert _alive(broker_pid)
+    parent.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(parent.wait)
+    await wait_for(lambda: not _alive(broker_pid), timeout=10)
+
+
+async def test_topics_apply_is_idempotent(kafka: KafkaSettings) -> None:
+    s = uuid.uuid4().hex[:8]
+    names = TopicNames(
+        turns=f"a-t-{s}",
+        responses=f"a-r-{s}",
+        costs=f"a-c-{s}",
+        audit=f"a-a-{s}",
+        dlq=f"a-d-{s}",
+        partitions=3,
+    )
+    first = await topics.apply(kafka, names)
+    second = await topics.apply(kafka, names)
+    assert set(first.values()) == {"created"}
+    assert set(second.values()) == {"exists"}
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([names.turns])
+    finally:
+        await admin.close()
+    assert len(described[0]["partitions"]) == 3
+
+
+async def test_an_input_topic_with_fewer_partitions_than_its_spec_is_an_error(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    wider = topic_names.model_copy(update={"partitions": topic_names.partitions * 2})
+    with pytest.raises(TopicError, match="partitions"):
+        await topics.apply(kafka, wider)
