@@ -18,6 +18,11 @@ class BrokerError(GwstreamError):
     """The Kafka broker could not be started, reached or used."""
 
 
+class ProcessingHalted(BrokerError):
+    """The processor stopped because continuing could lose data (e.g. outputs could
+    not be published). Unfinished input stays uncommitted; a restart replays it."""
+
+
 class TopicError(GwstreamError):
     """A topic is missing or differs from its spec."""
 

@@ -35,7 +35,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings
-from gwstream.errors import PoisonRecord
+from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
 from gwstream.kafkaio import make_consumer, make_producer
 from gwstream.runtime.offsets import OffsetTracker
@@ -135,7 +135,7 @@ class _Lane(Generic[T]):
         self.scheduled = False
 
 
-class _Fatal(Exception):
+class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
 
 
@@ -310,9 +310,10 @@ class Processor(Generic[T]):
             try:
                 await self._process(part, work)
             except asyncio.CancelledError:
-                if not work.abandoned:
+                # Swallow only the cancel that abandoned this record; a shutdown
+                # cancel requested meanwhile must still end the worker.
+                if not work.abandoned or current.uncancel() > 0:
                     raise
-                current.uncancel()
             except _Fatal:
                 # Never marked done, so never committed; the lane stays parked
                 # until run() raises and the process restarts from the commit.
