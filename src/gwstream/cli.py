@@ -38,9 +38,9 @@ def _settings(config: Path | None) -> Settings:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logging.getLogger("aiokafka").setLevel(
-        max(logging.WARNING, logging.getLevelName(settings.log_level))
-    )
+    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
+    for noisy in ("aiokafka", "httpx"):  # httpx logs every request at INFO
+        logging.getLogger(noisy).setLevel(quiet)
     return settings
 
 
