@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 from gwstream.errors import BrokerError
+from gwstream.lifecycle import Service
 
 _PR_SET_PDEATHSIG = 1
 
@@ -74,7 +74,7 @@ async def wait_until_serving(bootstrap: str, timeout_s: float) -> None:
     raise BrokerError(f"broker at {bootstrap} did not answer within {timeout_s:.0f}s: {last!r}")
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Service):
     """Run Tansu on a free loopback port for the lifetime of an ``async with`` block.
 
     The child gets PR_SET_PDEATHSIG, so it dies with its parent even on SIGKILL.
@@ -166,15 +166,3 @@ class EmbeddedBroker:
         """Block until the broker exits (foreground mode)."""
         assert self._proc is not None
         return await asyncio.to_thread(self._proc.wait)
-
-    async def __aenter__(self) -> EmbeddedBroker:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

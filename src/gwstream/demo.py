@@ -26,7 +26,7 @@ from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import GatewaySettings, KafkaSettings, Settings
 from gwstream.events import CONTENT_TYPE, SPEC_VERSION, TurnEvent
-from gwstream.kafkaio import make_consumer, make_producer, send_all
+from gwstream.kafkaio import make_consumer, publish
 from gwstream.runtime import RuntimeStats
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -136,12 +136,7 @@ async def run_demo(
             sink={"database": database},
         )
         await topics.apply(kafka, settings.topics)
-        producer = make_producer(kafka)
-        await producer.start()
-        try:
-            await send_all(producer, [(settings.topics.turns, k, v, h) for k, v, h in sample])
-        finally:
-            await producer.stop()
+        await publish(kafka, [(settings.topics.turns, k, v, h) for k, v, h in sample])
         console.print(
             f"published {len(sample)} records to {settings.topics.turns} "
             f"({settings.topics.partitions} partitions)"

@@ -126,3 +126,16 @@ async def send_all(
     if futures:
         await asyncio.gather(*futures)
     return len(futures)
+
+
+async def publish(
+    kafka: KafkaSettings,
+    records: Iterable[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]],
+) -> int:
+    """Publish records with a short-lived producer; return once all are acknowledged."""
+    producer = make_producer(kafka)
+    await producer.start()
+    try:
+        return await send_all(producer, records)
+    finally:
+        await producer.stop()

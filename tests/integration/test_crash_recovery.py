@@ -23,7 +23,7 @@ from tests.integration.helpers import (
 
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
-from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.kafkaio import publish, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -82,12 +82,7 @@ async def test_sigkill_mid_stream_then_restart_answers_every_turn_with_stable_id
     async with GatewaySimulator(
         SimulatorConfig(latency_ms=40, latency_jitter_ms=20, seed=5)
     ) as sim:
-        producer = make_producer(kafka)
-        await producer.start()
-        try:
-            await send_all(producer, turn_records(topic_names.turns, turns))
-        finally:
-            await producer.stop()
+        await publish(kafka, turn_records(topic_names.turns, turns))
         env = _env(kafka, topic_names, sim.url)
 
         first = ProcessorProcess(env, tmp_path / "first.log")

@@ -25,7 +25,7 @@ from gwstream.config import KafkaSettings, TopicNames
 from gwstream.demo import load_sample
 from gwstream.events import AuditEvent, CostEvent, DeadLetter, event_id
 from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
-from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
 
 pytestmark = pytest.mark.integration
@@ -56,12 +56,7 @@ async def test_each_session_is_answered_in_order_while_sessions_overlap(
     kafka: KafkaSettings, topic_names: TopicNames, slow_gateway: GatewaySimulator
 ) -> None:
     turns = make_turns(sessions=24, turns_per_session=6)
-    producer = make_producer(kafka)
-    await producer.start()
-    try:
-        await send_all(producer, turn_records(topic_names.turns, turns))
-    finally:
-        await producer.stop()
+    await publish(kafka, turn_records(topic_names.turns, turns))
     settings = settings_for(kafka, topic_names, slow_gateway.url, max_in_flight=64)
     await _process(settings, lambda s: s.processed == len(turns))
 
@@ -99,12 +94,7 @@ async def test_every_turn_gets_response_cost_and_audit_with_deterministic_ids(
 ) -> None:
     slow_gateway.update(latency_ms=0, latency_jitter_ms=0)
     turns = make_turns(sessions=5, turns_per_session=3)
-    producer = make_producer(kafka)
-    await producer.start()
-    try:
-        await send_all(producer, turn_records(topic_names.turns, turns))
-    finally:
-        await producer.stop()
+    await publish(kafka, turn_records(topic_names.turns, turns))
     await _process(
         settings_for(kafka, topic_names, slow_gateway.url), lambda s: s.processed == len(turns)
     )
@@ -131,12 +121,7 @@ async def test_a_gateway_that_stays_down_yields_failure_responses_not_silence(
 ) -> None:
     async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, seed=3)) as sim:
         turns = make_turns(sessions=3, turns_per_session=2)
-        producer = make_producer(kafka)
-        await producer.start()
-        try:
-            await send_all(producer, turn_records(topic_names.turns, turns))
-        finally:
-            await producer.stop()
+        await publish(kafka, turn_records(topic_names.turns, turns))
         settings = settings_for(kafka, topic_names, sim.url)
         settings.gateways["default"].max_attempts = 2
         await _process(settings, lambda s: s.processed == len(turns))
@@ -154,12 +139,7 @@ async def test_every_malformed_sample_record_lands_in_the_dead_letter_topic_with
     sample = load_sample()
     lines = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text().splitlines()
     expected = sorted(orjson.loads(line)["why"] for line in lines if '"why"' in line)
-    producer = make_producer(kafka)
-    await producer.start()
-    try:
-        await send_all(producer, [(topic_names.turns, k, v, h) for k, v, h in sample])
-    finally:
-        await producer.stop()
+    await publish(kafka, [(topic_names.turns, k, v, h) for k, v, h in sample])
     await _process(
         settings_for(kafka, topic_names, slow_gateway.url), lambda s: s.processed == len(sample)
     )

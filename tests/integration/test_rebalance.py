@@ -18,7 +18,7 @@ from tests.integration.helpers import (
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
-from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
 
 pytestmark = pytest.mark.integration
@@ -31,12 +31,7 @@ async def test_a_joining_instance_takes_partitions_and_every_turn_is_answered_in
     async with GatewaySimulator(
         SimulatorConfig(latency_ms=30, latency_jitter_ms=25, seed=9)
     ) as sim:
-        producer = make_producer(kafka)
-        await producer.start()
-        try:
-            await send_all(producer, turn_records(topic_names.turns, turns))
-        finally:
-            await producer.stop()
+        await publish(kafka, turn_records(topic_names.turns, turns))
         settings = settings_for(kafka, topic_names, sim.url, max_in_flight=8)
         stop_a, stop_b = asyncio.Event(), asyncio.Event()
         stats_a, stats_b = RuntimeStats(), RuntimeStats()

@@ -17,8 +17,7 @@ import http.cookiejar
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,6 +35,7 @@ from gwstream.gateways.resilience import (
     classify_transport_error,
     failure_from_status,
 )
+from gwstream.lifecycle import Service
 from gwstream.tokens import TokenCounter, default_counter
 
 __all__ = [
@@ -187,7 +187,7 @@ def _normalise_base_url(url: str) -> str:
     return base
 
 
-class OpenAIChatGateway:
+class OpenAIChatGateway(Service):
     """An OpenAI-compatible chat-completions gateway with retries and fallback.
 
     ``base_urls`` are tried in order: the next one is used when the previous
@@ -250,24 +250,15 @@ class OpenAIChatGateway:
         self._ensure_client()
         await asyncio.to_thread(self.token_counter.load)
 
+    async def stop(self) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Close pooled connections; the gateway cannot be used afterwards."""
         self._closed = True
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _ensure_client(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -38,6 +38,7 @@ from gwstream.config import KafkaSettings, RuntimeSettings
 from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
 from gwstream.kafkaio import make_consumer, make_producer
+from gwstream.lifecycle import Service
 from gwstream.runtime.offsets import OffsetTracker
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
 
 
-class Processor(Generic[T]):
+class Processor(Service, Generic[T]):
     """Run ``handler`` over ``input_topic`` in consumer group ``kafka.group_id``.
 
     Use as ``async with Processor(...) as p: await p.run(stop_event)``. Raises
@@ -209,13 +210,6 @@ class Processor(Generic[T]):
             producer, self._producer = self._producer, None
             with contextlib.suppress(KafkaError):
                 await producer.stop()
-
-    async def __aenter__(self) -> Processor[T]:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and dispatch until ``stop`` is set; then return (``stop()`` drains)."""

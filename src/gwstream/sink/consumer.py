@@ -24,7 +24,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -34,6 +33,7 @@ from pydantic import ValidationError
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import CostEvent
 from gwstream.kafkaio import make_consumer
+from gwstream.lifecycle import Service
 from gwstream.sink.writer import CostWriter, storage_problem
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         logger.info("cost sink assigned partitions %s", sorted(assigned))
 
 
-class CostSink:
+class CostSink(Service):
     """Consumes the cost topic into the cost database with consumer group ``sink.group_id``.
 
     Use as ``async with CostSink(...) as sink: await sink.run(stop)``. Entering
@@ -213,18 +213,6 @@ class CostSink:
                     await consumer.stop()
             finally:
                 await asyncio.to_thread(self._writer.close)
-
-    async def __aenter__(self) -> CostSink:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def run(self, stop: asyncio.Event) -> SinkStats:
         """Store batches until ``stop`` is set; return the final stats.

@@ -18,14 +18,14 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gwstream.gateways.simulator.config import SimulatorConfig
 from gwstream.gateways.simulator.replies import ReplyBook, validate_chat_request
+from gwstream.lifecycle import Service
 from gwstream.tokens import TokenCounter, default_counter
 
 __all__ = ["GatewaySimulator", "SimulatorStats", "serve_forever"]
@@ -111,7 +111,7 @@ def _bad_request(message: str, param: str | None = None) -> web.Response:
     )
 
 
-class GatewaySimulator:
+class GatewaySimulator(Service):
     """An OpenAI-compatible gateway on loopback, with latency and faults on demand.
 
     ``async with GatewaySimulator(config) as sim:`` starts it on the running
@@ -223,18 +223,6 @@ class GatewaySimulator:
         if self._closing is not None:
             self._closing.set()
         await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- handlers ---------------------------------------------------------------------
 
