@@ -98,6 +98,7 @@ class RuntimeStats:
     commits: int = 0
     pauses: int = 0
     rebalances: int = 0
+    draining: int = 0
     assigned: list[int] = field(default_factory=list)
     paused: set[int] = field(default_factory=set)
     handle_seconds: float = 0.0
@@ -112,14 +113,25 @@ class _Work(Generic[T]):
 
 
 class _Partition:
-    __slots__ = ("committed", "idle", "in_flight", "lanes", "paused", "revoked", "tp", "tracker")
+    __slots__ = (
+        "committed",
+        "dropped",
+        "idle",
+        "in_flight",
+        "lanes",
+        "paused",
+        "revoked",
+        "tp",
+        "tracker",
+    )
 
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self.tracker = OffsetTracker()
         self.lanes: dict[bytes | None, _Lane[Any]] = {}
         self.in_flight: dict[asyncio.Task[Any], _Work[Any]] = {}
-        self.revoked = False
+        self.revoked = False  # draining or gone: start nothing new
+        self.dropped = False  # gone: results no longer count toward commits
         self.paused = False
         self.committed: int | None = None
         self.idle = asyncio.Event()
@@ -171,7 +183,6 @@ class Processor(Service, Generic[T]):
         self._producer: AIOKafkaProducer | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._fatal: BaseException | None = None
-        self._wake = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -217,6 +228,9 @@ class Processor(Service, Generic[T]):
         committer = asyncio.create_task(self._commit_loop(stop), name="gwstream-committer")
         try:
             while not stop.is_set():
+                if committer.done():
+                    committer.result()  # a commit loop that died must not fail silently
+                    break
                 if self._fatal is not None:
                     raise _Fatal(
                         "processing stopped; unfinished records stay uncommitted"
@@ -345,12 +359,13 @@ class Processor(Service, Generic[T]):
                 ]
             self.stats.handle_seconds += time.perf_counter() - started
         await self._publish(outputs)
-        if work.abandoned or part.revoked:
+        if work.abandoned or part.dropped:
             return
         part.tracker.mark_done(rec.offset)
         self.stats.processed += 1
         if (
             part.paused
+            and not part.revoked
             and len(part.tracker) < self._cfg.resume_below
             and self._consumer is not None
         ):
@@ -421,6 +436,7 @@ class Processor(Service, Generic[T]):
         """Stop dispatching for ``parts``, wait (bounded) for their work, commit, drop them."""
         if not parts:
             return
+        self.stats.draining += len(parts)
         for p in parts:
             p.revoked = True
             for lane in p.lanes.values():
@@ -444,10 +460,11 @@ class Processor(Service, Generic[T]):
         # Only records marked done count, so abandoned ones stay uncommitted.
         await self._commit(parts)
         for p in parts:
-            p.revoked = True
+            p.dropped = True
             self._parts.pop(p.tp, None)
             self.stats.paused.discard(p.tp.partition)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
+        self.stats.draining -= len(parts)
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         self.stats.rebalances += 1

@@ -224,3 +224,31 @@ async def test_drain_is_bounded_and_never_commits_past_a_stuck_record(
         await task
     # __aexit__ returned although one record never finished; its offset was not passed.
     assert await committed_total(kafka, topic_names.turns, 4) == 5
+
+
+async def test_records_finishing_during_the_drain_are_committed(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    await send_all(  # type: ignore[arg-type]
+        producer, [(topic_names.turns, f"t:{i}".encode(), str(i).encode(), []) for i in range(12)]
+    )
+    handler = Gated(topic_names.responses)
+    proc = Processor(
+        kafka,
+        input_topic=topic_names.turns,
+        dlq_topic=topic_names.dlq,
+        handler=handler,
+        settings=RuntimeSettings(drain_timeout_s=30),
+    )
+    stop = asyncio.Event()
+    await proc.start()
+    task = asyncio.create_task(proc.run(stop))
+    await wait_for(lambda: handler.started == 12)  # all in flight, none finished
+    stop.set()
+    await task
+    stopping = asyncio.create_task(proc.stop())
+    await wait_for(lambda: proc.stats.draining > 0)
+    handler.release.set()  # they finish while their partitions drain
+    await stopping
+    assert proc.stats.processed == 12
+    assert await committed_total(kafka, topic_names.turns, 4) == 12
