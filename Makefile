@@ -23,5 +23,7 @@ bench: install
 	$(BIN)/python bench/throughput.py
 
 lint: install
-	$(BIN)/pip install --quiet ruff
-	$(BIN)/ruff check src tests bench
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy src

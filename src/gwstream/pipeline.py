@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gwstream.errors import GatewayError
 from gwstream.events import AuditEvent, CostEvent, ResponseEvent, TurnEvent, event_id, utcnow
@@ -129,7 +130,7 @@ class Pipeline:
         source_offset: int,
     ) -> TurnOutputs:
         now = utcnow()
-        common = {
+        common: dict[str, Any] = {
             "turn_id": turn.turn_id,
             "tenant_id": turn.tenant_id,
             "session_id": turn.session_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -55,7 +55,9 @@ class TopicSpec:
     def json_schema(self) -> dict[str, Any] | None:
         if self.payload is None:
             return None
-        mode = "validation" if self.payload is TurnEvent else "serialization"
+        mode: Literal["validation", "serialization"] = (
+            "validation" if self.payload is TurnEvent else "serialization"
+        )
         schema = self.payload.model_json_schema(mode=mode)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"urn:gwstream:topic:{self.name}"

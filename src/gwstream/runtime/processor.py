@@ -376,7 +376,7 @@ class Processor(Service, Generic[T]):
     def _dead_letter(self, rec: InRecord, poison: PoisonRecord) -> OutRecord:
         self.stats.dead_lettered += 1
         info = DeadLetter(
-            reason=poison.reason,  # type: ignore[arg-type]
+            reason=poison.reason,
             detail=poison.detail[:1000],
             source_topic=rec.topic,
             source_partition=rec.partition,

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+from gwstream.errors import SinkError
 from gwstream.sink.consumer import BatchCallback, BatchResult, CostSink, SinkStats
 from gwstream.sink.report import ReportFormat, render, spend_report
-from gwstream.sink.writer import COST_TABLE, SPEND_VIEW, CostWriter, SinkError, storage_problem
+from gwstream.sink.writer import COST_TABLE, SPEND_VIEW, CostWriter, storage_problem
 
 __all__ = [
     "COST_TABLE",

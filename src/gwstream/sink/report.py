@@ -25,7 +25,8 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from gwstream.sink.writer import COST_TABLE, SPEND_QUERY, SPEND_VIEW, SinkError
+from gwstream.errors import SinkError
+from gwstream.sink.writer import COST_TABLE, SPEND_QUERY, SPEND_VIEW
 
 ReportFormat = Literal["table", "csv", "json"]
 
