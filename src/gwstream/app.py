@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import ValidationError
@@ -22,6 +24,8 @@ from gwstream.gateways.base import Gateway
 from gwstream.pipeline import Pipeline, Route, Router
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
+
+log = logging.getLogger(__name__)
 
 
 def decode_turn(record: InRecord) -> TurnEvent:
@@ -47,7 +51,7 @@ def decode_turn(record: InRecord) -> TurnEvent:
     if key != turn.key:
         raise PoisonRecord(
             "key_mismatch",
-            f"record key must be tenant_id:session_id of the payload ({len(key)} chars given)",
+            f"record key {key[:200]!r} is not the payload's tenant_id:session_id {turn.key!r}",
         )
     return turn
 
@@ -72,6 +76,12 @@ class TurnHandler:
 
     def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:
         return OutRecord(self._targets[event.kind], key, event.to_json(), cloudevent_headers(event))
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL: never log credentials or paths."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def build_gateways(settings: Settings) -> dict[str, Gateway]:
@@ -120,6 +130,17 @@ async def run_processor(
             handler=TurnHandler(pipeline, settings.topics),
             settings=settings.runtime,
             stats=stats,
+        )
+        log.info(
+            "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight; gateways %s",
+            settings.topics.turns,
+            settings.topics.responses,
+            settings.topics.costs,
+            settings.topics.audit,
+            (kafka or settings.kafka).group_id,
+            (kafka or settings.kafka).bootstrap_servers,
+            settings.runtime.max_in_flight,
+            {name: [_origin(u) for u in g.base_urls] for name, g in settings.gateways.items()},
         )
         async with processor:
             await processor.run(stop)

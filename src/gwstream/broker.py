@@ -32,6 +32,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """True when a server could listen there (connections in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to SIGTERM the broker when the process that started it dies."""
     if sys.platform.startswith("linux"):
@@ -106,6 +117,10 @@ class EmbeddedBroker(Service):
         binary = broker_binary()
         if self.port == 0:
             self.port = free_port(self.host)
+        elif not port_is_free(self.host, self.port):
+            raise BrokerError(
+                f"{self.host}:{self.port} is already in use; pick another port (0 picks a free one)"
+            )
         url = f"tcp://{self.host}:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: ASYNC230
         try:

@@ -30,7 +30,7 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG)."),
 ]
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(config: Path | None) -> Settings:
@@ -64,8 +64,8 @@ def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
 def _require_cluster(settings: Settings) -> None:
     if not settings.kafka.bootstrap_servers:
         raise GwstreamError(
-            "kafka.bootstrap_servers is empty: set GWSTREAM_KAFKA__BOOTSTRAP_SERVERS "
-            "(or run `gwstream broker` for a local embedded broker)"
+            "kafka.bootstrap_servers is empty: set GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=host:port "
+            "(for a local try, start `gwstream broker --port 9092` and point it at 127.0.0.1:9092)"
         )
 
 
@@ -152,7 +152,11 @@ def simulate_gateway(
         seed=seed,
         api_key=os.environ.get("GWSTREAM_SIMULATOR_API_KEY") or None,
     )
-    asyncio.run(serve_forever(cfg, host, port))
+    try:
+        asyncio.run(serve_forever(cfg, host, port))
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -218,7 +222,12 @@ def topics_export(
     """Write each topic's spec and payload JSON Schema (what topics/ in the repo holds)."""
     from gwstream import topics
 
-    for path in topics.export(directory):
+    try:
+        written = topics.export(directory)
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot write topic specs to {directory}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    for path in written:
         print(path)
 
 

@@ -91,6 +91,7 @@ class RuntimeSettings(_Section):
     drain_timeout_s: float = Field(default=10.0, ge=0, le=300)
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
     fetch_max_records: int = Field(default=1_000, ge=1, le=100_000)
+    stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
 
     @model_validator(mode="after")
     def _water_marks(self) -> RuntimeSettings:
@@ -193,6 +194,36 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def _check_yaml_shape(path: Path) -> None:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path}: the top level must be a mapping of sections "
+            f"(kafka:, runtime:, gateways:, ...), not a {type(data).__name__}"
+        )
+
+
+#: GWSTREAM_* variables that are not settings (tests, simulator, the config file path).
+_OTHER_ENV = ("GWSTREAM_CONFIG", "GWSTREAM_TEST_", "GWSTREAM_SIMULATOR_")
+
+
+def _check_env_names() -> None:
+    """Catch typos in section names, which pydantic-settings would silently ignore."""
+    known = set(Settings.model_fields)
+    for name in os.environ:
+        if not name.upper().startswith("GWSTREAM_") or name.upper().startswith(_OTHER_ENV):
+            continue
+        section = name[len("GWSTREAM_") :].split("__", 1)[0].lower()
+        if section not in known:
+            raise ConfigError(
+                f"environment variable {name}: no setting {section!r}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(root)"
 
@@ -202,7 +233,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is None and os.environ.get(CONFIG_ENV):
         config_file = Path(os.environ[CONFIG_ENV])
     if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"config file {config_file} does not exist")
+        what = "is a directory, not a file" if config_file.is_dir() else "does not exist"
+        raise ConfigError(f"config file {config_file} {what}")
+    if config_file is not None:
+        _check_yaml_shape(config_file)
+    _check_env_names()
     token = _config_file.set(config_file)
     try:
         return Settings(**overrides)

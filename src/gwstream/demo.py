@@ -24,9 +24,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker
-from gwstream.config import GatewaySettings, KafkaSettings, Settings
+from gwstream.config import GatewaySettings, KafkaSettings, Settings, load_settings
 from gwstream.events import CONTENT_TYPE, SPEC_VERSION, TurnEvent
-from gwstream.kafkaio import make_consumer, publish
+from gwstream.kafkaio import make_consumer, publish, start_client
 from gwstream.runtime import RuntimeStats
 
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -74,7 +74,7 @@ async def _watch(
     kafka: KafkaSettings, settings: Settings, acc: Accounting, stop: asyncio.Event
 ) -> None:
     consumer = make_consumer(kafka, settings.topics.responses, settings.topics.dlq, group_id=None)
-    await consumer.start()
+    await start_client(consumer, kafka)
     try:
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=100)
@@ -105,7 +105,8 @@ async def run_demo(
     from gwstream.sink.consumer import CostSink
     from gwstream.sink.report import render, spend_report
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
+    load_settings()  # environment mistakes fail here, before anything starts
     for suffix in ("", ".wal"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - before anything runs
     sample = load_sample()
@@ -130,7 +131,7 @@ async def run_demo(
             session_timeout_ms=2_000,
             heartbeat_interval_ms=500,
         )
-        settings = Settings(
+        settings = load_settings(
             kafka=kafka,
             gateways={"default": GatewaySettings(base_urls=[sim.url], max_attempts=5)},
             sink={"database": database},

@@ -3,16 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 
 from gwstream.config import KafkaSettings
+from gwstream.errors import BrokerError
+
+
+class _Startable(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def start_client(client: _Startable, kafka: KafkaSettings) -> None:
+    """Start an aiokafka client; on failure close it and raise a BrokerError naming the servers."""
+    try:
+        await client.start()
+    except KafkaError as exc:
+        with contextlib.suppress(Exception):
+            await client.stop()
+        raise BrokerError(
+            f"cannot reach Kafka at {kafka.bootstrap_servers!r} ({type(exc).__name__}): "
+            "check kafka.bootstrap_servers (GWSTREAM_KAFKA__BOOTSTRAP_SERVERS) and that the broker is up"
+        ) from None
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.stop()
+        raise
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -80,7 +106,7 @@ async def read_topic(
     embedded broker reports them short.)
     """
     consumer = make_consumer(kafka, group_id=None)
-    await consumer.start()
+    await start_client(consumer, kafka)
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
         partitions = await _partitions(consumer, topic, timeout_s)
@@ -134,7 +160,7 @@ async def publish(
 ) -> int:
     """Publish records with a short-lived producer; return once all are acknowledged."""
     producer = make_producer(kafka)
-    await producer.start()
+    await start_client(producer, kafka)
     try:
         return await send_all(producer, records)
     finally:

@@ -10,6 +10,7 @@ failure included. Nothing is dropped silently.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from gwstream.errors import GatewayError
 from gwstream.events import AuditEvent, CostEvent, ResponseEvent, TurnEvent, event_id, utcnow
 from gwstream.gateways.base import ChatMessage, Gateway, GatewayRequest, GatewayResult
 from gwstream.pricing import PriceTable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,14 @@ class Pipeline:
             except GatewayError as exc:
                 error = exc
                 status, reason, outcome = "failed", f"gateway_{exc.outcome}", exc.outcome
+                log.warning(
+                    "turn %s of tenant %s failed on gateway %s: %s after %d attempts",
+                    turn.turn_id,
+                    turn.tenant_id,
+                    route.gateway,
+                    exc.outcome,
+                    exc.attempts,
+                )
         latency_ms = (time.perf_counter() - started) * 1000
         return self._outputs(
             turn,

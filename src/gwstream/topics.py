@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.errors import TopicError
 from gwstream.events import AuditEvent, CostEvent, ResponseEvent, TurnEvent
+from gwstream.kafkaio import start_client
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -46,7 +47,7 @@ class TopicSpec:
             "configs": dict(sorted(self.configs.items())),
             "key": "tenant_id:session_id (UTF-8)",
             "payload_schema": f"{self.name}.schema.json" if self.payload else None,
-            "headers": "CloudEvents binary mode: ce_specversion, ce_id, ce_type, ce_source, ce_time, content-type"
+            "headers": "CloudEvents binary mode: ce_specversion, ce_id, ce_type, ce_source, ce_subject (outputs: the turn id), ce_time, content-type"
             if self.payload
             else "the original record's headers plus gw_dlq_reason, gw_dlq_detail, gw_dlq_source_topic, "
             "gw_dlq_source_partition, gw_dlq_source_offset, gw_dlq_failed_at",
@@ -126,7 +127,7 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
     """
     specs = topic_specs(names)
     admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=15_000)
-    await admin.start()
+    await start_client(admin, kafka)
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]

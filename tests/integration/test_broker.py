@@ -84,3 +84,17 @@ async def test_an_input_topic_with_fewer_partitions_than_its_spec_is_an_error(
     wider = topic_names.model_copy(update={"partitions": topic_names.partitions * 2})
     with pytest.raises(TopicError, match="partitions"):
         await topics.apply(kafka, wider)
+
+
+async def test_a_port_already_in_use_is_refused_with_a_clear_error() -> None:
+    import socket
+
+    from gwstream.broker import EmbeddedBroker
+    from gwstream.errors import BrokerError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BrokerError, match="already in use"):
+            await EmbeddedBroker(port=port).start()

@@ -37,7 +37,7 @@ from aiokafka.structs import OffsetAndMetadata
 from gwstream.config import KafkaSettings, RuntimeSettings
 from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
-from gwstream.kafkaio import make_consumer, make_producer
+from gwstream.kafkaio import make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.offsets import OffsetTracker
 
@@ -187,8 +187,9 @@ class Processor(Service, Generic[T]):
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
-        self._producer = make_producer(self._kafka)
-        await self._producer.start()
+        producer = make_producer(self._kafka)
+        await start_client(producer, self._kafka)
+        self._producer = producer
         self._consumer = make_consumer(
             self._kafka,
             group_id=self._kafka.group_id,
@@ -196,9 +197,11 @@ class Processor(Service, Generic[T]):
         )
         self._consumer.subscribe([self._input], listener=_Listener(self))
         try:
-            await self._consumer.start()
+            await start_client(self._consumer, self._kafka)
         except BaseException:
-            await self._producer.stop()
+            self._consumer = None
+            self._producer = None
+            await producer.stop()
             raise
         self._workers = [
             asyncio.create_task(self._worker(), name=f"gwstream-worker-{i}")
@@ -209,6 +212,7 @@ class Processor(Service, Generic[T]):
         """Drain every partition (bounded), commit, and close the clients."""
         if self._consumer is not None:
             await self._drain(list(self._parts.values()))
+            self._log_progress("stopped")
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
@@ -406,11 +410,28 @@ class Processor(Service, Generic[T]):
 
     # -- commits, rebalance, drain -----------------------------------------------------
 
+    def _log_progress(self, prefix: str) -> None:
+        s = self.stats
+        log.info(
+            "%s: %d processed, %d dead-lettered, %d in flight, %d queued, partitions %s, paused %s",
+            prefix,
+            s.processed,
+            s.dead_lettered,
+            s.in_flight,
+            s.queued,
+            s.assigned,
+            sorted(s.paused),
+        )
+
     async def _commit_loop(self, stop: asyncio.Event) -> None:
+        next_report = time.monotonic() + self._cfg.stats_interval_s
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._cfg.commit_interval_s)
             await self._commit([p for p in self._parts.values() if not p.revoked])
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + self._cfg.stats_interval_s
+                self._log_progress("progress")
 
     async def _commit(self, parts: Sequence[_Partition]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -468,13 +489,22 @@ class Processor(Service, Generic[T]):
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         self.stats.rebalances += 1
-        await self._drain([self._parts[tp] for tp in revoked if tp in self._parts])
+        parts = [self._parts[tp] for tp in revoked if tp in self._parts]
+        if parts:
+            started = time.monotonic()
+            await self._drain(parts)
+            log.info(
+                "released partitions %s after draining for %.2fs",
+                sorted(p.tp.partition for p in parts),
+                time.monotonic() - started,
+            )
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         for tp in assigned:
             if tp not in self._parts:
                 self._parts[tp] = _Partition(tp)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
+        log.info("assigned partitions %s of %s", self.stats.assigned, self._input)
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

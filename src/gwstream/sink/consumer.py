@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import CostEvent
-from gwstream.kafkaio import make_consumer
+from gwstream.kafkaio import make_consumer, start_client
 from gwstream.lifecycle import Service
 from gwstream.sink.writer import CostWriter, storage_problem
 
@@ -186,13 +186,14 @@ class CostSink(Service):
         return self._settings.group_id
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._writer.open)
+        # Kafka first: a sink that cannot reach the broker leaves no empty database behind.
         consumer = make_consumer(self._kafka, group_id=self._settings.group_id)
         consumer.subscribe([self._topic], listener=_WaitForBatch(self._lock))
+        await start_client(consumer, self._kafka)
         try:
-            await consumer.start()
+            await asyncio.to_thread(self._writer.open)
         except BaseException:
-            await asyncio.to_thread(self._writer.close)
+            await consumer.stop()
             raise
         self._consumer = consumer
         logger.info(

@@ -40,8 +40,10 @@ SPEND_COLUMNS: tuple[str, ...] = (
     "input_tokens",
     "output_tokens",
     "cost",
+    "unpriced_turns",
 )
-_NUMERIC = frozenset({"turns", "input_tokens", "output_tokens", "cost"})
+_SUMMED = ("turns", "input_tokens", "output_tokens", "cost", "unpriced_turns")
+_NUMERIC = frozenset(_SUMMED)
 _TABLE_WIDTH = 160
 
 
@@ -107,9 +109,9 @@ def _totals(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     totals: dict[str, dict[str, Any]] = {}
     for row in rows:
         total = totals.setdefault(
-            row["currency"], {"turns": 0, "input_tokens": 0, "output_tokens": 0, "cost": Decimal(0)}
+            row["currency"], {name: Decimal(0) if name == "cost" else 0 for name in _SUMMED}
         )
-        for name in ("turns", "input_tokens", "output_tokens", "cost"):
+        for name in _SUMMED:
             total[name] += row[name]
     return totals
 
@@ -129,7 +131,7 @@ def _render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             "",
             "",
             currency,
-            *(_text(total[name]) for name in ("turns", "input_tokens", "output_tokens", "cost")),
+            *(_text(total[name]) for name in _SUMMED),
             style="bold",
         )
     buffer = io.StringIO()

@@ -121,7 +121,8 @@ SELECT
     count(*) AS turns,
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,
-    sum(cost) AS cost
+    sum(cost) AS cost,
+    count(*) FILTER (WHERE price_source = 'unpriced') AS unpriced_turns
 FROM {COST_TABLE}
 GROUP BY tenant_id, day, request_model, currency
 """.strip()

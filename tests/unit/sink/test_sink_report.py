@@ -49,6 +49,7 @@ ROWS: list[dict[str, Any]] = [
         "input_tokens": 2000,
         "output_tokens": 400,
         "cost": Decimal("0.300000000"),
+        "unpriced_turns": 0,
     },
     {
         "tenant_id": "globex",
@@ -59,6 +60,7 @@ ROWS: list[dict[str, Any]] = [
         "input_tokens": 1000,
         "output_tokens": 200,
         "cost": Decimal("0.000000007"),
+        "unpriced_turns": 0,
     },
     {
         "tenant_id": "initech",
@@ -69,6 +71,7 @@ ROWS: list[dict[str, Any]] = [
         "input_tokens": 5,
         "output_tokens": 6,
         "cost": Decimal("12.5"),
+        "unpriced_turns": 1,
     },
 ]
 
@@ -98,7 +101,20 @@ def test_the_report_reads_the_view_ordered_by_tenant_day_and_model(tmp_path: Pat
         "input_tokens",
         "output_tokens",
         "cost",
+        "unpriced_turns",
     ]
+
+
+def test_models_missing_from_the_price_map_are_counted_not_hidden(tmp_path: Path) -> None:
+    database = tmp_path / "costs.duckdb"
+    unpriced = cost_event("t-9", "0", "acme", model="in-house-llm").model_copy(
+        update={"price_source": "unpriced"}
+    )
+    with CostWriter(database) as writer:
+        writer.write_batch([cost_event("t-1", "0.1", "acme"), unpriced])
+    rows = {r["request_model"]: r for r in spend_report(database)}
+    assert rows["in-house-llm"]["unpriced_turns"] == 1
+    assert rows["gpt-4o-mini"]["unpriced_turns"] == 0
 
 
 def test_a_missing_database_is_an_error_naming_the_path(tmp_path: Path) -> None:
@@ -140,6 +156,7 @@ def test_csv_carries_every_row_with_exact_costs() -> None:
         "input_tokens": "2000",
         "output_tokens": "400",
         "cost": "0.300000000",
+        "unpriced_turns": "0",
     }
     assert parsed[1]["cost"] == "0.000000007"  # no exponent notation
 
@@ -155,6 +172,7 @@ def test_json_carries_costs_as_decimal_strings() -> None:
         "input_tokens": 1000,
         "output_tokens": 200,
         "cost": "0.000000007",
+        "unpriced_turns": 0,
     }
     assert [Decimal(r["cost"]) for r in parsed] == [r["cost"] for r in ROWS]
 
@@ -169,7 +187,7 @@ def test_the_table_shows_each_row_and_a_total_per_currency() -> None:
     assert len(totals) == 2
     eur = next(line for line in totals if "EUR" in line)
     usd = next(line for line in totals if "USD" in line)
-    assert re.search(r"\b3\b.*\b5\b.*\b6\b.*12\.5\b", eur)
+    assert re.search(r"\b3\b.*\b5\b.*\b6\b.*12\.5\b.*\b1\b", eur)
     assert re.search(r"\b3\b.*\b3000\b.*\b600\b.*0\.300000007\b", usd)
 
 
@@ -177,6 +195,6 @@ def test_an_empty_report_renders_in_every_format() -> None:
     assert "No cost events." in render([], "table")
     assert "Total" not in render([], "table")
     assert render([], "csv").splitlines() == [
-        "tenant_id,day,request_model,currency,turns,input_tokens,output_tokens,cost"
+        "tenant_id,day,request_model,currency,turns,input_tokens,output_tokens,cost,unpriced_turns"
     ]
     assert json.loads(render([], "json")) == []
