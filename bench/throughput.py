@@ -22,12 +22,12 @@ import time
 import uuid
 
 from gwstream import topics
-from gwstream.app import run_processor
+from gwstream.app import decode_turn, run_processor
 from gwstream.broker import EmbeddedBroker, free_port
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import TurnEvent, turn_headers, utcnow
 from gwstream.kafkaio import make_consumer, make_producer, send_all
-from gwstream.runtime import RuntimeStats
+from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
 
 OUTPUTS_PER_TURN = 3
 
@@ -128,6 +128,45 @@ async def gwstream_run(
     return n / elapsed, cpu / n
 
 
+class _Passthrough:
+    """The runtime with gwstream's input validation but no pipeline: 3 outputs per turn."""
+
+    def __init__(self, names: TopicNames) -> None:
+        self._topics = (names.responses, names.costs, names.audit)
+
+    def decode(self, record: InRecord) -> TurnEvent:
+        return decode_turn(record)
+
+    async def handle(self, item: TurnEvent, record: InRecord) -> list[OutRecord]:
+        return [OutRecord(t, record.key, record.value or b"") for t in self._topics]
+
+
+async def runtime_alone(
+    kafka: KafkaSettings, names: TopicNames, turns: int, in_flight: int
+) -> tuple[float, float]:
+    stats = RuntimeStats()
+    stop = asyncio.Event()
+    proc = Processor(
+        kafka.model_copy(update={"group_id": f"bench-rt-{uuid.uuid4().hex[:6]}"}),
+        input_topic=names.turns,
+        dlq_topic=names.dlq,
+        handler=_Passthrough(names),
+        settings=RuntimeSettings(max_in_flight=in_flight, pause_above=20_000, resume_below=10_000),
+        stats=stats,
+    )
+    async with proc:
+        task = asyncio.create_task(proc.run(stop))
+        while stats.processed == 0:
+            await asyncio.sleep(0.001)
+        t0, c0, n0 = time.perf_counter(), time.process_time(), stats.processed
+        while stats.processed < turns:
+            await asyncio.sleep(0.01)
+        elapsed, cpu, n = time.perf_counter() - t0, time.process_time() - c0, stats.processed - n0
+        stop.set()
+        await task
+    return n / elapsed, cpu / n
+
+
 def _start_simulator(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -175,6 +214,10 @@ async def main() -> None:
         await topics.apply(kafka, names)
         await _publish(kafka, names, args.turns, args.sessions)
         base_rate, base_cpu = await baseline(kafka, names, args.turns)
+        rt_rate, rt_cpu = await runtime_alone(kafka, names, args.turns, args.in_flight)
+        print(
+            f"(r) gwstream runtime, no gateway:    {rt_rate:9.0f} turns/s  {rt_cpu * 1e6:7.0f} us CPU/turn"
+        )
         print(
             f"(a) raw aiokafka passthrough:        {base_rate:9.0f} turns/s  {base_cpu * 1e6:7.0f} us CPU/turn"
         )
