@@ -1,0 +1,111 @@
+"""A circuit breaker per gateway endpoint.
+
+Closed: calls flow; ``failure_threshold`` consecutive failures (5xx, timeouts,
+dropped streams, transport errors; not 4xx and not 429, which say nothing
+about the endpoint's health) open it. Open: calls are refused at once, so a
+dead endpoint costs no time and the next fallback is tried. After
+``open_s`` it is half-open: up to ``half_open_probes`` calls probe it; a
+success closes it, a failure opens it again. The state is visible to metrics
+through :attr:`CircuitBreaker.state` and :meth:`snapshot`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    failure_threshold: int = 5
+    open_s: float = 10.0
+    half_open_probes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.failure_threshold < 1 or self.open_s <= 0 or self.half_open_probes < 1:
+            raise ValueError("failure_threshold and half_open_probes must be >= 1, open_s > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSnapshot:
+    endpoint: str
+    state: CircuitState
+    consecutive_failures: int
+    times_opened: int
+
+
+class CircuitBreaker:
+    """One endpoint's breaker. Single event loop: no locks needed."""
+
+    __slots__ = (
+        "_clock",
+        "_failures",
+        "_opened_at",
+        "_policy",
+        "_probes",
+        "_state",
+        "_times_opened",
+        "endpoint",
+    )
+
+    def __init__(
+        self,
+        endpoint: str,
+        policy: BreakerPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self._policy = policy or BreakerPolicy()
+        self._clock = clock
+        self._state = CircuitState.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probes = 0
+        self._times_opened = 0
+
+    @property
+    def state(self) -> CircuitState:
+        if (
+            self._state is CircuitState.OPEN
+            and self._clock() - self._opened_at >= self._policy.open_s
+        ):
+            self._state = CircuitState.HALF_OPEN
+            self._probes = 0
+        return self._state
+
+    def allow(self) -> bool:
+        """May a call go to this endpoint now? In half-open, counts the probe."""
+        state = self.state
+        if state is CircuitState.CLOSED:
+            return True
+        if state is CircuitState.HALF_OPEN and self._probes < self._policy.half_open_probes:
+            self._probes += 1
+            return True
+        return False
+
+    def record_success(self) -> None:
+        self._state = CircuitState.CLOSED
+        self._failures = 0
+        self._probes = 0
+
+    def record_failure(self) -> None:
+        state = self.state
+        self._failures += 1
+        if state is CircuitState.HALF_OPEN or self._failures >= self._policy.failure_threshold:
+            if state is not CircuitState.OPEN:
+                self._times_opened += 1
+            self._state = CircuitState.OPEN
+            self._opened_at = self._clock()
+            self._probes = 0
+
+    def snapshot(self) -> BreakerSnapshot:
+        return BreakerSnapshot(self.endpoint, self.state, self._failures, self._times_opened)

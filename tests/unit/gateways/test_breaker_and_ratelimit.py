@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from gwstream.errors import GatewayRateLimited
+from gwstream.gateways.breaker import BreakerPolicy, CircuitBreaker, CircuitState
+from gwstream.gateways.ratelimit import Bucket, acquire
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_breaker_opens_after_consecutive_failures_and_refuses_calls() -> None:
+    clock = Clock()
+    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=3, open_s=5), clock=clock)
+    for _ in range(2):
+        b.record_failure()
+    b.record_success()  # a success resets the count
+    for _ in range(2):
+        b.record_failure()
+    assert b.state is CircuitState.CLOSED and b.allow()
+    b.record_failure()
+    assert b.state is CircuitState.OPEN
+    assert not b.allow()
+    assert b.snapshot().times_opened == 1
+
+
+def test_half_open_allows_one_probe_then_closes_on_success_or_reopens_on_failure() -> None:
+    clock = Clock()
+    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=1, open_s=5), clock=clock)
+    b.record_failure()
+    clock.now += 4.9
+    assert not b.allow()
+    clock.now += 0.2
+    assert b.state is CircuitState.HALF_OPEN
+    assert b.allow()
+    assert not b.allow(), "only one probe at a time"
+    b.record_failure()
+    assert b.state is CircuitState.OPEN and b.snapshot().times_opened == 2
+    clock.now += 5
+    assert b.allow()
+    b.record_success()
+    assert b.state is CircuitState.CLOSED and b.allow() and b.allow()
+
+
+def test_breaker_policy_is_validated() -> None:
+    with pytest.raises(ValueError):
+        BreakerPolicy(failure_threshold=0)
+
+
+async def test_a_limit_delays_calls_within_the_deadline() -> None:
+    clock = Clock()
+    slept: list[float] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+
+    rpm = Bucket("tenant acme requests/min", 60, clock=clock)  # one a second, burst 60
+    for _ in range(60):
+        await acquire([rpm], [], 0, max_wait_s=0, sleep=sleep)
+    assert slept == []
+    await acquire([rpm], [], 0, max_wait_s=5, sleep=sleep)
+    assert slept == [pytest.approx(1.0)]
+    await acquire([rpm], [], 0, max_wait_s=5, sleep=sleep)
+    assert slept[-1] == pytest.approx(2.0), "later callers queue behind earlier ones"
+
+
+async def test_a_wait_past_the_deadline_fails_naming_the_limit_and_takes_nothing() -> None:
+    clock = Clock()
+    tpm = Bucket("gateway cognigy tokens/min", 1000, clock=clock)
+    rpm = Bucket("gateway cognigy requests/min", 100, clock=clock)
+    await acquire([rpm], [tpm], 1000, max_wait_s=0)
+    with pytest.raises(GatewayRateLimited, match="tokens/min"):
+        await acquire([rpm], [tpm], 500, max_wait_s=1)
+    assert rpm.wait_for(99) == 0, "the failed call reserved no request"
+
+
+async def test_settling_returns_unused_tokens() -> None:
+    clock = Clock()
+    tpm = Bucket("t", 1000, clock=clock)
+    r = await acquire([], [tpm], 800, max_wait_s=0)
+    r.settle(300)
+    assert tpm.wait_for(700) == 0
+    assert tpm.wait_for(701) > 0
