@@ -104,7 +104,8 @@ def build_gateways(settings: Settings) -> dict[str, Gateway]:
 
 def build_router(settings: Settings) -> Router:
     routes = {n: Route(n, g.model, g.max_tokens) for n, g in settings.gateways.items()}
-    return Router(routes, settings.default_gateway, settings.tenant_gateways)
+    tenants = {t: c.gateway for t, c in settings.tenants.items() if c.gateway}
+    return Router(routes, settings.default_gateway, tenants)
 
 
 async def run_processor(

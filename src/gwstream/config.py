@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from gwstream.errors import ConfigError
+from gwstream.gateways.settings import GatewaySettings as GatewaySettings
 
 CONFIG_ENV = "GWSTREAM_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("gwstream_config_file", default=None)
@@ -100,38 +101,19 @@ class RuntimeSettings(_Section):
         return self
 
 
-class GatewaySettings(_Section):
-    """One gateway. Only the OpenAI-compatible protocol exists so far."""
-
-    protocol: Literal["openai"] = "openai"
-    base_urls: list[str] = Field(min_length=1, description="Endpoints, tried in order")
-    model: str = "gpt-4o-mini"
-    api_key: SecretStr | None = None
-    api_key_file: Path | None = Field(default=None, description="File holding the API key")
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
-    max_attempts: int = Field(default=4, ge=1, le=20)
-    deadline_s: float = Field(default=60.0, gt=0, le=3600)
-    max_connections: int = Field(default=1_000, ge=1, le=100_000)
-    max_tokens: int | None = Field(default=512, ge=1)
-
-    def resolved_api_key(self) -> str | None:
-        if self.api_key is not None:
-            return self.api_key.get_secret_value()
-        if self.api_key_file is not None:
-            try:
-                return self.api_key_file.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
-                ) from exc
-        return None
-
-
 class SinkSettings(_Section):
     database: Path = Path("gwstream.duckdb")
     group_id: str = "gwstream-cost-sink"
     batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
     batch_timeout_ms: int = Field(default=500, ge=1)
+
+
+class TenantSettings(_Section):
+    """A tenant's gateway (when not the default) and its rate limits."""
+
+    gateway: str | None = None
+    rpm: int | None = Field(default=None, gt=0, description="Requests per minute")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens per minute")
 
 
 class Settings(BaseSettings):
@@ -151,9 +133,8 @@ class Settings(BaseSettings):
         default_factory=lambda: {"default": GatewaySettings(base_urls=["http://127.0.0.1:8089"])}
     )
     default_gateway: str = "default"
-    tenant_gateways: dict[str, str] = Field(
-        default_factory=dict,
-        description="tenant_id -> gateway name, for tenants not on the default",
+    tenants: dict[str, TenantSettings] = Field(
+        default_factory=dict, description="Per-tenant gateway choice and rate limits"
     )
     system_prompt: str = Field(
         default="You are a helpful, concise contact-center assistant.", max_length=8_000
@@ -171,10 +152,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"default_gateway {self.default_gateway!r} is not one of gateways: {sorted(names)}"
             )
-        for tenant, gw in self.tenant_gateways.items():
-            if gw not in names:
+        for tenant, t in self.tenants.items():
+            if t.gateway is not None and t.gateway not in names:
                 raise ValueError(
-                    f"tenant_gateways.{tenant}: {gw!r} is not one of gateways: {sorted(names)}"
+                    f"tenants.{tenant}.gateway: {t.gateway!r} is not one of gateways: {sorted(names)}"
                 )
         return self
 

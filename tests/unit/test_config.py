@@ -30,7 +30,7 @@ def test_yaml_file_is_read_and_checked(tmp_path: Path, monkeypatch: pytest.Monke
     cfg = tmp_path / "gw.yaml"
     cfg.write_text(
         "gateways:\n  main:\n    base_urls: ['http://127.0.0.1:1']\n    model: gpt-4o\n"
-        "default_gateway: main\ntenant_gateways: {acme: main}\n"
+        "default_gateway: main\ntenants: {acme: {gateway: main, rpm: 60}}\n"
     )
     s = load_settings(cfg)
     assert s.gateways["main"].model == "gpt-4o"

@@ -1,0 +1,171 @@
+"""How gateways are declared in configuration, and their validation at start-up.
+
+Each gateway names a protocol, endpoints tried in order, a default model,
+credentials (an API key for OpenAI-compatible endpoints; OAuth2 client
+credentials for Cognigy and Genesys), limits and resilience knobs. At start
+every gateway is checked against the model matrix (context window and max
+output tokens per model: the bundled LiteLLM price map's limits, overridden
+or extended by the gateway's own ``models``), and protocol requirements are
+enforced, so a bad definition fails before the first turn, naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from gwstream.errors import ConfigError
+
+Protocol = Literal[
+    "openai", "cognigy.chat", "cognigy.inference", "genesys.invoke", "genesys.invocations"
+]
+PROTOCOLS: tuple[str, ...] = Protocol.__args__  # type: ignore[attr-defined]
+
+#: Where each vendor's OAuth2 token endpoint lives, relative to the first base URL.
+TOKEN_PATHS = {"cognigy": "/api/v1/auth/token", "genesys": "/login/oauth2/token"}
+#: Scopes a gateway needs by default (the seeds' names), overridable per gateway.
+DEFAULT_SCOPES = {
+    "cognigy.chat": ["llm.gateway:invoke"],
+    "cognigy.inference": ["llm.gateway.inference"],
+    "genesys.invoke": ["ai:llm:gateway:use", "ai:llm:gateway:stream"],
+    "genesys.invocations": ["ai:gateway:write"],
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelLimits(_Section):
+    context_window: int = Field(gt=0, description="Prompt + output tokens the model accepts")
+    max_output_tokens: int = Field(gt=0)
+
+
+class OAuthSettings(_Section):
+    """OAuth2 client credentials. The secret comes from the environment or a file, never logged."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    scopes: list[str] | None = Field(default=None, description="Default: what the protocol needs")
+    token_url: str | None = Field(
+        default=None, description="Default: the vendor's path on the first base URL"
+    )
+    credentials_in: Literal["form", "basic"] | None = Field(
+        default=None, description="Default: form for Cognigy, HTTP Basic for Genesys"
+    )
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> OAuthSettings:
+        if (self.client_secret is None) == (self.client_secret_file is None):
+            raise ValueError("give exactly one of client_secret or client_secret_file")
+        return self
+
+    def resolved_secret(self) -> str:
+        if self.client_secret is not None:
+            return self.client_secret.get_secret_value()
+        assert self.client_secret_file is not None
+        try:
+            return self.client_secret_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"oauth.client_secret_file: cannot read {self.client_secret_file}: {exc.strerror}"
+            ) from None
+
+
+class GatewaySettings(_Section):
+    """One gateway: protocol, endpoints in fallback order, credentials, limits."""
+
+    protocol: Protocol = "openai"
+    base_urls: list[str] = Field(min_length=1, description="Endpoints, tried in order")
+    model: str = "gpt-4o-mini"
+    stream: bool = Field(default=False, description="Use the protocol's streaming form")
+    prompt_id: str | None = Field(
+        default=None, description="genesys.invocations: the prompt to run"
+    )
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = Field(default=None, description="File holding the API key")
+    oauth: OAuthSettings | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    deadline_s: float = Field(default=60.0, gt=0, le=3600)
+    max_connections: int = Field(default=1_000, ge=1, le=100_000)
+    max_tokens: int | None = Field(default=512, ge=1)
+    rpm: int = Field(default=6_000, gt=0, description="Requests per minute across all tenants")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens per minute (none: unlimited)")
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open an endpoint"
+    )
+    breaker_open_s: float = Field(default=10.0, gt=0, description="How long an open endpoint rests")
+    models: dict[str, ModelLimits] = Field(
+        default_factory=dict, description="Model matrix entries (beside the bundled ones)"
+    )
+
+    @property
+    def vendor(self) -> str:
+        return self.protocol.split(".", 1)[0]
+
+    @model_validator(mode="after")
+    def _protocol_requirements(self) -> GatewaySettings:
+        for url in self.base_urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"base_urls: {url!r} is not an http(s) URL")
+        if self.vendor in ("cognigy", "genesys") and self.oauth is None:
+            raise ValueError(f"protocol {self.protocol} needs oauth (client_id and client_secret)")
+        if self.vendor == "openai" and self.oauth is not None:
+            raise ValueError("protocol openai uses api_key or api_key_file, not oauth")
+        if self.protocol == "genesys.invocations" and not self.prompt_id:
+            raise ValueError("protocol genesys.invocations needs prompt_id")
+        limits = self.model_limits(self.model)
+        if limits is None:
+            raise ValueError(
+                f"model {self.model!r} is not in the model matrix: add it under models "
+                "with context_window and max_output_tokens"
+            )
+        if self.max_tokens is not None and self.max_tokens > limits.max_output_tokens:
+            raise ValueError(
+                f"max_tokens {self.max_tokens} exceeds {self.model}'s max output of {limits.max_output_tokens}"
+            )
+        return self
+
+    def model_limits(self, model: str) -> ModelLimits | None:
+        return self.models.get(model) or bundled_model_matrix().get(model)
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_file is not None:
+            try:
+                return self.api_key_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
+                ) from None
+        return None
+
+    def token_url(self) -> str | None:
+        if self.oauth is None:
+            return None
+        return self.oauth.token_url or self.base_urls[0].rstrip("/") + TOKEN_PATHS[self.vendor]
+
+    def scopes(self) -> list[str]:
+        if self.oauth is not None and self.oauth.scopes is not None:
+            return self.oauth.scopes
+        return DEFAULT_SCOPES.get(self.protocol, [])
+
+
+@lru_cache(maxsize=1)
+def bundled_model_matrix() -> dict[str, ModelLimits]:
+    """Context window and max output per model, from the bundled LiteLLM price map."""
+    raw = json.loads(resources.files("gwstream").joinpath("data/prices.json").read_text())
+    matrix: dict[str, ModelLimits] = {}
+    for model, entry in raw.items():
+        ctx, out = entry.get("max_input_tokens"), entry.get("max_output_tokens")
+        if isinstance(ctx, int) and isinstance(out, int):
+            matrix[model] = ModelLimits(context_window=ctx, max_output_tokens=out)
+    return matrix

@@ -1,0 +1,63 @@
+"""Gateway definitions are checked at start-up against protocols and the model matrix."""
+
+from __future__ import annotations
+
+import pytest
+
+from gwstream.config import load_settings
+from gwstream.errors import ConfigError
+
+OAUTH = {"client_id": "cx", "client_secret": "s3cret"}
+
+
+def _gateways(**gw: object) -> dict[str, object]:
+    return {"gateways": {"g": {"base_urls": ["http://127.0.0.1:1"], **gw}}, "default_gateway": "g"}
+
+
+def test_each_protocol_with_what_it_needs_is_accepted() -> None:
+    for protocol in ("cognigy.chat", "cognigy.inference", "genesys.invoke"):
+        s = load_settings(**_gateways(protocol=protocol, oauth=OAUTH))
+        assert s.gateways["g"].token_url() is not None
+    s = load_settings(**_gateways(protocol="genesys.invocations", oauth=OAUTH, prompt_id="p-1"))
+    assert s.gateways["g"].scopes() == ["ai:gateway:write"]
+
+
+@pytest.mark.parametrize(
+    ("gw", "message"),
+    [
+        ({"protocol": "grpc"}, r"gateways\.g\.protocol"),
+        ({"protocol": "cognigy.chat"}, "needs oauth"),
+        ({"protocol": "genesys.invocations", "oauth": OAUTH}, "needs prompt_id"),
+        ({"model": "no-such-model"}, "not in the model matrix"),
+        ({"max_tokens": 100_000}, "exceeds gpt-4o-mini's max output"),
+        ({"rpm": 0}, r"gateways\.g\.rpm"),
+        ({"base_urls": ["ftp://x"]}, "not an http"),
+        ({"protocol": "cognigy.chat", "oauth": {"client_id": "cx"}}, "client_secret"),
+    ],
+)
+def test_bad_gateway_definitions_fail_at_start_naming_the_problem(
+    gw: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(**_gateways(**gw))
+
+
+def test_a_model_can_be_added_to_the_matrix_per_gateway() -> None:
+    s = load_settings(
+        **_gateways(
+            model="in-house-13b",
+            max_tokens=900,
+            models={"in-house-13b": {"context_window": 8192, "max_output_tokens": 1024}},
+        )
+    )
+    assert s.gateways["g"].model_limits("in-house-13b") is not None
+
+
+def test_a_tenant_on_an_unknown_gateway_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"tenants\.acme\.gateway"):
+        load_settings(tenants={"acme": {"gateway": "nowhere"}})
+
+
+def test_secrets_do_not_appear_in_the_settings_repr() -> None:
+    s = load_settings(**_gateways(protocol="cognigy.chat", oauth=OAUTH))
+    assert "s3cret" not in repr(s) and "s3cret" not in str(s.model_dump())
