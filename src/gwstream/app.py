@@ -21,6 +21,7 @@ from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import PoisonRecord
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
 from gwstream.gateways.base import Gateway
+from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.pipeline import Pipeline, Route, Router
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
@@ -102,8 +103,17 @@ def build_gateways(settings: Settings) -> dict[str, Gateway]:
     return gateways
 
 
+def build_limits(settings: Settings) -> RateLimits:
+    return RateLimits(
+        {n: Limit(g.rpm, g.tpm) for n, g in settings.gateways.items()},
+        {t: Limit(c.rpm, c.tpm) for t, c in settings.tenants.items() if c.rpm or c.tpm},
+    )
+
+
 def build_router(settings: Settings) -> Router:
-    routes = {n: Route(n, g.model, g.max_tokens) for n, g in settings.gateways.items()}
+    routes = {
+        n: Route(n, g.model, g.max_tokens, g.deadline_s) for n, g in settings.gateways.items()
+    }
     tenants = {t: c.gateway for t, c in settings.tenants.items() if c.gateway}
     return Router(routes, settings.default_gateway, tenants)
 
@@ -123,6 +133,7 @@ async def run_processor(
             build_router(settings),
             PriceTable.load(settings.prices_file),
             system_prompt=settings.system_prompt,
+            limits=build_limits(settings),
         )
         processor: Processor[TurnEvent] = Processor(
             kafka or settings.kafka,

@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gwstream.errors import GatewayError
+from gwstream.errors import GatewayError, GatewayRateLimited
 from gwstream.events import AuditEvent, CostEvent, ResponseEvent, TurnEvent, event_id, utcnow
 from gwstream.gateways.base import ChatMessage, Gateway, GatewayRequest, GatewayResult
+from gwstream.gateways.ratelimit import RateLimits, Reservation
 from gwstream.pricing import PriceTable
+from gwstream.tokens import TokenCounter, default_counter
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Route:
     gateway: str
     model: str
     max_tokens: int | None
+    deadline_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +64,7 @@ class Router:
         if route is None:
             return None
         if turn.model and turn.model != route.model:
-            return Route(route.gateway, turn.model, route.max_tokens)
+            return Route(route.gateway, turn.model, route.max_tokens, route.deadline_s)
         return route
 
 
@@ -73,11 +76,24 @@ class Pipeline:
         prices: PriceTable,
         *,
         system_prompt: str,
+        limits: RateLimits | None = None,
+        counter: TokenCounter | None = None,
     ) -> None:
         self._gateways = gateways
         self._router = router
         self._prices = prices
         self._system = system_prompt
+        self._limits = limits
+        self._counter = counter or default_counter()
+        self._system_tokens: int | None = None
+
+    def _estimate(self, turn: TurnEvent, route: Route) -> int:
+        """Tokens to reserve against tokens-per-minute limits: prompt + max output."""
+        if self._limits is None or not self._limits.counts_tokens(route.gateway, turn.tenant_id):
+            return 0
+        if self._system_tokens is None:
+            self._system_tokens = self._counter.count(self._system)
+        return self._system_tokens + self._counter.count(turn.text) + (route.max_tokens or 0)
 
     async def run(
         self, turn: TurnEvent, *, source_partition: int, source_offset: int
@@ -96,20 +112,37 @@ class Pipeline:
                 system=self._system,
                 max_tokens=route.max_tokens,
             )
+            reservation: Reservation | None = None
             try:
-                result = await self._gateways[route.gateway].complete(request)
-                status, reason, outcome = "ok", None, result.outcome
-            except GatewayError as exc:
+                if self._limits is not None:
+                    reservation = await self._limits.acquire(
+                        route.gateway,
+                        turn.tenant_id,
+                        self._estimate(turn, route),
+                        max_wait_s=route.deadline_s,
+                    )
+            except GatewayRateLimited as exc:
                 error = exc
-                status, reason, outcome = "failed", f"gateway_{exc.outcome}", exc.outcome
-                log.warning(
-                    "turn %s of tenant %s failed on gateway %s: %s after %d attempts",
-                    turn.turn_id,
-                    turn.tenant_id,
-                    route.gateway,
-                    exc.outcome,
-                    exc.attempts,
-                )
+                status, reason, outcome = "refused", "rate_limited", exc.outcome
+                log.warning("turn %s of tenant %s refused: %s", turn.turn_id, turn.tenant_id, exc)
+            else:
+                try:
+                    result = await self._gateways[route.gateway].complete(request)
+                    status, reason, outcome = "ok", None, result.outcome
+                except GatewayError as exc:
+                    error = exc
+                    status, reason, outcome = "failed", f"gateway_{exc.outcome}", exc.outcome
+                    log.warning(
+                        "turn %s of tenant %s failed on gateway %s: %s after %d attempts",
+                        turn.turn_id,
+                        turn.tenant_id,
+                        route.gateway,
+                        exc.outcome,
+                        exc.attempts,
+                    )
+                if reservation is not None:
+                    used = result.usage.input_tokens + result.usage.output_tokens if result else 0
+                    reservation.settle(used)
         latency_ms = (time.perf_counter() - started) * 1000
         return self._outputs(
             turn,

@@ -121,3 +121,24 @@ def test_prices_are_decimal_and_unknown_models_are_marked_unpriced(model: str) -
     cost = PriceTable.load().cost(model, 3, 7)
     assert isinstance(cost.amount, Decimal)
     assert cost.source == ("bundled" if model == "gpt-4o-mini" else "unpriced")
+
+
+async def test_a_tenant_over_its_rate_limit_is_refused_when_the_wait_passes_the_deadline() -> None:
+    from gwstream.gateways.ratelimit import Limit, RateLimits
+
+    gw = ScriptedGateway(RESULT)
+    routes = {"default": Route("default", "gpt-4o-mini", 256, deadline_s=0.5)}
+    p = Pipeline(
+        {"default": gw},
+        Router(routes, "default"),
+        PriceTable.load(),
+        system_prompt="Be brief.",
+        limits=RateLimits({}, {"acme": Limit(rpm=1)}),
+    )
+    first = await p.run(TURN, source_partition=0, source_offset=0)
+    second = await p.run(TURN.model_copy(update={"turn_id": "t-2"}), source_partition=0, source_offset=1)
+    _validated(second.all())
+    assert first.response.status == "ok"
+    assert (second.response.status, second.response.reason) == ("refused", "rate_limited")
+    assert second.audit.outcome == "rate_limited"
+    assert len(gw.requests) == 1

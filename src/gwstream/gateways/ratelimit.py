@@ -101,3 +101,59 @@ async def acquire(
     if wait > 0:
         await sleep(wait)
     return Reservation(token_buckets, tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    rpm: int | None = None
+    tpm: int | None = None
+
+
+class RateLimits:
+    """The buckets of every gateway and tenant that has limits, created on first use."""
+
+    def __init__(
+        self,
+        gateways: dict[str, Limit],
+        tenants: dict[str, Limit],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = {("gateway", k): v for k, v in gateways.items()} | {
+            ("tenant", k): v for k, v in tenants.items()
+        }
+        self._clock = clock
+        self._buckets: dict[tuple[str, str, str], Bucket] = {}
+
+    def counts_tokens(self, gateway: str, tenant: str) -> bool:
+        """Whether a call needs a token estimate (some tokens-per-minute limit applies)."""
+        return any(
+            (lim := self._limits.get(k)) is not None and lim.tpm is not None
+            for k in (("gateway", gateway), ("tenant", tenant))
+        )
+
+    def _bucket(self, kind: str, name: str, unit: str, per_minute: int) -> Bucket:
+        key = (kind, name, unit)
+        b = self._buckets.get(key)
+        if b is None:
+            b = self._buckets[key] = Bucket(
+                f"{kind} {name} {unit}/min", per_minute, clock=self._clock
+            )
+        return b
+
+    async def acquire(
+        self, gateway: str, tenant: str, tokens: int, *, max_wait_s: float
+    ) -> Reservation:
+        requests: list[Bucket] = []
+        token_buckets: list[Bucket] = []
+        for kind, name in (("gateway", gateway), ("tenant", tenant)):
+            lim = self._limits.get((kind, name))
+            if lim is None:
+                continue
+            if lim.rpm is not None:
+                requests.append(self._bucket(kind, name, "requests", lim.rpm))
+            if lim.tpm is not None:
+                token_buckets.append(self._bucket(kind, name, "tokens", lim.tpm))
+        if not requests and not token_buckets:
+            return Reservation((), 0)
+        return await acquire(requests, token_buckets, tokens, max_wait_s=max_wait_s)

@@ -87,3 +87,19 @@ async def test_settling_returns_unused_tokens() -> None:
     r.settle(300)
     assert tpm.wait_for(700) == 0
     assert tpm.wait_for(701) > 0
+
+
+async def test_rate_limits_combine_gateway_and_tenant_buckets() -> None:
+    from gwstream.gateways.ratelimit import Limit, RateLimits
+
+    clock = Clock()
+    limits = RateLimits({"cognigy": Limit(rpm=100)}, {"acme": Limit(rpm=2, tpm=1000)}, clock=clock)
+    assert limits.counts_tokens("cognigy", "acme")
+    assert not limits.counts_tokens("cognigy", "globex")
+    await limits.acquire("cognigy", "acme", 10, max_wait_s=0)
+    await limits.acquire("cognigy", "acme", 10, max_wait_s=0)
+    with pytest.raises(GatewayRateLimited, match="tenant acme requests/min"):
+        await limits.acquire("cognigy", "acme", 10, max_wait_s=1)
+    # Another tenant is not held back by acme's limit.
+    await limits.acquire("cognigy", "globex", 10, max_wait_s=0)
+    assert (await limits.acquire("openai", "nobody", 5, max_wait_s=0)).reserved_tokens == 0
