@@ -57,3 +57,14 @@ def test_the_example_configuration_file_is_valid() -> None:
     s = load_settings(example)
     assert s.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert s.gateways["default"].base_urls == ["http://127.0.0.1:8089"]
+
+
+def test_the_example_gateways_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "gateways.yaml"
+    s = load_settings(example)
+    assert {g.protocol for g in s.gateways.values()} == {
+        "openai",
+        "cognigy.inference",
+        "genesys.invoke",
+    }
+    assert s.tenants["acme-telecom"].gateway == "cognigy"
