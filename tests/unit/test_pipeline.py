@@ -136,7 +136,9 @@ async def test_a_tenant_over_its_rate_limit_is_refused_when_the_wait_passes_the_
         limits=RateLimits({}, {"acme": Limit(rpm=1)}),
     )
     first = await p.run(TURN, source_partition=0, source_offset=0)
-    second = await p.run(TURN.model_copy(update={"turn_id": "t-2"}), source_partition=0, source_offset=1)
+    second = await p.run(
+        TURN.model_copy(update={"turn_id": "t-2"}), source_partition=0, source_offset=1
+    )
     _validated(second.all())
     assert first.response.status == "ok"
     assert (second.response.status, second.response.reason) == ("refused", "rate_limited")
