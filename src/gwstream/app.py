@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -22,6 +23,7 @@ from gwstream.errors import PoisonRecord
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
+from gwstream.gateways.settings import GatewaySettings
 from gwstream.pipeline import Pipeline, Route, Router
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
@@ -85,22 +87,45 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def build_gateways(settings: Settings) -> dict[str, Gateway]:
-    from gwstream.gateways.openai import OpenAIChatGateway
+def gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
+    """Keyword settings for :func:`gwstream.gateways.build_gateway` from one gateway's config."""
+    from gwstream.gateways.breaker import BreakerPolicy
     from gwstream.gateways.resilience import RetryPolicy
 
-    gateways: dict[str, Gateway] = {}
-    for name, gw in settings.gateways.items():
-        gateways[name] = OpenAIChatGateway(
-            name=name,
-            base_urls=list(gw.base_urls),
-            api_key=gw.resolved_api_key(),
-            default_model=gw.model,
-            timeout_s=gw.timeout_s,
-            max_connections=gw.max_connections,
-            retry=RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "base_urls": list(gw.base_urls),
+        "default_model": gw.model,
+        "timeout_s": gw.timeout_s,
+        "max_connections": gw.max_connections,
+        "retry": RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+        "breaker": BreakerPolicy(failure_threshold=gw.breaker_failures, open_s=gw.breaker_open_s),
+    }
+    if gw.stream is not None:
+        kwargs["stream"] = gw.stream
+    if gw.protocol == "genesys.invocations":
+        kwargs["prompt_id"] = gw.prompt_id
+    if gw.oauth is not None:
+        kwargs.update(
+            client_id=gw.oauth.client_id,
+            client_secret=gw.oauth.resolved_secret(),
+            token_url=gw.token_url(),
+            scopes=tuple(gw.scopes()),
+            credentials_in=gw.oauth.credentials_in
+            or ("basic" if gw.vendor == "genesys" else "form"),
         )
-    return gateways
+    else:
+        kwargs["api_key"] = gw.resolved_api_key()
+    return kwargs
+
+
+def build_gateways(settings: Settings) -> dict[str, Gateway]:
+    from gwstream.gateways.factory import build_gateway
+
+    return {
+        name: build_gateway(gw.protocol, **gateway_kwargs(name, gw))
+        for name, gw in settings.gateways.items()
+    }
 
 
 def build_limits(settings: Settings) -> RateLimits:

@@ -94,6 +94,12 @@ class GatewayTransportError(GatewayError):
     outcome = "transport"
 
 
+class GatewayCircuitOpen(GatewayError):
+    """Every endpoint's circuit breaker is open: nothing was sent."""
+
+    outcome = "circuit_open"
+
+
 class GatewayProtocolError(GatewayError):
     """The gateway answered with something that breaks its contract."""
 

@@ -61,3 +61,10 @@ def test_a_tenant_on_an_unknown_gateway_is_refused() -> None:
 def test_secrets_do_not_appear_in_the_settings_repr() -> None:
     s = load_settings(**_gateways(protocol="cognigy.chat", oauth=OAUTH))
     assert "s3cret" not in repr(s) and "s3cret" not in str(s.model_dump())
+
+
+def test_a_stream_form_the_protocol_lacks_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no buffered form"):
+        load_settings(**_gateways(protocol="cognigy.inference", oauth=OAUTH, stream=False))
+    with pytest.raises(ConfigError, match="no streamed form"):
+        load_settings(**_gateways(protocol="cognigy.chat", oauth=OAUTH, stream=True))

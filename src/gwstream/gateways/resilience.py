@@ -31,7 +31,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -42,6 +42,7 @@ import httpx
 from gwstream.errors import (
     ConfigError,
     GatewayAuthError,
+    GatewayCircuitOpen,
     GatewayClientError,
     GatewayError,
     GatewayProtocolError,
@@ -51,6 +52,7 @@ from gwstream.errors import (
     GatewayTransportError,
 )
 from gwstream.gateways.base import ResultOutcome
+from gwstream.gateways.breaker import CircuitBreaker
 
 __all__ = [
     "DEFAULT_RETRY_ON_STATUS",
@@ -62,12 +64,14 @@ __all__ = [
     "backoff_delay",
     "classify_status",
     "classify_transport_error",
+    "dropped_stream",
     "failure_from_status",
     "is_fallback_eligible",
     "is_retryable",
     "parse_retry_after",
     "plan_retry",
 ]
+
 
 _log = logging.getLogger(__name__)
 
@@ -319,6 +323,18 @@ def classify_transport_error(exc: Exception, *, endpoint: str | None = None) -> 
     return AttemptFailed(error)
 
 
+def dropped_stream(reason: str, *, endpoint: str | None = None) -> AttemptFailed:
+    """An :class:`AttemptFailed` for a streamed reply that ended before its terminator.
+
+    A dropped stream is a transport failure: the same endpoint may be retried
+    and, once its attempts are spent, the next endpoint is tried. ``reason``
+    must not contain reply text.
+    """
+    where = endpoint or "gateway"
+    error = GatewayTransportError(f"stream from {where} was cut: {reason}", endpoint=endpoint)
+    return AttemptFailed(error)
+
+
 @dataclass(frozen=True, slots=True)
 class Attempted(Generic[T]):
     """What :meth:`Retrier.call` returns: the value and how it was obtained."""
@@ -369,6 +385,7 @@ class Retrier:
         attempt_timeout_s: float,
         deadline_s: float | None = None,
         refresh_auth: Callable[[], Awaitable[bool]] | None = None,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
     ) -> Attempted[T]:
         """Call ``attempt(endpoint)`` until it succeeds or the policy gives up.
 
@@ -377,6 +394,10 @@ class Retrier:
         given, is awaited once on a 401; if it returns True the attempt is
         repeated at once. On final failure raises the last GatewayError with
         ``endpoint`` and ``attempts`` (across all endpoints) filled in.
+        ``breakers`` (per endpoint): an open breaker skips its endpoint; when
+        every endpoint is skipped the call fails at once as ``circuit_open``.
+        Server errors, timeouts and dropped connections count against a
+        breaker; client errors, 401/403 and 429 do not.
         """
         if not endpoints:
             raise ConfigError("a gateway needs at least one endpoint")
@@ -389,8 +410,25 @@ class Retrier:
         last_index = len(endpoints) - 1
 
         for index, endpoint in enumerate(endpoints):
+            breaker = breakers.get(endpoint) if breakers else None
+            if breaker is not None and not breaker.allow():
+                if last_error is None or isinstance(last_error, GatewayCircuitOpen):
+                    last_error = GatewayCircuitOpen(
+                        f"circuit open for {endpoint}", endpoint=endpoint, attempts=attempts
+                    )
+                if index == last_index:
+                    last_error.attempts = attempts
+                    raise last_error
+                continue
             tries_here = 0
             while True:
+                if breaker is not None and tries_here and not breaker.allow():
+                    # Opened while we retried here (by this call or others): move on.
+                    if index == last_index:
+                        assert last_error is not None
+                        last_error.attempts = attempts
+                        raise last_error
+                    break
                 remaining = budget - (self._clock() - start)
                 if remaining <= 0:
                     if last_error is None:
@@ -418,8 +456,12 @@ class Retrier:
                     )
                     error.__cause__ = exc
                 else:
+                    if breaker is not None:
+                        breaker.record_success()
                     return Attempted(value, endpoint, attempts, index)
 
+                if breaker is not None and is_fallback_eligible(error):
+                    breaker.record_failure()
                 error.endpoint = endpoint
                 error.attempts = attempts
                 last_error = error

@@ -26,6 +26,15 @@ Protocol = Literal[
 ]
 PROTOCOLS: tuple[str, ...] = Protocol.__args__  # type: ignore[attr-defined]
 
+#: Which forms (streamed True, buffered False) each protocol has.
+STREAM_FORMS: dict[str, frozenset[bool]] = {
+    "openai": frozenset({True, False}),
+    "cognigy.chat": frozenset({False}),
+    "cognigy.inference": frozenset({True}),
+    "genesys.invoke": frozenset({True, False}),
+    "genesys.invocations": frozenset({False}),
+}
+
 #: Where each vendor's OAuth2 token endpoint lives, relative to the first base URL.
 TOKEN_PATHS = {"cognigy": "/api/v1/auth/token", "genesys": "/login/oauth2/token"}
 #: Scopes a gateway needs by default (the seeds' names), overridable per gateway.
@@ -84,7 +93,9 @@ class GatewaySettings(_Section):
     protocol: Protocol = "openai"
     base_urls: list[str] = Field(min_length=1, description="Endpoints, tried in order")
     model: str = "gpt-4o-mini"
-    stream: bool = Field(default=False, description="Use the protocol's streaming form")
+    stream: bool | None = Field(
+        default=None, description="Use the streamed form; default: the protocol's usual form"
+    )
     prompt_id: str | None = Field(
         default=None, description="genesys.invocations: the prompt to run"
     )
@@ -119,6 +130,11 @@ class GatewaySettings(_Section):
             raise ValueError(f"protocol {self.protocol} needs oauth (client_id and client_secret)")
         if self.vendor == "openai" and self.oauth is not None:
             raise ValueError("protocol openai uses api_key or api_key_file, not oauth")
+        forms = STREAM_FORMS[self.protocol]
+        if self.stream is not None and self.stream not in forms:
+            raise ValueError(
+                f"protocol {self.protocol} has no {'streamed' if self.stream else 'buffered'} form; drop stream"
+            )
         if self.protocol == "genesys.invocations" and not self.prompt_id:
             raise ValueError("protocol genesys.invocations needs prompt_id")
         limits = self.model_limits(self.model)

@@ -82,7 +82,8 @@ async def test_max_tokens_cuts_the_reply(
         (b"{not json", None),
         ({"messages": BODY["messages"]}, "model"),
         ({**BODY, "messages": [{"role": "user"}]}, "messages[0].content"),
-        ({**BODY, "stream": True}, "stream"),
+        ({**BODY, "stream": "yes"}, "stream"),
+        ({**BODY, "stream_options": {"include_usage": True}}, "stream_options"),
     ],
 )
 async def test_bad_requests_get_an_openai_style_400(

@@ -1,13 +1,31 @@
 """A gateway simulator for the demo, benchmarks and tests, served over real HTTP.
 
-Speaks the OpenAI-compatible chat-completions contract with realistic token
-usage, configurable latency and injected faults (429 with Retry-After, 5xx,
-hangs). Run it in the foreground with ``python -m gwstream.gateways.simulator``.
+One loopback server speaks every gateway contract gwstream has an adapter
+for: OpenAI-compatible chat completions (plain and streamed), NICE Cognigy
+(OAuth token, chat, streaming inference, paginated metrics) and Genesys Cloud
+(OAuth token, invoke plain and SSE, invocations, cursor-paginated
+telemetry), with real token usage, configurable latency and per-route faults
+(429 with Retry-After, 5xx, hangs, cut and malformed streams, token expiry,
+revoked scopes). Run it in the foreground with
+``python -m gwstream.gateways.simulator``.
 """
 
 from __future__ import annotations
 
-from gwstream.gateways.simulator.config import SimulatorConfig
-from gwstream.gateways.simulator.server import GatewaySimulator, SimulatorStats, serve_forever
+from gwstream.gateways.simulator.config import DEFAULT_CLIENTS, RouteFaults, SimulatorConfig
+from gwstream.gateways.simulator.routes import ROUTE_NAMES, ROUTES, Route
+from gwstream.gateways.simulator.server import GatewaySimulator, serve_forever
+from gwstream.gateways.simulator.stats import RouteStats, SimulatorStats
 
-__all__ = ["GatewaySimulator", "SimulatorConfig", "SimulatorStats", "serve_forever"]
+__all__ = [
+    "DEFAULT_CLIENTS",
+    "ROUTES",
+    "ROUTE_NAMES",
+    "GatewaySimulator",
+    "Route",
+    "RouteFaults",
+    "RouteStats",
+    "SimulatorConfig",
+    "SimulatorStats",
+    "serve_forever",
+]

@@ -9,14 +9,21 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import tiktoken
+
 from gwstream.tokens import TokenCounter
 
 __all__ = [
     "REPLY_TEMPLATES",
     "ReplyBook",
     "RequestProblem",
+    "check_bool",
+    "check_int",
+    "check_number",
+    "check_string",
     "pick_reply_index",
     "validate_chat_request",
+    "validate_messages",
 ]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -59,41 +66,73 @@ def validate_chat_request(data: object) -> RequestProblem | None:
     """
     if not isinstance(data, dict):
         return RequestProblem("request body must be a JSON object", None)
-    model = data.get("model")
-    if not isinstance(model, str) or not model:
-        return RequestProblem("'model' must be a non-empty string", "model")
-    messages = data.get("messages")
+    return (
+        check_string(data, "model")
+        or validate_messages(data.get("messages"), "messages")
+        or check_int(data, "max_tokens", 1)
+        or check_number(data, "temperature", 0, 2)
+        or check_bool(data, "stream")
+    )
+
+
+def validate_messages(messages: object, param: str) -> RequestProblem | None:
+    """``messages`` must be a non-empty list of ``{role, content[, name]}`` objects."""
     if not isinstance(messages, list) or not messages:
-        return RequestProblem("'messages' must be a non-empty array", "messages")
+        return RequestProblem(f"'{param}' must be a non-empty array", param)
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
-            return RequestProblem(f"messages[{i}] must be an object", f"messages[{i}]")
+            return RequestProblem(f"{param}[{i}] must be an object", f"{param}[{i}]")
         if message.get("role") not in _ROLES:
             return RequestProblem(
-                f"messages[{i}].role must be one of {sorted(_ROLES)}", f"messages[{i}].role"
+                f"{param}[{i}].role must be one of {sorted(_ROLES)}", f"{param}[{i}].role"
             )
         if not isinstance(message.get("content"), str):
-            return RequestProblem(
-                f"messages[{i}].content must be a string", f"messages[{i}].content"
-            )
+            return RequestProblem(f"{param}[{i}].content must be a string", f"{param}[{i}].content")
         name = message.get("name")
         if name is not None and not isinstance(name, str):
-            return RequestProblem(f"messages[{i}].name must be a string", f"messages[{i}].name")
-    max_tokens = data.get("max_tokens")
-    if max_tokens is not None and (
-        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
+            return RequestProblem(f"{param}[{i}].name must be a string", f"{param}[{i}].name")
+    return None
+
+
+def check_string(
+    data: Mapping[str, object], key: str, *, required: bool = True
+) -> RequestProblem | None:
+    """``data[key]`` must be a non-empty string (or absent/null when not ``required``)."""
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        return RequestProblem(f"'{key}' must be a non-empty string", key)
+    return None
+
+
+def check_int(data: Mapping[str, object], key: str, minimum: int) -> RequestProblem | None:
+    """Optional ``data[key]`` must be an integer >= ``minimum`` (null counts as absent)."""
+    value = data.get(key)
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or value < minimum
     ):
-        return RequestProblem("'max_tokens' must be an integer >= 1", "max_tokens")
-    temperature = data.get("temperature")
-    if temperature is not None and (
-        not isinstance(temperature, int | float)
-        or isinstance(temperature, bool)
-        or not 0 <= temperature <= 2
+        return RequestProblem(f"'{key}' must be an integer >= {minimum}", key)
+    return None
+
+
+def check_number(
+    data: Mapping[str, object], key: str, low: float, high: float
+) -> RequestProblem | None:
+    """Optional ``data[key]`` must be a number between ``low`` and ``high``."""
+    value = data.get(key)
+    if value is not None and (
+        not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high
     ):
-        return RequestProblem("'temperature' must be a number between 0 and 2", "temperature")
-    stream = data.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        return RequestProblem("'stream' must be a boolean", "stream")
+        return RequestProblem(f"'{key}' must be a number between {low:g} and {high:g}", key)
+    return None
+
+
+def check_bool(data: Mapping[str, object], key: str) -> RequestProblem | None:
+    """Optional ``data[key]`` must be a boolean."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        return RequestProblem(f"'{key}' must be a boolean", key)
     return None
 
 
@@ -116,7 +155,7 @@ def pick_reply_index(messages: Sequence[Mapping[str, str]], n_templates: int) ->
 class ReplyBook:
     """The reply templates with their token ids, tokenised once so replies cost no counting."""
 
-    __slots__ = ("_counter", "_texts", "_tokens")
+    __slots__ = ("_counter", "_pieces", "_texts", "_tokens")
 
     def __init__(self, counter: TokenCounter, templates: Sequence[str] = REPLY_TEMPLATES) -> None:
         if not templates:
@@ -125,6 +164,7 @@ class ReplyBook:
         self._counter = counter
         self._texts = tuple(templates)
         self._tokens = tuple(encoding.encode_ordinary(t) for t in self._texts)
+        self._pieces = tuple(_token_pieces(encoding, tokens) for tokens in self._tokens)
 
     def reply(
         self, messages: Sequence[Mapping[str, str]], max_tokens: int | None
@@ -140,3 +180,32 @@ class ReplyBook:
             text = self._counter.load().decode(tokens[:max_tokens])
             return text, max_tokens, "length"
         return self._texts[index], len(tokens), "stop"
+
+    def pieces(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int | None
+    ) -> tuple[tuple[str, ...], int, str]:
+        """``(pieces, completion_tokens, finish_reason)``: :meth:`reply` split for streaming.
+
+        One piece per token (tokens that only together form a character share
+        a piece), so the pieces join to exactly the text :meth:`reply` returns.
+        """
+        index = pick_reply_index(messages, len(self._texts))
+        tokens = self._tokens[index]
+        if max_tokens is not None and max_tokens < len(tokens):
+            return _token_pieces(self._counter.load(), tokens[:max_tokens]), max_tokens, "length"
+        return self._pieces[index], len(tokens), "stop"
+
+
+def _token_pieces(encoding: tiktoken.Encoding, tokens: Sequence[int]) -> tuple[str, ...]:
+    pieces: list[str] = []
+    pending = b""
+    for token in tokens:
+        pending += encoding.decode_single_token_bytes(token)
+        try:
+            pieces.append(pending.decode("utf-8"))
+        except UnicodeDecodeError:
+            continue
+        pending = b""
+    if pending:
+        pieces.append(pending.decode("utf-8", errors="replace"))
+    return tuple(pieces)

@@ -1,123 +1,56 @@
-"""The gateway simulator's HTTP server: OpenAI-compatible chat completions on loopback.
+"""The gateway simulator's HTTP server: every gateway contract on one loopback port.
+
+Routes (names are the keys of ``SimulatorConfig.routes`` and of the stats):
+``openai.chat`` (:mod:`.openai_routes`), ``cognigy.token``, ``cognigy.chat``,
+``cognigy.inference``, ``cognigy.metrics`` (:mod:`.cognigy`),
+``genesys.token``, ``genesys.invoke``, ``genesys.invocations``,
+``genesys.telemetry`` (:mod:`.genesys`), plus ``GET /health``. OAuth is in
+:mod:`.oauth` and :mod:`.auth`, faults in :mod:`.faults`, streams in
+:mod:`.streams`.
 
 Built to be fast so a benchmark measures gwstream, not the simulator: no
 access log, error bodies encoded once per config, reply token counts
-precomputed, and per request only what the contract needs (parse, validate,
-count prompt tokens, answer).
+precomputed, and per request only what the contract needs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hmac
-import os
-import random
 import signal
 import sys
-import time
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.config import SimulatorConfig
-from gwstream.gateways.simulator.replies import ReplyBook, validate_chat_request
+from gwstream.gateways.simulator.cognigy import CognigyRoutes
+from gwstream.gateways.simulator.config import RouteFaults, SimulatorConfig
+from gwstream.gateways.simulator.genesys import GenesysRoutes
+from gwstream.gateways.simulator.openai_routes import OpenAIRoutes
+from gwstream.gateways.simulator.replies import ReplyBook
+from gwstream.gateways.simulator.routes import ROUTE_NAMES, ROUTES
+from gwstream.gateways.simulator.state import JSON, SimulatorState
+from gwstream.gateways.simulator.stats import RouteStats, SimulatorStats
 from gwstream.lifecycle import Service
 from gwstream.tokens import TokenCounter, default_counter
 
-__all__ = ["GatewaySimulator", "SimulatorStats", "serve_forever"]
+__all__ = ["CHAT_PATH", "HEALTH_PATH", "GatewaySimulator", "SimulatorStats", "serve_forever"]
 
-CHAT_PATH = "/v1/chat/completions"
+CHAT_PATH = ROUTES["openai.chat"].path
 HEALTH_PATH = "/health"
-_CLIENT_CLOSED = 499  # nginx's "client closed request": the handler was cancelled
-_JSON = "application/json"
 _MAX_BODY_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatorStats:
-    """A snapshot of what the simulator has served since start (or the last reset).
-
-    ``requests`` counts chat requests; ``by_status`` their answers (499 for
-    requests the client gave up on); ``last_request_id`` is the
-    ``X-Request-ID`` header of the latest chat request.
-    """
-
-    requests: int
-    by_status: dict[int, int]
-    in_flight: int
-    in_flight_max: int
-    last_request_id: str | None
-
-
-def _error_body(
-    message: str, kind: str, *, param: str | None = None, code: str | None = None
-) -> bytes:
-    return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
-
-
-def _fault_body(status: int) -> bytes:
-    if status == 429:
-        return _error_body(
-            "Rate limit reached for requests (simulated). Retry after the Retry-After delay.",
-            "requests",
-            code="rate_limit_exceeded",
-        )
-    if status >= 500:
-        return _error_body(f"The server had an error (simulated HTTP {status}).", "server_error")
-    return _error_body(f"Simulated HTTP {status}.", "invalid_request_error")
-
-
-class _Behaviour:
-    """A config compiled for the hot path: pre-encoded bodies and headers."""
-
-    __slots__ = (
-        "auth",
-        "config",
-        "error_5xx_body",
-        "fail_body",
-        "jitter_s",
-        "latency_s",
-        "rate_limit_body",
-        "rate_limit_headers",
-    )
-
-    def __init__(self, config: SimulatorConfig) -> None:
-        self.config = config
-        key = config.api_key.get_secret_value() if config.api_key is not None else None
-        self.auth = f"Bearer {key}".encode() if key else None
-        self.latency_s = config.latency_ms / 1000.0
-        self.jitter_s = config.latency_jitter_ms / 1000.0
-        self.rate_limit_body = _fault_body(429)
-        self.rate_limit_headers = {"Retry-After": f"{config.retry_after_s:g}"}
-        self.error_5xx_body = _fault_body(config.error_5xx_status)
-        self.fail_body = _fault_body(config.fail_status)
-
-
-_UNAUTHORIZED = _error_body(
-    "Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"
-)
 _HEALTH = orjson.dumps({"status": "ok"})
 
 
-def _bad_request(message: str, param: str | None = None) -> web.Response:
-    return web.Response(
-        status=400,
-        body=_error_body(message, "invalid_request_error", param=param),
-        content_type=_JSON,
-    )
-
-
 class GatewaySimulator(Service):
-    """An OpenAI-compatible gateway on loopback, with latency and faults on demand.
+    """Every gateway contract on loopback, with latency and faults on demand.
 
     ``async with GatewaySimulator(config) as sim:`` starts it on the running
     loop; ``sim.url`` is its base URL (the real port when ``port=0``). Replace
-    ``sim.config`` (or call :meth:`update`) to change behaviour mid-test;
-    doing so restarts the ``fail_first_n`` count and the seeded draws.
+    ``sim.config`` (or call :meth:`update` / :meth:`update_route`) to change
+    behaviour mid-test; doing so restarts every route's ``fail_first_n``
+    count and seeded draws, and keeps issued tokens and the served-call
+    history. :meth:`expire_tokens` expires every token issued so far.
     """
 
     def __init__(
@@ -130,55 +63,67 @@ class GatewaySimulator(Service):
     ) -> None:
         self.host = host
         self._requested_port = port
-        self._counter = token_counter or default_counter()
-        self._apply(config or SimulatorConfig())
+        self._state = SimulatorState(
+            config or SimulatorConfig(), token_counter or default_counter()
+        )
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
-        self._replies: ReplyBook | None = None
         self._port: int | None = None
-        self.reset_stats()
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
         return f"GatewaySimulator({where})"
 
-    # -- configuration and stats ------------------------------------------------------
+    # -- configuration ----------------------------------------------------------------
 
     @property
     def config(self) -> SimulatorConfig:
-        return self._behaviour.config
+        return self._state.config
 
     @config.setter
     def config(self, config: SimulatorConfig) -> None:
-        self._apply(config)
+        self._state.apply(config)
 
     def update(self, **changes: Any) -> SimulatorConfig:
         """Replace the config with a validated copy carrying ``changes``; return it."""
         config = SimulatorConfig.model_validate({**self.config.model_dump(), **changes})
-        self._apply(config)
+        self._state.apply(config)
         return config
 
-    def _apply(self, config: SimulatorConfig) -> None:
-        self._behaviour = _Behaviour(config)
-        self._rng = random.Random(config.seed)
-        self._failures_left = config.fail_first_n
+    def update_route(self, route: str, **changes: Any) -> SimulatorConfig:
+        """Merge ``changes`` into route ``route``'s :class:`RouteFaults`; return the config.
+
+        ``sim.update_route("cognigy.chat", error_429_rate=1.0)``; a change of
+        None puts the knob back to the global value.
+        """
+        if route not in ROUTE_NAMES:
+            raise ValueError(f"unknown route {route!r}; known routes: {sorted(ROUTE_NAMES)}")
+        routes = dict(self.config.routes)
+        current = routes.get(route, RouteFaults())
+        routes[route] = RouteFaults.model_validate({**current.model_dump(), **changes})
+        return self.update(routes=routes)
+
+    def expire_tokens(self) -> None:
+        """Expire every token issued so far: its next use is answered 401 token_expired."""
+        self._state.tokens.expire_all()
+
+    # -- stats ------------------------------------------------------------------------
 
     @property
     def stats(self) -> SimulatorStats:
-        return SimulatorStats(
-            requests=self._requests,
-            by_status=dict(self._by_status),
-            in_flight=self._in_flight,
-            in_flight_max=self._in_flight_max,
-            last_request_id=self._last_request_id,
-        )
+        return self._state.counters.snapshot()
+
+    def route_stats(self, route: str) -> RouteStats:
+        """A snapshot of one route's counters (``"genesys.token"``, ``"openai.chat"``...)."""
+        if route not in ROUTE_NAMES:
+            raise KeyError(f"unknown route {route!r}; known routes: {sorted(ROUTE_NAMES)}")
+        return self._state.counters.routes[route].snapshot()
 
     def reset_stats(self) -> None:
-        self._requests = 0
-        self._by_status: Counter[int] = Counter()
-        self._in_flight = 0
-        self._in_flight_max = 0
-        self._last_request_id: str | None = None
+        """Zero every counter and forget the served-call history (metrics and telemetry)."""
+        self._state.counters.reset()
+        for ledger in self._state.ledgers.values():
+            ledger.clear()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -197,11 +142,13 @@ class GatewaySimulator(Service):
         """Bind and serve on the running loop."""
         if self._runner is not None:
             raise RuntimeError("the simulator is already started")
-        self._replies = await asyncio.to_thread(ReplyBook, self._counter)
+        replies = await asyncio.to_thread(ReplyBook, self._state.counter)
         self._closing = asyncio.Event()
+        self._state.serve(replies, self._closing)
         app = web.Application(client_max_size=_MAX_BODY_BYTES)
-        app.router.add_post(CHAT_PATH, self._chat)
-        app.router.add_get(HEALTH_PATH, self._health)
+        app.router.add_get(HEALTH_PATH, _health)
+        for routes in (OpenAIRoutes, CognigyRoutes, GenesysRoutes):
+            routes(self._state).register(app)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -224,108 +171,9 @@ class GatewaySimulator(Service):
             self._closing.set()
         await runner.cleanup()
 
-    # -- handlers ---------------------------------------------------------------------
 
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.Response(body=_HEALTH, content_type=_JSON)
-
-    async def _chat(self, request: web.Request) -> web.Response:
-        self._requests += 1
-        self._in_flight += 1
-        if self._in_flight > self._in_flight_max:
-            self._in_flight_max = self._in_flight
-        self._last_request_id = request.headers.get("X-Request-ID")
-        status = _CLIENT_CLOSED
-        try:
-            response = await self._answer(request)
-            status = response.status
-            return response
-        finally:
-            self._in_flight -= 1
-            self._by_status[status] += 1
-
-    async def _answer(self, request: web.Request) -> web.Response:
-        behaviour = self._behaviour
-        if behaviour.auth is not None:
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, behaviour.auth):
-                return web.Response(status=401, body=_UNAUTHORIZED, content_type=_JSON)
-        try:
-            data = orjson.loads(await request.read())
-        except orjson.JSONDecodeError:
-            return _bad_request("could not parse the JSON body of the request")
-        problem = validate_chat_request(data)
-        if problem is not None:
-            return _bad_request(problem.message, problem.param)
-        if data.get("stream"):
-            return _bad_request("stream=true is not supported by this simulator yet", "stream")
-
-        if self._failures_left > 0:
-            self._failures_left -= 1
-            return self._fault(behaviour, behaviour.config.fail_status, behaviour.fail_body)
-        config = behaviour.config
-        rng = self._rng
-        if config.hang_rate and rng.random() < config.hang_rate:
-            return await self._hang(config.hang_s)
-        if config.error_429_rate and rng.random() < config.error_429_rate:
-            await self._delay(behaviour, rng)
-            return self._fault(behaviour, 429, behaviour.rate_limit_body)
-        if config.error_5xx_rate and rng.random() < config.error_5xx_rate:
-            await self._delay(behaviour, rng)
-            return self._fault(behaviour, config.error_5xx_status, behaviour.error_5xx_body)
-        await self._delay(behaviour, rng)
-        return web.Response(body=self._completion(data, config.include_usage), content_type=_JSON)
-
-    def _completion(self, data: dict[str, Any], include_usage: bool) -> bytes:
-        messages = data["messages"]
-        assert self._replies is not None  # set by start(), before any request
-        text, completion_tokens, finish_reason = self._replies.reply(
-            messages, data.get("max_tokens")
-        )
-        reply: dict[str, Any] = {
-            "id": "chatcmpl-" + os.urandom(12).hex(),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": data["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "logprobs": None,
-                    "finish_reason": finish_reason,
-                }
-            ],
-            "system_fingerprint": "gwstream-simulator",
-        }
-        if include_usage:
-            prompt_tokens = self._counter.count_messages(messages)
-            reply["usage"] = {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            }
-        return orjson.dumps(reply)
-
-    @staticmethod
-    def _fault(behaviour: _Behaviour, status: int, body: bytes) -> web.Response:
-        headers = behaviour.rate_limit_headers if status == 429 else None
-        return web.Response(status=status, body=body, content_type=_JSON, headers=headers)
-
-    @staticmethod
-    async def _delay(behaviour: _Behaviour, rng: random.Random) -> None:
-        delay = behaviour.latency_s
-        if behaviour.jitter_s:
-            delay += rng.uniform(-behaviour.jitter_s, behaviour.jitter_s)
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _hang(self, hang_s: float) -> web.Response:
-        """Wait far past any client timeout; cancelled when the client disconnects."""
-        assert self._closing is not None
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(hang_s):
-                await self._closing.wait()
-        return web.Response(status=503, body=_fault_body(503), content_type=_JSON)
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(body=_HEALTH, content_type=JSON)
 
 
 async def serve_forever(

@@ -1,0 +1,60 @@
+"""All endpoints down: the breakers open and calls fail at once as circuit_open."""
+
+from __future__ import annotations
+
+import pytest
+
+from gwstream.errors import GatewayCircuitOpen, GatewayServerError
+from gwstream.gateways import build_gateway
+from gwstream.gateways.base import ChatMessage, GatewayRequest
+from gwstream.gateways.breaker import BreakerPolicy, CircuitState
+from gwstream.gateways.resilience import RetryPolicy
+from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+
+pytestmark = pytest.mark.integration
+
+
+def _request(n: int) -> GatewayRequest:
+    return GatewayRequest((ChatMessage("user", f"hello {n}"),), "gpt-4o-mini", f"turn-{n}")
+
+
+async def test_breakers_open_after_repeated_failures_and_then_nothing_is_sent() -> None:
+    down = SimulatorConfig(error_5xx_rate=1.0, seed=1)
+    async with GatewaySimulator(down) as a, GatewaySimulator(down) as b:
+        gw = build_gateway(
+            "openai",
+            base_urls=[a.url, b.url],
+            retry=RetryPolicy(max_attempts=1),
+            breaker=BreakerPolicy(failure_threshold=2, open_s=60),
+        )
+        async with gw:
+            for n in range(2):
+                with pytest.raises(GatewayServerError):
+                    await gw.complete(_request(n))
+            assert {s.state for s in gw.breaker_states()} == {CircuitState.OPEN}
+            sent = a.stats.requests + b.stats.requests
+            with pytest.raises(GatewayCircuitOpen) as info:
+                await gw.complete(_request(3))
+            assert info.value.outcome == "circuit_open"
+            assert info.value.attempts == 0
+            assert a.stats.requests + b.stats.requests == sent, "an open circuit sends nothing"
+
+
+async def test_one_open_endpoint_is_skipped_for_the_next() -> None:
+    async with (
+        GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, seed=1)) as bad,
+        GatewaySimulator(SimulatorConfig()) as good,
+    ):
+        gw = build_gateway(
+            "openai",
+            base_urls=[bad.url, good.url],
+            retry=RetryPolicy(max_attempts=1),
+            breaker=BreakerPolicy(failure_threshold=1, open_s=60),
+        )
+        async with gw:
+            first = await gw.complete(_request(1))
+            assert first.outcome == "fallback_ok"
+            before = bad.stats.requests
+            second = await gw.complete(_request(2))
+            assert second.endpoint == good.url.rstrip("/") or second.endpoint.startswith(good.url)
+            assert bad.stats.requests == before, "the open endpoint was skipped"
