@@ -25,6 +25,11 @@ topics_app = typer.Typer(
     no_args_is_help=True, help="Topic specs: apply them to a cluster, export them."
 )
 app.add_typer(topics_app, name="topics")
+gateways_app = typer.Typer(
+    no_args_is_help=True,
+    help="Gateways: check their configuration and health, pull vendor metrics.",
+)
+app.add_typer(gateways_app, name="gateways")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -118,45 +123,32 @@ def broker(
     _run(main)
 
 
-@app.command("simulate-gateway")
-def simulate_gateway(
-    host: str = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8089,
-    latency_ms: Annotated[float, typer.Option(min=0, help="Mean added latency.")] = 0.0,
-    latency_jitter_ms: Annotated[
-        float, typer.Option(min=0, help="Uniform +- around the mean.")
-    ] = 0.0,
-    error_429_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    retry_after_s: Annotated[float, typer.Option(min=0, help="Retry-After on 429s.")] = 1.0,
-    error_5xx_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    hang_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Share of calls that never answer.")
-    ] = 0.0,
-    seed: Annotated[int | None, typer.Option(help="Seed of the fault and latency draws.")] = None,
-) -> None:
-    """Serve the OpenAI-compatible gateway simulator on loopback until Ctrl-C.
+@app.command(
+    "simulate-gateway",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def simulate_gateway(ctx: typer.Context) -> None:
+    """Serve the gateway simulator (OpenAI, Cognigy, Genesys) on loopback; --help lists its options.
 
-    Set GWSTREAM_SIMULATOR_API_KEY to make it require that bearer key.
+    Port 8089 unless --port is given. GWSTREAM_SIMULATOR_API_KEY, when set,
+    is the bearer key its OpenAI-compatible route requires.
     """
     import os
 
-    from gwstream.gateways.simulator import SimulatorConfig, serve_forever
+    from gwstream.gateways.simulator.__main__ import main as simulator_main
 
-    cfg = SimulatorConfig(
-        latency_ms=latency_ms,
-        latency_jitter_ms=latency_jitter_ms,
-        error_429_rate=error_429_rate,
-        retry_after_s=retry_after_s,
-        error_5xx_rate=error_5xx_rate,
-        hang_rate=hang_rate,
-        seed=seed,
-        api_key=os.environ.get("GWSTREAM_SIMULATOR_API_KEY") or None,
-    )
-    try:
-        asyncio.run(serve_forever(cfg, host, port))
-    except OSError as exc:
-        err.print(f"[red]error:[/] cannot listen on {host}:{port}: {exc.strerror or exc}")
-        raise typer.Exit(2) from None
+    args = list(ctx.args)
+    if not any(a == "--port" or a.startswith("--port=") for a in args):
+        args = ["--port", "8089", *args]
+    key = os.environ.get("GWSTREAM_SIMULATOR_API_KEY")
+    if key and not any(a.startswith("--api-key") for a in args):
+        args += ["--api-key", key]
+    raise typer.Exit(simulator_main(args))
 
 
 @app.command()
@@ -229,6 +221,52 @@ def topics_export(
         raise typer.Exit(2) from None
     for path in written:
         print(path)
+
+
+@gateways_app.command("check")
+def gateways_check(
+    config: ConfigOpt = None,
+    probe: Annotated[
+        bool, typer.Option(help="Also call each endpoint (token + a 1-token completion).")
+    ] = True,
+    timeout_s: Annotated[float, typer.Option(help="Per-endpoint probe timeout.")] = 10.0,
+) -> None:
+    """Validate the gateway definitions, then probe every endpoint; exit 1 if a gateway has none healthy."""
+    from rich.table import Table
+
+    from gwstream.gateways.health import check_gateways
+
+    try:
+        settings = _settings(config)
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    out = Console(soft_wrap=True)
+    table = Table(title="Gateways (configuration valid)")
+    for col in ("gateway", "protocol", "model", "endpoints", "auth", "limits"):
+        table.add_column(col, overflow="fold")
+    for name, gw in settings.gateways.items():
+        if gw.oauth is not None:
+            auth = f"oauth {gw.oauth.client_id} ({' '.join(gw.scopes())})"
+        else:
+            auth = "api key" if gw.api_key or gw.api_key_file else "none"
+        limits = f"{gw.rpm} rpm" + (f", {gw.tpm} tpm" if gw.tpm else "")
+        table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
+    out.print(table)
+    if not probe:
+        return
+    results = _run(lambda stop: check_gateways(settings, timeout_s=timeout_s))
+    health = Table(title="Endpoint health")
+    for col in ("gateway", "endpoint", "status", "latency ms", "detail"):
+        health.add_column(col, overflow="fold")
+    for r in results:
+        status = "[green]ok[/]" if r.ok else f"[red]{r.outcome}[/]"
+        health.add_row(r.gateway, r.endpoint, status, f"{r.latency_ms:.0f}", r.detail)
+    out.print(health)
+    unhealthy = sorted({r.gateway for r in results} - {r.gateway for r in results if r.ok})
+    if unhealthy:
+        err.print(f"[red]no healthy endpoint for:[/] {', '.join(unhealthy)}")
+        raise typer.Exit(1)
 
 
 def main() -> None:

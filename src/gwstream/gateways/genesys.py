@@ -24,19 +24,16 @@ Both authenticate with OAuth2 client credentials (HTTP Basic to
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
 from gwstream.errors import ConfigError, GatewayClientError, GatewayProtocolError
 from gwstream.gateways.adapter import Exchange, HttpGateway
-from gwstream.gateways.auth import ClientCredentialsAuth
 from gwstream.gateways.base import GatewayRequest
 from gwstream.gateways.completion import Completion, read_sse_chat, token_count
 from gwstream.gateways.openai import parse_chat_completion
-from gwstream.gateways.resilience import Retrier, RetryPolicy
-from gwstream.tokens import TokenCounter
 
 __all__ = [
     "INVOCATIONS_PATH",
@@ -187,37 +184,14 @@ class GenesysInvocationsGateway(HttpGateway):
     vendor = "genesys"
     needed_scopes = ("ai:gateway:write",)
 
-    def __init__(
-        self,
-        *,
-        prompt_id: str | None = None,
-        name: str | None = None,
-        base_url: str | None = None,
-        base_urls: Sequence[str] | None = None,
-        auth: ClientCredentialsAuth | None = None,
-        default_model: str | None = None,
-        timeout_s: float = 30.0,
-        connect_timeout_s: float = 5.0,
-        max_connections: int = 1000,
-        retry: RetryPolicy | Retrier | None = None,
-        token_counter: TokenCounter | None = None,
-        stream: bool | None = None,
-    ) -> None:
+    def __init__(self, *, prompt_id: str | None = None, **kwargs: Any) -> None:
+        """``prompt_id`` names the Genesys prompt to run (default: the model name);
+        every other keyword is :class:`HttpGateway`'s."""
         if prompt_id is not None and not prompt_id.strip():
-            raise ConfigError(f"gateway {name or self.protocol!r}: prompt_id is empty")
-        super().__init__(
-            name=name,
-            base_url=base_url,
-            base_urls=base_urls,
-            auth=auth,
-            default_model=default_model,
-            timeout_s=timeout_s,
-            connect_timeout_s=connect_timeout_s,
-            max_connections=max_connections,
-            retry=retry,
-            token_counter=token_counter,
-            stream=stream,
-        )
+            raise ConfigError(
+                f"gateway {kwargs.get('name') or self.protocol!r}: prompt_id is empty"
+            )
+        super().__init__(**kwargs)
         self.prompt_id = prompt_id
 
     def build_exchange(self, request: GatewayRequest, model: str) -> Exchange:

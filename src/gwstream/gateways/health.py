@@ -1,0 +1,77 @@
+"""`gwstream gateways check`: is every configured gateway usable right now?
+
+Configuration is validated first (load_settings does that). Then each
+endpoint of each gateway is probed on its own: OAuth gateways fetch a token
+(proving the client credentials and scopes), and a one-token completion goes
+through the real adapter, so a probe exercises exactly the path turns take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from gwstream.config import Settings
+from gwstream.errors import GatewayError
+from gwstream.gateways.base import ChatMessage, GatewayRequest
+from gwstream.gateways.resilience import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    gateway: str
+    protocol: str
+    endpoint: str
+    ok: bool
+    outcome: str  # ok, or the failure's classification (auth, timeout, server_error, ...)
+    latency_ms: float
+    detail: str
+
+
+async def probe_endpoint(
+    settings: Settings, name: str, endpoint: str, timeout_s: float
+) -> EndpointHealth:
+    from gwstream.app import gateway_kwargs
+    from gwstream.gateways.factory import build_gateway
+
+    gw_settings = settings.gateways[name]
+    kwargs = gateway_kwargs(name, gw_settings)
+    kwargs.update(
+        base_urls=[endpoint],
+        retry=RetryPolicy(max_attempts=1, deadline_s=timeout_s),
+        timeout_s=timeout_s,
+    )
+    if kwargs.get("token_url") is None and gw_settings.oauth is not None:
+        kwargs["token_url"] = gw_settings.token_url()
+    started = time.perf_counter()
+    try:
+        async with build_gateway(gw_settings.protocol, **kwargs) as gateway:
+            result = await gateway.complete(
+                GatewayRequest(
+                    (ChatMessage("user", "ping"),),
+                    gw_settings.model,
+                    f"gwstream-health-{uuid.uuid4().hex[:12]}",
+                    max_tokens=1,
+                    deadline_s=timeout_s,
+                )
+            )
+    except GatewayError as exc:
+        latency = (time.perf_counter() - started) * 1000
+        return EndpointHealth(
+            name, gw_settings.protocol, endpoint, False, exc.outcome, latency, str(exc)[:200]
+        )
+    latency = (time.perf_counter() - started) * 1000
+    detail = f"model {result.response_model or gw_settings.model}, usage from {result.usage.source}"
+    return EndpointHealth(name, gw_settings.protocol, endpoint, True, "ok", latency, detail)
+
+
+async def check_gateways(settings: Settings, *, timeout_s: float = 10.0) -> list[EndpointHealth]:
+    """Probe every endpoint of every configured gateway, concurrently."""
+    probes = [
+        probe_endpoint(settings, name, endpoint, timeout_s)
+        for name, gw in settings.gateways.items()
+        for endpoint in gw.base_urls
+    ]
+    return list(await asyncio.gather(*probes))

@@ -1,0 +1,110 @@
+"""`gwstream gateways check` as a user runs it: real processes, real simulator."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gwstream.broker import free_port
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """
+gateways:
+  openai: {{protocol: openai, base_urls: ["{url}"]}}
+  cognigy:
+    protocol: cognigy.chat
+    base_urls: ["{url}"]
+    oauth: {{client_id: cognigy-sim, client_secret: cognigy-sim-secret}}
+  genesys:
+    protocol: genesys.invocations
+    base_urls: ["{url}"]
+    prompt_id: p-1
+    oauth: {{client_id: genesys-sim, client_secret: genesys-sim-secret}}
+  {extra}
+default_gateway: openai
+"""
+
+
+@pytest.fixture(scope="module")
+def simulator_url() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gwstream", "simulate-gateway", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("simulator did not start") from None
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _check(tmp_path: Path, url: str, extra: str = "") -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(CONFIG.format(url=url, extra=extra))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")} | {
+        "COLUMNS": "200"
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gwstream", "gateways", "check", "-c", str(cfg), "--timeout-s", "5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_healthy_gateways_of_every_vendor_pass(tmp_path: Path, simulator_url: str) -> None:
+    done = _check(tmp_path, simulator_url)
+    assert done.returncode == 0, done.stderr
+    for name in ("openai", "cognigy", "genesys"):
+        assert re.search(rf"{name}\s+│\s+http://\S+\s+│\s+ok\s", done.stdout), done.stdout
+
+
+def test_a_gateway_with_no_reachable_endpoint_fails_the_check(
+    tmp_path: Path, simulator_url: str
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    extra = f'dead: {{protocol: openai, base_urls: ["{dead}"]}}'
+    done = _check(tmp_path, simulator_url, extra)
+    assert done.returncode == 1
+    assert "no healthy endpoint for: dead" in done.stderr
+    assert "transport" in done.stdout
+
+
+def test_bad_credentials_are_reported_as_auth(tmp_path: Path, simulator_url: str) -> None:
+    extra = (
+        f'badauth: {{protocol: cognigy.chat, base_urls: ["{simulator_url}"], '
+        "oauth: {client_id: cognigy-sim, client_secret: wrong}}"
+    )
+    done = _check(tmp_path, simulator_url, extra)
+    assert done.returncode == 1
+    assert "auth" in done.stdout and "wrong" not in done.stdout + done.stderr
+
+
+def test_an_invalid_definition_is_named_before_any_probe(
+    tmp_path: Path, simulator_url: str
+) -> None:
+    done = _check(tmp_path, simulator_url, 'bad: {protocol: openai, base_urls: ["x"], rpm: 0}')
+    assert done.returncode == 2
+    assert "gateways.bad" in done.stderr
