@@ -1,7 +1,10 @@
-"""ClientCredentialsAuth against an in-process token endpoint (an httpx.MockTransport).
+"""ClientCredentialsAuth against a real token endpoint on loopback (a small aiohttp server).
 
 Token caching, refresh ahead of expiry, single-flight refreshes, refresh after a
 401, how each credential style is sent, and what failures say (never the secret).
+The provider posts through a real pooled client (``build_http_client``, the
+httpx-aiohttp transport), as it does inside a gateway. Whole-gateway flows
+against the simulator's token endpoints are in test_auth_token_endpoint.py.
 """
 
 from __future__ import annotations
@@ -9,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import orjson
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from multidict import CIMultiDict
 from pydantic import SecretStr
 
 from gwstream.errors import (
@@ -25,13 +32,19 @@ from gwstream.errors import (
     GatewayProtocolError,
     GatewayServerError,
 )
-from gwstream.gateways.auth import ClientCredentialsAuth, load_secret
+from gwstream.gateways.auth import COGNIGY_TOKEN_PATH, ClientCredentialsAuth, load_secret
+from gwstream.gateways.client import build_http_client
+
+pytestmark = pytest.mark.integration
 
 SECRET = "s3cr3t-UNIT-9f8e7d"
-TOKEN_URL = "https://tenant.example/api/v1/auth/token"
+# For the checks that never reach the network (settings, an unbound provider).
+OFFLINE_TOKEN_URL = "https://tenant.example/api/v1/auth/token"
 
 
 class FakeClock:
+    """The provider's monotonic clock, moved by the test instead of by waiting."""
+
     def __init__(self) -> None:
         self.now = 1000.0
 
@@ -39,38 +52,116 @@ class FakeClock:
         return self.now
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the token endpoint received it."""
+
+    method: str
+    url: str
+    headers: CIMultiDict[str]
+    body: bytes = field(repr=False)
+
+
+Answer = Callable[[Recorded], web.Response]
+
+
+def reply(status: int, body: bytes) -> Answer:
+    """An ``answer`` for :class:`TokenEndpoint`: always ``status`` with ``body``."""
+
+    def answer(_: Recorded) -> web.Response:
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    return answer
+
+
 class TokenEndpoint:
-    """Issues tok-1, tok-2, ... and records every request; ``answer`` overrides the reply."""
+    """Issues tok-1, tok-2, ... and records every request; ``answer`` overrides the reply.
+
+    While ``gate`` is set to an unset event, requests are recorded and then
+    held until it is set. ``url`` is the token URL once the server is up.
+    """
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+        self.url = ""
+        self.requests: list[Recorded] = []
         self.expires_in: object = 3600
-        self.answer: Callable[[httpx.Request], httpx.Response] | None = None
-        self.seen = asyncio.Event()
+        self.answer: Answer | None = None
         self.gate: asyncio.Event | None = None
+        self._arrived = asyncio.Condition()
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self.seen.set()
+    async def handle(self, request: web.Request) -> web.Response:
+        recorded = Recorded(
+            method=request.method,
+            url=str(request.url),
+            headers=CIMultiDict(request.headers),
+            body=await request.read(),
+        )
+        async with self._arrived:
+            self.requests.append(recorded)
+            number = len(self.requests)
+            self._arrived.notify_all()
         if self.gate is not None:
             await self.gate.wait()
         if self.answer is not None:
-            return self.answer(request)
+            return self.answer(recorded)
         body = {
-            "access_token": f"tok-{len(self.requests)}",
+            "access_token": f"tok-{number}",
             "token_type": "Bearer",
             "expires_in": self.expires_in,
             "scope": "llm.gateway:invoke",
         }
-        return httpx.Response(200, content=orjson.dumps(body))
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    async def received(self, count: int) -> None:
+        """Return once ``count`` requests have arrived (held ones included)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.requests) >= count)
 
     def form(self, index: int = -1) -> dict[str, list[str]]:
-        return parse_qs(self.requests[index].content.decode())
+        return parse_qs(self.requests[index].body.decode())
+
+    async def held(self, calls: Iterable[Awaitable[Any]]) -> list[Any]:
+        """Run ``calls`` concurrently while the next token request is held at the endpoint.
+
+        Checks that every call is waiting, and only one request has arrived,
+        before the request is let through; returns the calls' results (or
+        exceptions).
+        """
+        self.gate = asyncio.Event()
+        before = len(self.requests)
+        entered = 0
+
+        async def call(awaitable: Awaitable[Any]) -> Any:
+            nonlocal entered
+            entered += 1
+            return await awaitable
+
+        tasks = [asyncio.ensure_future(call(c)) for c in calls]
+        await self.received(before + 1)
+        assert entered == len(tasks)
+        assert not any(task.done() for task in tasks)  # all waiting on the held request
+        assert len(self.requests) == before + 1
+        self.gate.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.fixture
-def endpoint() -> TokenEndpoint:
-    return TokenEndpoint()
+@pytest_asyncio.fixture
+async def endpoint() -> AsyncIterator[TokenEndpoint]:
+    endpoint = TokenEndpoint()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", endpoint.handle)  # a wrong path is recorded too
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        endpoint.url = f"http://127.0.0.1:{port}{COGNIGY_TOKEN_PATH}"
+        yield endpoint
+    finally:
+        if endpoint.gate is not None:
+            endpoint.gate.set()  # release any request a failed test left held
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -80,15 +171,23 @@ def clock() -> FakeClock:
 
 @pytest_asyncio.fixture
 async def client(endpoint: TokenEndpoint) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as client:
+    client = build_http_client(timeout_s=10.0, connect_timeout_s=5.0, max_connections=10)
+    async with client:
         yield client
 
 
-@pytest.fixture
-def make_auth(client: httpx.AsyncClient, clock: FakeClock) -> Callable[..., ClientCredentialsAuth]:
+MakeAuth = Callable[..., ClientCredentialsAuth]
+
+
+@pytest_asyncio.fixture
+async def make_auth(
+    endpoint: TokenEndpoint, client: httpx.AsyncClient, clock: FakeClock
+) -> AsyncIterator[MakeAuth]:
+    made: list[ClientCredentialsAuth] = []
+
     def make(**kwargs: object) -> ClientCredentialsAuth:
         settings: dict[str, object] = {
-            "token_url": TOKEN_URL,
+            "token_url": endpoint.url,
             "client_id": "cid",
             "client_secret": SECRET,
             "scopes": ("llm.gateway:invoke",),
@@ -97,12 +196,12 @@ def make_auth(client: httpx.AsyncClient, clock: FakeClock) -> Callable[..., Clie
         settings.update(kwargs)
         auth = ClientCredentialsAuth(**settings)  # type: ignore[arg-type]
         auth.bind(client)
+        made.append(auth)
         return auth
 
-    return make
-
-
-MakeAuth = Callable[..., ClientCredentialsAuth]
+    yield make
+    for auth in made:
+        await auth.aclose()
 
 
 # -- secrets -----------------------------------------------------------------------------
@@ -139,11 +238,11 @@ def test_secret_loading_errors_name_what_to_fix(kwargs: dict[str, str], fix: str
     assert SECRET not in str(info.value)
 
 
-def test_the_provider_never_shows_its_secret(make_auth: MakeAuth) -> None:
+def test_the_provider_never_shows_its_secret(make_auth: MakeAuth, endpoint: TokenEndpoint) -> None:
     auth = make_auth()
     for text in (repr(auth), str(auth), repr(vars(auth) if hasattr(auth, "__dict__") else "")):
         assert SECRET not in text
-    assert "cid" in repr(auth) and TOKEN_URL in repr(auth)
+    assert "cid" in repr(auth) and endpoint.url in repr(auth)
 
 
 @pytest.mark.parametrize(
@@ -157,7 +256,11 @@ def test_the_provider_never_shows_its_secret(make_auth: MakeAuth) -> None:
     ],
 )
 def test_bad_settings_name_the_fix(kwargs: dict[str, object], fix: str) -> None:
-    settings: dict[str, object] = {"token_url": TOKEN_URL, "client_id": "c", "client_secret": "s"}
+    settings: dict[str, object] = {
+        "token_url": OFFLINE_TOKEN_URL,
+        "client_id": "c",
+        "client_secret": "s",
+    }
     settings.update(kwargs)
     with pytest.raises(ConfigError, match=fix) as info:
         ClientCredentialsAuth(**settings)  # type: ignore[arg-type]
@@ -173,8 +276,9 @@ async def test_form_style_posts_the_credentials_and_scopes_as_form_fields(
     auth = make_auth(scopes=("a:b", "c.d"))
     assert await auth.token() == "tok-1"
     request = endpoint.requests[0]
-    assert (request.method, str(request.url)) == ("POST", TOKEN_URL)
+    assert (request.method, request.url) == ("POST", endpoint.url)
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.headers["accept"] == "application/json"
     assert "authorization" not in request.headers
     assert endpoint.form() == {
         "grant_type": ["client_credentials"],
@@ -230,15 +334,16 @@ async def test_the_margin_is_capped_at_half_a_short_tokens_life(
     assert await auth.token() == "tok-1"
     clock.now += 0.2
     assert await auth.token() == "tok-2"
+    assert len(endpoint.requests) == 2
 
 
 async def test_200_concurrent_callers_with_no_token_cause_one_request(
     make_auth: MakeAuth, endpoint: TokenEndpoint
 ) -> None:
     auth = make_auth()
-    tokens = await asyncio.gather(*(auth.token() for _ in range(200)))
-    assert set(tokens) == {"tok-1"}
-    assert len(endpoint.requests) == 1
+    tokens = await endpoint.held(auth.token() for _ in range(200))
+    assert tokens == ["tok-1"] * 200
+    assert auth.token_requests == len(endpoint.requests) == 1
 
 
 async def test_200_concurrent_callers_with_an_expired_token_cause_one_request(
@@ -247,9 +352,9 @@ async def test_200_concurrent_callers_with_an_expired_token_cause_one_request(
     auth = make_auth()
     await auth.token()
     clock.now += 7200
-    tokens = await asyncio.gather(*(auth.token() for _ in range(200)))
-    assert set(tokens) == {"tok-2"}
-    assert len(endpoint.requests) == 2
+    tokens = await endpoint.held(auth.token() for _ in range(200))
+    assert tokens == ["tok-2"] * 200
+    assert auth.token_requests == len(endpoint.requests) == 2
 
 
 async def test_a_refresh_after_401_replaces_only_the_token_that_was_rejected(
@@ -257,8 +362,8 @@ async def test_a_refresh_after_401_replaces_only_the_token_that_was_rejected(
 ) -> None:
     auth = make_auth()
     stale = await auth.token()
-    results = await asyncio.gather(*(auth.refresh_after_401(stale) for _ in range(200)))
-    assert all(results)
+    results = await endpoint.held(auth.refresh_after_401(stale) for _ in range(200))
+    assert results == [True] * 200
     assert await auth.token() == "tok-2"
     assert await auth.refresh_after_401(stale) is True  # already replaced: no new request
     assert len(endpoint.requests) == 2
@@ -271,7 +376,7 @@ async def test_a_cancelled_caller_does_not_cancel_the_shared_request(
     auth = make_auth()
     impatient = asyncio.ensure_future(auth.token())
     patient = asyncio.ensure_future(auth.token())
-    await endpoint.seen.wait()  # the shared request is in flight
+    await endpoint.received(1)  # the shared request is in flight, held at the endpoint
     impatient.cancel()
     endpoint.gate.set()
     assert await patient == "tok-1"
@@ -284,7 +389,7 @@ async def test_a_failed_refresh_ahead_keeps_the_still_valid_token(
 ) -> None:
     auth = make_auth(refresh_margin_s=60)
     await auth.token()
-    endpoint.answer = lambda _: httpx.Response(503, content=b"{}")
+    endpoint.answer = reply(503, b"{}")
     clock.now += 3600 - 30
     assert await auth.token() == "tok-1"
     assert await auth.token() == "tok-1"  # held back: no second failing request at once
@@ -292,14 +397,15 @@ async def test_a_failed_refresh_ahead_keeps_the_still_valid_token(
     clock.now += 31  # expired: the failure now surfaces
     with pytest.raises(GatewayServerError, match="token endpoint"):
         await auth.token()
+    assert len(endpoint.requests) == 3
 
 
 async def test_concurrent_callers_share_one_failure_and_the_next_call_tries_again(
     make_auth: MakeAuth, endpoint: TokenEndpoint
 ) -> None:
-    endpoint.answer = lambda _: httpx.Response(503, content=b"{}")
+    endpoint.answer = reply(503, b"{}")
     auth = make_auth()
-    results = await asyncio.gather(*(auth.token() for _ in range(50)), return_exceptions=True)
+    results = await endpoint.held(auth.token() for _ in range(50))
     assert all(isinstance(r, GatewayServerError) for r in results)
     assert len(endpoint.requests) == 1
     endpoint.answer = None
@@ -313,23 +419,16 @@ async def test_rejected_credentials_name_the_token_url_and_never_the_secret(
     make_auth: MakeAuth, endpoint: TokenEndpoint
 ) -> None:
     body = {"error": "invalid_client", "error_description": f"bad secret {SECRET}"}
-    endpoint.answer = lambda _: httpx.Response(401, content=orjson.dumps(body))
+    endpoint.answer = reply(401, orjson.dumps(body))
     auth = make_auth()
     with pytest.raises(GatewayAuthError) as info:
         await auth.token()
     error = info.value
-    assert f"client credentials rejected by {TOKEN_URL}" in str(error)
+    assert f"client credentials rejected by {endpoint.url}" in str(error)
     assert "'cid'" in str(error)
     assert error.status_code is None  # not the gateway's 401: nothing to refresh
     rendered = [str(error), repr(error), "".join(traceback.format_exception(error))]
     assert all(SECRET not in text for text in rendered)
-
-
-async def test_a_refused_scope_is_named(make_auth: MakeAuth, endpoint: TokenEndpoint) -> None:
-    body = {"error": "invalid_scope", "error_description": "unknown scope"}
-    endpoint.answer = lambda _: httpx.Response(400, content=orjson.dumps(body))
-    with pytest.raises(GatewayAuthError, match=r"refused to grant scope.*llm\.gateway:invoke"):
-        await make_auth().token()
 
 
 @pytest.mark.parametrize(
@@ -345,13 +444,14 @@ async def test_a_refused_scope_is_named(make_auth: MakeAuth, endpoint: TokenEndp
 async def test_a_token_answer_that_breaks_the_contract_is_a_protocol_error(
     make_auth: MakeAuth, endpoint: TokenEndpoint, body: bytes
 ) -> None:
-    endpoint.answer = lambda _: httpx.Response(200, content=body)
+    endpoint.answer = reply(200, body)
     with pytest.raises(GatewayProtocolError, match="token endpoint"):
         await make_auth().token()
+    assert len(endpoint.requests) == 1
 
 
 async def test_an_unbound_provider_says_how_to_bind_it() -> None:
-    auth = ClientCredentialsAuth(token_url=TOKEN_URL, client_id="c", client_secret="s")
+    auth = ClientCredentialsAuth(token_url=OFFLINE_TOKEN_URL, client_id="c", client_secret="s")
     with pytest.raises(RuntimeError, match="auth="):
         await auth.token()
 
@@ -360,7 +460,8 @@ async def test_a_provider_serves_one_gateway_client_at_a_time(
     make_auth: MakeAuth,
 ) -> None:
     auth = make_auth()
-    async with httpx.AsyncClient() as other:
+    other = build_http_client(timeout_s=10.0, connect_timeout_s=5.0, max_connections=10)
+    async with other:
         with pytest.raises(ConfigError, match="its own ClientCredentialsAuth"):
             auth.bind(other)
 
