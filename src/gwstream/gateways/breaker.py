@@ -5,16 +5,21 @@ dropped streams, transport errors; not 4xx and not 429, which say nothing
 about the endpoint's health) open it. Open: calls are refused at once, so a
 dead endpoint costs no time and the next fallback is tried. After
 ``open_s`` it is half-open: up to ``half_open_probes`` calls probe it; a
-success closes it, a failure opens it again. The state is visible to metrics
-through :attr:`CircuitBreaker.state` and :meth:`snapshot`.
+success closes it, a failure opens it again. Transitions are logged; the
+state is readable through :attr:`CircuitBreaker.state` and :meth:`snapshot`
+(and per gateway through ``HttpGateway.breaker_states()``), the seam for a
+metrics exporter.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+_log = logging.getLogger(__name__)
 
 
 class CircuitState(StrEnum):
@@ -93,6 +98,8 @@ class CircuitBreaker:
         return False
 
     def record_success(self) -> None:
+        if self._state is not CircuitState.CLOSED:
+            _log.info("circuit for %s closed: the probe succeeded", self.endpoint)
         self._state = CircuitState.CLOSED
         self._failures = 0
         self._probes = 0
@@ -103,6 +110,12 @@ class CircuitBreaker:
         if state is CircuitState.HALF_OPEN or self._failures >= self._policy.failure_threshold:
             if state is not CircuitState.OPEN:
                 self._times_opened += 1
+                _log.warning(
+                    "circuit for %s opened after %d consecutive failures; resting %.0fs",
+                    self.endpoint,
+                    self._failures,
+                    self._policy.open_s,
+                )
             self._state = CircuitState.OPEN
             self._opened_at = self._clock()
             self._probes = 0
