@@ -90,7 +90,7 @@ def _origin(url: str) -> str:
 def gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
     """Keyword settings for :func:`gwstream.gateways.build_gateway` from one gateway's config."""
     from gwstream.gateways.breaker import BreakerPolicy
-    from gwstream.gateways.resilience import RetryPolicy
+    from gwstream.gateways.resilience import Retrier, RetryBudget, RetryPolicy
 
     kwargs: dict[str, Any] = {
         "name": name,
@@ -98,7 +98,10 @@ def gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
         "default_model": gw.model,
         "timeout_s": gw.timeout_s,
         "max_connections": gw.max_connections,
-        "retry": RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+        "retry": Retrier(
+            RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+            budget=RetryBudget(gw.retry_budget),
+        ),
         "breaker": BreakerPolicy(failure_threshold=gw.breaker_failures, open_s=gw.breaker_open_s),
     }
     if gw.stream is not None:

@@ -120,6 +120,54 @@ class RetryPolicy:
         object.__setattr__(self, "retry_on_status", frozenset(self.retry_on_status))
 
 
+class RetryBudget:
+    """A gateway-wide cap on retries, so a failing gateway is not hit max_attempts times harder.
+
+    Every call deposits ``ratio`` of a retry; a retry withdraws one. A floor of
+    ``min_per_s`` retries a second keeps low-traffic gateways retrying. The
+    balance is capped at ``min_per_s * window_s``. With the defaults, retries
+    add at most about 20% to a gateway's traffic once failures are sustained.
+    One event loop: no locks.
+    """
+
+    __slots__ = ("_balance", "_cap", "_clock", "_min_per_s", "_ratio", "_stamp", "refused")
+
+    def __init__(
+        self,
+        ratio: float = 0.2,
+        *,
+        min_per_s: float = 10.0,
+        window_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ratio < 0 or min_per_s < 0 or window_s <= 0:
+            raise ConfigError("retry budget: ratio and min_per_s must be >= 0, window_s > 0")
+        self._ratio = ratio
+        self._min_per_s = min_per_s
+        self._cap = max(1.0, min_per_s * window_s)
+        self._clock = clock
+        self._stamp = clock()
+        self._balance = self._cap
+        self.refused = 0
+
+    def _refill(self, extra: float = 0.0) -> None:
+        now = self._clock()
+        gained = (now - self._stamp) * self._min_per_s + extra
+        self._stamp = now
+        self._balance = min(self._cap, self._balance + gained)
+
+    def deposit(self) -> None:
+        self._refill(self._ratio)
+
+    def try_withdraw(self) -> bool:
+        self._refill()
+        if self._balance >= 1.0 - 1e-9:  # tenths of a retry add up inexactly in floats
+            self._balance -= 1.0
+            return True
+        self.refused += 1
+        return False
+
+
 def backoff_delay(policy: RetryPolicy, retry_number: int, *, rand: RandomUniform) -> float:
     """Full-jitter backoff before retry ``retry_number`` (0 for the first retry)."""
     exponent = min(max(retry_number, 0), 60)  # 2**60 * base overflows any sane cap
@@ -359,7 +407,7 @@ class Retrier:
     injectable so tests can observe the waits or make jitter deterministic.
     """
 
-    __slots__ = ("_clock", "_rand", "_sleep", "policy")
+    __slots__ = ("_clock", "_rand", "_sleep", "budget", "policy")
 
     def __init__(
         self,
@@ -368,8 +416,10 @@ class Retrier:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rand: RandomUniform = random.uniform,
+        budget: RetryBudget | None = None,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        self.budget = budget
         self._clock = clock
         self._sleep = sleep
         self._rand = rand
@@ -403,6 +453,8 @@ class Retrier:
             raise ConfigError("a gateway needs at least one endpoint")
         policy = self.policy
         budget = policy.deadline_s if deadline_s is None else deadline_s
+        if self.budget is not None:
+            self.budget.deposit()
         start = self._clock()
         attempts = 0
         auth_refreshed = False
@@ -482,6 +534,9 @@ class Retrier:
                     retry_after_s=retry_after_s,
                     rand=self._rand,
                 )
+                if delay is not None and self.budget is not None and not self.budget.try_withdraw():
+                    _log.debug("retry budget spent; not retrying %s", endpoint)
+                    delay = None
                 if delay is None:
                     if index < last_index and is_fallback_eligible(error):
                         _log.debug("giving up on %s, falling back: %s", endpoint, error)

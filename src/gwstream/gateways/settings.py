@@ -109,6 +109,9 @@ class GatewaySettings(_Section):
     max_tokens: int | None = Field(default=512, ge=1)
     rpm: int = Field(default=6_000, gt=0, description="Requests per minute across all tenants")
     tpm: int | None = Field(default=None, gt=0, description="Tokens per minute (none: unlimited)")
+    retry_budget: float = Field(
+        default=0.2, ge=0, le=10, description="Retries allowed as a share of calls, gateway-wide"
+    )
     breaker_failures: int = Field(
         default=5, ge=1, description="Consecutive failures that open an endpoint"
     )

@@ -58,3 +58,24 @@ async def test_one_open_endpoint_is_skipped_for_the_next() -> None:
             second = await gw.complete(_request(2))
             assert second.endpoint == good.url.rstrip("/") or second.endpoint.startswith(good.url)
             assert bad.stats.requests == before, "the open endpoint was skipped"
+
+
+async def test_a_spent_retry_budget_stops_retries_across_calls() -> None:
+    from gwstream.gateways.resilience import Retrier, RetryBudget
+
+    async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, seed=1)) as sim:
+        gw = build_gateway(
+            "openai",
+            base_urls=[sim.url],
+            retry=Retrier(
+                RetryPolicy(max_attempts=4, base_delay_s=0),
+                budget=RetryBudget(0.0, min_per_s=0.0),  # one banked retry, no refill
+            ),
+            breaker=BreakerPolicy(failure_threshold=1000),
+        )
+        async with gw:
+            for n in range(10):
+                with pytest.raises(GatewayServerError):
+                    await gw.complete(_request(n))
+        # 10 first attempts and the single retry the budget allowed, not 40.
+        assert sim.stats.requests == 11

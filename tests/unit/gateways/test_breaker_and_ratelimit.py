@@ -103,3 +103,19 @@ async def test_rate_limits_combine_gateway_and_tenant_buckets() -> None:
     # Another tenant is not held back by acme's limit.
     await limits.acquire("cognigy", "globex", 10, max_wait_s=0)
     assert (await limits.acquire("openai", "nobody", 5, max_wait_s=0)).reserved_tokens == 0
+
+
+def test_the_retry_budget_caps_retries_to_a_share_of_calls() -> None:
+    from gwstream.gateways.resilience import RetryBudget
+
+    clock = Clock()
+    budget = RetryBudget(0.2, min_per_s=1, window_s=5, clock=clock)  # starts with 5 retries banked
+    allowed = 0
+    for _ in range(100):  # 100 failing calls at one instant, each wanting a retry
+        budget.deposit()
+        allowed += budget.try_withdraw()
+    # 5 banked + 20% of 100 calls, less the first deposit, which the full bank could not hold.
+    assert allowed == 5 + 20 - 1
+    assert budget.refused == 100 - allowed
+    clock.now += 3
+    assert sum(budget.try_withdraw() for _ in range(10)) == 3, "the floor refills at min_per_s"
