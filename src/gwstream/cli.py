@@ -269,6 +269,64 @@ def gateways_check(
         raise typer.Exit(1)
 
 
+@gateways_app.command("pull-metrics")
+def gateways_pull_metrics(
+    config: ConfigOpt = None,
+    database: Annotated[
+        Path | None, typer.Option(help="DuckDB file (default: sink.database).")
+    ] = None,
+    gateway: Annotated[
+        list[str] | None, typer.Option("--gateway", "-g", help="Only these gateways (repeatable).")
+    ] = None,
+) -> None:
+    """Pull Cognigy metrics and Genesys telemetry into DuckDB beside gwstream's own costs."""
+    from gwstream.sink.vendor_metrics import pull_vendor_metrics
+
+    try:
+        settings = _settings(config)
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    path = database or settings.sink.database
+    counts = _run(lambda stop: pull_vendor_metrics(settings, path, gateways=gateway or None))
+    if not counts:
+        err.print("no Cognigy or Genesys gateway configured: nothing to pull")
+    for name, rows in counts.items():
+        print(f"{name}\t{rows} new rows")
+    print(f"query: gwstream gateways reconcile --database {path}")
+
+
+@gateways_app.command("reconcile")
+def gateways_reconcile(
+    database: Annotated[
+        Path | None, typer.Option(help="DuckDB file (default: sink.database).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """gwstream's turns and tokens against what the vendors report, per gateway and day."""
+    from gwstream.sink.report import render_view
+    from gwstream.sink.vendor_metrics import RECONCILIATION_COLUMNS, reconciliation_report
+
+    if fmt not in ("table", "csv", "json"):
+        err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
+        raise typer.Exit(2)
+    try:
+        path = database or _settings(config).sink.database
+        rows = reconciliation_report(path)
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    out = render_view(
+        rows,
+        RECONCILIATION_COLUMNS,
+        fmt,  # type: ignore[arg-type]
+        title="gwstream vs vendor, per gateway and UTC day",
+        empty="No vendor metrics pulled yet: run gwstream gateways pull-metrics.",
+    )
+    sys.stdout.write(out)
+
+
 def main() -> None:
     try:
         app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -108,3 +109,34 @@ def test_an_invalid_definition_is_named_before_any_probe(
     done = _check(tmp_path, simulator_url, 'bad: {protocol: openai, base_urls: ["x"], rpm: 0}')
     assert done.returncode == 2
     assert "gateways.bad" in done.stderr
+
+
+def test_vendor_metrics_are_pulled_and_reconciled_from_the_command_line(
+    tmp_path: Path, simulator_url: str
+) -> None:
+    assert _check(tmp_path, simulator_url).returncode == 0  # serves one call per gateway
+    cfg, db = tmp_path / "gw.yaml", tmp_path / "costs.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+
+    def gw(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gwstream", "gateways", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    pulled = gw("pull-metrics", "-c", str(cfg), "--database", str(db))
+    assert pulled.returncode == 0, pulled.stderr
+    assert re.search(r"^cognigy\t[1-9]\d* new rows$", pulled.stdout, re.M)
+    assert re.search(r"^genesys\t[1-9]\d* new rows$", pulled.stdout, re.M)
+    again = gw("pull-metrics", "-c", str(cfg), "--database", str(db))
+    assert re.search(r"^cognigy\t0 new rows$", again.stdout, re.M), "a second pull adds nothing"
+    report = gw("reconcile", "--database", str(db), "--format", "json")
+    assert report.returncode == 0, report.stderr
+    rows = json.loads(report.stdout)
+    assert {r["gateway"] for r in rows} == {"cognigy", "genesys"}
+    # The probes' request ids are not gwstream turns: the vendor saw calls gwstream did not cost.
+    assert all(r["only_vendor"] >= 1 and r["matched"] == 0 for r in rows)

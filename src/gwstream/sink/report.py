@@ -134,21 +134,49 @@ def _render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             *(_text(total[name]) for name in _SUMMED),
             style="bold",
         )
+    return _plain(table, "No cost events." if not rows else None)
+
+
+def _plain(table: Table, note: str | None) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=_TABLE_WIDTH, color_system=None, force_terminal=False)
     console.print(table)
-    if not rows:
-        console.print("No cost events.")
+    if note:
+        console.print(note)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
-def _render_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def _render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = SPEND_COLUMNS) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SPEND_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([_text(row[name]) for name in SPEND_COLUMNS])
+        writer.writerow([_text(row[name]) for name in columns])
     return buffer.getvalue()
+
+
+def render_view(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    fmt: ReportFormat,
+    *,
+    title: str,
+    empty: str,
+) -> str:
+    """Render rows of any report view (no totals) as a table, CSV or JSON."""
+    if fmt == "csv":
+        return _render_csv(rows, columns)
+    if fmt == "json":
+        return _render_json(rows)
+    if fmt != "table":
+        raise ValueError(f"unknown report format {fmt!r}; use table, csv or json")
+    table = Table(title=title)
+    for name in columns:
+        numeric = bool(rows) and isinstance(rows[0].get(name), int | float | Decimal)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(_text(row[name]) for name in columns))
+    return _plain(table, empty if not rows else None)
 
 
 def _render_json(rows: Sequence[Mapping[str, Any]]) -> str:
