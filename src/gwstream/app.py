@@ -133,7 +133,7 @@ def build_gateways(settings: Settings) -> dict[str, Gateway]:
 
 def build_limits(settings: Settings) -> RateLimits:
     return RateLimits(
-        {n: Limit(g.rpm, g.tpm) for n, g in settings.gateways.items()},
+        {n: Limit(g.rpm, g.tpm) for n, g in settings.gateways.items() if g.rpm or g.tpm},
         {t: Limit(c.rpm, c.tpm) for t, c in settings.tenants.items() if c.rpm or c.tpm},
     )
 

@@ -250,7 +250,10 @@ def gateways_check(
             auth = f"oauth {gw.oauth.client_id} ({' '.join(gw.scopes())})"
         else:
             auth = "api key" if gw.api_key or gw.api_key_file else "none"
-        limits = f"{gw.rpm} rpm" + (f", {gw.tpm} tpm" if gw.tpm else "")
+        limits = (
+            ", ".join(f"{v} {unit}" for v, unit in ((gw.rpm, "rpm"), (gw.tpm, "tpm")) if v)
+            or "unlimited"
+        )
         table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
     out.print(table)
     if not probe:

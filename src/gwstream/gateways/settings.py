@@ -107,7 +107,9 @@ class GatewaySettings(_Section):
     deadline_s: float = Field(default=60.0, gt=0, le=3600)
     max_connections: int = Field(default=1_000, ge=1, le=100_000)
     max_tokens: int | None = Field(default=512, ge=1)
-    rpm: int = Field(default=6_000, gt=0, description="Requests per minute across all tenants")
+    rpm: int | None = Field(
+        default=None, gt=0, description="Requests per minute across all tenants (none: unlimited)"
+    )
     tpm: int | None = Field(default=None, gt=0, description="Tokens per minute (none: unlimited)")
     retry_budget: float = Field(
         default=0.2, ge=0, le=10, description="Retries allowed as a share of calls, gateway-wide"
