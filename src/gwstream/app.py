@@ -19,7 +19,7 @@ import orjson
 from pydantic import ValidationError
 
 from gwstream.config import KafkaSettings, Settings, TopicNames
-from gwstream.errors import PoisonRecord
+from gwstream.errors import ConfigError, PoisonRecord
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
@@ -88,7 +88,17 @@ def _origin(url: str) -> str:
 
 
 def gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
-    """Keyword settings for :func:`gwstream.gateways.build_gateway` from one gateway's config."""
+    """Keyword settings for :func:`gwstream.gateways.build_gateway` from one gateway's config.
+
+    Reads secret files; a ConfigError names the gateway.
+    """
+    try:
+        return _gateway_kwargs(name, gw)
+    except ConfigError as exc:
+        raise ConfigError(f"gateways.{name}: {exc}") from None
+
+
+def _gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
     from gwstream.gateways.breaker import BreakerPolicy
     from gwstream.gateways.resilience import Retrier, RetryBudget, RetryPolicy
 
@@ -140,7 +150,8 @@ def build_limits(settings: Settings) -> RateLimits:
 
 def build_router(settings: Settings) -> Router:
     routes = {
-        n: Route(n, g.model, g.max_tokens, g.deadline_s) for n, g in settings.gateways.items()
+        n: Route(n, g.model, g.max_tokens, g.deadline_s, frozenset(g.known_models()))
+        for n, g in settings.gateways.items()
     }
     tenants = {t: c.gateway for t, c in settings.tenants.items() if c.gateway}
     return Router(routes, settings.default_gateway, tenants)

@@ -257,6 +257,14 @@ def gateways_check(
         table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
     out.print(table)
     if not probe:
+        from gwstream.app import gateway_kwargs
+
+        try:
+            for name, gw in settings.gateways.items():
+                gateway_kwargs(name, gw)  # reads secret files
+        except GwstreamError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
         return
     results = _run(lambda stop: check_gateways(settings, timeout_s=timeout_s))
     health = Table(title="Endpoint health")
@@ -291,7 +299,16 @@ def gateways_pull_metrics(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     path = database or settings.sink.database
-    counts = _run(lambda stop: pull_vendor_metrics(settings, path, gateways=gateway or None))
+    try:
+        counts = asyncio.run(pull_vendor_metrics(settings, path, gateways=gateway or None))
+    except GwstreamError as exc:
+        hint = (
+            "; stop `gwstream sink` first (DuckDB allows one writing process)"
+            if "lock" in str(exc).lower()
+            else ""
+        )
+        err.print(f"[red]error:[/] {exc}{hint}")
+        raise typer.Exit(2) from None
     if not counts:
         err.print("no Cognigy or Genesys gateway configured: nothing to pull")
     for name, rows in counts.items():
@@ -320,9 +337,22 @@ def gateways_reconcile(
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    # The table keeps the columns that answer "do we agree?"; csv/json carry all of them.
+    table_columns = (
+        "gateway",
+        "day",
+        "gwstream_turns",
+        "vendor_requests",
+        "matched",
+        "only_gwstream",
+        "only_vendor",
+        "gwstream_total_tokens",
+        "vendor_total_tokens",
+        "total_tokens_diff",
+    )
     out = render_view(
         rows,
-        RECONCILIATION_COLUMNS,
+        table_columns if fmt == "table" else RECONCILIATION_COLUMNS,
         fmt,  # type: ignore[arg-type]
         title="gwstream vs vendor, per gateway and UTC day",
         empty="No vendor metrics pulled yet: run gwstream gateways pull-metrics.",

@@ -9,6 +9,7 @@ failure included. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -32,6 +33,8 @@ class Route:
     model: str
     max_tokens: int | None
     deadline_s: float = 60.0
+    #: Models a turn may ask for on this gateway (its model matrix); None: any.
+    models: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +60,16 @@ class Router:
         self._default = default
         self._tenants = dict(tenants or {})
 
-    def route(self, turn: TurnEvent) -> Route | None:
-        """None when the turn names a gateway that is not configured."""
+    def route(self, turn: TurnEvent) -> Route | str:
+        """The route, or why the turn is refused (``unknown_gateway``, ``unknown_model``)."""
         name = turn.gateway or self._tenants.get(turn.tenant_id, self._default)
         route = self._routes.get(name)
         if route is None:
-            return None
+            return "unknown_gateway"
         if turn.model and turn.model != route.model:
-            return Route(route.gateway, turn.model, route.max_tokens, route.deadline_s)
+            if route.models is not None and turn.model not in route.models:
+                return "unknown_model"
+            return dataclasses.replace(route, model=turn.model)
         return route
 
 
@@ -99,11 +104,12 @@ class Pipeline:
         self, turn: TurnEvent, *, source_partition: int, source_offset: int
     ) -> TurnOutputs:
         started = time.perf_counter()
-        route = self._router.route(turn)
+        routed = self._router.route(turn)
+        route = routed if isinstance(routed, Route) else None
         result: GatewayResult | None = None
         error: GatewayError | None = None
         if route is None:
-            status, reason, outcome = "refused", "unknown_gateway", "client_error"
+            status, reason, outcome = "refused", str(routed), "client_error"
         else:
             request = GatewayRequest(
                 messages=(ChatMessage("user", turn.text),),

@@ -144,3 +144,20 @@ async def test_a_tenant_over_its_rate_limit_is_refused_when_the_wait_passes_the_
     assert (second.response.status, second.response.reason) == ("refused", "rate_limited")
     assert second.audit.outcome == "rate_limited"
     assert len(gw.requests) == 1
+
+
+async def test_a_turn_asking_for_a_model_outside_the_gateways_matrix_is_refused() -> None:
+    gw = ScriptedGateway(RESULT)
+    routes = {
+        "default": Route("default", "gpt-4o-mini", 256, models=frozenset({"gpt-4o-mini", "gpt-4o"}))
+    }
+    p = Pipeline({"default": gw}, Router(routes, "default"), PriceTable.load(), system_prompt="x")
+    out = await p.run(
+        TURN.model_copy(update={"model": "gpt-9-imaginary"}), source_partition=0, source_offset=0
+    )
+    _validated(out.all())
+    assert (out.response.status, out.response.reason) == ("refused", "unknown_model")
+    ok = await p.run(
+        TURN.model_copy(update={"model": "gpt-4o"}), source_partition=0, source_offset=1
+    )
+    assert ok.response.status == "ok" and gw.requests[-1].model == "gpt-4o"

@@ -166,7 +166,7 @@ class HttpGateway(Service):
         self.connect_timeout_s = connect_timeout_s
         self.max_connections = max_connections
         self.retrier = retry if isinstance(retry, Retrier) else Retrier(retry)
-        self.breakers = {e: CircuitBreaker(e, breaker) for e in self.endpoints}
+        self.breakers = {e: CircuitBreaker(e, breaker, gateway=name) for e in self.endpoints}
         self.token_counter = token_counter or default_counter()
         secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._api_key = secret or None

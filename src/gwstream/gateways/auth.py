@@ -362,7 +362,8 @@ class ClientCredentialsAuth:
                 endpoint=url,
             )
         error = classify_status(status, detail, endpoint=url)
-        error.args = (f"token endpoint {error}",)
+        hint = "; check oauth.token_url" if status == 404 else ""
+        error.args = (f"token endpoint {url} answered HTTP {status}{suffix}{hint}",)
         return error
 
 

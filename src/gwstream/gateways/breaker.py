@@ -59,6 +59,7 @@ class CircuitBreaker:
         "_state",
         "_times_opened",
         "endpoint",
+        "gateway",
     )
 
     def __init__(
@@ -67,8 +68,10 @@ class CircuitBreaker:
         policy: BreakerPolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        gateway: str = "",
     ) -> None:
         self.endpoint = endpoint
+        self.gateway = gateway
         self._policy = policy or BreakerPolicy()
         self._clock = clock
         self._state = CircuitState.CLOSED
@@ -99,7 +102,7 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         if self._state is not CircuitState.CLOSED:
-            _log.info("circuit for %s closed: the probe succeeded", self.endpoint)
+            _log.info("circuit for %s %s closed: the probe succeeded", self.gateway, self.endpoint)
         self._state = CircuitState.CLOSED
         self._failures = 0
         self._probes = 0
@@ -111,7 +114,8 @@ class CircuitBreaker:
             if state is not CircuitState.OPEN:
                 self._times_opened += 1
                 _log.warning(
-                    "circuit for %s opened after %d consecutive failures; resting %.0fs",
+                    "circuit for %s %s opened after %d consecutive failures; resting %.0fs",
+                    self.gateway,
                     self.endpoint,
                     self._failures,
                     self._policy.open_s,

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from gwstream.config import Settings
-from gwstream.errors import GatewayError
+from gwstream.errors import ConfigError, GatewayError
 from gwstream.gateways.base import ChatMessage, GatewayRequest
 from gwstream.gateways.resilience import RetryPolicy
 
@@ -37,10 +37,14 @@ async def probe_endpoint(
     from gwstream.gateways.factory import build_gateway
 
     gw_settings = settings.gateways[name]
-    kwargs = gateway_kwargs(name, gw_settings)
+    try:
+        kwargs = gateway_kwargs(name, gw_settings)
+    except ConfigError as exc:
+        return EndpointHealth(name, gw_settings.protocol, endpoint, False, "config", 0.0, str(exc))
     kwargs.update(
         base_urls=[endpoint],
-        retry=RetryPolicy(max_attempts=1, deadline_s=timeout_s),
+        # A few attempts: one 429 must not make a healthy endpoint look down.
+        retry=RetryPolicy(max_attempts=3, deadline_s=timeout_s),
         timeout_s=timeout_s,
     )
     if kwargs.get("token_url") is None and gw_settings.oauth is not None:
@@ -60,7 +64,7 @@ async def probe_endpoint(
     except GatewayError as exc:
         latency = (time.perf_counter() - started) * 1000
         return EndpointHealth(
-            name, gw_settings.protocol, endpoint, False, exc.outcome, latency, str(exc)[:200]
+            name, gw_settings.protocol, endpoint, False, exc.outcome, latency, str(exc)[:500]
         )
     latency = (time.perf_counter() - started) * 1000
     detail = f"model {result.response_model or gw_settings.model}, usage from {result.usage.source}"

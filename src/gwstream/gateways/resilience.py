@@ -519,8 +519,16 @@ class Retrier:
                 last_error = error
                 if refresh_auth is not None and not auth_refreshed and error.status_code == 401:
                     auth_refreshed = True
-                    if await refresh_auth():
-                        continue
+                    try:
+                        if await refresh_auth():
+                            continue
+                    except GatewayError as refresh_failed:
+                        # The token endpoint failed (503, 429, timeout): that is this
+                        # attempt's error, retried like any other; a later 401 may
+                        # refresh again.
+                        refresh_failed.attempts = attempts
+                        error = last_error = refresh_failed
+                        auth_refreshed = False
                 if not is_retryable(error, policy):
                     raise error
                 if endpoint_down and index < last_index:

@@ -154,6 +154,10 @@ class GatewaySettings(_Section):
             )
         return self
 
+    def known_models(self) -> set[str]:
+        """Every model this gateway may be asked for: the bundled matrix plus its own."""
+        return set(bundled_model_matrix()) | set(self.models)
+
     def model_limits(self, model: str) -> ModelLimits | None:
         return self.models.get(model) or bundled_model_matrix().get(model)
 
@@ -165,7 +169,7 @@ class GatewaySettings(_Section):
                 return self.api_key_file.read_text().strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"gateways.*.api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
+                    f"api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
                 ) from None
         return None
 

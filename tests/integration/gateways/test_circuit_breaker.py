@@ -79,3 +79,21 @@ async def test_a_spent_retry_budget_stops_retries_across_calls() -> None:
                     await gw.complete(_request(n))
         # 10 first attempts and the single retry the budget allowed, not 40.
         assert sim.stats.requests == 11
+
+
+async def test_a_token_refresh_that_fails_once_after_a_401_is_retried() -> None:
+    async with GatewaySimulator(SimulatorConfig()) as sim:
+        gw = build_gateway(
+            "cognigy.chat",
+            base_urls=[sim.url],
+            client_id="cognigy-sim",
+            client_secret="cognigy-sim-secret",
+            retry=RetryPolicy(max_attempts=4, base_delay_s=0),
+        )
+        async with gw:
+            assert (await gw.complete(_request(1))).outcome == "ok"
+            sim.expire_tokens()
+            sim.update_route("cognigy.token", fail_first_n=1, fail_status=503)
+            result = await gw.complete(_request(2))
+        assert result.outcome == "retried_ok"
+        assert sim.stats.token_requests["cognigy.token"] == 3  # first, failed refresh, refresh

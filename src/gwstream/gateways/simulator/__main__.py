@@ -25,7 +25,7 @@ _JSON_FIELDS = ("routes", "clients")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m gwstream.gateways.simulator",
+        prog="gwstream simulate-gateway",
         description="Serve the gateway simulator (OpenAI, Cognigy, Genesys) until SIGINT/SIGTERM.",
     )
     parser.add_argument("--host", default="127.0.0.1")
