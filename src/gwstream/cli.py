@@ -8,13 +8,16 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from gwstream.config import Settings, load_settings
 from gwstream.errors import GwstreamError
+
+if TYPE_CHECKING:
+    from gwstream.sink.report import ReportFormat
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -178,12 +181,22 @@ def report(
     """Print spend per tenant, day and model."""
     from gwstream.sink.report import render, spend_report
 
+    _print_report(fmt, database, config, lambda path, f: render(spend_report(path), f))
+
+
+def _print_report(
+    fmt: str,
+    database: Path | None,
+    config: Path | None,
+    produce: Callable[[Path, ReportFormat], str],
+) -> None:
+    """Shared by the report commands: check --format, find the database, print or explain."""
     if fmt not in ("table", "csv", "json"):
         err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
         raise typer.Exit(2)
     try:
         path = database or _settings(config).sink.database
-        out = render(spend_report(path), fmt)  # type: ignore[arg-type]
+        out = produce(path, fmt)  # type: ignore[arg-type]
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -328,15 +341,6 @@ def gateways_reconcile(
     from gwstream.sink.report import render_view
     from gwstream.sink.vendor_metrics import RECONCILIATION_COLUMNS, reconciliation_report
 
-    if fmt not in ("table", "csv", "json"):
-        err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
-        raise typer.Exit(2)
-    try:
-        path = database or _settings(config).sink.database
-        rows = reconciliation_report(path)
-    except GwstreamError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
     # The table keeps the columns that answer "do we agree?"; csv/json carry all of them.
     table_columns = (
         "gateway",
@@ -350,14 +354,17 @@ def gateways_reconcile(
         "vendor_total_tokens",
         "total_tokens_diff",
     )
-    out = render_view(
-        rows,
-        table_columns if fmt == "table" else RECONCILIATION_COLUMNS,
-        fmt,  # type: ignore[arg-type]
-        title="gwstream vs vendor, per gateway and UTC day",
-        empty="No vendor metrics pulled yet: run gwstream gateways pull-metrics.",
-    )
-    sys.stdout.write(out)
+
+    def produce(path: Path, f: ReportFormat) -> str:
+        return render_view(
+            reconciliation_report(path),
+            table_columns if f == "table" else RECONCILIATION_COLUMNS,
+            f,
+            title="gwstream vs vendor, per gateway and UTC day",
+            empty="No vendor metrics pulled yet: run gwstream gateways pull-metrics.",
+        )
+
+    _print_report(fmt, database, config, produce)
 
 
 def main() -> None:
