@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
+import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,23 +36,19 @@ default_gateway: openai
 
 @pytest.fixture(scope="module")
 def simulator_url() -> Iterator[str]:
-    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gwstream", "simulate-gateway", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "gwstream", "simulate-gateway", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("simulator did not start") from None
-            time.sleep(0.05)
+    assert proc.stdout is not None
     try:
-        yield f"http://127.0.0.1:{port}"
+        # It prints its URL once it is serving: wait for that line (bounded).
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        line = proc.stdout.readline() if ready else ""
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, f"simulator did not start: {line!r}"
+        yield match.group(0)
     finally:
         proc.terminate()
         proc.wait()
