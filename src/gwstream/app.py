@@ -193,7 +193,22 @@ async def run_processor(
             settings.runtime.max_in_flight,
             {name: [_origin(u) for u in g.base_urls] for name, g in settings.gateways.items()},
         )
-        async with processor:
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.metrics.port is not None:
+                from gwstream.metrics import MetricsServer
+
+                await stack.enter_async_context(
+                    MetricsServer(
+                        processor.stats,
+                        gateways,
+                        host=settings.metrics.host,
+                        port=settings.metrics.port,
+                    )
+                )
+                log.info(
+                    "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
+                )
+            await stack.enter_async_context(processor)
             await processor.run(stop)
     finally:
         for gw in gateways.values():

@@ -108,6 +108,13 @@ class SinkSettings(_Section):
     batch_timeout_ms: int = Field(default=500, ge=1)
 
 
+class MetricsSettings(_Section):
+    """Prometheus /metrics for `gwstream run`; off unless a port is set."""
+
+    port: int | None = Field(default=None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
 class TenantSettings(_Section):
     """A tenant's gateway (when not the default) and its rate limits."""
 
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
         default=None, description="LiteLLM-format price map; the bundled one when absent"
     )
     sink: SinkSettings = SinkSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")

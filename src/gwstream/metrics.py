@@ -1,0 +1,102 @@
+"""Prometheus metrics of one processor: read from live state at scrape time.
+
+Nothing is updated on the hot path: a collector reads the runtime's counters
+and every gateway's circuit breakers when Prometheus scrapes. The registry is
+the processor's own (no process-global state); the endpoint is opt-in
+(``metrics.port``) and listens on loopback unless ``metrics.host`` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gwstream.gateways.base import Gateway
+from gwstream.gateways.breaker import CircuitState
+from gwstream.lifecycle import Service
+from gwstream.runtime import RuntimeStats
+
+_STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+
+
+class _Collector(Collector):
+    def __init__(self, stats: RuntimeStats, gateways: Mapping[str, Gateway]) -> None:
+        self._stats = stats
+        self._gateways = gateways
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._stats
+        for name, doc, value in (
+            ("gwstream_turns_fetched", "Input records fetched", s.fetched),
+            (
+                "gwstream_turns_processed",
+                "Input records finished (outputs acknowledged)",
+                s.processed,
+            ),
+            (
+                "gwstream_dead_letters",
+                "Input records sent to the dead-letter topic",
+                s.dead_lettered,
+            ),
+            ("gwstream_outputs", "Output records published", s.outputs),
+            ("gwstream_commits", "Offset commits", s.commits),
+            ("gwstream_rebalances", "Partition revocations handled", s.rebalances),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        for name, doc, value in (
+            ("gwstream_in_flight", "Records being processed now", s.in_flight),
+            ("gwstream_queued", "Records waiting in session lanes", s.queued),
+            ("gwstream_partitions_assigned", "Input partitions owned", len(s.assigned)),
+            (
+                "gwstream_partitions_paused",
+                "Input partitions paused for backpressure",
+                len(s.paused),
+            ),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+        state = GaugeMetricFamily(
+            "gwstream_circuit_state",
+            "Circuit breaker per gateway endpoint: 0 closed, 1 half-open, 2 open",
+            labels=["gateway", "endpoint"],
+        )
+        opened = CounterMetricFamily(
+            "gwstream_circuit_opened",
+            "Times an endpoint's circuit opened",
+            labels=["gateway", "endpoint"],
+        )
+        for gw_name, gateway in self._gateways.items():
+            states: Any = getattr(gateway, "breaker_states", None)
+            for snap in states() if callable(states) else ():
+                state.add_metric([gw_name, snap.endpoint], _STATE_VALUE[snap.state])
+                opened.add_metric([gw_name, snap.endpoint], snap.times_opened)
+        yield state
+        yield opened
+
+
+class MetricsServer(Service):
+    """Serve ``/metrics`` for one processor on ``host:port`` (a background thread)."""
+
+    def __init__(
+        self, stats: RuntimeStats, gateways: Mapping[str, Gateway], *, host: str, port: int
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._stats = stats
+        self._gateways = gateways
+        self._server: Any = None
+
+    async def start(self) -> None:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Collector(self._stats, self._gateways))
+        self._server, _thread = start_http_server(self.port, addr=self.host, registry=registry)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
