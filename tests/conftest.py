@@ -23,6 +23,7 @@ import pytest_asyncio
 from gwstream import topics
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, TopicNames
+from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,22 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@pytest_asyncio.fixture
+async def start_simulator() -> AsyncIterator[Callable[..., Awaitable[GatewaySimulator]]]:
+    """Start gateway simulators with the given config fields; all stop after the test."""
+    started: list[GatewaySimulator] = []
+
+    async def start(**config: Any) -> GatewaySimulator:
+        simulator = GatewaySimulator(SimulatorConfig(**config))
+        await simulator.start()
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        await simulator.stop()
 
 
 @pytest_asyncio.fixture

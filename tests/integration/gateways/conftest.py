@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from gwstream.gateways import OpenAIChatGateway, RetryPolicy
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.gateways.simulator import GatewaySimulator
 
 # Tiny waits so retry tests stay fast; the deadline is generous so only the
 # behaviour under test decides the outcome.
@@ -17,22 +17,6 @@ FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005, 
 
 SimulatorFactory = Callable[..., Awaitable[GatewaySimulator]]
 GatewayFactory = Callable[..., OpenAIChatGateway]
-
-
-@pytest_asyncio.fixture
-async def start_simulator() -> AsyncIterator[SimulatorFactory]:
-    """Start simulators with the given config fields; all are stopped after the test."""
-    started: list[GatewaySimulator] = []
-
-    async def start(**config: Any) -> GatewaySimulator:
-        simulator = GatewaySimulator(SimulatorConfig(**config))
-        await simulator.start()
-        started.append(simulator)
-        return simulator
-
-    yield start
-    for simulator in started:
-        await simulator.stop()
 
 
 @pytest_asyncio.fixture

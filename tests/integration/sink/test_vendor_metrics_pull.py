@@ -8,7 +8,7 @@ written with CostWriter, then pulled and reconciled.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +23,7 @@ from gwstream.errors import GatewayAuthError, GatewayError
 from gwstream.events import CostEvent, event_id
 from gwstream.gateways import ChatMessage, GatewayRequest, RetryPolicy, Usage, build_gateway
 from gwstream.gateways.settings import OAuthSettings
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.sink import CostWriter
 from gwstream.sink.vendor_metrics import (
     RECONCILIATION_COLUMNS,
@@ -41,21 +41,6 @@ PROTOCOLS = {"cog": "cognigy.chat", "gen": "genesys.invocations"}
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.005, deadline_s=20.0)
 
 StartSimulator = Callable[..., Awaitable[GatewaySimulator]]
-
-
-@pytest_asyncio.fixture
-async def start_simulator() -> AsyncIterator[StartSimulator]:
-    started: list[GatewaySimulator] = []
-
-    async def start(**config: Any) -> GatewaySimulator:
-        simulator = GatewaySimulator(SimulatorConfig(**config))
-        await simulator.start()
-        started.append(simulator)
-        return simulator
-
-    yield start
-    for simulator in started:
-        await simulator.stop()
 
 
 @pytest_asyncio.fixture
