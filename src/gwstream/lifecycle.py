@@ -30,3 +30,26 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class Resource:
+    """The synchronous counterpart of :class:`Service` (files, database handles):
+    ``open()`` / ``close()``, and ``with`` for both."""
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

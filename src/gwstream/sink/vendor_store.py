@@ -27,13 +27,13 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import duckdb
 import orjson
 
 from gwstream.errors import SinkError
+from gwstream.lifecycle import Resource
 from gwstream.sink.vendor_pages import Vendor, VendorMetric
 from gwstream.sink.writer import COST_TABLE, CostWriter
 
@@ -182,7 +182,7 @@ _INSERT = (
 )
 
 
-class VendorMetricsStore:
+class VendorMetricsStore(Resource):
     """One read-write connection to the cost database for a metrics pull.
 
     :meth:`open` first applies the cost schema (through :class:`CostWriter`,
@@ -226,18 +226,6 @@ class VendorMetricsStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-
-    def __enter__(self) -> VendorMetricsStore:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._conn is None:

@@ -34,7 +34,6 @@ import operator
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import duckdb
@@ -42,6 +41,7 @@ import orjson
 
 from gwstream.errors import SinkError
 from gwstream.events import CostEvent
+from gwstream.lifecycle import Resource
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
         logger.debug("rollback after a failed batch found no open transaction")
 
 
-class CostWriter:
+class CostWriter(Resource):
     """Owns one read-write DuckDB connection to the cost database.
 
     Construction does nothing; :meth:`open` (or ``with``) creates the file,
@@ -212,18 +212,6 @@ class CostWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> CostWriter:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._conn is None:
