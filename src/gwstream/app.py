@@ -141,11 +141,11 @@ def build_gateways(settings: Settings) -> dict[str, Gateway]:
     }
 
 
-def build_limits(settings: Settings) -> RateLimits:
-    return RateLimits(
-        {n: Limit(g.rpm, g.tpm) for n, g in settings.gateways.items() if g.rpm or g.tpm},
-        {t: Limit(c.rpm, c.tpm) for t, c in settings.tenants.items() if c.rpm or c.tpm},
-    )
+def build_limits(settings: Settings) -> RateLimits | None:
+    """The configured rate limits, or None when there are none (nothing to do per turn)."""
+    gateways = {n: Limit(g.rpm, g.tpm) for n, g in settings.gateways.items() if g.rpm or g.tpm}
+    tenants = {t: Limit(c.rpm, c.tpm) for t, c in settings.tenants.items() if c.rpm or c.tpm}
+    return RateLimits(gateways, tenants) if gateways or tenants else None
 
 
 def build_router(settings: Settings) -> Router:
