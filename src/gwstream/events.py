@@ -22,7 +22,17 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import CoreSchema, core_schema
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -70,20 +80,103 @@ class Event(BaseModel):
         return orjson.dumps(self.model_dump(mode="json"))
 
 
+# Turns come from outside, so TurnEvent validates exactly what its published JSON
+# Schema (topics/gw.turns.v1.schema.json) accepts, and no more (tests/unit/
+# test_validate.py checks it input by input): pydantic's lax coercions ("3" or true
+# for an int, a number for a datetime) are off, and every pattern reads the same to
+# Python's re, ECMA-262 and Rust's regex.
+
+#: Largest ``seq``: the largest integer every JSON parser holds exactly (2**53 - 1).
+MAX_SEQ = 2**53 - 1
+
+#: An RFC 3339 ``date-time`` (section 5.6), offset required; ``t`` and ``z`` may be lower case.
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+ID_PATTERN = r"^[A-Za-z0-9._\-]+$"
+
+# Python's re (the jsonschema package) lets "$" match before a final "\n"; pydantic's
+# Rust regex and ECMA-262 do not. The schema says "no newline" outright so all agree.
+_NO_NEWLINE: dict[str, Any] = {"not": {"pattern": r"\n"}}
+
+
+def _json_integer(low: int, high: int) -> CoreSchema:
+    """A JSON integer in [low, high]: an int, or a number with no fraction such as ``3.0``.
+
+    JSON Schema's ``integer`` is any number whose fractional part is zero, so ``3.0``
+    must pass as 3; strings and booleans must not.
+    """
+    number = core_schema.union_schema(
+        [core_schema.int_schema(strict=True), core_schema.float_schema(strict=True)],
+        custom_error_type="json_integer",
+        custom_error_message="Input should be an integer",
+    )
+    return core_schema.chain_schema([number, core_schema.int_schema(ge=low, le=high)])
+
+
+def _rfc3339_datetime() -> CoreSchema:
+    """An aware datetime, given as an RFC 3339 string (or, from Python, as a datetime).
+
+    The pattern checks the form; pydantic's parser then checks the calendar (no
+    February 30th, no year 0), as the ``date-time`` format checker does.
+    """
+    text = core_schema.chain_schema(
+        [
+            core_schema.str_schema(strict=True, pattern=RFC3339_PATTERN),
+            core_schema.datetime_schema(tz_constraint="aware"),
+        ]
+    )
+    aware = core_schema.datetime_schema(strict=True, tz_constraint="aware")
+    kind = "rfc3339_datetime"
+    message = "Input should be an RFC 3339 date-time with an offset, like 2026-11-20T08:00:00Z"
+    return core_schema.json_or_python_schema(
+        json_schema=core_schema.custom_error_schema(
+            text, custom_error_type=kind, custom_error_message=message
+        ),
+        python_schema=core_schema.union_schema(
+            [aware, text], custom_error_type=kind, custom_error_message=message
+        ),
+    )
+
+
+InputId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=ID_PATTERN),
+    Field(json_schema_extra=_NO_NEWLINE),
+]
+Seq = Annotated[
+    int,
+    GetPydanticSchema(lambda _t, _h: _json_integer(0, MAX_SEQ)),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_SEQ}),
+]
+Rfc3339Datetime = Annotated[
+    datetime,
+    GetPydanticSchema(lambda _t, _h: _rfc3339_datetime()),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN, **_NO_NEWLINE}
+    ),
+]
+
+
 class TurnEvent(Event):
     """One conversation turn published by a contact-center platform (``gw.turns.v1``).
 
     The record key must be ``tenant_id:session_id``; turns of one session are
-    answered in the order of their offsets.
+    answered in the order of their offsets. Nothing is coerced: ``seq`` is a JSON
+    number with no fraction, ``occurred_at`` an RFC 3339 string, ids plain ASCII.
     """
 
     ce_type: ClassVar[str] = "com.gwstream.turn.v1"
 
-    turn_id: Id = Field(description="Unique id of this turn, chosen by the publisher.")
-    tenant_id: Id
-    session_id: Id
-    seq: int = Field(ge=0, description="Position of the turn in its session, from 0.")
-    occurred_at: AwareDatetime
+    turn_id: InputId = Field(description="Unique id of this turn, chosen by the publisher.")
+    tenant_id: InputId
+    session_id: InputId
+    seq: Seq = Field(description="Position of the turn in its session, from 0.")
+    occurred_at: Rfc3339Datetime = Field(
+        description="When the turn happened: an RFC 3339 date-time with an offset."
+    )
     text: str = Field(
         min_length=1, max_length=MAX_TEXT_CHARS, description="What the customer said."
     )
