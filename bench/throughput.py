@@ -22,12 +22,13 @@ import time
 import uuid
 
 from gwstream import topics
-from gwstream.app import decode_turn, run_processor
+from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker, free_port
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import TurnEvent, turn_headers, utcnow
 from gwstream.kafkaio import make_consumer, make_producer, send_all
-from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
+from gwstream.pipeline.validate import decode_turn
+from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
 
 OUTPUTS_PER_TURN = 3
 
@@ -40,6 +41,7 @@ def _names(tag: str, partitions: int) -> TopicNames:
         costs=f"b-costs-{s}",
         audit=f"b-audit-{s}",
         dlq=f"b-dlq-{s}",
+        sessions=f"b-sess-{s}",
         partitions=partitions,
     )
 
@@ -137,12 +139,20 @@ class _Passthrough:
     def decode(self, record: InRecord) -> TurnEvent:
         return decode_turn(record)
 
-    async def handle(self, item: TurnEvent, record: InRecord) -> list[OutRecord]:
+    async def handle(self, item: TurnEvent, record: InRecord, state: KeyState) -> list[OutRecord]:
+        return [OutRecord(t, record.key, record.value or b"") for t in self._topics]
+
+
+class _Stateful(_Passthrough):
+    """The same, plus a state change per turn the size of a session with some history."""
+
+    async def handle(self, item: TurnEvent, record: InRecord, state: KeyState) -> list[OutRecord]:
+        state.set(((state.value or b"") + (record.value or b""))[-2_000:])
         return [OutRecord(t, record.key, record.value or b"") for t in self._topics]
 
 
 async def runtime_alone(
-    kafka: KafkaSettings, names: TopicNames, turns: int, in_flight: int
+    kafka: KafkaSettings, names: TopicNames, turns: int, in_flight: int, *, stateful: bool = False
 ) -> tuple[float, float]:
     stats = RuntimeStats()
     stop = asyncio.Event()
@@ -150,9 +160,10 @@ async def runtime_alone(
         kafka.model_copy(update={"group_id": f"bench-rt-{uuid.uuid4().hex[:6]}"}),
         input_topic=names.turns,
         dlq_topic=names.dlq,
-        handler=_Passthrough(names),
+        handler=_Stateful(names) if stateful else _Passthrough(names),
         settings=RuntimeSettings(max_in_flight=in_flight, pause_above=20_000, resume_below=10_000),
         stats=stats,
+        changelog_topic=names.sessions if stateful else None,
     )
     async with proc:
         task = asyncio.create_task(proc.run(stop))
@@ -217,6 +228,13 @@ async def main() -> None:
         rt_rate, rt_cpu = await runtime_alone(kafka, names, args.turns, args.in_flight)
         print(
             f"(r) gwstream runtime, no gateway:    {rt_rate:9.0f} turns/s  {rt_cpu * 1e6:7.0f} us CPU/turn"
+        )
+        st_rate, st_cpu = await runtime_alone(
+            kafka, names, args.turns, args.in_flight, stateful=True
+        )
+        print(
+            f"(s) runtime + state changelog:       {st_rate:9.0f} turns/s  {st_cpu * 1e6:7.0f} us CPU/turn"
+            f"  state costs {100 * (st_cpu / rt_cpu - 1):+.0f}% CPU (target at most +25%)"
         )
         print(
             f"(a) raw aiokafka passthrough:        {base_rate:9.0f} turns/s  {base_cpu * 1e6:7.0f} us CPU/turn"

@@ -3,6 +3,8 @@
 Each line is one Kafka record: ``{"key": str|null, "value": <turn object>}``
 or, for malformed records, ``{"key": ..., "raw_b64": <bytes>, "why": ...}`` or
 ``{"key": ..., "oversize_bytes": N, "why": "oversized"}`` (a JSON value of N bytes).
+A few turns are published a second time (``"republished": true``), as platforms
+do after a timeout: gwstream answers them once, the copy from session state.
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ def main() -> None:
     ]
     for i, b in enumerate(bad):
         out.insert(25 + i * 50, b)
+    for n in (10, 90, 170):
+        out.insert(n + 40, {**out[n], "republished": True})
     path = Path(__file__).resolve().parents[1] / "src/gwstream/data/sample_turns.jsonl"
     path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in out))
     print(f"wrote {len(out)} records ({len(bad)} malformed) to {path}")

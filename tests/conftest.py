@@ -82,6 +82,7 @@ async def topic_names(kafka: KafkaSettings) -> TopicNames:
         costs=f"t-costs-{suffix}",
         audit=f"t-audit-{suffix}",
         dlq=f"t-dlq-{suffix}",
+        sessions=f"t-sessions-{suffix}",
         partitions=4,
     )
     await topics.apply(kafka, names)

@@ -11,55 +11,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-from pydantic import ValidationError
-
 from gwstream.config import KafkaSettings, Settings, TopicNames
-from gwstream.errors import ConfigError, PoisonRecord
+from gwstream.errors import ConfigError
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
-from gwstream.pipeline import Pipeline, Route, Router
+from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
+from gwstream.pipeline.call import CallGateway
+from gwstream.pipeline.conversation import ConversationStage
+from gwstream.pipeline.price import PriceStage
+from gwstream.pipeline.ratelimit import RateLimitStage
+from gwstream.pipeline.replay import ReplayStage
+from gwstream.pipeline.route import RouteStage
+from gwstream.pipeline.session import SessionDecodeError
+from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceTable
-from gwstream.runtime import InRecord, OutRecord, Processor, RuntimeStats
+from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
+from gwstream.tokens import default_counter
 
 log = logging.getLogger(__name__)
 
 
-def decode_turn(record: InRecord) -> TurnEvent:
-    """Validate one input record or raise PoisonRecord naming why (never echoing the payload)."""
-    raw = record.value or b""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PoisonRecord("bad_utf8", f"invalid UTF-8 at byte {exc.start}") from None
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise PoisonRecord("not_json", f"not JSON: {exc.msg} at position {exc.pos}") from None
-    try:
-        turn = TurnEvent.model_validate(obj)
-    except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)[:5]
-        )
-        raise PoisonRecord("invalid_schema", where) from None
-    key = (record.key or b"").decode("utf-8", "replace")
-    if key != turn.key:
-        raise PoisonRecord(
-            "key_mismatch",
-            f"record key {key[:200]!r} is not the payload's tenant_id:session_id {turn.key!r}",
-        )
-    return turn
-
-
 class TurnHandler:
+    """The runtime's handler for turns: session state in, events and new state out.
+
+    A record the session has already applied (its position is at or below the
+    session's last, and its outcome is no longer kept) was answered before;
+    it is counted as skipped and publishes nothing. Otherwise the pipeline
+    runs with the session; a replayed outcome leaves the state unchanged.
+    """
+
     def __init__(self, pipeline: Pipeline, topics: TopicNames) -> None:
         self._pipeline = pipeline
         self._targets: dict[str, str] = {
@@ -67,18 +53,46 @@ class TurnHandler:
             "cost": topics.costs,
             "audit": topics.audit,
         }
+        self.replayed = 0
+        self.skipped = 0
 
     def decode(self, record: InRecord) -> TurnEvent:
         return decode_turn(record)
 
-    async def handle(self, item: TurnEvent, record: InRecord) -> Sequence[OutRecord]:
-        outputs = await self._pipeline.run(
-            item, source_partition=record.partition, source_offset=record.offset
-        )
-        return [self._encode(e, record.key) for e in outputs.all()]
+    async def handle(
+        self, item: TurnEvent, record: InRecord, state: KeyState
+    ) -> Sequence[OutRecord]:
+        session = _session(state.value, item)
+        position = session.last_position
+        if (
+            position is not None
+            and record.offset <= position
+            and item.turn_id not in session.results
+        ):
+            self.skipped += 1
+            log.info("turn %s was applied before and is no longer kept: skipped", item.turn_id)
+            return []
+        outcome = await self._pipeline.run(item, session)
+        if outcome.replayed:
+            self.replayed += 1
+        else:
+            session.last_position = max(record.offset, position or -1)
+            session.turns += 1
+            state.set(session.encode())
+        events = build_events(item, outcome, Origin(record.partition, record.offset))
+        return [self._encode(e, record.key) for e in events.all()]
 
     def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:
         return OutRecord(self._targets[event.kind], key, event.to_json(), cloudevent_headers(event))
+
+
+def _session(raw: bytes | None, turn: TurnEvent) -> Session:
+    try:
+        return Session.decode(raw)
+    except SessionDecodeError as exc:
+        # Losing a conversation's memory beats refusing all its turns forever.
+        log.error("session of tenant %s: %s; starting it afresh", turn.tenant_id, exc)
+        return Session()
 
 
 def _origin(url: str) -> str:
@@ -150,11 +164,38 @@ def build_limits(settings: Settings) -> RateLimits | None:
 
 def build_router(settings: Settings) -> Router:
     routes = {
-        n: Route(n, g.model, g.max_tokens, g.deadline_s, frozenset(g.known_models()))
+        n: Route(
+            n,
+            g.model,
+            g.max_tokens,
+            g.deadline_s,
+            {m: lim.context_window for m in g.known_models() if (lim := g.model_limits(m))},
+        )
         for n, g in settings.gateways.items()
     }
     tenants = {t: c.gateway for t, c in settings.tenants.items() if c.gateway}
     return Router(routes, settings.default_gateway, tenants)
+
+
+def build_pipeline(settings: Settings, gateways: Mapping[str, Gateway]) -> Pipeline:
+    """The stage list, outermost first: the one place it is assembled."""
+    counter = default_counter()
+    stages: list[Stage] = [
+        ReplayStage(keep=settings.conversation.results_kept),
+        PriceStage(PriceTable.load(settings.prices_file)),
+        RouteStage(build_router(settings)),
+        ConversationStage(counter, max_messages=settings.conversation.history_messages),
+    ]
+    limits = build_limits(settings)
+    if limits is not None:
+        stages.append(RateLimitStage(limits))
+    return Pipeline(
+        stages,
+        CallGateway(gateways),
+        system_prompt=settings.system_prompt,
+        gateways=gateways,
+        counter=counter,
+    )
 
 
 async def run_processor(
@@ -166,14 +207,9 @@ async def run_processor(
 ) -> None:
     """Run the turn processor until ``stop`` is set, then drain and commit."""
     gateways = build_gateways(settings)
+    pipeline = build_pipeline(settings, gateways)
     try:
-        pipeline = Pipeline(
-            gateways,
-            build_router(settings),
-            PriceTable.load(settings.prices_file),
-            system_prompt=settings.system_prompt,
-            limits=build_limits(settings),
-        )
+        await pipeline.start()
         processor: Processor[TurnEvent] = Processor(
             kafka or settings.kafka,
             input_topic=settings.topics.turns,
@@ -181,6 +217,8 @@ async def run_processor(
             handler=TurnHandler(pipeline, settings.topics),
             settings=settings.runtime,
             stats=stats,
+            changelog_topic=settings.topics.sessions if settings.state.enabled else None,
+            state=settings.state,
         )
         log.info(
             "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight; gateways %s",
@@ -211,6 +249,4 @@ async def run_processor(
             await stack.enter_async_context(processor)
             await processor.run(stop)
     finally:
-        for gw in gateways.values():
-            with contextlib.suppress(Exception):
-                await gw.aclose()
+        await pipeline.aclose()

@@ -76,6 +76,10 @@ class TopicNames(_Section):
     costs: str = "gw.costs.v1"
     audit: str = "gw.audit.v1"
     dlq: str = "gw.turns.dlq.v1"
+    sessions: str = Field(
+        default="gw.sessions.v1",
+        description="Session state changelog, co-partitioned with turns (compacted)",
+    )
     partitions: int = Field(default=8, ge=1, le=1024, description="Partitions of topics we create")
     replication_factor: int = Field(default=1, ge=1, le=7)
 
@@ -99,6 +103,47 @@ class RuntimeSettings(_Section):
         if self.resume_below >= self.pause_above:
             raise ValueError("resume_below must be lower than pause_above")
         return self
+
+
+class StateSettings(_Section):
+    """Per-session state kept by the processor and its changelog (``topics.sessions``)."""
+
+    enabled: bool = Field(
+        default=True, description="Keep session state (history, replay); off: every turn alone"
+    )
+    idle_expiry_s: float = Field(
+        default=4 * 3600.0, gt=0, description="Drop a session's state after this long unchanged"
+    )
+    expiry_check_s: float = Field(
+        default=60.0, gt=0, description="How often idle sessions are looked for"
+    )
+    snapshot_ratio: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="Snapshot a partition once changes since the last outnumber this times its sessions",
+    )
+    snapshot_min_changes: int = Field(
+        default=10_000, ge=1, description="...and at least this many changes"
+    )
+
+
+class ConversationSettings(_Section):
+    """What a session remembers of its conversation."""
+
+    history_messages: int = Field(
+        default=20,
+        ge=0,
+        le=1_000,
+        description="User and assistant messages kept per session (oldest dropped first)",
+    )
+    results_kept: int = Field(
+        default=8,
+        ge=1,
+        le=10_000,
+        description="Recent turns whose outcome is kept, to answer a redelivered or "
+        "republished turn id from state",
+    )
 
 
 class SinkSettings(_Section):
@@ -136,6 +181,8 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicNames = TopicNames()
     runtime: RuntimeSettings = RuntimeSettings()
+    state: StateSettings = StateSettings()
+    conversation: ConversationSettings = ConversationSettings()
     gateways: dict[str, GatewaySettings] = Field(
         default_factory=lambda: {"default": GatewaySettings(base_urls=["http://127.0.0.1:8089"])}
     )

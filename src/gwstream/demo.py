@@ -2,9 +2,11 @@
 
 Starts the embedded broker and the gateway simulator, applies the topics,
 publishes the bundled sample of conversation turns (several tenants, many
-sessions, a few malformed records), runs the processor and the cost sink,
-shows progress, and prints the tenant cost report. Succeeds only when every
-input record is accounted for: a response event or a dead letter.
+multi-turn sessions, a few malformed records, a few turns published twice),
+runs the processor and the cost sink, shows progress, and prints what the
+conversations carried and the tenant cost report. Succeeds only when every
+input record is accounted for: a response event, a dead letter, or (for a
+turn published twice) an answer replayed from its session's state.
 """
 
 from __future__ import annotations
@@ -32,12 +34,20 @@ from gwstream.runtime import RuntimeStats
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
+def _sample_lines() -> list[dict[str, Any]]:
+    text = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text()
+    return [orjson.loads(line) for line in text.splitlines()]
+
+
+def republished_in_sample() -> int:
+    """How many sample records publish a turn id a second time."""
+    return sum(1 for entry in _sample_lines() if entry.get("republished"))
+
+
 def load_sample() -> list[Record]:
     """The bundled sample as (key, value, headers) records, malformed ones included."""
-    text = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text()
     records: list[Record] = []
-    for line in text.splitlines():
-        entry: dict[str, Any] = orjson.loads(line)
+    for entry in _sample_lines():
         key = entry["key"].encode() if entry.get("key") else None
         headers: list[tuple[str, bytes]] = []
         if "raw_b64" in entry:
@@ -64,16 +74,20 @@ class Accounting:
     answered: set[str] = field(default_factory=set)  # turn ids with a response event
     dead: set[tuple[int, int]] = field(default_factory=set)  # (partition, offset) dead-lettered
     statuses: dict[str, int] = field(default_factory=dict)
+    replayed: int = 0  # audit events of turns answered from session state
+    sessions: set[str] = field(default_factory=set)
+    max_history: int = 0  # most history messages sent with one turn
 
     @property
     def total(self) -> int:
-        return len(self.answered) + len(self.dead)
+        return len(self.answered) + len(self.dead) + self.replayed
 
 
 async def _watch(
     kafka: KafkaSettings, settings: Settings, acc: Accounting, stop: asyncio.Event
 ) -> None:
-    consumer = make_consumer(kafka, settings.topics.responses, settings.topics.dlq, group_id=None)
+    names = settings.topics
+    consumer = make_consumer(kafka, names.responses, names.dlq, names.audit, group_id=None)
     await start_client(consumer, kafka)
     try:
         while not stop.is_set():
@@ -81,10 +95,15 @@ async def _watch(
             for tp, recs in batch.items():
                 for r in recs:
                     h = dict(r.headers)
-                    if tp.topic == settings.topics.dlq:
+                    if tp.topic == names.dlq:
                         acc.dead.add(
                             (int(h["gw_dlq_source_partition"]), int(h["gw_dlq_source_offset"]))
                         )
+                    elif tp.topic == names.audit:
+                        audit = orjson.loads(r.value or b"{}")
+                        acc.replayed += bool(audit.get("replayed"))
+                        acc.sessions.add(f"{audit['tenant_id']}:{audit['session_id']}")
+                        acc.max_history = max(acc.max_history, audit.get("history_messages", 0))
                     elif h.get("ce_subject", b"").decode() not in acc.answered:
                         acc.answered.add(h["ce_subject"].decode())
                         status = orjson.loads(r.value or b"{}").get("status", "?")
@@ -158,6 +177,7 @@ async def run_demo(
         ]
         ok = await _progress(console, len(sample), acc, stats, sink, tasks, timeout_s)
         stop.set()
+        gateway_calls = sim.stats.requests
         results = await asyncio.gather(*tasks, return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         for task, r in zip(tasks, results, strict=True):
@@ -166,14 +186,21 @@ async def run_demo(
     elapsed = time.monotonic() - started
     console.print(
         f"\n{len(sample)} records in {elapsed:.1f}s: {len(acc.answered)} answered "
-        f"({', '.join(f'{n} {s}' for s, n in sorted(acc.statuses.items()))}), {len(acc.dead)} dead-lettered; "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(acc.statuses.items()))}), {len(acc.dead)} dead-lettered, "
+        f"{acc.replayed} republished turns answered again from session state; "
         f"{sink.stats.rows_inserted} cost rows in {database}"
+    )
+    console.print(
+        f"conversations: {len(acc.sessions)} sessions; each turn went to the gateway with its "
+        f"session's history (up to {acc.max_history} earlier messages); "
+        f"{gateway_calls} gateway calls for {len(acc.answered)} turns (retries of 429s and 5xx "
+        "included, none for the republished turns)"
     )
     console.print(
         render(spend_report(database), "table"), soft_wrap=True, markup=False, highlight=False
     )
     console.print(f"query it again with: gwstream report --database {database} [--format csv|json]")
-    if not ok or errors:
+    if not ok or errors or acc.replayed != republished_in_sample():
         console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")
         return 1
     console.print("[green]every record accounted for[/]")

@@ -270,6 +270,14 @@ class AuditEvent(OutputEvent):
     input_sha256: str
     input_chars: int = Field(ge=0)
     output_chars: int = Field(default=0, ge=0)
+    history_messages: int = Field(
+        default=0, ge=0, description="Messages of the session's history sent with the turn"
+    )
+    replayed: bool = Field(
+        default=False,
+        description="Answered from the session's state (a redelivered or republished turn): "
+        "no gateway call; the response and cost events equal the first ones",
+    )
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
 

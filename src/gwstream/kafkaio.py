@@ -109,7 +109,7 @@ async def read_topic(
     await start_client(consumer, kafka)
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        partitions = await _partitions(consumer, topic, timeout_s)
+        partitions = await partitions_of(consumer, topic, timeout_s)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout_s
@@ -126,9 +126,10 @@ async def read_topic(
         await consumer.stop()
 
 
-async def _partitions(
+async def partitions_of(
     consumer: AIOKafkaConsumer, topic: str, timeout_s: float
 ) -> list[TopicPartition]:
+    """The partitions of ``topic``, waiting for metadata; TimeoutError if it has none."""
     deadline = time.monotonic() + timeout_s
     while True:
         parts = consumer.partitions_for_topic(topic)

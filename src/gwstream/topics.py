@@ -24,6 +24,15 @@ from gwstream.kafkaio import start_client
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
+_HEADERS = {
+    "events": "CloudEvents binary mode: ce_specversion, ce_id, ce_type, ce_source, ce_subject "
+    "(outputs: the turn id), ce_time, content-type",
+    "dlq": "the original record's headers plus gw_dlq_reason, gw_dlq_detail, gw_dlq_source_topic, "
+    "gw_dlq_source_partition, gw_dlq_source_offset, gw_dlq_failed_at",
+    "sessions": "none on state changes; gw_state=fence|snapshot on the runtime's control records "
+    "(key NUL + 'gwstream'), which readers skip",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
@@ -47,10 +56,7 @@ class TopicSpec:
             "configs": dict(sorted(self.configs.items())),
             "key": "tenant_id:session_id (UTF-8)",
             "payload_schema": f"{self.name}.schema.json" if self.payload else None,
-            "headers": "CloudEvents binary mode: ce_specversion, ce_id, ce_type, ce_source, ce_subject (outputs: the turn id), ce_time, content-type"
-            if self.payload
-            else "the original record's headers plus gw_dlq_reason, gw_dlq_detail, gw_dlq_source_topic, "
-            "gw_dlq_source_partition, gw_dlq_source_offset, gw_dlq_failed_at",
+            "headers": _HEADERS.get(self.role, _HEADERS["events"]),
         }
 
     def json_schema(self) -> dict[str, Any] | None:
@@ -94,6 +100,18 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
             None,
             "Input records that could not be processed, bytes untouched, reason in headers.",
         ),
+        TopicSpec(
+            "sessions",
+            n.sessions,
+            p,
+            rf,
+            {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"},
+            None,
+            "Session state changelog, co-partitioned with turns: per key the session's whole "
+            "state (JSON, versioned; see gwstream.pipeline.session), null when it expired. "
+            "Restores read from the partition's last snapshot (the committed offset of the "
+            "group <processor group>.state).",
+        ),
     ]
 
 
@@ -116,6 +134,10 @@ def rendered(spec: TopicSpec) -> dict[str, str]:
     if schema is not None:
         out[f"{spec.name}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return out
+
+
+def names_of(specs: list[TopicSpec], role: str) -> str:
+    return next(s.name for s in specs if s.role == role)
 
 
 async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[str, str]:
@@ -153,6 +175,13 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
                         f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}; "
                         "set topics.partitions to match or recreate the topic"
                     )
+            by_role = {s.role: counts.get(s.name, s.partitions) for s in specs}
+            if by_role["sessions"] != by_role["turns"]:
+                raise TopicError(
+                    f"topic {names_of(specs, 'sessions')} has {by_role['sessions']} partitions and "
+                    f"{names_of(specs, 'turns')} has {by_role['turns']}: session state is "
+                    "co-partitioned with turns, so they must be equal; recreate the changelog"
+                )
         return result
     finally:
         await admin.close()

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import ConsumerRecord, TopicPartition
@@ -11,6 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import ResponseEvent, TurnEvent, turn_headers
 from gwstream.kafkaio import make_consumer
+from gwstream.runtime import Processor
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -78,3 +87,64 @@ async def committed_total(kafka: KafkaSettings, topic: str, partitions: int) -> 
         )
     finally:
         await consumer.stop()
+
+
+def processor_env(
+    kafka: KafkaSettings, names: TopicNames, url: str, **settings: str
+) -> dict[str, str]:
+    """Environment for a `gwstream run` subprocess on these topics and this gateway."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+    env.update(
+        {
+            "GWSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "GWSTREAM_KAFKA__GROUP_ID": kafka.group_id,
+            "GWSTREAM_KAFKA__SESSION_TIMEOUT_MS": "2000",
+            "GWSTREAM_KAFKA__HEARTBEAT_INTERVAL_MS": "500",
+            "GWSTREAM_TOPICS__TURNS": names.turns,
+            "GWSTREAM_TOPICS__RESPONSES": names.responses,
+            "GWSTREAM_TOPICS__COSTS": names.costs,
+            "GWSTREAM_TOPICS__AUDIT": names.audit,
+            "GWSTREAM_TOPICS__DLQ": names.dlq,
+            "GWSTREAM_TOPICS__SESSIONS": names.sessions,
+            "GWSTREAM_GATEWAYS": json.dumps({"default": {"base_urls": [url], "timeout_s": 10}}),
+            "GWSTREAM_RUNTIME__MAX_IN_FLIGHT": "16",
+            "GWSTREAM_RUNTIME__COMMIT_INTERVAL_S": "0.2",
+            "GWSTREAM_LOG_LEVEL": "INFO",
+        }
+    )
+    env.update({f"GWSTREAM_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+class ProcessorProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gwstream", "run"],
+            env=env,
+            stdout=self._log,
+            stderr=self._log,
+        )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+async def run_processor_until(
+    processor: Processor[Any], until: Callable[[], bool], timeout: float = 30
+) -> None:
+    """Run ``processor`` until ``until()`` holds (or it stops), then stop it and re-raise
+    whatever it failed with."""
+    from tests.conftest import wait_for
+
+    stop = asyncio.Event()
+    async with processor:
+        task = asyncio.create_task(processor.run(stop))
+        try:
+            await wait_for(lambda: until() or task.done(), timeout)
+        finally:
+            stop.set()
+            await task

@@ -63,6 +63,7 @@ async def test_topics_apply_is_idempotent(kafka: KafkaSettings) -> None:
         costs=f"a-c-{s}",
         audit=f"a-a-{s}",
         dlq=f"a-d-{s}",
+        sessions=f"a-s-{s}",
         partitions=3,
     )
     first = await topics.apply(kafka, names)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
 from tests.integration.helpers import (
+    ProcessorProcess,
     committed_total,
     distinct_turns,
     make_turns,
+    processor_env,
     responses_by_turn,
     turn_records,
 )
@@ -28,53 +26,6 @@ from gwstream.kafkaio import publish, read_topic
 pytestmark = pytest.mark.integration
 
 
-def _env(kafka: KafkaSettings, names: TopicNames, url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
-    env.update(
-        {
-            "GWSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "GWSTREAM_KAFKA__GROUP_ID": kafka.group_id,
-            "GWSTREAM_KAFKA__SESSION_TIMEOUT_MS": "2000",
-            "GWSTREAM_KAFKA__HEARTBEAT_INTERVAL_MS": "500",
-            "GWSTREAM_TOPICS__TURNS": names.turns,
-            "GWSTREAM_TOPICS__RESPONSES": names.responses,
-            "GWSTREAM_TOPICS__COSTS": names.costs,
-            "GWSTREAM_TOPICS__AUDIT": names.audit,
-            "GWSTREAM_TOPICS__DLQ": names.dlq,
-            "GWSTREAM_GATEWAYS": json.dumps({"default": {"base_urls": [url], "timeout_s": 10}}),
-            "GWSTREAM_RUNTIME__MAX_IN_FLIGHT": "16",
-            "GWSTREAM_RUNTIME__COMMIT_INTERVAL_S": "0.2",
-            "GWSTREAM_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
-class ProcessorProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gwstream", "run"],
-            env=env,
-            stdout=self._log,
-            stderr=self._log,
-        )
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ProcessorProcess]]:
-    started: list[ProcessorProcess] = []
-    yield started
-    for p in started:
-        p.close()
-
-
 async def test_sigkill_mid_stream_then_restart_answers_every_turn_with_stable_ids(
     kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path, processes: list[ProcessorProcess]
 ) -> None:
@@ -83,7 +34,7 @@ async def test_sigkill_mid_stream_then_restart_answers_every_turn_with_stable_id
         SimulatorConfig(latency_ms=40, latency_jitter_ms=20, seed=5)
     ) as sim:
         await publish(kafka, turn_records(topic_names.turns, turns))
-        env = _env(kafka, topic_names, sim.url)
+        env = processor_env(kafka, topic_names, sim.url)
 
         first = ProcessorProcess(env, tmp_path / "first.log")
         processes.append(first)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from gwstream.demo import load_sample, run_demo
+from gwstream.demo import load_sample, republished_in_sample, run_demo
 from gwstream.sink.report import spend_report
 
 pytestmark = pytest.mark.integration
@@ -25,8 +25,10 @@ async def test_demo_accounts_for_every_record_and_reports_the_costs(tmp_path: Pa
     assert "every record accounted for" in text
     rows = spend_report(database)
     lines = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text().splitlines()
-    valid = sum(1 for line in lines if '"why"' not in line)
-    assert valid == len(load_sample()) - 6
+    valid = sum(1 for line in lines if '"why"' not in line and '"republished"' not in line)
+    assert valid == len(load_sample()) - 6 - republished_in_sample()
+    assert f"{republished_in_sample()} republished turns answered again from session state" in text
+    assert "conversations:" in text
     assert sum(int(r["turns"]) for r in rows) == valid
     assert {r["tenant_id"] for r in rows} == {
         "acme-telecom",

@@ -1,4 +1,5 @@
-"""A second instance joins mid-stream: partitions move, nothing is lost, sessions stay in order."""
+"""A second instance joins mid-stream: partitions move with their session state, nothing is
+lost, sessions stay in order and keep their history."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.integration.helpers import (
 
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
+from gwstream.events import AuditEvent
 from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
@@ -48,6 +50,12 @@ async def test_a_joining_instance_takes_partitions_and_every_turn_is_answered_in
                     until=lambda rs: len(distinct_turns(rs)) == len(turns),
                     timeout_s=90,
                 )
+                audit = await read_topic(
+                    kafka,
+                    topic_names.audit,
+                    until=lambda rs: len(distinct_turns(rs)) == len(turns),
+                    timeout_s=30,
+                )
             finally:
                 stop_b.set()
                 await b
@@ -66,3 +74,9 @@ async def test_a_joining_instance_takes_partitions_and_every_turn_is_answered_in
         )
         first_seen = list(dict.fromkeys(orjson.loads(r.value or b"")["seq"] for r in ours))
         assert first_seen == sorted(first_seen), f"session {s} answered out of order"
+    # The state moved with the partitions: every turn went with its whole history.
+    history = {
+        a.turn_id: a.history_messages
+        for a in (AuditEvent.model_validate_json(r.value or b"") for r in audit)
+    }
+    assert history == {t.turn_id: 2 * t.seq for t in turns}

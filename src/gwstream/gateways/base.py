@@ -100,10 +100,14 @@ class Gateway(Protocol):
     ``complete`` either returns a result or raises a
     :class:`~gwstream.errors.GatewayError` subclass once retries and
     fallbacks are exhausted; it never raises transport library exceptions.
-    ``aclose`` releases pooled connections; the gateway is unusable afterwards.
+    ``start`` prepares what the first call would otherwise pay for (pools,
+    the tokenizer); ``aclose`` releases pooled connections; the gateway is
+    unusable afterwards.
     """
 
     name: str
+
+    async def start(self) -> None: ...
 
     async def complete(self, request: GatewayRequest) -> GatewayResult: ...
 

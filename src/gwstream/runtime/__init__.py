@@ -9,5 +9,15 @@ from __future__ import annotations
 
 from gwstream.runtime.offsets import OffsetTracker
 from gwstream.runtime.processor import InRecord, OutRecord, Processor, RecordHandler, RuntimeStats
+from gwstream.runtime.state import KeyState, StateStore
 
-__all__ = ["InRecord", "OffsetTracker", "OutRecord", "Processor", "RecordHandler", "RuntimeStats"]
+__all__ = [
+    "InRecord",
+    "KeyState",
+    "OffsetTracker",
+    "OutRecord",
+    "Processor",
+    "RecordHandler",
+    "RuntimeStats",
+    "StateStore",
+]

@@ -2,21 +2,32 @@
 
 One fetch loop reads records and never waits on processing. Each record goes
 to the lane of its key (``(partition, key)``); a lane holds that key's records
-in offset order. Lanes with work wait in one FIFO ready queue; a fixed pool of
-``max_in_flight`` workers takes a lane, processes its head record, publishes
-the outputs, waits for the broker to acknowledge them, marks the offset done,
-and puts the lane back at the tail of the ready queue if it has more. So:
+in offset order. Lanes with work wait in one ready queue ordered by the fetch
+order of their head record; a fixed pool of ``max_in_flight`` workers takes
+the lane whose head is oldest, processes that record, publishes the outputs
+(and the key's state change), waits for the broker to acknowledge them, marks
+the offset done, and puts the lane back if it has more. So:
 
 - a key's records are processed one at a time, in order (a lane is in the
   ready queue at most once and is held by at most one worker);
 - different keys, even in one partition, run concurrently, up to the pool size;
-- sessions are served round-robin, so one chatty session cannot starve others.
+- the oldest waiting record goes first, which keeps the commit point close to
+  finished work (round-robin lanes let it trail by thousands of records, and
+  everything between is replayed after a crash).
+
+With a changelog topic the runtime keeps each key's state as bytes
+(:mod:`gwstream.runtime.state`, :mod:`gwstream.runtime.changelog`): restored
+before a partition's first record is dispatched, changed by the handler,
+written with the record's outputs, dropped on revoke, expired when idle.
 
 Offsets are committed per partition at the first record not yet done, on a
 timer, on revoke and on shutdown; a partition is paused when too many of its
 records are uncommitted and resumed below a low-water mark. On revoke and on
 shutdown the runtime stops dispatching, waits a bounded time for records in
-flight, commits, and drops the partition.
+flight, commits, and drops the partition. Each commit carries the offsets
+finished above the commit point in its metadata, so that a new owner skips
+them (on brokers that keep commit metadata; the embedded one drops it, and
+the handler then answers those records from state).
 """
 
 from __future__ import annotations
@@ -34,12 +45,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from gwstream.config import KafkaSettings, RuntimeSettings
+from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
 from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
 from gwstream.kafkaio import make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
-from gwstream.runtime.offsets import OffsetTracker
+from gwstream.runtime.changelog import Changelog
+from gwstream.runtime.offsets import OffsetTracker, decode_done, encode_done
+from gwstream.runtime.state import KeyState, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +88,15 @@ class RecordHandler(Protocol[T]):
     ``decode`` runs in the fetch loop, so it must be quick and must not block;
     it raises :class:`PoisonRecord` for input that can never be processed.
     ``handle`` runs in a worker, one record of a key at a time, and returns the
-    records to publish. An exception from it dead-letters the record
-    (``handler_error``) rather than stopping the partition.
+    records to publish; it may change the key's ``state`` (which the runtime
+    then writes to the changelog with the outputs). An exception from it
+    dead-letters the record (``handler_error``), its state unchanged, rather
+    than stopping the partition.
     """
 
     def decode(self, record: InRecord) -> T: ...
 
-    async def handle(self, item: T, record: InRecord) -> Sequence[OutRecord]: ...
+    async def handle(self, item: T, record: InRecord, state: KeyState) -> Sequence[OutRecord]: ...
 
 
 @dataclass(slots=True)
@@ -102,6 +117,12 @@ class RuntimeStats:
     assigned: list[int] = field(default_factory=list)
     paused: set[int] = field(default_factory=set)
     handle_seconds: float = 0.0
+    skipped: int = 0
+    restored_keys: int = 0
+    restored_records: int = 0
+    expired: int = 0
+    snapshots: int = 0
+    state_keys: int = 0
 
 
 @dataclass(slots=True)
@@ -109,6 +130,8 @@ class _Work(Generic[T]):
     record: InRecord
     item: T | None
     poison: PoisonRecord | None
+    #: Fetch order across all partitions: the ready queue serves the oldest first.
+    order: int = 0
     abandoned: bool = False
 
 
@@ -120,12 +143,16 @@ class _Partition:
         "in_flight",
         "lanes",
         "paused",
+        "restoring",
         "revoked",
+        "skip",
+        "snapshot",
+        "store",
         "tp",
         "tracker",
     )
 
-    def __init__(self, tp: TopicPartition) -> None:
+    def __init__(self, tp: TopicPartition, store: StateStore | None) -> None:
         self.tp = tp
         self.tracker = OffsetTracker()
         self.lanes: dict[bytes | None, _Lane[Any]] = {}
@@ -133,9 +160,14 @@ class _Partition:
         self.revoked = False  # draining or gone: start nothing new
         self.dropped = False  # gone: results no longer count toward commits
         self.paused = False
-        self.committed: int | None = None
+        self.restoring = store is not None
+        self.committed: tuple[int, str] | None = None
         self.idle = asyncio.Event()
         self.idle.set()
+        self.store = store
+        self.snapshot: asyncio.Task[int] | None = None
+        #: Offsets a previous owner finished above its commit point: not replayed.
+        self.skip: set[int] = set()
 
 
 class _Lane(Generic[T]):
@@ -157,8 +189,10 @@ class Processor(Service, Generic[T]):
 
     Use as ``async with Processor(...) as p: await p.run(stop_event)``. Raises
     from ``run`` only when it cannot continue without risking loss (producer or
-    commit failures it cannot retry); offsets of unfinished records are then
-    left uncommitted, so a restart reprocesses them.
+    commit failures it cannot retry, a restore that failed, a worker that
+    failed outside the handler); offsets of unfinished records are then left
+    uncommitted, so a restart reprocesses them. With ``changelog_topic`` each
+    key has state (see :class:`~gwstream.runtime.state.KeyState`).
     """
 
     def __init__(
@@ -170,15 +204,21 @@ class Processor(Service, Generic[T]):
         handler: RecordHandler[T],
         settings: RuntimeSettings | None = None,
         stats: RuntimeStats | None = None,
+        changelog_topic: str | None = None,
+        state: StateSettings | None = None,
     ) -> None:
         self._kafka = kafka
         self._input = input_topic
         self._dlq = dlq_topic
         self._handler = handler
         self._cfg = settings or RuntimeSettings()
+        self._state_cfg = state or StateSettings()
+        self._changelog_topic = changelog_topic
+        self._changelog: Changelog | None = None
         self.stats = stats or RuntimeStats()
         self._parts: dict[TopicPartition, _Partition] = {}
-        self._ready: asyncio.Queue[_Lane[T]] = asyncio.Queue()
+        self._ready: asyncio.PriorityQueue[tuple[int, _Lane[T]]] = asyncio.PriorityQueue()
+        self._order = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._workers: list[asyncio.Task[None]] = []
@@ -190,23 +230,33 @@ class Processor(Service, Generic[T]):
         producer = make_producer(self._kafka)
         await start_client(producer, self._kafka)
         self._producer = producer
-        self._consumer = make_consumer(
-            self._kafka,
-            group_id=self._kafka.group_id,
-            max_poll_records=self._cfg.fetch_max_records,
-        )
-        self._consumer.subscribe([self._input], listener=_Listener(self))
         try:
+            if self._changelog_topic is not None:
+                self._changelog = Changelog(
+                    self._kafka, self._changelog_topic, producer, self._state_cfg
+                )
+                await self._changelog.start(self._input)
+            self._consumer = make_consumer(
+                self._kafka,
+                group_id=self._kafka.group_id,
+                max_poll_records=self._cfg.fetch_max_records,
+            )
+            self._consumer.subscribe([self._input], listener=_Listener(self))
             await start_client(self._consumer, self._kafka)
         except BaseException:
             self._consumer = None
             self._producer = None
+            if self._changelog is not None:
+                await self._changelog.stop()
+                self._changelog = None
             await producer.stop()
             raise
         self._workers = [
             asyncio.create_task(self._worker(), name=f"gwstream-worker-{i}")
             for i in range(self._cfg.max_in_flight)
         ]
+        for worker in self._workers:
+            worker.add_done_callback(self._worker_exited)
 
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients."""
@@ -221,6 +271,10 @@ class Processor(Service, Generic[T]):
             consumer, self._consumer = self._consumer, None
             with contextlib.suppress(KafkaError):
                 await consumer.stop()
+        if self._changelog is not None:
+            changelog, self._changelog = self._changelog, None
+            with contextlib.suppress(KafkaError):
+                await changelog.stop()
         if self._producer is not None:
             producer, self._producer = self._producer, None
             with contextlib.suppress(KafkaError):
@@ -235,10 +289,7 @@ class Processor(Service, Generic[T]):
                 if committer.done():
                     committer.result()  # a commit loop that died must not fail silently
                     break
-                if self._fatal is not None:
-                    raise _Fatal(
-                        "processing stopped; unfinished records stay uncommitted"
-                    ) from self._fatal
+                self._check_health()
                 batch = await self._consumer.getmany(
                     timeout_ms=100, max_records=self._cfg.fetch_max_records
                 )
@@ -248,30 +299,54 @@ class Processor(Service, Generic[T]):
             committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await committer
+        self._check_health()
+
+    def _check_health(self) -> None:
         if self._fatal is not None:
             raise _Fatal("processing stopped; unfinished records stay uncommitted") from self._fatal
+
+    def _worker_exited(self, task: asyncio.Task[None]) -> None:
+        """Workers only end when cancelled at shutdown; any other end stops the processor."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        self._halt(exc or RuntimeError(f"{task.get_name()} returned"), f"{task.get_name()} exited")
+
+    def _halt(self, exc: BaseException, what: str) -> None:
+        """Stop the processor (``run`` raises) after a failure that risks loss if ignored."""
+        if self._fatal is None:
+            log.error("%s, stopping without committing it: %r", what, exc)
+            self._fatal = exc
 
     # -- fetch side ----------------------------------------------------------------
 
     def _accept(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         part = self._parts.get(tp)
-        if part is None or part.revoked:
+        if part is None or part.revoked or part.restoring:
             if (
-                part is None
+                (part is None or part.restoring)
                 and records
                 and self._consumer is not None
                 and tp in self._consumer.assignment()
             ):
-                # Fetched before our assignment callback ran: rewind, never skip.
+                # Fetched before our assignment callback ran or while the state
+                # is restored: rewind, never skip.
                 self._consumer.seek(tp, records[0].offset)
             return
         stats = self.stats
         max_bytes = self._cfg.max_record_bytes
+        skip = part.skip
         for r in records:
-            rec = InRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
             part.tracker.add(r.offset)
             stats.fetched += 1
+            if skip and r.offset in skip:
+                skip.discard(r.offset)
+                part.tracker.mark_done(r.offset)
+                stats.skipped += 1
+                continue
+            rec = InRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
             work: _Work[T]
+            self._order += 1
             try:
                 size = len(r.value or b"") + len(r.key or b"")
                 if size > max_bytes:
@@ -280,13 +355,16 @@ class Processor(Service, Generic[T]):
                     )
                 if not r.key:
                     raise PoisonRecord("missing_key", "records must be keyed tenant_id:session_id")
-                work = _Work(rec, self._handler.decode(rec), None)
+                work = _Work(rec, self._handler.decode(rec), None, self._order)
             except PoisonRecord as poison:
-                work = _Work(rec, None, poison)
+                work = _Work(rec, None, poison, self._order)
             except Exception as exc:
                 log.exception("decode failed on %s[%d]@%d", tp.topic, tp.partition, r.offset)
                 work = _Work(
-                    rec, None, PoisonRecord("handler_error", f"decode: {type(exc).__name__}")
+                    rec,
+                    None,
+                    PoisonRecord("handler_error", f"decode: {type(exc).__name__}"),
+                    self._order,
                 )
             lane = part.lanes.get(r.key)
             if lane is None:
@@ -295,7 +373,7 @@ class Processor(Service, Generic[T]):
             stats.queued += 1
             if not lane.scheduled:
                 lane.scheduled = True
-                self._ready.put_nowait(lane)
+                self._ready.put_nowait((work.order, lane))
         if not part.paused and len(part.tracker) >= self._cfg.pause_above:
             assert self._consumer is not None
             self._consumer.pause(tp)
@@ -309,7 +387,7 @@ class Processor(Service, Generic[T]):
         current = asyncio.current_task()
         assert current is not None
         while True:
-            lane = await self._ready.get()
+            _, lane = await self._ready.get()
             part = lane.part
             if part.revoked or not lane.queue:
                 lane.scheduled = False
@@ -326,9 +404,18 @@ class Processor(Service, Generic[T]):
                 # cancel requested meanwhile must still end the worker.
                 if not work.abandoned or current.uncancel() > 0:
                     raise
-            except _Fatal:
-                # Never marked done, so never committed; the lane stays parked
+            except Exception as exc:
+                # _Fatal (the broker failed us) or a failure outside the handler:
+                # never marked done, so never committed; the lane stays parked
                 # until run() raises and the process restarts from the commit.
+                if not isinstance(exc, _Fatal):
+                    log.exception(
+                        "worker failed on %s[%d]@%d outside the handler",
+                        work.record.topic,
+                        work.record.partition,
+                        work.record.offset,
+                    )
+                    self._halt(exc, "a worker failed")
                 lane.queue.appendleft(work)
                 self.stats.queued += 1
                 continue
@@ -338,7 +425,7 @@ class Processor(Service, Generic[T]):
                 if not part.in_flight:
                     part.idle.set()
             if lane.queue and not part.revoked:
-                self._ready.put_nowait(lane)
+                self._ready.put_nowait((lane.queue[0].order, lane))
             else:
                 lane.scheduled = False
                 if not lane.queue and part.lanes.get(lane.key) is lane:
@@ -347,22 +434,30 @@ class Processor(Service, Generic[T]):
     async def _process(self, part: _Partition, work: _Work[T]) -> None:
         rec = work.record
         outputs: Sequence[OutRecord]
+        state = KeyState(None)
         if work.poison is not None:
             outputs = [self._dead_letter(rec, work.poison)]
         else:
             started = time.perf_counter()
+            if part.store is not None and rec.key is not None:
+                state.value = part.store.get(rec.key)
             try:
-                outputs = await self._handler.handle(work.item, rec)  # type: ignore[arg-type]
+                outputs = await self._handler.handle(work.item, rec, state)  # type: ignore[arg-type]
             except PoisonRecord as poison:
+                state.changed = False
                 outputs = [self._dead_letter(rec, poison)]
             except Exception as exc:
                 log.exception("handler failed on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
                 self.stats.handler_errors += 1
+                state.changed = False
                 outputs = [
                     self._dead_letter(rec, PoisonRecord("handler_error", type(exc).__name__))
                 ]
             self.stats.handle_seconds += time.perf_counter() - started
-        await self._publish(outputs)
+        if state.changed and part.store is not None and rec.key is not None:
+            await self._publish(outputs, (part, rec.key, state.value))
+        else:
+            await self._publish(outputs, None)
         if work.abandoned or part.dropped:
             return
         part.tracker.mark_done(rec.offset)
@@ -392,53 +487,144 @@ class Processor(Service, Generic[T]):
         )
         return OutRecord(self._dlq, rec.key, rec.value or b"", [*rec.headers, *info.headers()])
 
-    async def _publish(self, outputs: Sequence[OutRecord]) -> None:
-        """Send and wait for the broker's acknowledgement of every output."""
+    async def _publish(
+        self,
+        outputs: Sequence[OutRecord],
+        change: tuple[_Partition, bytes, bytes | None] | None,
+    ) -> None:
+        """Send the state change and the outputs; wait for the broker to acknowledge all.
+
+        The change goes first, so that outputs a consumer has seen almost never
+        belong to a turn whose state a crash would lose (such a turn would be
+        answered again by the gateway instead of from state).
+        """
         producer = self._producer
         assert producer is not None
+        futures: list[asyncio.Future[Any]] = []
         try:
-            futures = [
-                await producer.send(o.topic, o.value, key=o.key, headers=o.headers) for o in outputs
-            ]
-            for fut in futures:
-                await fut
+            try:
+                if change is not None:
+                    part, key, value = change
+                    assert part.store is not None and self._changelog is not None
+                    part.store.apply(key, value, time.time())
+                    futures.append(await self._changelog.send(part.tp.partition, key, value))
+                for o in outputs:
+                    futures.append(
+                        await producer.send(o.topic, o.value, key=o.key, headers=o.headers)
+                    )
+            finally:
+                # Every send that was made is awaited, even after one failed.
+                await settle(futures)
         except KafkaError as exc:
-            log.error("publishing failed, stopping without committing: %r", exc)
-            self._fatal = exc
+            self._halt(exc, "publishing failed")
             raise _Fatal(str(exc)) from exc
         self.stats.outputs += len(outputs)
+
+    # -- state: snapshots and expiry ----------------------------------------------------
+
+    def _maintain_state(self, now: float, expire: bool) -> list[asyncio.Task[Any]]:
+        """Start due snapshots and expiry sweeps, in tasks of their own."""
+        cfg = self._state_cfg
+        changelog = self._changelog
+        tasks: list[asyncio.Task[Any]] = []
+        if changelog is None:
+            return tasks
+        keys = 0
+        for part in self._parts.values():
+            store = part.store
+            if store is None or part.revoked or part.restoring:
+                continue
+            keys += len(store)
+            if (part.snapshot is None or part.snapshot.done()) and store.snapshot_due(
+                cfg.snapshot_min_changes, cfg.snapshot_ratio
+            ):
+                part.snapshot = asyncio.create_task(
+                    changelog.snapshot(part.tp.partition, store),
+                    name=f"gwstream-snapshot-{part.tp.partition}",
+                )
+                part.snapshot.add_done_callback(self._snapshot_done)
+            if expire:
+                tasks.append(asyncio.create_task(self._expire(part, now)))
+        self.stats.state_keys = keys
+        return tasks
+
+    def _snapshot_done(self, task: asyncio.Task[int]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._halt(exc, "writing a snapshot failed")
+        else:
+            self.stats.snapshots += 1
+
+    async def _expire(self, part: _Partition, now: float) -> None:
+        store, changelog = part.store, self._changelog
+        assert store is not None and changelog is not None
+        idle = [k for k in store.idle(now, self._state_cfg.idle_expiry_s) if k not in part.lanes]
+        if not idle:
+            return
+        futures: list[asyncio.Future[Any]] = []
+        expired = 0
+        for key in idle:
+            if key in part.lanes or key not in store:
+                continue  # a record of it arrived meanwhile
+            store.apply(key, None, now)
+            futures += await changelog.send_settled(part.tp.partition, store, key, None)
+            expired += 1
+        try:
+            await settle(futures)
+        except KafkaError as exc:
+            self._halt(exc, "writing expiry tombstones failed")
+            return
+        self.stats.expired += expired
+        log.info("expired %d idle keys of %s[%d]", expired, self._input, part.tp.partition)
 
     # -- commits, rebalance, drain -----------------------------------------------------
 
     def _log_progress(self, prefix: str) -> None:
         s = self.stats
         log.info(
-            "%s: %d processed, %d dead-lettered, %d in flight, %d queued, partitions %s, paused %s",
+            "%s: %d processed, %d dead-lettered, %d skipped, %d in flight, %d queued, "
+            "%d keys with state, partitions %s, paused %s",
             prefix,
             s.processed,
             s.dead_lettered,
+            s.skipped,
             s.in_flight,
             s.queued,
+            s.state_keys,
             s.assigned,
             sorted(s.paused),
         )
 
     async def _commit_loop(self, stop: asyncio.Event) -> None:
         next_report = time.monotonic() + self._cfg.stats_interval_s
+        next_expiry = time.monotonic() + self._state_cfg.expiry_check_s
+        sweeps: list[asyncio.Task[Any]] = []
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._cfg.commit_interval_s)
             await self._commit([p for p in self._parts.values() if not p.revoked])
+            sweeps = [t for t in sweeps if not t.done()]
+            expire = not sweeps and time.monotonic() >= next_expiry
+            if expire:
+                next_expiry = time.monotonic() + self._state_cfg.expiry_check_s
+            sweeps += self._maintain_state(time.time(), expire)
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + self._cfg.stats_interval_s
                 self._log_progress("progress")
+        for t in sweeps:
+            t.cancel()
 
     async def _commit(self, parts: Sequence[_Partition]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for p in parts:
             off = p.tracker.committable()
-            if off is not None and off != p.committed:
-                offsets[p.tp] = OffsetAndMetadata(off, "")
+            if off is None:
+                continue
+            meta = encode_done(off, p.tracker.done_above())
+            if (off, meta) != p.committed:
+                offsets[p.tp] = OffsetAndMetadata(off, meta)
         if not offsets or self._consumer is None:
             return
         try:
@@ -450,7 +636,7 @@ class Processor(Service, Generic[T]):
             return
         for p in parts:
             if p.tp in offsets:
-                p.committed = offsets[p.tp].offset
+                p.committed = (offsets[p.tp].offset, offsets[p.tp].metadata)
         self.stats.commits += 1
 
     async def _drain(self, parts: Sequence[_Partition]) -> None:
@@ -481,7 +667,10 @@ class Processor(Service, Generic[T]):
         # Only records marked done count, so abandoned ones stay uncommitted.
         await self._commit(parts)
         for p in parts:
+            if p.snapshot is not None and not p.snapshot.done():
+                p.snapshot.cancel()  # its restore point is only moved once it completes
             p.dropped = True
+            p.store = None
             self._parts.pop(p.tp, None)
             self.stats.paused.discard(p.tp.partition)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
@@ -500,19 +689,65 @@ class Processor(Service, Generic[T]):
             )
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        for tp in assigned:
-            if tp not in self._parts:
-                self._parts[tp] = _Partition(tp)
+        new = [tp for tp in assigned if tp not in self._parts]
+        for tp in new:
+            self._parts[tp] = _Partition(tp, StateStore() if self._changelog else None)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
         log.info("assigned partitions %s of %s", self.stats.assigned, self._input)
+        if not new or self._consumer is None:
+            return
+        await self._load_skips(new)
+        if self._changelog is not None:
+            self._consumer.pause(*new)
+            parts = [self._parts[tp] for tp in new]
+            stores = {p.tp.partition: p.store for p in parts if p.store is not None}
+            self.stats.restored_records += await self._changelog.restore(stores)
+            for p in parts:
+                p.restoring = False
+                self.stats.restored_keys += len(p.store or ())
+            self._consumer.resume(*[p.tp for p in parts if not p.paused and not p.revoked])
+
+    async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
+        """Read the offsets the previous owner finished above its commit (commit metadata)."""
+        assert self._consumer is not None
+        try:
+            committed = await self._consumer._coordinator.fetch_committed_offsets(list(tps))
+        except KafkaError as exc:
+            log.info("no commit metadata for %s (%r): finished records are replayed", tps, exc)
+            return
+        for tp, om in committed.items():
+            if tp in self._parts and om.offset >= 0 and om.metadata:
+                self._parts[tp].skip = decode_done(om.offset, om.metadata)
+
+
+async def settle(futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
+    """Wait for every future; then raise the first failure, if any.
+
+    Stopping at the first failure would leave the others' exceptions never
+    retrieved (asyncio logs them) and their records in an unknown state.
+    """
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, processor: Processor[Any]) -> None:
         self._p = processor
 
+    # aiokafka logs and swallows a listener's exception: a failed restore or
+    # drain must stop the processor instead.
+
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._p._on_revoked(set(revoked))
+        try:
+            await self._p._on_revoked(set(revoked))
+        except Exception as exc:
+            self._p._halt(exc, f"releasing partitions {sorted(tp.partition for tp in revoked)}")
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self._p._on_assigned(set(assigned))
+        try:
+            await self._p._on_assigned(set(assigned))
+        except Exception as exc:
+            self._p._halt(exc, f"taking partitions {sorted(tp.partition for tp in assigned)}")

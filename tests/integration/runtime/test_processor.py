@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from tests.conftest import wait_for
-from tests.integration.helpers import committed_total
+from tests.integration.helpers import committed_total, run_processor_until
 
 from gwstream.config import KafkaSettings, RuntimeSettings, TopicNames
 from gwstream.errors import PoisonRecord
 from gwstream.kafkaio import make_producer, read_topic, send_all
-from gwstream.runtime import InRecord, OutRecord, Processor
+from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ class Recorder:
         except ValueError:
             raise PoisonRecord("not_json", "not an integer") from None
 
-    async def handle(self, item: int, record: InRecord) -> Sequence[OutRecord]:
+    async def handle(self, item: int, record: InRecord, state: KeyState) -> Sequence[OutRecord]:
         key = record.key or b""
         assert key not in self.active, "two records of one key ran at once"
         self.active.add(key)
@@ -61,17 +61,6 @@ async def producer(kafka: KafkaSettings) -> AsyncIterator[object]:
     await p.stop()
 
 
-async def _run(processor: Processor[int], until: object, timeout: float = 30) -> None:
-    stop = asyncio.Event()
-    async with processor:
-        task = asyncio.create_task(processor.run(stop))
-        try:
-            await wait_for(until, timeout)  # type: ignore[arg-type]
-        finally:
-            stop.set()
-            await task
-
-
 async def test_keys_of_one_partition_run_concurrently_and_each_key_in_order(
     kafka: KafkaSettings, topic_names: TopicNames, producer: object
 ) -> None:
@@ -90,7 +79,7 @@ async def test_keys_of_one_partition_run_concurrently_and_each_key_in_order(
         handler=rec,
         settings=RuntimeSettings(max_in_flight=50),
     )
-    await _run(proc, lambda: proc.stats.processed == len(records))
+    await run_processor_until(proc, lambda: proc.stats.processed == len(records))
     for k in keys:
         assert rec.handled[k] == list(range(10))
     assert rec.max_active > 1
@@ -115,7 +104,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_stream_goes_on
         handler=rec,
         settings=settings,
     )
-    await _run(proc, lambda: proc.stats.processed == 8)
+    await run_processor_until(proc, lambda: proc.stats.processed == 8)
     assert rec.handled[b"t:a"] == [0, 1, 2, 3, 4]
     dlq = await read_topic(kafka, topic_names.dlq, until=lambda rs: len(rs) >= 3)
     reasons = {dict(r.headers)["gw_dlq_reason"]: r for r in dlq}
@@ -134,12 +123,12 @@ async def test_offsets_are_committed_so_a_restart_resumes_after_finished_work(
     )  # type: ignore[arg-type]
     rec = Recorder(topic_names.responses)
     proc = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec)
-    await _run(proc, lambda: proc.stats.processed == 100)
+    await run_processor_until(proc, lambda: proc.stats.processed == 100)
     assert await committed_total(kafka, topic_names.turns, 4) == 100
     await send_all(producer, [(topic_names.turns, b"t:new", b"1000", [])])  # type: ignore[arg-type]
     rec2 = Recorder(topic_names.responses)
     proc2 = Processor(kafka, input_topic=topic_names.turns, dlq_topic=topic_names.dlq, handler=rec2)
-    await _run(proc2, lambda: proc2.stats.processed >= 1)
+    await run_processor_until(proc2, lambda: proc2.stats.processed >= 1)
     assert dict(rec2.handled) == {b"t:new": [1000]}
 
 
@@ -155,7 +144,7 @@ class Gated:
     def decode(self, record: InRecord) -> int:
         return int(record.value or b"0")
 
-    async def handle(self, item: int, record: InRecord) -> Sequence[OutRecord]:
+    async def handle(self, item: int, record: InRecord, state: KeyState) -> Sequence[OutRecord]:
         self.started += 1
         if record.key in self.stuck:
             await asyncio.Event().wait()

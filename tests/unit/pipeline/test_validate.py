@@ -17,7 +17,7 @@ from gwstream.events import MAX_SEQ, TurnEvent
 from gwstream.pipeline.validate import decode_turn
 from gwstream.runtime import InRecord
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "topics" / "gw.turns.v1.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[3] / "topics" / "gw.turns.v1.schema.json"
 SCHEMA = Draft202012Validator(
     json.loads(SCHEMA_FILE.read_text()), format_checker=Draft202012Validator.FORMAT_CHECKER
 )

@@ -1,0 +1,185 @@
+"""What a stage gets and what the pipeline ends with: a turn's context and its outcome.
+
+:class:`TurnContext` travels down the stage list; each stage reads it and may
+fill in what later stages need (the route, the history window). The innermost
+stage calls the gateway; every stage returns an :class:`Outcome`, which is
+all :func:`~gwstream.pipeline.outputs.build_events` needs to build the
+response, cost and audit events. An outcome is also what a session keeps of
+its recent turns, so a replayed turn is answered with the same events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal, Self
+
+from gwstream.events import TurnEvent, utcnow
+from gwstream.gateways.base import ChatMessage, GatewayResult
+from gwstream.pipeline.session import Session
+
+
+class Status(StrEnum):
+    """How a turn ended, as the response event says it."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class Reason(StrEnum):
+    """Why a turn was refused or failed (the response's ``reason``)."""
+
+    UNKNOWN_GATEWAY = "unknown_gateway"
+    UNKNOWN_MODEL = "unknown_model"
+    RATE_LIMITED = "rate_limited"
+    CONTEXT_OVERFLOW = "context_overflow"
+    GATEWAY_TIMEOUT = "gateway_timeout"
+    GATEWAY_RATE_LIMITED = "gateway_rate_limited"
+    GATEWAY_SERVER_ERROR = "gateway_server_error"
+    GATEWAY_CLIENT_ERROR = "gateway_client_error"
+    GATEWAY_AUTH = "gateway_auth"
+    GATEWAY_TRANSPORT = "gateway_transport"
+    GATEWAY_CIRCUIT_OPEN = "gateway_circuit_open"
+    GATEWAY_PROTOCOL_ERROR = "gateway_protocol_error"
+
+    @classmethod
+    def gateway(cls, outcome: str) -> Reason:
+        """The reason for a gateway failure classified as ``outcome`` (e.g. ``timeout``)."""
+        try:
+            return cls(f"gateway_{outcome}")
+        except ValueError:
+            return cls.GATEWAY_SERVER_ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Which gateway and model answer a turn, with that gateway's limits."""
+
+    gateway: str
+    model: str
+    max_tokens: int | None
+    deadline_s: float = 60.0
+    #: The gateway's model matrix: model -> context window (prompt + output
+    #: tokens). A turn may only ask for these; None: any model, window unknown.
+    models: Mapping[str, int] | None = None
+
+    @property
+    def context_window(self) -> int | None:
+        """Tokens the routed model accepts (None: unknown, so nothing is trimmed)."""
+        return self.models.get(self.model) if self.models is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one turn ended: everything its three events are built from.
+
+    ``gateway_outcome`` is the resilience layer's classification (``ok``,
+    ``retried_ok``, ``fallback_ok``, ``timeout``, ...; ``client_error`` for
+    refusals made before any call). ``produced_at`` and the cost are fixed
+    here, not when events are built, so a replay rebuilds identical events.
+    """
+
+    status: Status
+    reason: Reason | None = None
+    gateway_outcome: str = "ok"
+    text: str | None = None
+    gateway: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reason: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usage_source: Literal["gateway", "tiktoken", "none"] = "none"
+    tokenizer: str | None = None
+    endpoint: str | None = None
+    attempts: int = 0
+    latency_ms: float = 0.0
+    cost: Decimal = Decimal(0)
+    currency: str = "USD"
+    price_source: str = "none"
+    history_messages: int = 0
+    produced_at: datetime = field(default_factory=utcnow)
+    #: Answered from the session's state instead of the gateway (never stored as True).
+    replayed: bool = False
+
+    @classmethod
+    def refused(cls, reason: Reason, **fields: Any) -> Outcome:
+        """A refusal made before (or instead of) any gateway call."""
+        fields.setdefault("gateway_outcome", "client_error")
+        return cls(Status.REFUSED, reason, **fields)
+
+    @classmethod
+    def answered(cls, result: GatewayResult, **fields: Any) -> Outcome:
+        usage = result.usage
+        return cls(
+            Status.OK,
+            None,
+            result.outcome,
+            text=result.text,
+            response_model=result.response_model,
+            response_id=result.response_id,
+            finish_reason=result.finish_reason,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            usage_source=usage.source,
+            tokenizer=usage.tokenizer,
+            endpoint=result.endpoint,
+            attempts=result.attempts,
+            **fields,
+        )
+
+    def but(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (money as a string) without default values, as a session stores it."""
+        d: dict[str, Any] = {}
+        for f, default in _DEFAULTS:
+            value = getattr(self, f)
+            if value != default:
+                d[f] = value
+        d["status"] = self.status.value
+        d["cost"] = format(self.cost, "f")
+        d["produced_at"] = self.produced_at.isoformat()
+        d.pop("replayed", None)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Outcome:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in d.items() if k in known}
+        values["status"] = Status(values["status"])
+        if values.get("reason") is not None:
+            values["reason"] = Reason(values["reason"])
+        values["cost"] = Decimal(values.get("cost", "0"))
+        values.setdefault("status", Status.OK)
+        values["produced_at"] = datetime.fromisoformat(values["produced_at"])
+        return cls(**values)
+
+
+_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
+    (f.name, f.default) for f in dataclasses.fields(Outcome) if f.name not in ("produced_at",)
+)
+
+
+@dataclass(slots=True)
+class TurnContext:
+    """One turn on its way through the stages (no Kafka coordinates in here).
+
+    ``session`` is the turn's session, changed in place by the stages that
+    keep state (history, results); ``route`` is set by the router;
+    ``history`` and ``prompt_tokens`` by the conversation stage.
+    """
+
+    turn: TurnEvent
+    session: Session
+    system: str
+    route: Route | None = None
+    history: tuple[ChatMessage, ...] = ()
+    prompt_tokens: int = 0

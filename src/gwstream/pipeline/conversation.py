@@ -1,0 +1,78 @@
+"""Conversations: the session's history goes with each turn, cut to fit the model.
+
+The gateway request is the system instruction, then as much of the
+session's history as fits, then the current turn. What fits: the routed
+model's context window minus the output tokens reserved (the route's
+``max_tokens``), counted as OpenAI bills chat messages (tiktoken, offline,
+with the per-message overhead). The oldest messages are dropped first; the
+system instruction and the current turn never are, and a turn that cannot
+fit with them alone is refused ``context_overflow``.
+
+After an answer, the turn and the answer join the history (each with its
+token count, so no message is counted twice); failed and refused turns do
+not. The stored history is bounded to ``max_messages``.
+"""
+
+from __future__ import annotations
+
+from gwstream.gateways.base import ChatMessage
+from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
+from gwstream.pipeline.session import Message
+from gwstream.pipeline.stage import Next
+from gwstream.tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
+
+_ROLE_TOKENS = 1  # "system", "user" and "assistant" are one token each in every encoding we use
+_MESSAGE = TOKENS_PER_MESSAGE + _ROLE_TOKENS
+
+
+class ConversationStage:
+    def __init__(self, counter: TokenCounter, max_messages: int) -> None:
+        self._counter = counter
+        self._max = max_messages
+        self._system_tokens: dict[str, int] = {}
+
+    def _system(self, text: str) -> int:
+        n = self._system_tokens.get(text)
+        if n is None:
+            n = self._counter.count(text)
+            if len(self._system_tokens) < 256:
+                self._system_tokens[text] = n
+        return n
+
+    async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
+        turn, route, history = ctx.turn, ctx.route, ctx.session.history
+        user_tokens = self._counter.count(turn.text)
+        fixed = REPLY_PRIMING_TOKENS + 2 * _MESSAGE + self._system(ctx.system) + user_tokens
+        window = route.context_window if route else None
+        if route is None or window is None:
+            kept = len(history)
+            used = sum(m.tokens for m in history) + _MESSAGE * kept
+        else:
+            room = window - (route.max_tokens or 0) - fixed
+            if room < 0:
+                return Outcome.refused(Reason.CONTEXT_OVERFLOW, input_tokens=0)
+            kept = used = 0
+            for m in reversed(history):
+                cost = m.tokens + _MESSAGE
+                if used + cost > room:
+                    break
+                used += cost
+                kept += 1
+        window_msgs = history[len(history) - kept :] if kept else []
+        ctx.history = tuple(ChatMessage(m.role, m.content) for m in window_msgs)
+        ctx.prompt_tokens = fixed + used
+
+        outcome = await call_next(ctx)
+
+        if outcome.status is Status.OK and outcome.text is not None:
+            answer_tokens = (
+                outcome.output_tokens
+                if outcome.usage_source == "gateway" and outcome.output_tokens
+                else self._counter.count(outcome.text)
+            )
+            ctx.session.add_exchange(
+                Message("user", turn.text, user_tokens, turn.turn_id),
+                Message("assistant", outcome.text, answer_tokens, turn.turn_id),
+                self._max,
+            )
+        return outcome.but(history_messages=kept)

@@ -1,0 +1,108 @@
+"""The events of a turn: one pure function from the turn and its outcome.
+
+Every turn yields exactly one response, one cost and one audit event, with
+ids derived from the turn id and the event kind. Given the same outcome
+(a replay reads it back from the session) the events are identical, except
+that the audit event of a replay says ``replayed`` and where the replayed
+record was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from gwstream.events import (
+    AuditEvent,
+    CostEvent,
+    ResponseEvent,
+    ResponseStatus,
+    TurnEvent,
+    event_id,
+)
+from gwstream.pipeline.context import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutputs:
+    response: ResponseEvent
+    cost: CostEvent
+    audit: AuditEvent
+
+    def all(self) -> tuple[ResponseEvent, CostEvent, AuditEvent]:
+        return (self.response, self.cost, self.audit)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where the turn was read, for the audit trail only (stages never see it)."""
+
+    partition: int
+    offset: int
+
+
+# Events are built with model_construct: every field comes from validated
+# input or our own code, and validation would triple the per-turn CPU.
+# tests/unit/pipeline/test_outputs.py round-trips them through model_validate.
+def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutputs:
+    o = outcome
+    common: dict[str, Any] = {
+        "turn_id": turn.turn_id,
+        "tenant_id": turn.tenant_id,
+        "session_id": turn.session_id,
+        "seq": turn.seq,
+        "produced_at": o.produced_at,
+    }
+    status: ResponseStatus = o.status.value
+    reason = o.reason.value if o.reason is not None else None
+    model = o.request_model or turn.model or "unknown"
+    response = ResponseEvent.model_construct(
+        event_id=event_id(turn.turn_id, ResponseEvent.kind),
+        **common,
+        status=status,
+        reason=reason,
+        text=o.text,
+        gateway=o.gateway,
+        request_model=model,
+        response_model=o.response_model,
+        response_id=o.response_id,
+        finish_reasons=[o.finish_reason] if o.finish_reason else [],
+        input_tokens=o.input_tokens,
+        output_tokens=o.output_tokens,
+        latency_ms=o.latency_ms,
+    )
+    cost = CostEvent.model_construct(
+        event_id=event_id(turn.turn_id, CostEvent.kind),
+        **common,
+        occurred_at=turn.occurred_at,
+        gateway=o.gateway,
+        request_model=model,
+        input_tokens=o.input_tokens,
+        output_tokens=o.output_tokens,
+        usage_source=o.usage_source,
+        tokenizer=o.tokenizer,
+        cost=o.cost,
+        currency=o.currency,
+        price_source=o.price_source,
+    )
+    audit = AuditEvent.model_construct(
+        event_id=event_id(turn.turn_id, AuditEvent.kind),
+        **common,
+        status=status,
+        outcome=o.gateway_outcome,
+        reason=reason,
+        gateway=o.gateway,
+        endpoint=o.endpoint,
+        attempts=o.attempts,
+        latency_ms=o.latency_ms,
+        usage_source=o.usage_source,
+        input_sha256=hashlib.sha256(turn.text.encode()).hexdigest(),
+        input_chars=len(turn.text),
+        output_chars=len(o.text) if o.text else 0,
+        history_messages=o.history_messages,
+        replayed=o.replayed,
+        source_partition=origin.partition,
+        source_offset=origin.offset,
+    )
+    return TurnOutputs(response, cost, audit)

@@ -1,0 +1,35 @@
+"""Pricing: what a turn cost, fixed on its outcome together with its latency and route.
+
+Runs just inside the replay stage, so what a session stores (and a replay
+answers with) carries the price and time of the original answer, not today's.
+"""
+
+from __future__ import annotations
+
+import time
+
+from gwstream.events import utcnow
+from gwstream.pipeline.context import Outcome, TurnContext
+from gwstream.pipeline.stage import Next
+from gwstream.pricing import PriceTable
+
+
+class PriceStage:
+    def __init__(self, prices: PriceTable) -> None:
+        self._prices = prices
+
+    async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
+        started = time.perf_counter()
+        outcome = await call_next(ctx)
+        route, turn = ctx.route, ctx.turn
+        model = route.model if route else (turn.model or "unknown")
+        price = self._prices.cost(model, outcome.input_tokens, outcome.output_tokens)
+        return outcome.but(
+            gateway=route.gateway if route else turn.gateway,
+            request_model=model,
+            cost=price.amount,
+            currency=price.currency,
+            price_source=price.source,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            produced_at=utcnow(),
+        )

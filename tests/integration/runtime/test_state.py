@@ -1,0 +1,162 @@
+"""Key state in the runtime on a real broker: changelog, restore, snapshots, expiry, faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from tests.integration.helpers import run_processor_until
+
+from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings, TopicNames
+from gwstream.errors import BrokerError, ProcessingHalted
+from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
+from gwstream.runtime.changelog import CONTROL_KEY
+
+pytestmark = pytest.mark.integration
+
+
+class Appender:
+    """State = the comma-joined values seen for the key; records what state each record saw."""
+
+    def __init__(self, out_topic: str) -> None:
+        self.out_topic = out_topic
+        self.seen: dict[bytes, bytes | None] = {}
+        self.order: list[bytes] = []
+
+    def decode(self, record: InRecord) -> bytes:
+        return record.value or b""
+
+    async def handle(self, item: bytes, record: InRecord, state: KeyState) -> Sequence[OutRecord]:
+        self.seen[item] = state.value
+        self.order.append(item)
+        state.set(item if state.value is None else state.value + b"," + item)
+        return [OutRecord(self.out_topic, record.key, item)]
+
+
+@pytest.fixture
+async def producer(kafka: KafkaSettings) -> AsyncIterator[object]:
+    p = make_producer(kafka)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def _processor(
+    kafka: KafkaSettings,
+    names: TopicNames,
+    handler: object,
+    state: StateSettings | None = None,
+    **runtime: object,
+) -> Processor[bytes]:
+    return Processor(
+        kafka,
+        input_topic=names.turns,
+        dlq_topic=names.dlq,
+        handler=handler,  # type: ignore[arg-type]
+        settings=RuntimeSettings(commit_interval_s=0.1, **runtime),  # type: ignore[arg-type]
+        changelog_topic=names.sessions,
+        state=state,
+    )
+
+
+async def test_state_written_by_one_instance_is_restored_by_the_next_before_its_records(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    keys = [f"t:s{i}".encode() for i in range(12)]
+    await send_all(
+        producer, [(topic_names.turns, k, b"%s-%d" % (k, n), []) for n in range(3) for k in keys]
+    )  # type: ignore[arg-type]
+    first = Appender(topic_names.responses)
+    p1 = _processor(kafka, topic_names, first)
+    await run_processor_until(p1, lambda: p1.stats.processed == 36)
+    await send_all(producer, [(topic_names.turns, k, b"%s-3" % k, []) for k in keys])  # type: ignore[arg-type]
+    second = Appender(topic_names.responses)
+    p2 = _processor(kafka, topic_names, second)
+    await run_processor_until(p2, lambda: p2.stats.processed == 12)
+    assert p2.stats.restored_keys == 12
+    for k in keys:
+        assert second.seen[b"%s-3" % k] == b"%s-0,%s-1,%s-2" % (k, k, k)
+
+
+async def test_a_restore_reads_the_last_snapshot_and_what_followed_not_the_whole_history(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    keys = [f"t:s{i}".encode() for i in range(10)]
+    records = [(topic_names.turns, k, b"%d" % n, []) for n in range(60) for k in keys]
+    await send_all(producer, records)  # type: ignore[arg-type]
+    state = StateSettings(snapshot_min_changes=40, snapshot_ratio=1.0)
+    p1 = _processor(kafka, topic_names, Appender(topic_names.responses), state)
+    await run_processor_until(p1, lambda: p1.stats.processed == 600 and p1.stats.snapshots >= 4)
+    p2 = _processor(kafka, topic_names, Appender(topic_names.responses), state)
+    await run_processor_until(p2, lambda: p2.stats.restored_keys == 10)
+    # 600 changes were written; a restore reads the last snapshots and what followed them.
+    assert 10 <= p2.stats.restored_records < 200
+
+
+async def test_idle_keys_expire_with_a_tombstone_on_the_changelog(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    await send_all(
+        producer,
+        [(topic_names.turns, b"t:idle", b"1", []), (topic_names.turns, b"t:idle2", b"1", [])],
+    )  # type: ignore[arg-type]
+    state = StateSettings(idle_expiry_s=0.3, expiry_check_s=0.1)
+    p = _processor(kafka, topic_names, Appender(topic_names.responses), state)
+    await run_processor_until(p, lambda: p.stats.expired == 2)
+    assert p.stats.expired == 2
+    log = await read_topic(
+        kafka, topic_names.sessions, until=lambda rs: sum(r.value is None for r in rs) >= 2
+    )
+    tombstones = {r.key for r in log if r.key != CONTROL_KEY and r.value is None}
+    assert tombstones == {b"t:idle", b"t:idle2"}
+
+
+async def test_with_one_worker_the_oldest_waiting_record_goes_first(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    # One partition, two keys: round-robin lanes would interleave a1 b1 a2 ...
+    values = [(b"t:a", b"a1"), (b"t:a", b"a2"), (b"t:b", b"b1"), (b"t:a", b"a3"), (b"t:b", b"b2")]
+    futures = [await producer.send(topic_names.turns, v, key=k, partition=0) for k, v in values]  # type: ignore[attr-defined]
+    await asyncio.gather(*futures)
+    handler = Appender(topic_names.responses)
+    p = _processor(kafka, topic_names, handler, max_in_flight=1)
+    await run_processor_until(p, lambda: p.stats.processed == 5)
+    assert handler.order == [v for _, v in values]
+
+
+class BadOutputs(Appender):
+    """Returns an output the producer cannot send: a failure outside the handler."""
+
+    async def handle(self, item: bytes, record: InRecord, state: KeyState) -> Sequence[OutRecord]:
+        return [OutRecord(self.out_topic, record.key, "not bytes")]  # type: ignore[arg-type]
+
+
+async def test_a_worker_failing_outside_the_handler_stops_the_processor_visibly(
+    kafka: KafkaSettings, topic_names: TopicNames, producer: object
+) -> None:
+    await send_all(producer, [(topic_names.turns, b"t:x", b"1", [])])  # type: ignore[arg-type]
+    p = _processor(kafka, topic_names, BadOutputs(topic_names.responses))
+    stop = asyncio.Event()
+    async with p:
+        with pytest.raises(ProcessingHalted):
+            await asyncio.wait_for(p.run(stop), 30)
+    assert p.stats.processed == 0
+
+
+async def test_a_changelog_not_copartitioned_with_the_input_is_refused_at_start(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic_names.sessions + "-x", 2, 1)])
+    finally:
+        await admin.close()
+    names = topic_names.model_copy(update={"sessions": topic_names.sessions + "-x"})
+    p = _processor(kafka, names, Appender(names.responses))
+    with pytest.raises(BrokerError, match="must be equal"):
+        await p.start()

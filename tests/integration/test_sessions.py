@@ -1,0 +1,143 @@
+"""Sessions end to end on the embedded broker with the simulator over HTTP:
+history across kill -9 and restart, replay without re-billing, republished turn ids."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import ConsumerRecord
+from tests.conftest import wait_for
+from tests.integration.helpers import (
+    ProcessorProcess,
+    distinct_turns,
+    make_turns,
+    processor_env,
+    settings_for,
+    turn_records,
+)
+
+from gwstream.app import run_processor
+from gwstream.config import KafkaSettings, TopicNames
+from gwstream.events import AuditEvent
+from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.kafkaio import publish, read_topic
+from gwstream.runtime import RuntimeStats
+from gwstream.runtime.changelog import CONTROL_KEY
+
+pytestmark = pytest.mark.integration
+
+
+def _audits(records: list[ConsumerRecord[bytes, bytes]]) -> list[AuditEvent]:
+    return [AuditEvent.model_validate_json(r.value or b"") for r in records]
+
+
+async def _stop(p: ProcessorProcess, sig: int) -> int:
+    p.proc.send_signal(sig)
+    return await asyncio.to_thread(p.proc.wait)
+
+
+async def test_a_conversation_keeps_its_history_across_kill_9_and_a_restart(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    processes: list[ProcessorProcess],
+    start_simulator,  # type: ignore[no-untyped-def]
+) -> None:
+    sim: GatewaySimulator = await start_simulator(latency_ms=5)
+    turns = make_turns(sessions=6, turns_per_session=4)
+    early = [t for t in turns if t.seq < 3]
+    env = processor_env(kafka, topic_names, sim.url)
+    await publish(kafka, turn_records(topic_names.turns, early))
+    first = ProcessorProcess(env, tmp_path / "first.log")
+    processes.append(first)
+    await read_topic(
+        kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(early)
+    )
+    assert await _stop(first, signal.SIGKILL) == -signal.SIGKILL
+
+    await publish(kafka, turn_records(topic_names.turns, [t for t in turns if t.seq == 3]))
+    second = ProcessorProcess(env, tmp_path / "second.log")
+    processes.append(second)
+    audit = await read_topic(
+        kafka, topic_names.audit, until=lambda rs: len(distinct_turns(rs)) == len(turns)
+    )
+    assert await _stop(second, signal.SIGTERM) == 0
+    history = {a.turn_id: a.history_messages for a in _audits(audit) if not a.replayed}
+    # Every turn went with all of its session's earlier turns and answers.
+    assert history == {t.turn_id: 2 * t.seq for t in turns}
+    assert "restored" in (tmp_path / "second.log").read_text()
+
+
+async def test_redelivered_turns_are_answered_from_state_and_never_reach_the_gateway_again(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    processes: list[ProcessorProcess],
+    start_simulator,  # type: ignore[no-untyped-def]
+) -> None:
+    sim: GatewaySimulator = await start_simulator(latency_ms=5)
+    turns = make_turns(sessions=10, turns_per_session=2)
+    await publish(kafka, turn_records(topic_names.turns, turns))
+    # Never commits before the kill, so every turn is delivered again after it.
+    env = processor_env(kafka, topic_names, sim.url, runtime__commit_interval_s="60")
+    first = ProcessorProcess(env, tmp_path / "first.log")
+    processes.append(first)
+    await read_topic(  # every turn's state change is acknowledged
+        kafka,
+        topic_names.sessions,
+        until=lambda rs: sum(r.key != CONTROL_KEY for r in rs) == len(turns),
+    )
+    assert await _stop(first, signal.SIGKILL) == -signal.SIGKILL
+    calls = sim.stats.requests
+    assert calls == len(turns)
+
+    second = ProcessorProcess(env, tmp_path / "second.log")
+    processes.append(second)
+    audit = await read_topic(
+        kafka,
+        topic_names.audit,
+        until=lambda rs: sum(_audit_replayed(r) for r in rs) == len(turns),
+    )
+    responses = await read_topic(
+        kafka, topic_names.responses, until=lambda rs: len(rs) == 2 * len(turns)
+    )
+    assert await _stop(second, signal.SIGTERM) == 0
+    assert sim.stats.requests == calls  # not one call more
+    copies: dict[str, set[bytes]] = {}
+    for r in responses:
+        copies.setdefault(dict(r.headers)["ce_subject"].decode(), set()).add(r.value or b"")
+    assert all(len(values) == 1 for values in copies.values())  # identical payloads
+    assert len(copies) == len(turns)
+    assert {a.turn_id for a in _audits(audit) if a.replayed} == {t.turn_id for t in turns}
+
+
+def _audit_replayed(record: ConsumerRecord[bytes, bytes]) -> bool:
+    return bool(orjson.loads(record.value or b"{}").get("replayed"))
+
+
+async def test_a_turn_id_published_twice_is_answered_once_with_the_same_answer(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    start_simulator,  # type: ignore[no-untyped-def]
+) -> None:
+    sim: GatewaySimulator = await start_simulator(latency_ms=5)
+    turn = make_turns(sessions=1, turns_per_session=1)[0]
+    settings = settings_for(kafka, topic_names, sim.url)
+    stop, stats = asyncio.Event(), RuntimeStats()
+    task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+    try:
+        await publish(kafka, turn_records(topic_names.turns, [turn]))
+        await wait_for(lambda: stats.processed == 1 or task.done(), timeout=30)
+        await publish(kafka, turn_records(topic_names.turns, [turn]))
+        responses = await read_topic(kafka, topic_names.responses, until=lambda rs: len(rs) == 2)
+    finally:
+        stop.set()
+        await task
+    assert sim.stats.requests == 1
+    assert responses[0].value == responses[1].value
+    audit = await read_topic(kafka, topic_names.audit, until=lambda rs: len(rs) == 2)
+    assert sorted(a.replayed for a in _audits(audit)) == [False, True]
