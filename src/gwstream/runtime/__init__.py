@@ -8,7 +8,8 @@ concurrency and at-least-once delivery around it.
 from __future__ import annotations
 
 from gwstream.runtime.offsets import OffsetTracker
-from gwstream.runtime.processor import InRecord, OutRecord, Processor, RecordHandler, RuntimeStats
+from gwstream.runtime.processor import Processor
+from gwstream.runtime.records import InRecord, OutRecord, RecordHandler, RuntimeStats
 from gwstream.runtime.state import KeyState, StateStore
 
 __all__ = [

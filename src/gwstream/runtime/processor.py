@@ -36,10 +36,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -51,133 +49,14 @@ from gwstream.events import DeadLetter, utcnow
 from gwstream.kafkaio import make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
-from gwstream.runtime.offsets import OffsetTracker, decode_done, encode_done
+from gwstream.runtime.lanes import Lane, Partition, Work
+from gwstream.runtime.offsets import decode_done, encode_done
+from gwstream.runtime.records import InRecord, OutRecord, RecordHandler, RuntimeStats
 from gwstream.runtime.state import KeyState, StateStore
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class InRecord:
-    """An input record as the handler sees it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
-    timestamp_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutRecord:
-    """A record to publish before the input record counts as done."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-class RecordHandler(Protocol[T]):
-    """What the runtime calls; the stages live behind it.
-
-    ``decode`` runs in the fetch loop, so it must be quick and must not block;
-    it raises :class:`PoisonRecord` for input that can never be processed.
-    ``handle`` runs in a worker, one record of a key at a time, and returns the
-    records to publish; it may change the key's ``state`` (which the runtime
-    then writes to the changelog with the outputs). An exception from it
-    dead-letters the record (``handler_error``), its state unchanged, rather
-    than stopping the partition.
-    """
-
-    def decode(self, record: InRecord) -> T: ...
-
-    async def handle(self, item: T, record: InRecord, state: KeyState) -> Sequence[OutRecord]: ...
-
-
-@dataclass(slots=True)
-class RuntimeStats:
-    """Counters for progress displays and benchmarks (single event loop, no locks)."""
-
-    fetched: int = 0
-    processed: int = 0
-    dead_lettered: int = 0
-    handler_errors: int = 0
-    outputs: int = 0
-    in_flight: int = 0
-    queued: int = 0
-    commits: int = 0
-    pauses: int = 0
-    rebalances: int = 0
-    draining: int = 0
-    assigned: list[int] = field(default_factory=list)
-    paused: set[int] = field(default_factory=set)
-    handle_seconds: float = 0.0
-    skipped: int = 0
-    restored_keys: int = 0
-    restored_records: int = 0
-    expired: int = 0
-    snapshots: int = 0
-    state_keys: int = 0
-
-
-@dataclass(slots=True)
-class _Work(Generic[T]):
-    record: InRecord
-    item: T | None
-    poison: PoisonRecord | None
-    #: Fetch order across all partitions: the ready queue serves the oldest first.
-    order: int = 0
-    abandoned: bool = False
-
-
-class _Partition:
-    __slots__ = (
-        "committed",
-        "dropped",
-        "idle",
-        "in_flight",
-        "lanes",
-        "paused",
-        "restoring",
-        "revoked",
-        "skip",
-        "snapshot",
-        "store",
-        "tp",
-        "tracker",
-    )
-
-    def __init__(self, tp: TopicPartition, store: StateStore | None) -> None:
-        self.tp = tp
-        self.tracker = OffsetTracker()
-        self.lanes: dict[bytes | None, _Lane[Any]] = {}
-        self.in_flight: dict[asyncio.Task[Any], _Work[Any]] = {}
-        self.revoked = False  # draining or gone: start nothing new
-        self.dropped = False  # gone: results no longer count toward commits
-        self.paused = False
-        self.restoring = store is not None
-        self.committed: tuple[int, str] | None = None
-        self.idle = asyncio.Event()
-        self.idle.set()
-        self.store = store
-        self.snapshot: asyncio.Task[int] | None = None
-        #: Offsets a previous owner finished above its commit point: not replayed.
-        self.skip: set[int] = set()
-
-
-class _Lane(Generic[T]):
-    __slots__ = ("key", "part", "queue", "scheduled")
-
-    def __init__(self, part: _Partition, key: bytes | None) -> None:
-        self.part = part
-        self.key = key
-        self.queue: deque[_Work[T]] = deque()
-        self.scheduled = False
 
 
 class _Fatal(ProcessingHalted):
@@ -216,8 +95,8 @@ class Processor(Service, Generic[T]):
         self._changelog_topic = changelog_topic
         self._changelog: Changelog | None = None
         self.stats = stats or RuntimeStats()
-        self._parts: dict[TopicPartition, _Partition] = {}
-        self._ready: asyncio.PriorityQueue[tuple[int, _Lane[T]]] = asyncio.PriorityQueue()
+        self._parts: dict[TopicPartition, Partition] = {}
+        self._ready: asyncio.PriorityQueue[tuple[int, Lane[T]]] = asyncio.PriorityQueue()
         self._order = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -345,7 +224,7 @@ class Processor(Service, Generic[T]):
                 stats.skipped += 1
                 continue
             rec = InRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.headers, r.timestamp)
-            work: _Work[T]
+            work: Work[T]
             self._order += 1
             try:
                 size = len(r.value or b"") + len(r.key or b"")
@@ -355,12 +234,12 @@ class Processor(Service, Generic[T]):
                     )
                 if not r.key:
                     raise PoisonRecord("missing_key", "records must be keyed tenant_id:session_id")
-                work = _Work(rec, self._handler.decode(rec), None, self._order)
+                work = Work(rec, self._handler.decode(rec), None, self._order)
             except PoisonRecord as poison:
-                work = _Work(rec, None, poison, self._order)
+                work = Work(rec, None, poison, self._order)
             except Exception as exc:
                 log.exception("decode failed on %s[%d]@%d", tp.topic, tp.partition, r.offset)
-                work = _Work(
+                work = Work(
                     rec,
                     None,
                     PoisonRecord("handler_error", f"decode: {type(exc).__name__}"),
@@ -368,7 +247,7 @@ class Processor(Service, Generic[T]):
                 )
             lane = part.lanes.get(r.key)
             if lane is None:
-                lane = part.lanes[r.key] = _Lane(part, r.key)
+                lane = part.lanes[r.key] = Lane(part, r.key)
             lane.queue.append(work)
             stats.queued += 1
             if not lane.scheduled:
@@ -431,7 +310,7 @@ class Processor(Service, Generic[T]):
                 if not lane.queue and part.lanes.get(lane.key) is lane:
                     del part.lanes[lane.key]
 
-    async def _process(self, part: _Partition, work: _Work[T]) -> None:
+    async def _process(self, part: Partition, work: Work[T]) -> None:
         rec = work.record
         outputs: Sequence[OutRecord]
         state = KeyState(None)
@@ -490,7 +369,7 @@ class Processor(Service, Generic[T]):
     async def _publish(
         self,
         outputs: Sequence[OutRecord],
-        change: tuple[_Partition, bytes, bytes | None] | None,
+        change: tuple[Partition, bytes, bytes | None] | None,
     ) -> None:
         """Send the state change and the outputs; wait for the broker to acknowledge all.
 
@@ -557,7 +436,7 @@ class Processor(Service, Generic[T]):
         else:
             self.stats.snapshots += 1
 
-    async def _expire(self, part: _Partition, now: float) -> None:
+    async def _expire(self, part: Partition, now: float) -> None:
         store, changelog = part.store, self._changelog
         assert store is not None and changelog is not None
         idle = [k for k in store.idle(now, self._state_cfg.idle_expiry_s) if k not in part.lanes]
@@ -616,7 +495,7 @@ class Processor(Service, Generic[T]):
         for t in sweeps:
             t.cancel()
 
-    async def _commit(self, parts: Sequence[_Partition]) -> None:
+    async def _commit(self, parts: Sequence[Partition]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for p in parts:
             off = p.tracker.committable()
@@ -639,7 +518,7 @@ class Processor(Service, Generic[T]):
                 p.committed = (offsets[p.tp].offset, offsets[p.tp].metadata)
         self.stats.commits += 1
 
-    async def _drain(self, parts: Sequence[_Partition]) -> None:
+    async def _drain(self, parts: Sequence[Partition]) -> None:
         """Stop dispatching for ``parts``, wait (bounded) for their work, commit, drop them."""
         if not parts:
             return
@@ -691,7 +570,7 @@ class Processor(Service, Generic[T]):
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         new = [tp for tp in assigned if tp not in self._parts]
         for tp in new:
-            self._parts[tp] = _Partition(tp, StateStore() if self._changelog else None)
+            self._parts[tp] = Partition(tp, StateStore() if self._changelog else None)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
         log.info("assigned partitions %s of %s", self.stats.assigned, self._input)
         if not new or self._consumer is None:
