@@ -83,6 +83,25 @@ class TopicNames(_Section):
     partitions: int = Field(default=8, ge=1, le=1024, description="Partitions of topics we create")
     replication_factor: int = Field(default=1, ge=1, le=7)
 
+    @model_validator(mode="after")
+    def _distinct_names(self) -> TopicNames:
+        names = {
+            role: getattr(self, role)
+            for role in ("turns", "responses", "costs", "audit", "dlq", "sessions")
+        }
+        for role, name in names.items():
+            if not name.strip():
+                raise ValueError(f"topics.{role} is empty: name a topic")
+        seen: dict[str, str] = {}
+        for role, name in names.items():
+            if name in seen:
+                raise ValueError(
+                    f"topics.{role} and topics.{seen[name]} are both {name!r}: "
+                    "every topic must be a different one"
+                )
+            seen[name] = role
+        return self
+
 
 class RuntimeSettings(_Section):
     """Concurrency, backpressure and commit behaviour of the processor."""

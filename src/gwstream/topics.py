@@ -8,6 +8,7 @@ two drift. ``gwstream topics export`` rewrites ``topics/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,15 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
     try:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
+        turns = names_of(specs, "turns")
+        if turns in existing and any(s.role == "sessions" for s in missing):
+            # The changelog must match the input's real partition count, not the default.
+            described = await admin.describe_topics([turns])
+            count = len(described[0]["partitions"])
+            missing = [
+                dataclasses.replace(s, partitions=count) if s.role == "sessions" else s
+                for s in missing
+            ]
         result = {s.name: "exists" for s in specs if s.name in existing}
         if missing:
             new = [
@@ -175,7 +185,8 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
                         f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}; "
                         "set topics.partitions to match or recreate the topic"
                     )
-            by_role = {s.role: counts.get(s.name, s.partitions) for s in specs}
+            created = {s.name: s.partitions for s in missing}
+            by_role = {s.role: counts.get(s.name, created.get(s.name, s.partitions)) for s in specs}
             if by_role["sessions"] != by_role["turns"]:
                 raise TopicError(
                     f"topic {names_of(specs, 'sessions')} has {by_role['sessions']} partitions and "

@@ -99,3 +99,28 @@ async def test_a_port_already_in_use_is_refused_with_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(BrokerError, match="already in use"):
             await EmbeddedBroker(port=port).start()
+
+
+async def test_a_missing_changelog_is_created_with_the_turns_topics_real_partition_count(
+    kafka: KafkaSettings,
+) -> None:
+    s = uuid.uuid4().hex[:8]
+    names = TopicNames(
+        turns=f"b-t-{s}",
+        responses=f"b-r-{s}",
+        costs=f"b-c-{s}",
+        audit=f"b-a-{s}",
+        dlq=f"b-d-{s}",
+        sessions=f"b-s-{s}",
+        partitions=5,
+    )
+    await topics.apply(kafka, names)
+    later = names.model_copy(update={"sessions": f"b-s2-{s}", "partitions": 3})
+    assert (await topics.apply(kafka, later))[later.sessions] == "created"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([later.sessions])
+    finally:
+        await admin.close()
+    assert len(described[0]["partitions"]) == 5

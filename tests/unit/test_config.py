@@ -68,3 +68,18 @@ def test_the_example_gateways_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> 
         "genesys.invoke",
     }
     assert s.tenants["acme-telecom"].gateway == "cognigy"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sessions": "gw.turns.v1"}, "topics.sessions and topics.turns are both"),
+        ({"dlq": "gw.responses.v1"}, "topics.dlq and topics.responses are both"),
+        ({"sessions": " "}, "topics.sessions is empty"),
+    ],
+)
+def test_topic_names_must_be_distinct_and_not_empty(
+    overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(topics=overrides)
