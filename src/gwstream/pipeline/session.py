@@ -101,6 +101,8 @@ class Session:
         self.history.append(user)
         self.history.append(assistant)
         excess = len(self.history) - max_messages
+        if 0 < excess < len(self.history) and self.history[excess].role == "assistant":
+            excess += 1  # never start the history with an answer whose question is gone
         if excess > 0:
             for m in self.history[:excess]:
                 result = self.results.get(m.turn_id)

@@ -77,3 +77,11 @@ def test_a_stored_session_is_compressed_and_plain_json_still_reads() -> None:
     plain = zlib.decompress(raw)
     assert len(raw) < len(plain) / 2
     assert Session.decode(plain) == s
+
+
+def test_the_history_never_starts_with_an_answer_whose_question_was_dropped() -> None:
+    s = Session()
+    for n in range(3):
+        _exchange(s, n, f"answer {n}", max_messages=3)
+    assert [m.role for m in s.history] == ["user", "assistant"]
+    assert s.recall("t-1")["text"] == "answer 1"  # type: ignore[index]
