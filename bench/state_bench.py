@@ -195,15 +195,7 @@ async def main() -> None:
             bootstrap_servers=broker.bootstrap_servers, group_id=f"bench-{uuid.uuid4().hex[:6]}"
         )
         s = uuid.uuid4().hex[:6]
-        names = TopicNames(
-            turns=f"st-turns-{s}",
-            responses=f"st-resp-{s}",
-            costs=f"st-costs-{s}",
-            audit=f"st-audit-{s}",
-            dlq=f"st-dlq-{s}",
-            sessions=f"st-sessions-{s}",
-            partitions=args.partitions,
-        )
+        names = TopicNames.prefixed(f"st-{s}", partitions=args.partitions)
         await topics.apply(kafka, names)
         print(
             f"embedded broker {broker.bootstrap_servers}; {args.sessions} sessions x "

@@ -36,15 +36,7 @@ OUTPUTS_PER_TURN = 3
 
 def _names(tag: str, partitions: int) -> TopicNames:
     s = f"{tag}-{uuid.uuid4().hex[:6]}"
-    return TopicNames(
-        turns=f"b-turns-{s}",
-        responses=f"b-resp-{s}",
-        costs=f"b-costs-{s}",
-        audit=f"b-audit-{s}",
-        dlq=f"b-dlq-{s}",
-        sessions=f"b-sess-{s}",
-        partitions=partitions,
-    )
+    return TopicNames.prefixed(f"b-{s}", partitions=partitions)
 
 
 async def _publish(kafka: KafkaSettings, names: TopicNames, turns: int, sessions: int) -> None:

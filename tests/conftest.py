@@ -76,15 +76,7 @@ def kafka(broker_under_test: BrokerUnderTest) -> KafkaSettings:
 async def topic_names(kafka: KafkaSettings) -> TopicNames:
     """Fresh topics for one test, created on the broker (4 partitions)."""
     suffix = uuid.uuid4().hex[:8]
-    names = TopicNames(
-        turns=f"t-turns-{suffix}",
-        responses=f"t-responses-{suffix}",
-        costs=f"t-costs-{suffix}",
-        audit=f"t-audit-{suffix}",
-        dlq=f"t-dlq-{suffix}",
-        sessions=f"t-sessions-{suffix}",
-        partitions=4,
-    )
+    names = TopicNames.prefixed(f"t-{suffix}", partitions=4)
     await topics.apply(kafka, names)
     return names
 

@@ -83,6 +83,12 @@ class TopicNames(_Section):
     partitions: int = Field(default=8, ge=1, le=1024, description="Partitions of topics we create")
     replication_factor: int = Field(default=1, ge=1, le=7)
 
+    @classmethod
+    def prefixed(cls, prefix: str, **fields: Any) -> TopicNames:
+        """Names ``<prefix>-turns``, ``<prefix>-responses``, ... (tests and benchmarks)."""
+        roles = ("turns", "responses", "costs", "audit", "dlq", "sessions")
+        return cls(**{r: f"{prefix}-{r}" for r in roles}, **fields)
+
     @model_validator(mode="after")
     def _distinct_names(self) -> TopicNames:
         names = {

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -141,6 +141,19 @@ async def partitions_of(
         await asyncio.sleep(0.05)
 
 
+async def settle(futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
+    """Wait for every future; then raise the first failure, if any.
+
+    Stopping at the first failure would leave the others' exceptions never
+    retrieved (asyncio logs them) and their records in an unknown state.
+    """
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
 async def send_all(
     producer: AIOKafkaProducer,
     records: Iterable[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]],
@@ -150,8 +163,7 @@ async def send_all(
         await producer.send(topic, value=value, key=key, headers=headers)
         for topic, key, value, headers in records
     ]
-    if futures:
-        await asyncio.gather(*futures)
+    await settle(futures)
     return len(futures)
 
 

@@ -57,15 +57,7 @@ async def test_the_broker_dies_with_the_process_that_started_it_even_on_sigkill(
 
 async def test_topics_apply_is_idempotent(kafka: KafkaSettings) -> None:
     s = uuid.uuid4().hex[:8]
-    names = TopicNames(
-        turns=f"a-t-{s}",
-        responses=f"a-r-{s}",
-        costs=f"a-c-{s}",
-        audit=f"a-a-{s}",
-        dlq=f"a-d-{s}",
-        sessions=f"a-s-{s}",
-        partitions=3,
-    )
+    names = TopicNames.prefixed(f"a-{s}", partitions=3)
     first = await topics.apply(kafka, names)
     second = await topics.apply(kafka, names)
     assert set(first.values()) == {"created"}
@@ -105,17 +97,9 @@ async def test_a_missing_changelog_is_created_with_the_turns_topics_real_partiti
     kafka: KafkaSettings,
 ) -> None:
     s = uuid.uuid4().hex[:8]
-    names = TopicNames(
-        turns=f"b-t-{s}",
-        responses=f"b-r-{s}",
-        costs=f"b-c-{s}",
-        audit=f"b-a-{s}",
-        dlq=f"b-d-{s}",
-        sessions=f"b-s-{s}",
-        partitions=5,
-    )
+    names = TopicNames.prefixed(f"b-{s}", partitions=5)
     await topics.apply(kafka, names)
-    later = names.model_copy(update={"sessions": f"b-s2-{s}", "partitions": 3})
+    later = names.model_copy(update={"sessions": f"b-{s}-sessions2", "partitions": 3})
     assert (await topics.apply(kafka, later))[later.sessions] == "created"
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     await admin.start()

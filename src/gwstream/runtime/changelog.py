@@ -34,7 +34,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -42,7 +42,7 @@ from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from gwstream.config import KafkaSettings, StateSettings
 from gwstream.errors import BrokerError
-from gwstream.kafkaio import make_consumer, partitions_of, start_client
+from gwstream.kafkaio import make_consumer, partitions_of, settle, start_client
 from gwstream.runtime.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,9 @@ class Changelog:
             futures += await self.send_settled(partition, store, key, value)
             written += 1
             if len(futures) >= _SNAPSHOT_CHUNK:
-                await asyncio.gather(*futures)
+                await settle(futures)
                 futures.clear()
-        await asyncio.gather(*futures)
+        await settle(futures)
         offset: int = (await marker).offset
         await self._commit_pointer(partition, offset)
         log.info(
@@ -207,6 +207,28 @@ class Changelog:
             time.monotonic() - started,
         )
         return offset
+
+    async def expire(
+        self,
+        partition: int,
+        store: StateStore,
+        busy: Container[bytes | None],
+        now: float,
+        max_idle_s: float,
+    ) -> int:
+        """Drop keys idle for ``max_idle_s`` (not ``busy``) with tombstones; return how many."""
+        futures: list[asyncio.Future[RecordMetadata]] = []
+        expired = 0
+        for key in list(store.idle(now, max_idle_s)):
+            if key in busy or key not in store:
+                continue  # a record of it is waiting or running
+            store.apply(key, None, now)
+            futures += await self.send_settled(partition, store, key, None)
+            expired += 1
+        await settle(futures)
+        if expired:
+            log.info("expired %d idle keys of %s[%d]", expired, self.topic, partition)
+        return expired
 
     async def _commit_pointer(self, partition: int, offset: int) -> None:
         assert self._pointers is not None, "start() first"

@@ -46,7 +46,7 @@ from aiokafka.structs import OffsetAndMetadata
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
 from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
-from gwstream.kafkaio import make_consumer, make_producer, start_client
+from gwstream.kafkaio import make_consumer, make_producer, settle, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
@@ -439,24 +439,14 @@ class Processor(Service, Generic[T]):
     async def _expire(self, part: Partition, now: float) -> None:
         store, changelog = part.store, self._changelog
         assert store is not None and changelog is not None
-        idle = [k for k in store.idle(now, self._state_cfg.idle_expiry_s) if k not in part.lanes]
-        if not idle:
-            return
-        futures: list[asyncio.Future[Any]] = []
-        expired = 0
-        for key in idle:
-            if key in part.lanes or key not in store:
-                continue  # a record of it arrived meanwhile
-            store.apply(key, None, now)
-            futures += await changelog.send_settled(part.tp.partition, store, key, None)
-            expired += 1
         try:
-            await settle(futures)
+            expired = await changelog.expire(
+                part.tp.partition, store, part.lanes, now, self._state_cfg.idle_expiry_s
+            )
         except KafkaError as exc:
             self._halt(exc, "writing expiry tombstones failed")
             return
         self.stats.expired += expired
-        log.info("expired %d idle keys of %s[%d]", expired, self._input, part.tp.partition)
 
     # -- commits, rebalance, drain -----------------------------------------------------
 
@@ -597,19 +587,6 @@ class Processor(Service, Generic[T]):
         for tp, om in committed.items():
             if tp in self._parts and om.offset >= 0 and om.metadata:
                 self._parts[tp].skip = decode_done(om.offset, om.metadata)
-
-
-async def settle(futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
-    """Wait for every future; then raise the first failure, if any.
-
-    Stopping at the first failure would leave the others' exceptions never
-    retrieved (asyncio logs them) and their records in an unknown state.
-    """
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

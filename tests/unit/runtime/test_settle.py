@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from gwstream.runtime.processor import settle
+from gwstream.kafkaio import settle
 
 
 async def test_every_future_is_awaited_and_the_first_failure_raised() -> None:
