@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from tests.integration.helpers import ProcessorProcess
+
+from gwstream.config import KafkaSettings
+from gwstream.kafkaio import make_producer
 
 
 @pytest.fixture
@@ -15,3 +18,12 @@ def processes() -> Iterator[list[ProcessorProcess]]:
     yield started
     for p in started:
         p.close()
+
+
+@pytest.fixture
+async def producer(kafka: KafkaSettings) -> AsyncIterator[object]:
+    """A started producer on the test broker."""
+    p = make_producer(kafka)
+    await p.start()
+    yield p
+    await p.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from tests.conftest import wait_for
@@ -12,7 +12,7 @@ from tests.integration.helpers import committed_total, run_processor_until
 
 from gwstream.config import KafkaSettings, RuntimeSettings, TopicNames
 from gwstream.errors import PoisonRecord
-from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.kafkaio import read_topic, send_all
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
 
 pytestmark = pytest.mark.integration
@@ -51,14 +51,6 @@ class Recorder:
         finally:
             self.active.discard(key)
         return [OutRecord(self.out_topic, key, str(item).encode())]
-
-
-@pytest.fixture
-async def producer(kafka: KafkaSettings) -> AsyncIterator[object]:
-    p = make_producer(kafka)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 async def test_keys_of_one_partition_run_concurrently_and_each_key_in_order(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from tests.integration.helpers import run_processor_until
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings, TopicNames
 from gwstream.errors import BrokerError, ProcessingHalted
-from gwstream.kafkaio import make_producer, read_topic, send_all
+from gwstream.kafkaio import read_topic, send_all
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
 from gwstream.runtime.changelog import CONTROL_KEY
 
@@ -33,14 +33,6 @@ class Appender:
         self.order.append(item)
         state.set(item if state.value is None else state.value + b"," + item)
         return [OutRecord(self.out_topic, record.key, item)]
-
-
-@pytest.fixture
-async def producer(kafka: KafkaSettings) -> AsyncIterator[object]:
-    p = make_producer(kafka)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 def _processor(
