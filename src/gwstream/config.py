@@ -9,7 +9,9 @@ fail at start with a message naming the field.
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -185,12 +187,116 @@ class MetricsSettings(_Section):
     host: str = "127.0.0.1"
 
 
+#: A session budget window: ``conversation`` (the session's whole life) or a length
+#: such as ``30m``, ``24h``, ``7d``, aligned to the Unix epoch (``24h`` = UTC days).
+_WINDOW = re.compile(r"^(?:conversation|([1-9][0-9]{0,5})([mhd]))$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def window_seconds(window: str) -> int | None:
+    """Length of a session budget window in seconds; None for ``conversation``."""
+    m = _WINDOW.match(window)
+    if m is None:
+        raise ValueError(
+            f"window {window!r}: use 'conversation' or a length such as '30m', '24h', '7d'"
+        )
+    if m.group(1) is None:
+        return None
+    return int(m.group(1)) * _UNIT_S[m.group(2)]
+
+
+class SessionBudgetSettings(_Section):
+    """A token budget per session (seed 000): a lighter mode when low, a refusal when spent."""
+
+    session_tokens: int = Field(
+        gt=0, description="Tokens (input + output, as the gateway reports them) per window"
+    )
+    window: str = Field(
+        default="24h",
+        description="'conversation' (never rolls over) or a length such as '24h' (UTC-aligned)",
+    )
+    lightweight_below: int = Field(
+        default=0,
+        ge=0,
+        description="Below this many tokens left, the lightweight system prompt is used (0: never)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SessionBudgetSettings:
+        window_seconds(self.window)
+        if self.lightweight_below >= self.session_tokens:
+            raise ValueError(
+                f"lightweight_below ({self.lightweight_below}) must be less than "
+                f"session_tokens ({self.session_tokens})"
+            )
+        return self
+
+    @property
+    def window_s(self) -> int | None:
+        return window_seconds(self.window)
+
+
+#: Currencies a spend limit may be stated in: those the price map prices in.
+PRICE_CURRENCIES = frozenset({"USD"})
+
+
+class SpendLimitSettings(_Section):
+    """A tenant's spend limits per UTC day and calendar month, across all instances."""
+
+    daily: Decimal | None = Field(default=None, gt=0, description="Most spent per UTC day")
+    monthly: Decimal | None = Field(default=None, gt=0, description="Most spent per UTC month")
+    currency: str = Field(default="USD", description="ISO 4217 code; must be the price map's")
+    soft_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Share of a limit whose crossing is announced on the audit topic",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SpendLimitSettings:
+        if self.daily is None and self.monthly is None:
+            raise ValueError("give daily, monthly or both")
+        if self.currency not in PRICE_CURRENCIES:
+            raise ValueError(
+                f"currency {self.currency!r}: prices are in {', '.join(sorted(PRICE_CURRENCIES))}, "
+                "so limits must be too"
+            )
+        if self.daily is not None and self.monthly is not None and self.daily > self.monthly:
+            raise ValueError(f"daily ({self.daily}) exceeds monthly ({self.monthly})")
+        return self
+
+
 class TenantSettings(_Section):
-    """A tenant's gateway (when not the default) and its rate limits."""
+    """A tenant's gateway (when not the default), rate limits and budgets."""
 
     gateway: str | None = None
     rpm: int | None = Field(default=None, gt=0, description="Requests per minute")
     tpm: int | None = Field(default=None, gt=0, description="Tokens per minute")
+    budget: SessionBudgetSettings | None = Field(
+        default=None, description="Token budget of each of the tenant's sessions"
+    )
+    spend: SpendLimitSettings | None = Field(
+        default=None, description="The tenant's spend limits, shared by all instances"
+    )
+
+
+class SpendSettings(_Section):
+    """How tenant spend limits are enforced (``tenants.<id>.spend`` sets the limits)."""
+
+    input_margin: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Added to a call's counted input tokens when reserving its worst case "
+        "(for gateways that count more tokens than tiktoken does)",
+    )
+    catch_up_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest wait at start for the spend view to read the costs"
+    )
+    dedupe_ids: int = Field(
+        default=200_000, ge=1_000, description="Cost event ids remembered to skip redeliveries"
+    )
 
 
 class Settings(BaseSettings):
@@ -218,6 +324,12 @@ class Settings(BaseSettings):
     system_prompt: str = Field(
         default="You are a helpful, concise contact-center assistant.", max_length=8_000
     )
+    lightweight_system_prompt: str = Field(
+        default="You are a contact-center assistant. Answer in one or two short sentences.",
+        max_length=8_000,
+        description="Replaces system_prompt when a session's token budget runs low",
+    )
+    spend: SpendSettings = SpendSettings()
     prices_file: Path | None = Field(
         default=None, description="LiteLLM-format price map; the bundled one when absent"
     )

@@ -55,6 +55,9 @@ class PriceTable:
     def __contains__(self, model: str) -> bool:
         return model in self._prices
 
+    def price(self, model: str) -> ModelPrice | None:
+        return self._prices.get(model)
+
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> Cost:
         price = self._prices.get(model)
         if price is None:

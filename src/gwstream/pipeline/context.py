@@ -38,6 +38,9 @@ class Reason(StrEnum):
     UNKNOWN_MODEL = "unknown_model"
     RATE_LIMITED = "rate_limited"
     CONTEXT_OVERFLOW = "context_overflow"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    TENANT_BUDGET_EXHAUSTED = "tenant_budget_exhausted"
+    UNPRICED_MODEL = "unpriced_model"
     GATEWAY_TIMEOUT = "gateway_timeout"
     GATEWAY_RATE_LIMITED = "gateway_rate_limited"
     GATEWAY_SERVER_ERROR = "gateway_server_error"
@@ -67,11 +70,94 @@ class Route:
     #: The gateway's model matrix: model -> context window (prompt + output
     #: tokens). A turn may only ask for these; None: any model, window unknown.
     models: Mapping[str, int] | None = None
+    #: model -> most output tokens it produces, for models the gateway knows.
+    max_outputs: Mapping[str, int] | None = None
 
     @property
     def context_window(self) -> int | None:
         """Tokens the routed model accepts (None: unknown, so nothing is trimmed)."""
         return self.models.get(self.model) if self.models is not None else None
+
+    @property
+    def output_bound(self) -> int | None:
+        """Most output tokens a call can bill: ``max_tokens``, else the model's own limit."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        return self.max_outputs.get(self.model) if self.max_outputs is not None else None
+
+
+class Mode(StrEnum):
+    """Which system instruction a turn got: the standard one, or the lighter one of a
+    session whose token budget runs low."""
+
+    STANDARD = "standard"
+    LIGHTWEIGHT = "lightweight"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """A turn's budgets after it: its session's tokens and its tenant's spend.
+
+    The same object goes on the response, cost and audit events (``budget``);
+    fields of a budget the tenant does not have are None (left out of JSON).
+    """
+
+    mode: Mode = Mode.STANDARD
+    session_tokens_used: int | None = None
+    session_tokens_left: int | None = None
+    #: Start of the session's budget window (None: the window is the conversation).
+    session_window_start: datetime | None = None
+    tenant_spend_day: Decimal | None = None
+    tenant_limit_day: Decimal | None = None
+    tenant_spend_month: Decimal | None = None
+    tenant_limit_month: Decimal | None = None
+    currency: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, Decimal):
+                value = format(value, "f")
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Mode):
+                value = value.value
+            d[f.name] = value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BudgetState:
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            value = d.get(f.name)
+            if value is None:
+                continue
+            if f.name == "mode":
+                value = Mode(value)
+            elif f.name.startswith("tenant_"):
+                value = Decimal(value)
+            elif f.name == "session_window_start":
+                value = datetime.fromisoformat(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendNotice:
+    """A tenant's spend crossed its soft threshold, or reached its limit, in a window."""
+
+    tenant_id: str
+    period: Literal["day", "month"]
+    #: The window: ``2026-12-01`` for a day, ``2026-12`` for a month (UTC).
+    window: str
+    level: Literal["soft_threshold", "exhausted"]
+    spend: Decimal
+    limit: Decimal
+    threshold: float
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +193,9 @@ class Outcome:
     produced_at: datetime = field(default_factory=utcnow)
     #: Answered from the session's state instead of the gateway (never stored as True).
     replayed: bool = False
+    budget: BudgetState | None = None
+    #: Spend notices this turn triggered (published once on the audit topic; not stored).
+    notices: tuple[SpendNotice, ...] = ()
 
     @classmethod
     def refused(cls, reason: Reason, **fields: Any) -> Outcome:
@@ -148,6 +237,9 @@ class Outcome:
         d["cost"] = format(self.cost, "f")
         d["produced_at"] = self.produced_at.isoformat()
         d.pop("replayed", None)
+        d.pop("notices", None)
+        if self.budget is not None:
+            d["budget"] = self.budget.to_dict()
         return d
 
     @classmethod
@@ -160,6 +252,9 @@ class Outcome:
         values["cost"] = Decimal(values.get("cost", "0"))
         values.setdefault("status", Status.OK)
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
+        if values.get("budget") is not None:
+            values["budget"] = BudgetState.from_dict(values["budget"])
+        values.pop("notices", None)
         return cls(**values)
 
 
@@ -173,7 +268,8 @@ class TurnContext:
     """One turn on its way through the stages (no Kafka coordinates in here).
 
     ``session`` is the turn's session, changed in place by the stages that
-    keep state (history, results); ``route`` is set by the router;
+    keep state (history, results, budget); ``route`` is set by the router;
+    ``system``, ``mode`` and ``token_allowance`` by the session budget;
     ``history`` and ``prompt_tokens`` by the conversation stage.
     """
 
@@ -181,5 +277,8 @@ class TurnContext:
     session: Session
     system: str
     route: Route | None = None
+    mode: Mode = Mode.STANDARD
+    #: Most tokens (prompt and reserved output) the turn may use; None: no session budget.
+    token_allowance: int | None = None
     history: tuple[ChatMessage, ...] = ()
     prompt_tokens: int = 0

@@ -6,7 +6,10 @@ model's context window minus the output tokens reserved (the route's
 ``max_tokens``), counted as OpenAI bills chat messages (tiktoken, offline,
 with the per-message overhead). The oldest messages are dropped first; the
 system instruction and the current turn never are, and a turn that cannot
-fit with them alone is refused ``context_overflow``.
+fit with them alone is refused ``context_overflow``. A session with a token
+budget (see :mod:`gwstream.pipeline.budget`) also fits under what it has
+left: history is dropped to make room, and a turn that still cannot fit is
+refused ``budget_exhausted``.
 
 After an answer, the turn and the answer join the history (each with its
 token count, so no message is counted twice); failed and refused turns do
@@ -39,18 +42,36 @@ class ConversationStage:
                 self._system_tokens[text] = n
         return n
 
+    @staticmethod
+    def _room(ctx: TurnContext, fixed: int) -> int | Reason | None:
+        """Tokens left for history: under the model's window and the session's allowance,
+        less the reserved output. None: no limit known; a Reason: the turn cannot fit."""
+        route = ctx.route
+        output = (route.output_bound or 0) if route else 0
+        window = route.context_window if route else None
+        room: int | None = None
+        if window is not None:
+            room = window - output - fixed
+            if room < 0:
+                return Reason.CONTEXT_OVERFLOW
+        if ctx.token_allowance is not None:
+            budget_room = ctx.token_allowance - output - fixed
+            if budget_room < 0:
+                return Reason.BUDGET_EXHAUSTED
+            room = budget_room if room is None else min(room, budget_room)
+        return room
+
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
-        turn, route, history = ctx.turn, ctx.route, ctx.session.history
+        turn, history = ctx.turn, ctx.session.history
         user_tokens = self._counter.count(turn.text)
         fixed = REPLY_PRIMING_TOKENS + 2 * _MESSAGE + self._system(ctx.system) + user_tokens
-        window = route.context_window if route else None
-        if route is None or window is None:
+        room = self._room(ctx, fixed)
+        if isinstance(room, Reason):
+            return Outcome.refused(room)
+        if room is None:
             kept = len(history)
             used = sum(m.tokens for m in history) + _MESSAGE * kept
         else:
-            room = window - (route.max_tokens or 0) - fixed
-            if room < 0:
-                return Outcome.refused(Reason.CONTEXT_OVERFLOW, input_tokens=0)
             kept = used = 0
             for m in reversed(history):
                 cost = m.tokens + _MESSAGE

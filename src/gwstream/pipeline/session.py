@@ -12,8 +12,9 @@ on read. Uncompressed JSON is read too.
 A session holds the recent conversation (user and assistant messages with
 their token counts, bounded by the conversation stage), the outcomes of its
 recent turns by turn id (so a replayed or republished turn is answered from
-state, never from the gateway again), and the last input position applied.
-Later policies (budget window, mode, prompt variant) add their fields here.
+state, never from the gateway again), the last input position applied, and
+the token budget's window and charge. Later policies (prompt variant) add
+their fields here.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Session:
     #: The position of the last input record applied (set by the handler, not by stages).
     last_position: int | None = None
     turns: int = 0
+    #: The session token budget: [window start (Unix seconds; 0 for the conversation),
+    #: tokens charged in it]; None until the first charge.
+    budget: list[int] | None = None
     #: Fields written by a newer version, kept and written back untouched.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +124,8 @@ class Session:
             last_position=self.last_position,
             turns=self.turns,
         )
+        if self.budget is not None:
+            doc["budget"] = self.budget
         return zlib.compress(orjson.dumps(doc), 1)
 
     @classmethod
@@ -140,6 +146,10 @@ class Session:
                 raise TypeError("results is not an object")
             last_position = doc.pop("last_position", None)
             turns = int(doc.pop("turns", 0))
+            budget = doc.pop("budget", None)
+            if budget is not None:
+                start, used = budget
+                budget = [int(start), int(used)]
         except (orjson.JSONDecodeError, zlib.error, TypeError, ValueError) as exc:
             raise SessionDecodeError(f"stored session state is unreadable: {exc}") from None
-        return cls(history, results, last_position, turns, doc)
+        return cls(history, results, last_position, turns, budget, doc)

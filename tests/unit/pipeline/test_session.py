@@ -26,9 +26,9 @@ def test_no_bytes_is_a_new_session() -> None:
 
 
 def test_fields_of_a_newer_version_are_kept_and_written_back() -> None:
-    raw = orjson.dumps({"v": SESSION_VERSION + 1, "history": [], "budget": {"used": 7}})
+    raw = orjson.dumps({"v": SESSION_VERSION + 1, "history": [], "variant": {"id": 7}})
     s = Session.decode(raw)
-    assert orjson.loads(zlib.decompress(s.encode()))["budget"] == {"used": 7}
+    assert orjson.loads(zlib.decompress(s.encode()))["variant"] == {"id": 7}
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"v": 1, "history": [[1]]}'])
