@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import ConfigError
-from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers
+from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
+from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
 from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.conversation import ConversationStage
 from gwstream.pipeline.price import PriceStage
@@ -29,6 +31,7 @@ from gwstream.pipeline.ratelimit import RateLimitStage
 from gwstream.pipeline.replay import ReplayStage
 from gwstream.pipeline.route import RouteStage
 from gwstream.pipeline.session import SessionDecodeError
+from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendStage
 from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
@@ -52,6 +55,7 @@ class TurnHandler:
             "response": topics.responses,
             "cost": topics.costs,
             "audit": topics.audit,
+            "budget_notice": topics.audit,
         }
         self.replayed = 0
         self.skipped = 0
@@ -162,30 +166,88 @@ def build_limits(settings: Settings) -> RateLimits | None:
     return RateLimits(gateways, tenants) if gateways or tenants else None
 
 
+def _route(name: str, gw: GatewaySettings) -> Route:
+    limits = {m: lim for m in gw.known_models() if (lim := gw.model_limits(m)) is not None}
+    return Route(
+        name,
+        gw.model,
+        gw.max_tokens,
+        gw.deadline_s,
+        {m: lim.context_window for m, lim in limits.items()},
+        {m: lim.max_output_tokens for m, lim in limits.items()},
+    )
+
+
 def build_router(settings: Settings) -> Router:
-    routes = {
-        n: Route(
-            n,
-            g.model,
-            g.max_tokens,
-            g.deadline_s,
-            {m: lim.context_window for m in g.known_models() if (lim := g.model_limits(m))},
-        )
-        for n, g in settings.gateways.items()
-    }
+    routes = {n: _route(n, g) for n, g in settings.gateways.items()}
     tenants = {t: c.gateway for t, c in settings.tenants.items() if c.gateway}
     return Router(routes, settings.default_gateway, tenants)
 
 
-def build_pipeline(settings: Settings, gateways: Mapping[str, Gateway]) -> Pipeline:
-    """The stage list, outermost first: the one place it is assembled."""
+def build_ledger(settings: Settings) -> SpendLedger | None:
+    """This instance's spend ledger, or None when no tenant has a spend limit."""
+    limits = {
+        t: SpendLimit(
+            day=c.spend.daily,
+            month=c.spend.monthly,
+            currency=c.spend.currency,
+            soft_threshold=c.spend.soft_threshold,
+        )
+        for t, c in settings.tenants.items()
+        if c.spend is not None
+    }
+    return SpendLedger(limits, dedupe_ids=settings.spend.dedupe_ids) if limits else None
+
+
+def _check_priced(settings: Settings, prices: PriceTable) -> None:
+    """A tenant with a spend limit must have a price for its gateway's model: an unpriced
+    call would cost zero and never reach the limit."""
+    for tenant, c in settings.tenants.items():
+        if c.spend is None:
+            continue
+        name = c.gateway or settings.default_gateway
+        model = settings.gateways[name].model
+        if prices.price(model) is None:
+            raise ConfigError(
+                f"tenants.{tenant}.spend: model {model!r} of gateway {name!r} has no price in "
+                f"{prices.source}; add it to prices_file or drop the limit"
+            )
+
+
+def build_pipeline(
+    settings: Settings,
+    gateways: Mapping[str, Gateway],
+    *,
+    ledger: SpendLedger | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Pipeline:
+    """The stage list, outermost first: the one place it is assembled.
+
+    ``ledger`` is the spend ledger the spend view feeds (one is built when
+    tenants have limits and none is given); ``clock`` says what time it is
+    for budget windows (tests move it across day boundaries).
+    """
     counter = default_counter()
+    prices = PriceTable.load(settings.prices_file)
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
-        PriceStage(PriceTable.load(settings.prices_file)),
+        PriceStage(prices),
         RouteStage(build_router(settings)),
-        ConversationStage(counter, max_messages=settings.conversation.history_messages),
     ]
+    budgets = {
+        t: SessionBudget(c.budget.session_tokens, c.budget.window_s, c.budget.lightweight_below)
+        for t, c in settings.tenants.items()
+        if c.budget is not None
+    }
+    if budgets:
+        stages.append(SessionBudgetStage(budgets, settings.lightweight_system_prompt, clock=clock))
+    stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
+    ledger = ledger if ledger is not None else build_ledger(settings)
+    if ledger is not None:
+        _check_priced(settings, prices)
+        stages.append(
+            SpendStage(ledger, prices, input_margin=settings.spend.input_margin, clock=clock)
+        )
     limits = build_limits(settings)
     if limits is not None:
         stages.append(RateLimitStage(limits))

@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     GetPydanticSchema,
     PlainSerializer,
+    RootModel,
     StringConstraints,
     WithJsonSchema,
 )
@@ -194,6 +195,32 @@ class TurnEvent(Event):
 
 
 ResponseStatus = Literal["ok", "refused", "failed"]
+BudgetMode = Literal["standard", "lightweight"]
+
+
+class BudgetInfo(BaseModel):
+    """A turn's budgets after the turn, the same on its response, cost and audit events.
+
+    ``mode`` is the system instruction the turn got (``lightweight`` when its
+    session's token budget ran low). The session fields are set when the
+    tenant gives its sessions a token budget, the tenant fields when it has
+    spend limits (spend in the UTC day and month of the turn, as this
+    instance saw it, this turn's cost included); the rest are null.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: BudgetMode = "standard"
+    session_tokens_used: int | None = Field(default=None, ge=0)
+    session_tokens_left: int | None = Field(default=None, ge=0)
+    session_window_start: AwareDatetime | None = Field(
+        default=None, description="Start of the session's budget window; null: the conversation"
+    )
+    tenant_spend_day: Money | None = None
+    tenant_limit_day: Money | None = None
+    tenant_spend_month: Money | None = None
+    tenant_limit_month: Money | None = None
+    currency: str | None = None
 
 
 class OutputEvent(Event):
@@ -230,6 +257,7 @@ class ResponseEvent(OutputEvent):
     input_tokens: int = Field(default=0, ge=0)
     output_tokens: int = Field(default=0, ge=0)
     latency_ms: float = Field(default=0.0, ge=0)
+    budget: BudgetInfo | None = Field(default=None, description="Null: the tenant has no budgets")
 
 
 class CostEvent(OutputEvent):
@@ -248,6 +276,7 @@ class CostEvent(OutputEvent):
     cost: Money
     currency: str = Field(default="USD", min_length=3, max_length=3)
     price_source: str
+    budget: BudgetInfo | None = None
 
 
 class AuditEvent(OutputEvent):
@@ -280,6 +309,38 @@ class AuditEvent(OutputEvent):
     )
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
+    budget: BudgetInfo | None = None
+
+
+class BudgetNotice(OutputEvent):
+    """A tenant's spend crossed its soft threshold or reached its limit (``gw.audit.v1``).
+
+    Published once per tenant, period, window and level by each processor
+    instance that sees it happen, with an ``event_id`` derived from those four,
+    so that every instance's notice is the same event and consumers (alerts,
+    webhooks) dedupe it like any other. The turn fields name the turn that
+    triggered it. Tell it from an audit event by ``ce_type``
+    (``com.gwstream.budget_notice.v1``) or by its ``level`` field.
+    """
+
+    ce_type: ClassVar[str] = "com.gwstream.budget_notice.v1"
+    kind: ClassVar[str] = "budget_notice"
+
+    period: Literal["day", "month"]
+    window: str = Field(description="The UTC window: 2026-12-01 for a day, 2026-12 for a month")
+    level: Literal["soft_threshold", "exhausted"]
+    spend: Money = Field(description="The tenant's spend in the window when it was noticed")
+    limit: Money
+    threshold: float = Field(gt=0, lt=1, description="The soft threshold, a share of the limit")
+    currency: str = Field(min_length=3, max_length=3)
+
+    @staticmethod
+    def id_for(tenant_id: str, period: str, window: str, level: str) -> str:
+        return event_id(f"{tenant_id}/{period}/{window}", f"{BudgetNotice.kind}/{level}")
+
+
+class AuditRecord(RootModel[AuditEvent | BudgetNotice]):
+    """What the audit topic carries: an audit event per turn, and budget notices."""
 
 
 class DeadLetter(BaseModel):

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.errors import TopicError
-from gwstream.events import AuditEvent, CostEvent, ResponseEvent, TurnEvent
+from gwstream.events import AuditRecord, CostEvent, ResponseEvent, TurnEvent
 from gwstream.kafkaio import start_client
 
 WEEK_MS = 7 * 24 * 3600 * 1000
@@ -90,7 +90,14 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
         TopicSpec("responses", n.responses, p, rf, common, ResponseEvent, "One answer per turn."),
         TopicSpec("costs", n.costs, p, rf, common, CostEvent, "Tokens and money per turn."),
         TopicSpec(
-            "audit", n.audit, p, rf, common, AuditEvent, "What happened to each turn; no raw text."
+            "audit",
+            n.audit,
+            p,
+            rf,
+            common,
+            AuditRecord,
+            "What happened to each turn (no raw text), and tenant budget notices "
+            "(ce_type com.gwstream.budget_notice.v1: a soft threshold crossed or a limit reached).",
         ),
         TopicSpec(
             "dlq",

@@ -19,13 +19,12 @@ outcome.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gwstream.events import utcnow
-from gwstream.pipeline.context import BudgetState, Mode, Outcome, TurnContext
+from gwstream.events import BudgetInfo, utcnow
+from gwstream.pipeline.context import Outcome, TurnContext
 from gwstream.pipeline.session import Session
 from gwstream.pipeline.stage import Next
 
@@ -45,6 +44,9 @@ class SessionBudget:
             return 0
         t = int(now.timestamp())
         return t - t % self.window_s
+
+
+_NO_BUDGET = BudgetInfo()
 
 
 def tokens_used(session: Session, window_start: int) -> int:
@@ -74,7 +76,7 @@ class SessionBudgetStage:
         left = budget.tokens - used
         if left < budget.lightweight_below:
             ctx.system = self._lightweight
-            ctx.mode = Mode.LIGHTWEIGHT
+            ctx.mode = "lightweight"
         ctx.token_allowance = left
 
         outcome = await call_next(ctx)
@@ -83,11 +85,14 @@ class SessionBudgetStage:
         if charged:
             used += charged
             ctx.session.budget = [start, used]
-        state = dataclasses.replace(
-            outcome.budget or BudgetState(),
-            mode=ctx.mode,
-            session_tokens_used=used,
-            session_tokens_left=max(0, budget.tokens - used),
-            session_window_start=datetime.fromtimestamp(start, UTC) if budget.window_s else None,
+        state = (outcome.budget or _NO_BUDGET).model_copy(
+            update={
+                "mode": ctx.mode,
+                "session_tokens_used": used,
+                "session_tokens_left": max(0, budget.tokens - used),
+                "session_window_start": (
+                    datetime.fromtimestamp(start, UTC) if budget.window_s else None
+                ),
+            }
         )
         return outcome.but(budget=state)

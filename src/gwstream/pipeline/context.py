@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Self
 
-from gwstream.events import TurnEvent, utcnow
+from gwstream.events import BudgetInfo, BudgetMode, TurnEvent, utcnow
 from gwstream.gateways.base import ChatMessage, GatewayResult
 from gwstream.pipeline.session import Session
 
@@ -86,65 +86,6 @@ class Route:
         return self.max_outputs.get(self.model) if self.max_outputs is not None else None
 
 
-class Mode(StrEnum):
-    """Which system instruction a turn got: the standard one, or the lighter one of a
-    session whose token budget runs low."""
-
-    STANDARD = "standard"
-    LIGHTWEIGHT = "lightweight"
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetState:
-    """A turn's budgets after it: its session's tokens and its tenant's spend.
-
-    The same object goes on the response, cost and audit events (``budget``);
-    fields of a budget the tenant does not have are None (left out of JSON).
-    """
-
-    mode: Mode = Mode.STANDARD
-    session_tokens_used: int | None = None
-    session_tokens_left: int | None = None
-    #: Start of the session's budget window (None: the window is the conversation).
-    session_window_start: datetime | None = None
-    tenant_spend_day: Decimal | None = None
-    tenant_limit_day: Decimal | None = None
-    tenant_spend_month: Decimal | None = None
-    tenant_limit_month: Decimal | None = None
-    currency: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                continue
-            if isinstance(value, Decimal):
-                value = format(value, "f")
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, Mode):
-                value = value.value
-            d[f.name] = value
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BudgetState:
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            value = d.get(f.name)
-            if value is None:
-                continue
-            if f.name == "mode":
-                value = Mode(value)
-            elif f.name.startswith("tenant_"):
-                value = Decimal(value)
-            elif f.name == "session_window_start":
-                value = datetime.fromisoformat(value)
-            values[f.name] = value
-        return cls(**values)
-
-
 @dataclass(frozen=True, slots=True)
 class SpendNotice:
     """A tenant's spend crossed its soft threshold, or reached its limit, in a window."""
@@ -193,7 +134,7 @@ class Outcome:
     produced_at: datetime = field(default_factory=utcnow)
     #: Answered from the session's state instead of the gateway (never stored as True).
     replayed: bool = False
-    budget: BudgetState | None = None
+    budget: BudgetInfo | None = None
     #: Spend notices this turn triggered (published once on the audit topic; not stored).
     notices: tuple[SpendNotice, ...] = ()
 
@@ -239,7 +180,7 @@ class Outcome:
         d.pop("replayed", None)
         d.pop("notices", None)
         if self.budget is not None:
-            d["budget"] = self.budget.to_dict()
+            d["budget"] = self.budget.model_dump(mode="json", exclude_defaults=True)
         return d
 
     @classmethod
@@ -253,7 +194,7 @@ class Outcome:
         values.setdefault("status", Status.OK)
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
         if values.get("budget") is not None:
-            values["budget"] = BudgetState.from_dict(values["budget"])
+            values["budget"] = BudgetInfo.model_validate(values["budget"])
         values.pop("notices", None)
         return cls(**values)
 
@@ -277,7 +218,8 @@ class TurnContext:
     session: Session
     system: str
     route: Route | None = None
-    mode: Mode = Mode.STANDARD
+    #: The system instruction the turn gets: "lightweight" when its session budget runs low.
+    mode: BudgetMode = "standard"
     #: Most tokens (prompt and reserved output) the turn may use; None: no session budget.
     token_allowance: int | None = None
     history: tuple[ChatMessage, ...] = ()

@@ -15,13 +15,15 @@ from typing import Any
 
 from gwstream.events import (
     AuditEvent,
+    BudgetNotice,
     CostEvent,
+    OutputEvent,
     ResponseEvent,
     ResponseStatus,
     TurnEvent,
     event_id,
 )
-from gwstream.pipeline.context import Outcome
+from gwstream.pipeline.context import Outcome, SpendNotice
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +31,11 @@ class TurnOutputs:
     response: ResponseEvent
     cost: CostEvent
     audit: AuditEvent
+    #: Spend notices the turn triggered (rare): they go to the audit topic after its event.
+    notices: tuple[BudgetNotice, ...] = ()
 
-    def all(self) -> tuple[ResponseEvent, CostEvent, AuditEvent]:
-        return (self.response, self.cost, self.audit)
+    def all(self) -> tuple[OutputEvent, ...]:
+        return (self.response, self.cost, self.audit, *self.notices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         input_tokens=o.input_tokens,
         output_tokens=o.output_tokens,
         latency_ms=o.latency_ms,
+        budget=o.budget,
     )
     cost = CostEvent.model_construct(
         event_id=event_id(turn.turn_id, CostEvent.kind),
@@ -85,6 +90,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         cost=o.cost,
         currency=o.currency,
         price_source=o.price_source,
+        budget=o.budget,
     )
     audit = AuditEvent.model_construct(
         event_id=event_id(turn.turn_id, AuditEvent.kind),
@@ -104,5 +110,22 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         replayed=o.replayed,
         source_partition=origin.partition,
         source_offset=origin.offset,
+        budget=o.budget,
     )
-    return TurnOutputs(response, cost, audit)
+    if not o.notices:
+        return TurnOutputs(response, cost, audit)
+    return TurnOutputs(response, cost, audit, tuple(_notice(n, common) for n in o.notices))
+
+
+def _notice(n: SpendNotice, common: dict[str, Any]) -> BudgetNotice:
+    return BudgetNotice.model_construct(
+        event_id=BudgetNotice.id_for(n.tenant_id, n.period, n.window, n.level),
+        **common,
+        period=n.period,
+        window=n.window,
+        level=n.level,
+        spend=n.spend,
+        limit=n.limit,
+        threshold=n.threshold,
+        currency=n.currency,
+    )

@@ -27,7 +27,6 @@ once per window, a crossed soft threshold and exhaustion.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,9 +34,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from gwstream.events import CostEvent, event_id, utcnow
+from gwstream.events import BudgetInfo, CostEvent, event_id, utcnow
 from gwstream.pipeline.context import (
-    BudgetState,
     Outcome,
     Reason,
     SpendNotice,
@@ -47,6 +45,7 @@ from gwstream.pipeline.stage import Next
 from gwstream.pricing import PriceTable
 
 Period = Literal["day", "month"]
+_NO_BUDGET = BudgetInfo()
 PERIODS: tuple[Period, ...] = ("day", "month")
 
 
@@ -185,16 +184,17 @@ class SpendLedger:
         t = self._tallies.get((tenant_id, period, window_of(period, now)))
         return t.reserved if t is not None else Decimal(0)
 
-    def state(self, tenant_id: str, now: datetime, base: BudgetState | None) -> BudgetState:
+    def state(self, tenant_id: str, now: datetime, base: BudgetInfo | None) -> BudgetInfo:
         """``base`` with the tenant's spend and limits in the windows of ``now``."""
         limit = self.limits[tenant_id]
-        return dataclasses.replace(
-            base or BudgetState(),
-            tenant_spend_day=self.spent(tenant_id, "day", now) if limit.day else None,
-            tenant_limit_day=limit.day,
-            tenant_spend_month=self.spent(tenant_id, "month", now) if limit.month else None,
-            tenant_limit_month=limit.month,
-            currency=limit.currency,
+        return (base or _NO_BUDGET).model_copy(
+            update={
+                "tenant_spend_day": self.spent(tenant_id, "day", now) if limit.day else None,
+                "tenant_limit_day": limit.day,
+                "tenant_spend_month": self.spent(tenant_id, "month", now) if limit.month else None,
+                "tenant_limit_month": limit.month,
+                "currency": limit.currency,
+            }
         )
 
     def notices(
