@@ -231,7 +231,7 @@ def build_pipeline(
     prices = PriceTable.load(settings.prices_file)
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
-        PriceStage(prices),
+        PriceStage(prices, clock=clock),
         RouteStage(build_router(settings)),
     ]
     budgets = {
@@ -269,7 +269,8 @@ async def run_processor(
 ) -> None:
     """Run the turn processor until ``stop`` is set, then drain and commit."""
     gateways = build_gateways(settings)
-    pipeline = build_pipeline(settings, gateways)
+    ledger = build_ledger(settings)
+    pipeline = build_pipeline(settings, gateways, ledger=ledger)
     try:
         await pipeline.start()
         processor: Processor[TurnEvent] = Processor(
@@ -307,6 +308,18 @@ async def run_processor(
                 )
                 log.info(
                     "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
+                )
+            if ledger is not None:
+                # Before any turn: an instance must know what was spent before it admits a call.
+                from gwstream.spendview import SpendView
+
+                await stack.enter_async_context(
+                    SpendView(
+                        kafka or settings.kafka,
+                        settings.topics.costs,
+                        ledger,
+                        catch_up_timeout_s=settings.spend.catch_up_timeout_s,
+                    )
                 )
             await stack.enter_async_context(processor)
             await processor.run(stop)

@@ -88,7 +88,16 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
             "Conversation turns, published by platforms.",
         ),
         TopicSpec("responses", n.responses, p, rf, common, ResponseEvent, "One answer per turn."),
-        TopicSpec("costs", n.costs, p, rf, common, CostEvent, "Tokens and money per turn."),
+        TopicSpec(
+            "costs",
+            n.costs,
+            p,
+            rf,
+            {"cleanup.policy": "delete", "retention.ms": str(5 * WEEK_MS)},
+            CostEvent,
+            "Tokens and money per turn. Kept 35 days: every processor rebuilds its tenants' "
+            "spend in the current UTC day and month from it at start.",
+        ),
         TopicSpec(
             "audit",
             n.audit,

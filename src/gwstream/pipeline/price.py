@@ -7,6 +7,8 @@ answers with) carries the price and time of the original answer, not today's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from gwstream.events import utcnow
 from gwstream.pipeline.context import Outcome, TurnContext
@@ -15,8 +17,9 @@ from gwstream.pricing import PriceTable
 
 
 class PriceStage:
-    def __init__(self, prices: PriceTable) -> None:
+    def __init__(self, prices: PriceTable, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._prices = prices
+        self._clock = clock
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         started = time.perf_counter()
@@ -31,5 +34,5 @@ class PriceStage:
             currency=price.currency,
             price_source=price.source,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            produced_at=utcnow(),
+            produced_at=self._clock(),
         )

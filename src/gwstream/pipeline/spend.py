@@ -141,7 +141,7 @@ class SpendLedger:
     def observe(self, cost_event_id: str, tenant_id: str, amount: Decimal, at: datetime) -> None:
         """A cost read from the cost topic (any instance's), produced at ``at``."""
         limit = self.limits.get(tenant_id)
-        if limit is None or not self._count(cost_event_id):
+        if limit is None or not amount or not self._count(cost_event_id):
             return
         for period, window in self._windows(limit, at):
             self._tally(tenant_id, period, window).spent += amount
@@ -169,9 +169,10 @@ class SpendLedger:
                 t.reserved -= res.amount
 
     def settle(self, res: Reservation, cost_event_id: str, amount: Decimal, at: datetime) -> None:
-        """Replace a reservation by the call's real cost (counted once by event id)."""
+        """Replace a reservation by the call's real cost (counted once by event id; a call
+        that cost nothing leaves its id uncounted, so a later real cost still counts)."""
         self.release(res)
-        if self._count(cost_event_id):
+        if amount and self._count(cost_event_id):
             limit = self.limits[res.tenant_id]
             for period, window in self._windows(limit, at):
                 self._tally(res.tenant_id, period, window).spent += amount

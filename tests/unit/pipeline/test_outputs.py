@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from tests.unit.pipeline.scripted import RESULT, TURN
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from gwstream.events import AuditEvent, CostEvent, ResponseEvent, event_id
+import orjson
+from tests.unit.pipeline.scripted import RESULT, TURN, turn
+
+from gwstream.events import (
+    AuditEvent,
+    AuditRecord,
+    BudgetInfo,
+    BudgetNotice,
+    CostEvent,
+    ResponseEvent,
+    event_id,
+)
 from gwstream.pipeline import Origin, Outcome, Reason, Status, build_events
+from gwstream.pipeline.context import SpendNotice
 from gwstream.pipeline.outputs import TurnOutputs
 
 ANSWER = Outcome.answered(RESULT).but(gateway="default", request_model="gpt-4o-mini")
@@ -56,3 +69,37 @@ def test_a_failure_keeps_the_gateway_classification() -> None:
         "timeout",
         3,
     )
+
+
+def test_the_budget_after_the_turn_is_the_same_on_all_three_events_and_survives_a_replay() -> None:
+    budget = BudgetInfo(
+        mode="lightweight",
+        session_tokens_used=9_100,
+        session_tokens_left=900,
+        session_window_start=datetime(2026, 12, 1, tzinfo=UTC),
+        tenant_spend_day=Decimal("4.25"),
+        tenant_limit_day=Decimal("5"),
+        currency="USD",
+    )
+    out = build_events(TURN, ANSWER.but(budget=budget), Origin(0, 0))
+    _validated(out)
+    payloads = [orjson.loads(e.to_json())["budget"] for e in out.all()]
+    assert payloads[0] == payloads[1] == payloads[2]
+    assert payloads[0]["mode"] == "lightweight" and payloads[0]["tenant_spend_day"] == "4.25"
+    stored = Outcome.from_dict(orjson.loads(orjson.dumps(ANSWER.but(budget=budget).to_dict())))
+    assert stored.budget == budget
+
+
+def test_spend_notices_go_out_after_the_audit_event_with_ids_from_tenant_window_and_level() -> None:
+    notice = SpendNotice(
+        "acme", "day", "2026-12-01", "soft_threshold", Decimal("4.1"), Decimal("5"), 0.8, "USD"
+    )
+    out = build_events(TURN, ANSWER.but(notices=(notice,)), Origin(0, 0))
+    *_, ev = out.all()
+    assert isinstance(ev, BudgetNotice) and len(out.all()) == 4
+    assert BudgetNotice.model_validate_json(ev.to_json()) == ev
+    assert AuditRecord.model_validate_json(ev.to_json()).root == ev
+    assert AuditRecord.model_validate_json(out.audit.to_json()).root == out.audit
+    other_turn = build_events(turn(9), ANSWER.but(notices=(notice,)), Origin(0, 1)).notices[0]
+    assert ev.event_id == other_turn.event_id != event_id("t-1", "budget_notice")
+    assert "notices" not in ANSWER.but(notices=(notice,)).to_dict()
