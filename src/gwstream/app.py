@@ -35,7 +35,7 @@ from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendStage
 from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
-from gwstream.tokens import default_counter
+from gwstream.tokens import TokenCounter, default_counter
 
 log = logging.getLogger(__name__)
 
@@ -214,20 +214,19 @@ def _check_priced(settings: Settings, prices: PriceTable) -> None:
             )
 
 
-def build_pipeline(
+def build_stages(
     settings: Settings,
-    gateways: Mapping[str, Gateway],
     *,
+    counter: TokenCounter,
     ledger: SpendLedger | None = None,
     clock: Callable[[], datetime] = utcnow,
-) -> Pipeline:
+) -> list[Stage]:
     """The stage list, outermost first: the one place it is assembled.
 
     ``ledger`` is the spend ledger the spend view feeds (one is built when
     tenants have limits and none is given); ``clock`` says what time it is
     for budget windows (tests move it across day boundaries).
     """
-    counter = default_counter()
     prices = PriceTable.load(settings.prices_file)
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
@@ -251,8 +250,20 @@ def build_pipeline(
     limits = build_limits(settings)
     if limits is not None:
         stages.append(RateLimitStage(limits))
+    return stages
+
+
+def build_pipeline(
+    settings: Settings,
+    gateways: Mapping[str, Gateway],
+    *,
+    ledger: SpendLedger | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Pipeline:
+    """The pipeline of :func:`build_stages` around the gateway call."""
+    counter = default_counter()
     return Pipeline(
-        stages,
+        build_stages(settings, counter=counter, ledger=ledger, clock=clock),
         CallGateway(gateways),
         system_prompt=settings.system_prompt,
         gateways=gateways,

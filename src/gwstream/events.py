@@ -15,8 +15,10 @@ is ``gen_ai.usage.input_tokens``, and so on).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
@@ -31,6 +33,7 @@ from pydantic import (
     PlainSerializer,
     RootModel,
     StringConstraints,
+    TypeAdapter,
     WithJsonSchema,
 )
 from pydantic_core import CoreSchema, core_schema
@@ -198,7 +201,8 @@ ResponseStatus = Literal["ok", "refused", "failed"]
 BudgetMode = Literal["standard", "lightweight"]
 
 
-class BudgetInfo(BaseModel):
+@dataclass(frozen=True, slots=True)
+class BudgetInfo:
     """A turn's budgets after the turn, the same on its response, cost and audit events.
 
     ``mode`` is the system instruction the turn got (``lightweight`` when its
@@ -208,19 +212,113 @@ class BudgetInfo(BaseModel):
     instance saw it, this turn's cost included); the rest are null.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A plain dataclass, which pydantic validates and serialises as a field of the
+    # events: it is built on every turn of a tenant with budgets, a model costs more.
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     mode: BudgetMode = "standard"
-    session_tokens_used: int | None = Field(default=None, ge=0)
-    session_tokens_left: int | None = Field(default=None, ge=0)
-    session_window_start: AwareDatetime | None = Field(
-        default=None, description="Start of the session's budget window; null: the conversation"
-    )
+    session_tokens_used: Annotated[int, Field(ge=0)] | None = None
+    session_tokens_left: Annotated[int, Field(ge=0)] | None = None
+    session_window_start: Annotated[
+        AwareDatetime | None,
+        Field(description="Start of the session's budget window; null: the conversation"),
+    ] = None
     tenant_spend_day: Money | None = None
     tenant_limit_day: Money | None = None
     tenant_spend_month: Money | None = None
     tenant_limit_month: Money | None = None
     currency: str | None = None
+
+
+def budget_to_list(b: BudgetInfo) -> list[Any]:
+    """``b`` compactly, as a session stores it with a turn's outcome: its fields in order,
+    money as strings, the window start as Unix seconds."""
+    start = b.session_window_start
+    return [
+        b.mode,
+        b.session_tokens_used,
+        b.session_tokens_left,
+        _epoch(start) if start is not None else None,
+        _str(b.tenant_spend_day),
+        _str(b.tenant_limit_day),
+        _str(b.tenant_spend_month),
+        _str(b.tenant_limit_month),
+        b.currency,
+    ]
+
+
+# A turn's window start and limits are those of many turns before it: remember their forms.
+@functools.lru_cache(maxsize=64)
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+@functools.lru_cache(maxsize=64)
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+@functools.lru_cache(maxsize=256)
+def _plain(limit: Decimal) -> str:
+    return format(limit, "f")
+
+
+def _str(m: Decimal | None) -> str | None:
+    return None if m is None else str(m)
+
+
+def budget_from_list(v: list[Any]) -> BudgetInfo:
+    mode, used, left, start, spend_day, limit_day, spend_month, limit_month, currency = v
+    return BudgetInfo(
+        mode,
+        used,
+        left,
+        datetime.fromtimestamp(start, UTC) if start is not None else None,
+        _decimal(spend_day),
+        _decimal(limit_day),
+        _decimal(spend_month),
+        _decimal(limit_month),
+        currency,
+    )
+
+
+def _decimal(v: str | None) -> Decimal | None:
+    return None if v is None else Decimal(v)
+
+
+_last_budget: tuple[BudgetInfo, dict[str, Any]] | None = None
+
+
+def _budget_json(b: BudgetInfo) -> dict[str, Any]:
+    """The JSON of a turn's budget, made once for its three events (they share the object)."""
+    global _last_budget
+    last = _last_budget
+    if last is not None and last[0] is b:
+        return last[1]
+    start, spend_day, spend_month = b.session_window_start, b.tenant_spend_day, b.tenant_spend_month
+    limit_day, limit_month = b.tenant_limit_day, b.tenant_limit_month
+    d = {
+        "mode": b.mode,
+        "session_tokens_used": b.session_tokens_used,
+        "session_tokens_left": b.session_tokens_left,
+        "session_window_start": _iso(start) if start is not None else None,
+        "tenant_spend_day": format(spend_day, "f") if spend_day is not None else None,
+        "tenant_limit_day": _plain(limit_day) if limit_day is not None else None,
+        "tenant_spend_month": format(spend_month, "f") if spend_month is not None else None,
+        "tenant_limit_month": _plain(limit_month) if limit_month is not None else None,
+        "currency": b.currency,
+    }
+    _last_budget = (b, d)
+    return d
+
+
+#: A budget on an event: validated as :class:`BudgetInfo`, serialised by :func:`_budget_json`.
+Budget = Annotated[
+    BudgetInfo,
+    PlainSerializer(_budget_json, when_used="json"),
+    WithJsonSchema(TypeAdapter(BudgetInfo).json_schema(mode="serialization")),
+]
 
 
 class OutputEvent(Event):
@@ -257,7 +355,7 @@ class ResponseEvent(OutputEvent):
     input_tokens: int = Field(default=0, ge=0)
     output_tokens: int = Field(default=0, ge=0)
     latency_ms: float = Field(default=0.0, ge=0)
-    budget: BudgetInfo | None = Field(default=None, description="Null: the tenant has no budgets")
+    budget: Budget | None = Field(default=None, description="Null: the tenant has no budgets")
 
 
 class CostEvent(OutputEvent):
@@ -276,7 +374,7 @@ class CostEvent(OutputEvent):
     cost: Money
     currency: str = Field(default="USD", min_length=3, max_length=3)
     price_source: str
-    budget: BudgetInfo | None = None
+    budget: Budget | None = None
 
 
 class AuditEvent(OutputEvent):
@@ -309,7 +407,7 @@ class AuditEvent(OutputEvent):
     )
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
-    budget: BudgetInfo | None = None
+    budget: Budget | None = None
 
 
 class BudgetNotice(OutputEvent):

@@ -11,7 +11,7 @@ restarts knows what was spent before it admits a call. After that a task
 tails the topic for as long as the processor runs.
 
 Only the costs of limited tenants are parsed (the record key names the
-tenant); each cost is counted once by its event id, so the records this
+tenant); each cost is counted once per turn id, so the records this
 instance published itself, already settled in the ledger, and a replay's
 republished cost, are not counted twice. A monthly limit needs the cost
 topic to retain a month of costs (``gw.costs.v1`` keeps 35 days).
@@ -171,7 +171,7 @@ class SpendView:
                 limit = ledger.limited(tenant)
                 if limit is None or e.get("currency", "USD") != limit.currency:
                     continue
-                ledger.observe(e["event_id"], tenant, amount, at)
+                ledger.observe(e["turn_id"], tenant, amount, at)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidOperation):
                 self.unreadable += 1
                 if self.unreadable == 1 or self.unreadable % 1000 == 0:

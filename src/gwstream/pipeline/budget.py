@@ -13,8 +13,8 @@ lightweight); the tokens left become the turn's allowance, which the
 conversation stage fits the prompt and the reserved output into (dropping
 history first) or refuses ``budget_exhausted``. After it: the turn is
 charged what the gateway reported (or what was counted when it reported
-nothing), input plus output, and the budget after the turn goes on the
-outcome.
+nothing), input plus output, and the budget after the turn is left on the
+context for the price stage to put on the outcome.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gwstream.events import BudgetInfo, utcnow
-from gwstream.pipeline.context import Outcome, TurnContext
+from gwstream.events import utcnow
+from gwstream.pipeline.context import Outcome, SessionTokens, TurnContext
 from gwstream.pipeline.session import Session
 from gwstream.pipeline.stage import Next
 
@@ -46,9 +46,6 @@ class SessionBudget:
         return t - t % self.window_s
 
 
-_NO_BUDGET = BudgetInfo()
-
-
 def tokens_used(session: Session, window_start: int) -> int:
     """Tokens the session was charged in the window beginning at ``window_start``."""
     b = session.budget
@@ -66,13 +63,23 @@ class SessionBudgetStage:
         self._budgets = dict(budgets)
         self._lightweight = lightweight_prompt
         self._clock = clock
+        self._starts: dict[int, datetime] = {}
+
+    def _window_start(self, start: int) -> datetime:
+        at = self._starts.get(start)
+        if at is None:
+            if len(self._starts) > 64:
+                self._starts.clear()
+            at = self._starts[start] = datetime.fromtimestamp(start, UTC)
+        return at
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         budget = self._budgets.get(ctx.turn.tenant_id)
         if budget is None:
             return await call_next(ctx)
         start = budget.window_start(self._clock())
-        used = tokens_used(ctx.session, start)
+        b = ctx.session.budget
+        used = b[1] if b is not None and b[0] == start else 0
         left = budget.tokens - used
         if left < budget.lightweight_below:
             ctx.system = self._lightweight
@@ -85,14 +92,9 @@ class SessionBudgetStage:
         if charged:
             used += charged
             ctx.session.budget = [start, used]
-        state = (outcome.budget or _NO_BUDGET).model_copy(
-            update={
-                "mode": ctx.mode,
-                "session_tokens_used": used,
-                "session_tokens_left": max(0, budget.tokens - used),
-                "session_window_start": (
-                    datetime.fromtimestamp(start, UTC) if budget.window_s else None
-                ),
-            }
+        ctx.session_tokens = SessionTokens(
+            used,
+            max(0, budget.tokens - used),
+            self._window_start(start) if budget.window_s else None,
         )
-        return outcome.but(budget=state)
+        return outcome

@@ -18,7 +18,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Self
 
-from gwstream.events import BudgetInfo, BudgetMode, TurnEvent, utcnow
+from gwstream.events import (
+    BudgetInfo,
+    BudgetMode,
+    TurnEvent,
+    budget_from_list,
+    budget_to_list,
+    utcnow,
+)
 from gwstream.gateways.base import ChatMessage, GatewayResult
 from gwstream.pipeline.session import Session
 
@@ -102,6 +109,27 @@ class SpendNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionTokens:
+    """A session's token budget after a turn."""
+
+    used: int
+    left: int
+    #: Start of the budget window (None: the window is the conversation).
+    window_start: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSpend:
+    """A tenant's spend after a turn, in the UTC day and month of the turn (None: no limit)."""
+
+    day: Decimal | None
+    limit_day: Decimal | None
+    month: Decimal | None
+    limit_month: Decimal | None
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How one turn ended: everything its three events are built from.
 
@@ -180,7 +208,7 @@ class Outcome:
         d.pop("replayed", None)
         d.pop("notices", None)
         if self.budget is not None:
-            d["budget"] = self.budget.model_dump(mode="json", exclude_defaults=True)
+            d["budget"] = budget_to_list(self.budget)
         return d
 
     @classmethod
@@ -194,7 +222,7 @@ class Outcome:
         values.setdefault("status", Status.OK)
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
         if values.get("budget") is not None:
-            values["budget"] = BudgetInfo.model_validate(values["budget"])
+            values["budget"] = budget_from_list(values["budget"])
         values.pop("notices", None)
         return cls(**values)
 
@@ -211,7 +239,8 @@ class TurnContext:
     ``session`` is the turn's session, changed in place by the stages that
     keep state (history, results, budget); ``route`` is set by the router;
     ``system``, ``mode`` and ``token_allowance`` by the session budget;
-    ``history`` and ``prompt_tokens`` by the conversation stage.
+    ``history`` and ``prompt_tokens`` by the conversation stage; the budgets
+    after the turn by the session budget and spend stages.
     """
 
     turn: TurnEvent
@@ -224,3 +253,31 @@ class TurnContext:
     token_allowance: int | None = None
     history: tuple[ChatMessage, ...] = ()
     prompt_tokens: int = 0
+    #: Set on the way out by the session budget and spend stages; the price stage puts
+    #: them on the outcome (see :meth:`budget`), so that a replay carries them too.
+    session_tokens: SessionTokens | None = None
+    tenant_spend: TenantSpend | None = None
+    notices: tuple[SpendNotice, ...] = ()
+
+    def budget(self) -> BudgetInfo | None:
+        """The turn's budgets after it, built once; None when its tenant has none."""
+        s, t = self.session_tokens, self.tenant_spend
+        if s is None and t is None:
+            return None
+        if t is None:
+            return BudgetInfo(self.mode, s.used, s.left, s.window_start)  # type: ignore[union-attr]
+        if s is None:
+            return BudgetInfo(
+                self.mode, None, None, None, t.day, t.limit_day, t.month, t.limit_month, t.currency
+            )
+        return BudgetInfo(
+            self.mode,
+            s.used,
+            s.left,
+            s.window_start,
+            t.day,
+            t.limit_day,
+            t.month,
+            t.limit_month,
+            t.currency,
+        )

@@ -1,7 +1,8 @@
-"""Pricing: what a turn cost, fixed on its outcome together with its latency and route.
+"""Pricing: what a turn cost, fixed on its outcome with its latency, route and budgets.
 
 Runs just inside the replay stage, so what a session stores (and a replay
-answers with) carries the price and time of the original answer, not today's.
+answers with) carries the price and time of the original answer, not today's,
+and the budgets after it as the budget stages left them on the context.
 """
 
 from __future__ import annotations
@@ -35,4 +36,6 @@ class PriceStage:
             price_source=price.source,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             produced_at=self._clock(),
+            budget=ctx.budget(),
+            notices=ctx.notices,
         )

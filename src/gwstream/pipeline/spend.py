@@ -23,6 +23,11 @@ README's "Budgets" section states it in configuration terms.
 :class:`SpendStage` reserves before the call and settles after it with the
 real cost (the price map's price of the reported usage), and announces,
 once per window, a crossed soft threshold and exhaustion.
+
+Costs are counted once per turn: a cost read from the topic and a
+settlement of this instance are the same cost when they are for the same
+turn id (the cost event's id derives from it), so this instance's own costs
+coming back, and a replay's republished cost, are skipped.
 """
 
 from __future__ import annotations
@@ -32,21 +37,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
-from gwstream.events import BudgetInfo, CostEvent, event_id, utcnow
-from gwstream.pipeline.context import (
-    Outcome,
-    Reason,
-    SpendNotice,
-    TurnContext,
-)
+from gwstream.events import utcnow
+from gwstream.pipeline.context import Outcome, Reason, SpendNotice, TenantSpend, TurnContext
 from gwstream.pipeline.stage import Next
-from gwstream.pricing import PriceTable
+from gwstream.pricing import ModelPrice, PriceTable
 
 Period = Literal["day", "month"]
-_NO_BUDGET = BudgetInfo()
 PERIODS: tuple[Period, ...] = ("day", "month")
+Level = Literal["soft_threshold", "exhausted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +63,54 @@ class SpendLimit:
         return self.day if period == "day" else self.month
 
 
+@lru_cache(maxsize=64)
+def _windows(year: int, month: int, day: int) -> tuple[str, str]:
+    return f"{year:04d}-{month:02d}-{day:02d}", f"{year:04d}-{month:02d}"
+
+
+def windows_at(at: datetime) -> tuple[str, str]:
+    """The UTC day and month ``at`` falls in: ``("2026-12-01", "2026-12")``."""
+    return _windows(at.year, at.month, at.day)
+
+
 def window_of(period: Period, at: datetime) -> str:
     """The UTC window ``at`` falls in: ``2026-12-01`` for a day, ``2026-12`` for a month."""
-    return at.strftime("%Y-%m-%d" if period == "day" else "%Y-%m")
+    return windows_at(at)[0 if period == "day" else 1]
 
 
 @dataclass(slots=True)
-class _Tally:
+class _Window:
+    """A tenant's spend and reservations in one window of one limited period."""
+
+    period: Period
+    window: str
+    cap: Decimal
+    soft: Decimal
     spent: Decimal = Decimal(0)
     reserved: Decimal = Decimal(0)
 
 
+@dataclass(slots=True)
+class _Tenant:
+    """A limited tenant's limits and its windows."""
+
+    id: str
+    limit: SpendLimit
+    #: (period, limit, soft cap), for the periods the tenant limits.
+    caps: tuple[tuple[Period, Decimal, Decimal], ...]
+    windows: dict[tuple[Period, str], _Window] = field(default_factory=dict)
+    #: The windows last asked for, and for which (day, month): most calls ask again.
+    last: tuple[tuple[str, str], list[_Window]] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """A call's worst-case cost, held against the windows it was admitted in."""
+    """A call's worst-case cost, held against the windows it was admitted in; its real
+    cost is charged to the same windows."""
 
-    tenant_id: str
+    tenant: _Tenant
     amount: Decimal
-    windows: tuple[tuple[Period, str], ...]
+    windows: list[_Window]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,160 +123,179 @@ class Refusal:
     limit: Decimal
 
 
-@dataclass(slots=True)
 class SpendLedger:
     """This instance's view of limited tenants' spend; see the module docstring."""
 
-    limits: Mapping[str, SpendLimit]
-    #: How many cost event ids to remember, to count each cost once.
-    dedupe_ids: int = 200_000
-    _tallies: dict[tuple[str, Period, str], _Tally] = field(default_factory=dict)
-    _seen: dict[str, None] = field(default_factory=dict)
-    _announced: set[tuple[str, Period, str, str]] = field(default_factory=set)
-    #: The current window of each period, to drop old tallies when it changes.
-    _current: dict[Period, str] = field(default_factory=dict)
+    def __init__(self, limits: Mapping[str, SpendLimit], *, dedupe_ids: int = 200_000) -> None:
+        self.limits = dict(limits)
+        #: How many turn ids to remember, to count each cost once.
+        self._dedupe = dedupe_ids
+        self._tenants = {
+            t: _Tenant(
+                t,
+                lim,
+                tuple(
+                    (p, cap, cap * Decimal(str(lim.soft_threshold)))
+                    for p in PERIODS
+                    if (cap := lim.of(p)) is not None
+                ),
+            )
+            for t, lim in limits.items()
+        }
+        self._seen: dict[str, None] = {}
+        self._announced: set[tuple[str, Period, str, Level]] = set()
+        self._current: tuple[str, str] = ("", "")
 
     def limited(self, tenant_id: str) -> SpendLimit | None:
         return self.limits.get(tenant_id)
 
-    def _windows(self, limit: SpendLimit, at: datetime) -> tuple[tuple[Period, str], ...]:
-        return tuple((p, window_of(p, at)) for p in PERIODS if limit.of(p) is not None)
-
-    def _tally(self, tenant_id: str, period: Period, window: str) -> _Tally:
-        key = (tenant_id, period, window)
-        t = self._tallies.get(key)
-        if t is None:
-            t = self._tallies[key] = _Tally()
-        return t
-
-    def _roll(self, now: datetime) -> None:
+    def _roll(self, windows: tuple[str, str]) -> None:
         """Forget windows that ended: nothing can be admitted into them again."""
-        for period in PERIODS:
-            current = window_of(period, now)
-            if self._current.get(period) != current:
-                self._current[period] = current
-                self._tallies = {
-                    k: t for k, t in self._tallies.items() if k[1] != period or k[2] >= current
-                }
-                self._announced = {a for a in self._announced if a[1] != period or a[2] >= current}
+        self._current = windows
+        current = dict(zip(PERIODS, windows, strict=True))
+        for t in self._tenants.values():
+            t.windows = {k: w for k, w in t.windows.items() if k[1] >= current[k[0]]}
+            t.last = None
+        self._announced = {a for a in self._announced if a[2] >= current[a[1]]}
 
-    def _count(self, cost_event_id: str) -> bool:
-        """True the first time a cost event id is seen (remembered up to ``dedupe_ids``)."""
-        if cost_event_id in self._seen:
+    def _windows(self, t: _Tenant, windows: tuple[str, str]) -> list[_Window]:
+        """The tenant's windows holding ``windows`` = (day, month), one per limited period."""
+        last = t.last
+        if last is not None and last[0] == windows:
+            return last[1]
+        out = []
+        for period, cap, soft in t.caps:
+            window = windows[0] if period == "day" else windows[1]
+            w = t.windows.get((period, window))
+            if w is None:
+                w = t.windows[(period, window)] = _Window(period, window, cap, soft)
+            out.append(w)
+        t.last = (windows, out)
+        return out
+
+    def _count(self, turn_id: str) -> bool:
+        """True the first time a turn's cost is seen (remembered for ``dedupe_ids`` turns)."""
+        if turn_id in self._seen:
             return False
-        self._seen[cost_event_id] = None
-        if len(self._seen) > self.dedupe_ids:
+        self._seen[turn_id] = None
+        if len(self._seen) > self._dedupe:
             del self._seen[next(iter(self._seen))]
         return True
 
-    def observe(self, cost_event_id: str, tenant_id: str, amount: Decimal, at: datetime) -> None:
-        """A cost read from the cost topic (any instance's), produced at ``at``."""
-        limit = self.limits.get(tenant_id)
-        if limit is None or not amount or not self._count(cost_event_id):
+    def observe(self, turn_id: str, tenant_id: str, amount: Decimal, at: datetime) -> None:
+        """A turn's cost read from the cost topic (any instance's), produced at ``at``.
+        A zero cost leaves the turn uncounted, so a later real cost still counts."""
+        t = self._tenants.get(tenant_id)
+        if t is None or not amount or not self._count(turn_id):
             return
-        for period, window in self._windows(limit, at):
-            self._tally(tenant_id, period, window).spent += amount
+        for w in self._windows(t, windows_at(at)):
+            w.spent += amount
 
     def admit(self, tenant_id: str, worst: Decimal, now: datetime) -> Reservation | Refusal:
         """Reserve ``worst`` if it fits under every limit of the tenant, else say which not."""
-        limit = self.limits[tenant_id]
-        self._roll(now)
-        windows = self._windows(limit, now)
-        for period, window in windows:
-            t = self._tally(tenant_id, period, window)
-            cap = limit.of(period)
-            assert cap is not None
-            if t.spent + t.reserved + worst > cap:
-                return Refusal(period, window, t.spent, cap)
-        for period, window in windows:
-            self._tally(tenant_id, period, window).reserved += worst
-        return Reservation(tenant_id, worst, windows)
+        t = self._tenants[tenant_id]
+        windows = windows_at(now)
+        if windows != self._current:
+            self._roll(windows)
+        ws = self._windows(t, windows)
+        for w in ws:
+            if w.spent + w.reserved + worst > w.cap:
+                return Refusal(w.period, w.window, w.spent, w.cap)
+        for w in ws:
+            w.reserved += worst
+        return Reservation(t, worst, ws)
 
     def release(self, res: Reservation) -> None:
         """Give a reservation back without a cost (the call never happened)."""
-        for period, window in res.windows:
-            t = self._tallies.get((res.tenant_id, period, window))
-            if t is not None:
-                t.reserved -= res.amount
+        for w in res.windows:
+            w.reserved -= res.amount
 
-    def settle(self, res: Reservation, cost_event_id: str, amount: Decimal, at: datetime) -> None:
-        """Replace a reservation by the call's real cost (counted once by event id; a call
-        that cost nothing leaves its id uncounted, so a later real cost still counts)."""
-        self.release(res)
-        if amount and self._count(cost_event_id):
-            limit = self.limits[res.tenant_id]
-            for period, window in self._windows(limit, at):
-                self._tally(res.tenant_id, period, window).spent += amount
+    def settle(self, res: Reservation, turn_id: str, amount: Decimal) -> None:
+        """Replace a reservation by the call's real cost, in the windows it was admitted in
+        (counted once per turn; a call that cost nothing leaves its turn uncounted, so a
+        later real cost still counts)."""
+        counted = bool(amount) and self._count(turn_id)
+        for w in res.windows:
+            w.reserved -= res.amount
+            if counted:
+                w.spent += amount
+
+    def _window(self, tenant_id: str, period: Period, now: datetime) -> _Window | None:
+        return self._tenants[tenant_id].windows.get((period, window_of(period, now)))
 
     def spent(self, tenant_id: str, period: Period, now: datetime) -> Decimal:
-        t = self._tallies.get((tenant_id, period, window_of(period, now)))
-        return t.spent if t is not None else Decimal(0)
+        w = self._window(tenant_id, period, now)
+        return w.spent if w is not None else Decimal(0)
 
     def reserved(self, tenant_id: str, period: Period, now: datetime) -> Decimal:
-        t = self._tallies.get((tenant_id, period, window_of(period, now)))
-        return t.reserved if t is not None else Decimal(0)
+        w = self._window(tenant_id, period, now)
+        return w.reserved if w is not None else Decimal(0)
 
-    def state(self, tenant_id: str, now: datetime, base: BudgetInfo | None) -> BudgetInfo:
-        """``base`` with the tenant's spend and limits in the windows of ``now``."""
-        limit = self.limits[tenant_id]
-        return (base or _NO_BUDGET).model_copy(
-            update={
-                "tenant_spend_day": self.spent(tenant_id, "day", now) if limit.day else None,
-                "tenant_limit_day": limit.day,
-                "tenant_spend_month": self.spent(tenant_id, "month", now) if limit.month else None,
-                "tenant_limit_month": limit.month,
-                "currency": limit.currency,
-            }
-        )
+    def after(self, res: Reservation) -> tuple[TenantSpend, tuple[SpendNotice, ...]]:
+        """The tenant's spend in a settled call's windows, and what it newly reached there."""
+        return self._report(res.tenant, res.windows, None)
+
+    def state(
+        self, tenant_id: str, now: datetime, refused: Refusal | None = None
+    ) -> tuple[TenantSpend, tuple[SpendNotice, ...]]:
+        """The tenant's spend in the windows of ``now``, and what it newly reached there
+        (with ``refused``, the limit that refusal met counts as reached)."""
+        t = self._tenants[tenant_id]
+        return self._report(t, self._windows(t, windows_at(now)), refused)
 
     def notices(
         self, tenant_id: str, now: datetime, refused: Refusal | None = None
     ) -> tuple[SpendNotice, ...]:
-        """What this tenant has newly reached in the windows of ``now``, each once per window
-        and instance: the soft threshold, and exhaustion (a refusal, or spend at the limit)."""
-        limit = self.limits[tenant_id]
-        found: list[SpendNotice] = []
-        for period in PERIODS:
-            cap = limit.of(period)
-            if cap is None:
+        return self.state(tenant_id, now, refused)[1]
+
+    def _report(
+        self, t: _Tenant, windows: list[_Window], refused: Refusal | None
+    ) -> tuple[TenantSpend, tuple[SpendNotice, ...]]:
+        day = month = None
+        notices: tuple[SpendNotice, ...] = ()
+        for w in windows:
+            if w.period == "day":
+                day = w.spent
+            else:
+                month = w.spent
+            if w.spent >= w.soft or (refused is not None and refused.period == w.period):
+                notices += self._notices(t, w, refused)  # rare: the windows' last stretch
+        lim = t.limit
+        return TenantSpend(day, lim.day, month, lim.month, lim.currency), notices
+
+    def _notices(self, t: _Tenant, w: _Window, refused: Refusal | None) -> tuple[SpendNotice, ...]:
+        """Each once per window and instance: the soft threshold, and exhaustion (a
+        refusal, or spend at the limit)."""
+        levels: list[Level] = []
+        if w.spent >= w.soft:
+            levels.append("soft_threshold")
+        if w.spent >= w.cap or (refused is not None and refused.period == w.period):
+            levels.append("exhausted")
+        found = []
+        for level in levels:
+            key = (t.id, w.period, w.window, level)
+            if key in self._announced:
                 continue
-            window = window_of(period, now)
-            spend = self.spent(tenant_id, period, now)
-            exhausted = spend >= cap or (refused is not None and refused.period == period)
-            levels: list[Literal["soft_threshold", "exhausted"]] = []
-            if spend >= cap * Decimal(str(limit.soft_threshold)):
-                levels.append("soft_threshold")
-            if exhausted:
-                levels.append("exhausted")
-            for level in levels:
-                key = (tenant_id, period, window, level)
-                if key in self._announced:
-                    continue
-                self._announced.add(key)
-                found.append(
-                    SpendNotice(
-                        tenant_id,
-                        period,
-                        window,
-                        level,
-                        spend,
-                        cap,
-                        limit.soft_threshold,
-                        limit.currency,
-                    )
+            self._announced.add(key)
+            lim = t.limit
+            found.append(
+                SpendNotice(
+                    t.id,
+                    w.period,
+                    w.window,
+                    level,
+                    w.spent,
+                    w.cap,
+                    lim.soft_threshold,
+                    lim.currency,
                 )
+            )
         return tuple(found)
 
 
-def worst_case(
-    prices: PriceTable, model: str, input_tokens: int, output_tokens: int, margin: float
-) -> Decimal | None:
-    """The most a call can cost: its input (plus ``margin``) and all of its output at the
-    model's price; None when the model has no price."""
-    price = prices.price(model)
-    if price is None:
-        return None
-    inp = math.ceil(input_tokens * (1 + margin))
+def worst_case(price: ModelPrice, input_tokens: int, output_tokens: int, margin: float) -> Decimal:
+    """The most a call can cost: its input (plus ``margin``) and all of its output."""
+    inp = math.ceil(input_tokens * (1 + margin)) if margin else input_tokens
     return price.input_per_token * inp + price.output_per_token * output_tokens
 
 
@@ -266,38 +316,32 @@ class SpendStage:
         self._clock = clock
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
-        tenant = ctx.turn.tenant_id
         ledger = self._ledger
-        if ledger.limited(tenant) is None:
+        if ctx.turn.tenant_id not in ledger.limits:
             return await call_next(ctx)
         route = ctx.route
         assert route is not None, "SpendStage runs inside RouteStage"
         output = route.output_bound
-        worst = (
-            worst_case(self._prices, route.model, ctx.prompt_tokens, output, self._margin)
-            if output is not None
-            else None
-        )
-        now = self._clock()
-        if worst is None:  # no price, or no bound on the output: the worst case is unknown
-            outcome = Outcome.refused(Reason.UNPRICED_MODEL)
-            return outcome.but(budget=ledger.state(tenant, now, None))
-        admitted = ledger.admit(tenant, worst, now)
+        price = self._prices.price(route.model)
+        if price is None or output is None:  # the worst case is unknown
+            ctx.tenant_spend, _ = ledger.state(ctx.turn.tenant_id, self._clock())
+            return Outcome.refused(Reason.UNPRICED_MODEL)
+        worst = worst_case(price, ctx.prompt_tokens, output, self._margin)
+        admitted = ledger.admit(ctx.turn.tenant_id, worst, self._clock())
         if isinstance(admitted, Refusal):
-            return Outcome.refused(
-                Reason.TENANT_BUDGET_EXHAUSTED,
-                budget=ledger.state(tenant, now, None),
-                notices=ledger.notices(tenant, now, admitted),
+            ctx.tenant_spend, ctx.notices = ledger.state(
+                ctx.turn.tenant_id, self._clock(), admitted
             )
+            return Outcome.refused(Reason.TENANT_BUDGET_EXHAUSTED)
         try:
             outcome = await call_next(ctx)
         except BaseException:
             ledger.release(admitted)
             raise
-        cost = self._prices.cost(route.model, outcome.input_tokens, outcome.output_tokens)
-        now = self._clock()
-        ledger.settle(admitted, event_id(ctx.turn.turn_id, CostEvent.kind), cost.amount, now)
-        return outcome.but(
-            budget=ledger.state(tenant, now, outcome.budget),
-            notices=outcome.notices + ledger.notices(tenant, now),
+        cost = (
+            price.input_per_token * outcome.input_tokens
+            + price.output_per_token * outcome.output_tokens
         )
+        ledger.settle(admitted, ctx.turn.turn_id, cost)
+        ctx.tenant_spend, ctx.notices = ledger.after(admitted)
+        return outcome

@@ -15,8 +15,10 @@ from gwstream.config import SessionBudgetSettings, window_seconds
 from gwstream.pipeline import Outcome, Reason, Route, Session, Status, TurnContext
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage, tokens_used
 from gwstream.pipeline.conversation import ConversationStage
+from gwstream.pipeline.price import PriceStage
 from gwstream.pipeline.replay import ReplayStage
 from gwstream.pipeline.stage import compose
+from gwstream.pricing import PriceTable
 
 LIGHT = "Answer in one sentence."
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -30,8 +32,14 @@ class Clock:
         return self.now
 
 
-def stage(budget: SessionBudget, clock: Clock | None = None) -> SessionBudgetStage:
-    return SessionBudgetStage({"acme": budget}, LIGHT, clock=clock or Clock())
+def stage(budget: SessionBudget, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+    """The budget stage inside the price stage, which puts the budget on the outcome."""
+    inner = SessionBudgetStage({"acme": budget}, LIGHT, clock=clock or Clock())
+
+    async def run(c: TurnContext, nxt: Next) -> Outcome:
+        return await compose([PriceStage(PriceTable.load()), inner], nxt)(c)
+
+    return run
 
 
 def answer(tokens: tuple[int, int] = (1000, 500)) -> Outcome:
@@ -127,6 +135,7 @@ async def _through_conversation(session: Session, allowance_left: int, route: Ro
     nxt = Next(answer((10, 10)))
     chain = compose(
         [
+            PriceStage(PriceTable.load()),
             SessionBudgetStage({"acme": budget}, LIGHT),
             ConversationStage(COUNTER, max_messages=50),
         ],
