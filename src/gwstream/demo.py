@@ -4,7 +4,8 @@ Starts the embedded broker and the gateway simulator, applies the topics,
 publishes the bundled sample of conversation turns (several tenants, many
 multi-turn sessions, a few malformed records, a few turns published twice),
 runs the processor and the cost sink, shows progress, and prints what the
-conversations carried and the tenant cost report. Succeeds only when every
+conversations carried, what the budgets did (one tenant's sessions have a
+token budget, another tenant a daily spend limit) and the tenant cost report. Succeeds only when every
 input record is accounted for: a response event, a dead letter, or (for a
 turn published twice) an answer replayed from its session's state.
 """
@@ -15,6 +16,7 @@ import asyncio
 import base64
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import GatewaySettings, KafkaSettings, Settings, load_settings
-from gwstream.events import CONTENT_TYPE, SPEC_VERSION, TurnEvent
+from gwstream.events import CONTENT_TYPE, SPEC_VERSION, BudgetNotice, TurnEvent
 from gwstream.kafkaio import make_consumer, publish, start_client
 from gwstream.runtime import RuntimeStats
 
@@ -77,6 +79,10 @@ class Accounting:
     replayed: int = 0  # audit events of turns answered from session state
     sessions: set[str] = field(default_factory=set)
     max_history: int = 0  # most history messages sent with one turn
+    reasons: dict[str, int] = field(default_factory=dict)  # refusals and failures by reason
+    lightweight: int = 0  # turns answered with the lightweight instruction
+    notices: list[str] = field(default_factory=list)  # budget notices, as one-liners
+    spend: dict[str, Decimal] = field(default_factory=dict)  # limited tenant -> spend today
 
     @property
     def total(self) -> int:
@@ -99,15 +105,33 @@ async def _watch(
                         acc.dead.add(
                             (int(h["gw_dlq_source_partition"]), int(h["gw_dlq_source_offset"]))
                         )
+                    elif h.get("ce_type") == BudgetNotice.ce_type.encode():
+                        n = orjson.loads(r.value or b"{}")
+                        acc.notices.append(
+                            f"{n['tenant_id']} {n['level'].replace('_', ' ')} of its "
+                            f"{n['period']} limit at {n['spend'][:8]} of {n['limit']} {n['currency']}"
+                        )
                     elif tp.topic == names.audit:
                         audit = orjson.loads(r.value or b"{}")
                         acc.replayed += bool(audit.get("replayed"))
                         acc.sessions.add(f"{audit['tenant_id']}:{audit['session_id']}")
                         acc.max_history = max(acc.max_history, audit.get("history_messages", 0))
+                        budget = audit.get("budget") or {}
+                        if not audit.get("replayed") and audit.get("status") == "ok":
+                            acc.lightweight += budget.get("mode") == "lightweight"
+                        if budget.get("tenant_spend_day") is not None:
+                            spend = Decimal(budget["tenant_spend_day"])
+                            tenant = audit["tenant_id"]
+                            acc.spend[tenant] = max(acc.spend.get(tenant, spend), spend)
                     elif h.get("ce_subject", b"").decode() not in acc.answered:
                         acc.answered.add(h["ce_subject"].decode())
-                        status = orjson.loads(r.value or b"{}").get("status", "?")
+                        response = orjson.loads(r.value or b"{}")
+                        status = response.get("status", "?")
                         acc.statuses[status] = acc.statuses.get(status, 0) + 1
+                        if response.get("reason"):
+                            acc.reasons[response["reason"]] = (
+                                acc.reasons.get(response["reason"], 0) + 1
+                            )
     finally:
         await consumer.stop()
 
@@ -152,8 +176,11 @@ async def run_demo(
         )
         settings = load_settings(
             kafka=kafka,
-            gateways={"default": GatewaySettings(base_urls=[sim.url], max_attempts=5)},
+            gateways={
+                "default": GatewaySettings(base_urls=[sim.url], max_attempts=5, max_tokens=256)
+            },
             sink={"database": database},
+            tenants=DEMO_TENANTS,
         )
         await topics.apply(kafka, settings.topics)
         await publish(kafka, [(settings.topics.turns, k, v, h) for k, v, h in sample])
@@ -196,6 +223,7 @@ async def run_demo(
         f"{gateway_calls} gateway calls for {len(acc.answered)} turns (retries of 429s and 5xx "
         "included, none for the republished turns)"
     )
+    console.print(_budget_summary(acc))
     console.print(
         render(spend_report(database), "table"), soft_wrap=True, markup=False, highlight=False
     )
@@ -205,6 +233,35 @@ async def run_demo(
         return 1
     console.print("[green]every record accounted for[/]")
     return 0
+
+
+#: The demo's budgets (README "Budgets"): acme-telecom's sessions get a small token budget,
+#: so the longer ones switch to the lightweight instruction and then run out; northwind-bank
+#: (gpt-4o, the dearest model in the sample) may spend a few cents a day.
+DEMO_SESSION_TOKENS, DEMO_LIGHTWEIGHT_BELOW, DEMO_DAILY_LIMIT = 1_000, 500, Decimal("0.03")
+DEMO_TENANTS: dict[str, Any] = {
+    "acme-telecom": {
+        "budget": {
+            "session_tokens": DEMO_SESSION_TOKENS,
+            "window": "24h",
+            "lightweight_below": DEMO_LIGHTWEIGHT_BELOW,
+        }
+    },
+    "northwind-bank": {"spend": {"daily": str(DEMO_DAILY_LIMIT)}},
+}
+
+
+def _budget_summary(acc: Accounting) -> str:
+    spent = acc.spend.get("northwind-bank", Decimal(0))
+    notices = "; ".join(acc.notices) or "none"
+    return (
+        f"budgets: acme-telecom sessions get {DEMO_SESSION_TOKENS:,} tokens a day: "
+        f"{acc.lightweight} turns answered in lightweight mode (under {DEMO_LIGHTWEIGHT_BELOW} "
+        f"left), {acc.reasons.get('budget_exhausted', 0)} refused budget_exhausted; "
+        f"northwind-bank may spend {DEMO_DAILY_LIMIT} USD a day: spent {spent:.4f}, "
+        f"{acc.reasons.get('tenant_budget_exhausted', 0)} turns refused "
+        f"tenant_budget_exhausted; notices on the audit topic: {notices}"
+    )
 
 
 async def _run_sink(sink: Any, stop: asyncio.Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -37,3 +38,14 @@ async def test_demo_accounts_for_every_record_and_reports_the_costs(tmp_path: Pa
         "initech-insurance",
     }
     assert sum(Decimal(str(r["cost"])) for r in rows) > 0
+    budgets = re.search(
+        r"(\d+) turns answered in lightweight mode .*?, (\d+) refused budget_exhausted; "
+        r"northwind-bank may spend ([\d.]+) USD a day: spent ([\d.]+), (\d+) turns refused "
+        r"tenant_budget_exhausted; notices on the audit topic: (.*)",
+        " ".join(text.split()),  # the console wraps long lines
+    )
+    assert budgets is not None, text
+    lightweight, exhausted, limit, spent, refused, notices = budgets.groups()
+    assert int(lightweight) > 0 and int(exhausted) > 0 and int(refused) > 0
+    assert Decimal(spent) <= Decimal(limit)
+    assert "northwind-bank exhausted of its day limit" in notices

@@ -32,7 +32,10 @@ coming back, and a replay's republished cost, are skipped.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -115,12 +118,17 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a call was not admitted: the first limit it would have crossed."""
+    """Why a call was not admitted: the first limit it would have crossed.
+
+    ``held``: only because of calls in flight (spend alone leaves room for it), so it
+    may fit once they settle; otherwise the limit is exhausted for this call.
+    """
 
     period: Period
     window: str
     spend: Decimal
     limit: Decimal
+    held: bool = False
 
 
 class SpendLedger:
@@ -145,6 +153,8 @@ class SpendLedger:
         self._seen: dict[str, None] = {}
         self._announced: set[tuple[str, Period, str, Level]] = set()
         self._current: tuple[str, str] = ("", "")
+        #: Calls waiting for a tenant's calls in flight to settle (see :meth:`settled`).
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     def limited(self, tenant_id: str) -> SpendLimit | None:
         return self.limits.get(tenant_id)
@@ -200,7 +210,8 @@ class SpendLedger:
         ws = self._windows(t, windows)
         for w in ws:
             if w.spent + w.reserved + worst > w.cap:
-                return Refusal(w.period, w.window, w.spent, w.cap)
+                held = w.spent + worst <= w.cap
+                return Refusal(w.period, w.window, w.spent, w.cap, held)
         for w in ws:
             w.reserved += worst
         return Reservation(t, worst, ws)
@@ -209,6 +220,20 @@ class SpendLedger:
         """Give a reservation back without a cost (the call never happened)."""
         for w in res.windows:
             w.reserved -= res.amount
+        self._wake(res.tenant.id)
+
+    def _wake(self, tenant_id: str) -> None:
+        waiters = self._waiters.pop(tenant_id, None)
+        for f in waiters or ():
+            if not f.done():
+                f.set_result(None)
+
+    async def settled(self, tenant_id: str, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) until one of the tenant's calls settles or is released."""
+        f = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tenant_id, []).append(f)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(f, timeout_s)
 
     def settle(self, res: Reservation, turn_id: str, amount: Decimal) -> None:
         """Replace a reservation by the call's real cost, in the windows it was admitted in
@@ -219,6 +244,8 @@ class SpendLedger:
             w.reserved -= res.amount
             if counted:
                 w.spent += amount
+        if self._waiters:
+            self._wake(res.tenant.id)
 
     def _window(self, tenant_id: str, period: Period, now: datetime) -> _Window | None:
         return self._tenants[tenant_id].windows.get((period, window_of(period, now)))
@@ -258,7 +285,7 @@ class SpendLedger:
                 day = w.spent
             else:
                 month = w.spent
-            if w.spent >= w.soft or (refused is not None and refused.period == w.period):
+            if w.spent >= w.soft or _exhausted_in(refused, w.period):
                 notices += self._notices(t, w, refused)  # rare: the windows' last stretch
         lim = t.limit
         return TenantSpend(day, lim.day, month, lim.month, lim.currency), notices
@@ -269,7 +296,7 @@ class SpendLedger:
         levels: list[Level] = []
         if w.spent >= w.soft:
             levels.append("soft_threshold")
-        if w.spent >= w.cap or (refused is not None and refused.period == w.period):
+        if w.spent >= w.cap or _exhausted_in(refused, w.period):
             levels.append("exhausted")
         found = []
         for level in levels:
@@ -291,6 +318,12 @@ class SpendLedger:
                 )
             )
         return tuple(found)
+
+
+def _exhausted_in(refused: Refusal | None, period: Period) -> bool:
+    """Whether a refusal says the period's limit is reached (not merely held by calls in
+    flight)."""
+    return refused is not None and not refused.held and refused.period == period
 
 
 def worst_case(price: ModelPrice, input_tokens: int, output_tokens: int, margin: float) -> Decimal:
@@ -329,10 +362,12 @@ class SpendStage:
         worst = worst_case(price, ctx.prompt_tokens, output, self._margin)
         admitted = ledger.admit(ctx.turn.tenant_id, worst, self._clock())
         if isinstance(admitted, Refusal):
-            ctx.tenant_spend, ctx.notices = ledger.state(
-                ctx.turn.tenant_id, self._clock(), admitted
-            )
-            return Outcome.refused(Reason.TENANT_BUDGET_EXHAUSTED)
+            admitted = await self._wait(ctx, worst, admitted, route.deadline_s)
+            if isinstance(admitted, Refusal):
+                ctx.tenant_spend, ctx.notices = ledger.state(
+                    ctx.turn.tenant_id, self._clock(), admitted
+                )
+                return Outcome.refused(Reason.TENANT_BUDGET_EXHAUSTED)
         try:
             outcome = await call_next(ctx)
         except BaseException:
@@ -345,3 +380,19 @@ class SpendStage:
         ledger.settle(admitted, ctx.turn.turn_id, cost)
         ctx.tenant_spend, ctx.notices = ledger.after(admitted)
         return outcome
+
+    async def _wait(
+        self, ctx: TurnContext, worst: Decimal, refused: Refusal, deadline_s: float
+    ) -> Reservation | Refusal:
+        """While only calls in flight hold the limit, wait for them to settle and try again,
+        within the turn's deadline: a call is refused only when spend leaves no room."""
+        deadline = time.monotonic() + deadline_s
+        tenant = ctx.turn.tenant_id
+        admitted: Reservation | Refusal = refused
+        while isinstance(admitted, Refusal) and admitted.held:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await self._ledger.settled(tenant, left)
+            admitted = self._ledger.admit(tenant, worst, self._clock())
+        return admitted

@@ -50,7 +50,7 @@ def test_a_call_is_admitted_while_spent_plus_reserved_plus_its_worst_case_stays_
     b = led.admit("acme", D("0.60"), NOON)  # exactly at the limit: admitted
     c = led.admit("acme", D("0.01"), NOON)
     assert isinstance(a, Reservation) and isinstance(b, Reservation)
-    assert c == Refusal("day", "2026-12-01", D(0), D("1.00"))
+    assert c == Refusal("day", "2026-12-01", D(0), D("1.00"), held=True)  # by calls in flight
     assert led.reserved("acme", "day", NOON) == D("1.00")
 
 
@@ -309,3 +309,49 @@ def test_a_limited_tenant_whose_model_has_no_price_is_a_start_up_error(tmp_path)
     )
     with pytest.raises(ConfigError, match=r"tenants.acme.spend: model 'gpt-4o-mini'"):
         build_pipeline(settings, {})
+
+
+# -- a call held by calls in flight waits for them ----------------------------------------
+
+
+async def _held_call(led: SpendLedger, deadline_s: float = 30.0) -> tuple[asyncio.Task, Next]:  # type: ignore[type-arg]
+    """Admit one call that fills the limit, then start a second one behind it."""
+    c = ctx(route=Route("default", "gpt-4o-mini", 256, deadline_s=deadline_s), t=turn(2))
+    c.prompt_tokens = 1000
+    nxt = Next()
+    task = asyncio.create_task(spend_stage(led)(c, nxt))
+    await asyncio.sleep(0)  # a yield: the call reaches its admission and waits
+    return task, nxt
+
+
+async def test_a_call_held_by_calls_in_flight_is_admitted_when_they_settle_for_less() -> None:
+    led = ledger("0.0005")  # room for one worst case (0.0003036), not two
+    first = led.admit("acme", D("0.0003036"), NOON)
+    assert isinstance(first, Reservation)
+    task, nxt = await _held_call(led)
+    assert not task.done() and nxt.seen == []
+    led.settle(first, "t-1", D("0.0001"))  # it cost less than its worst case
+    out = await task
+    assert out.status is Status.OK and len(nxt.seen) == 1
+    assert led.spent("acme", "day", NOON) == D("0.00055")  # 0.0001 + the scripted 0.00045
+
+
+async def test_a_held_call_is_refused_when_the_calls_before_it_leave_no_room() -> None:
+    led = ledger("0.0005")
+    first = led.admit("acme", D("0.0003036"), NOON)
+    assert isinstance(first, Reservation)
+    task, nxt = await _held_call(led)
+    led.settle(first, "t-1", D("0.0003"))
+    out = await task
+    assert (out.status, out.reason) == (Status.REFUSED, Reason.TENANT_BUDGET_EXHAUSTED)
+    assert nxt.seen == []
+    assert [n.level for n in out.notices] == ["exhausted"]  # 0.0003 is under the soft 0.0004
+
+
+async def test_a_held_call_waits_no_longer_than_its_deadline_and_announces_nothing() -> None:
+    led = ledger("0.0005")
+    assert isinstance(led.admit("acme", D("0.0003036"), NOON), Reservation)
+    task, nxt = await _held_call(led, deadline_s=0.05)
+    out = await task  # the first call never settles
+    assert (out.status, out.reason) == (Status.REFUSED, Reason.TENANT_BUDGET_EXHAUSTED)
+    assert nxt.seen == [] and out.notices == ()
