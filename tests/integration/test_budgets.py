@@ -321,7 +321,7 @@ async def test_two_instances_sharing_a_daily_limit_overshoot_it_by_no_more_than_
     assert refused and any(r["status"] == "ok" for r in responses)
     d = max(arrivals)
     t_min = (latency - jitter) / 1000
-    bound = (n - 1) * in_flight * c_max * (1 + math.ceil(d / t_min))
+    bound = (n - 1) * in_flight * c_max * (2 + math.floor(d / t_min))  # README "Budgets"
     overshoot = max(Decimal(0), spent - limit)
     print(
         f"\n{n} instances, {in_flight} calls in flight each, daily limit {limit} USD: "
