@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -219,18 +220,19 @@ def build_stages(
     *,
     counter: TokenCounter,
     ledger: SpendLedger | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], float] | None = None,
 ) -> list[Stage]:
     """The stage list, outermost first: the one place it is assembled.
 
     ``ledger`` is the spend ledger the spend view feeds (one is built when
     tenants have limits and none is given); ``clock`` says what time it is
-    for budget windows (tests move it across day boundaries).
+    (Unix seconds) for budget windows and event times (tests move it across
+    day boundaries).
     """
     prices = PriceTable.load(settings.prices_file)
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
-        PriceStage(prices, clock=clock),
+        PriceStage(prices, clock=utcnow if clock is None else _datetime_clock(clock)),
         RouteStage(build_router(settings)),
     ]
     budgets = {
@@ -239,13 +241,19 @@ def build_stages(
         if c.budget is not None
     }
     if budgets:
-        stages.append(SessionBudgetStage(budgets, settings.lightweight_system_prompt, clock=clock))
+        stages.append(
+            SessionBudgetStage(
+                budgets, settings.lightweight_system_prompt, clock=clock or time.time
+            )
+        )
     stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
     ledger = ledger if ledger is not None else build_ledger(settings)
     if ledger is not None:
         _check_priced(settings, prices)
         stages.append(
-            SpendStage(ledger, prices, input_margin=settings.spend.input_margin, clock=clock)
+            SpendStage(
+                ledger, prices, input_margin=settings.spend.input_margin, clock=clock or time.time
+            )
         )
     limits = build_limits(settings)
     if limits is not None:
@@ -253,12 +261,16 @@ def build_stages(
     return stages
 
 
+def _datetime_clock(clock: Callable[[], float]) -> Callable[[], datetime]:
+    return lambda: datetime.fromtimestamp(clock(), UTC)
+
+
 def build_pipeline(
     settings: Settings,
     gateways: Mapping[str, Gateway],
     *,
     ledger: SpendLedger | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], float] | None = None,
 ) -> Pipeline:
     """The pipeline of :func:`build_stages` around the gateway call."""
     counter = default_counter()

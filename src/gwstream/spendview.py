@@ -166,7 +166,7 @@ class SpendView:
             try:
                 e = orjson.loads(r.value)
                 amount = Decimal(e["cost"])
-                at = datetime.fromisoformat(e["produced_at"])
+                at = datetime.fromisoformat(e["produced_at"]).timestamp()
                 tenant = e["tenant_id"]
                 limit = ledger.limited(tenant)
                 if limit is None or e.get("currency", "USD") != limit.currency:

@@ -19,11 +19,11 @@ context for the price stage to put on the outcome.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gwstream.events import utcnow
 from gwstream.pipeline.context import Outcome, SessionTokens, TurnContext
 from gwstream.pipeline.session import Session
 from gwstream.pipeline.stage import Next
@@ -38,11 +38,12 @@ class SessionBudget:
     window_s: int | None = None
     lightweight_below: int = 0
 
-    def window_start(self, now: datetime) -> int:
-        """Unix second the window holding ``now`` began (0 for a conversation window)."""
+    def window_start(self, now: float) -> int:
+        """Unix second the window holding ``now`` (Unix seconds) began (0 for a conversation
+        window)."""
         if self.window_s is None:
             return 0
-        t = int(now.timestamp())
+        t = int(now)
         return t - t % self.window_s
 
 
@@ -58,7 +59,7 @@ class SessionBudgetStage:
         budgets: Mapping[str, SessionBudget],
         lightweight_prompt: str,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._budgets = dict(budgets)
         self._lightweight = lightweight_prompt

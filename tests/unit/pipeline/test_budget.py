@@ -28,8 +28,8 @@ class Clock:
     def __init__(self, now: datetime = NOON) -> None:
         self.now = now
 
-    def __call__(self) -> datetime:
-        return self.now
+    def __call__(self) -> float:
+        return self.now.timestamp()
 
 
 def stage(budget: SessionBudget, clock: Clock | None = None):  # type: ignore[no-untyped-def]
@@ -184,7 +184,7 @@ async def test_a_session_is_charged_once_per_turn_however_often_turns_are_redeli
 @given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)))
 def test_a_24h_window_is_the_utc_day_and_holds_the_instant(naive: datetime) -> None:
     now = naive.replace(tzinfo=UTC)
-    start = DAY.window_start(now)
+    start = DAY.window_start(now.timestamp())
     assert start <= now.timestamp() < start + 86_400
     assert datetime.fromtimestamp(start, UTC) == now.replace(
         hour=0, minute=0, second=0, microsecond=0

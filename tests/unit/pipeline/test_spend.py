@@ -24,12 +24,13 @@ from gwstream.pipeline.spend import (
     SpendLimit,
     SpendStage,
     window_of,
+    windows_at,
     worst_case,
 )
 from gwstream.pipeline.stage import compose
 from gwstream.pricing import PriceTable
 
-NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
+NOON = datetime(2026, 12, 1, 12, tzinfo=UTC).timestamp()
 D = Decimal
 PRICES = PriceTable.load()
 # gpt-4o-mini: 1.5e-7 per input token, 6e-7 per output token
@@ -80,10 +81,10 @@ def test_a_released_reservation_frees_its_room_and_a_free_call_leaves_its_id_unc
 
 def test_days_roll_over_at_utc_midnight_and_the_month_keeps_counting() -> None:
     led = ledger("1.00", "1.50")
-    late = datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC)
+    late = datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC).timestamp()
     led.observe("c1", "acme", D("0.90"), late)
     assert isinstance(led.admit("acme", D("0.20"), late), Refusal)
-    next_day = datetime(2026, 12, 2, tzinfo=UTC)
+    next_day = datetime(2026, 12, 2, tzinfo=UTC).timestamp()
     assert led.spent("acme", "day", next_day) == 0
     assert isinstance(led.admit("acme", D("0.50"), next_day), Reservation)
     refused = led.admit("acme", D("0.20"), next_day)  # 0.90 + 0.50 + 0.20 > 1.50 this month
@@ -92,7 +93,7 @@ def test_days_roll_over_at_utc_midnight_and_the_month_keeps_counting() -> None:
 
 
 def test_windows_are_utc_days_and_months() -> None:
-    at = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    at = datetime(2026, 12, 31, 23, 30, tzinfo=UTC).timestamp()
     assert (window_of("day", at), window_of("month", at)) == ("2026-12-31", "2026-12")
 
 
@@ -114,7 +115,7 @@ def test_the_soft_threshold_and_exhaustion_are_noticed_once_per_window() -> None
     (exhausted,) = led.notices("acme", NOON, refused)
     assert exhausted.level == "exhausted"
     assert led.notices("acme", NOON, refused) == ()
-    tomorrow = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    tomorrow = datetime(2026, 12, 2, 12, tzinfo=UTC).timestamp()
     led.observe("c3", "acme", D("1.00"), tomorrow)
     led.admit("acme", D(0), tomorrow)  # rolls the day over
     assert [n.level for n in led.notices("acme", tomorrow)] == ["soft_threshold", "exhausted"]
@@ -355,3 +356,9 @@ async def test_a_held_call_waits_no_longer_than_its_deadline_and_announces_nothi
     out = await task  # the first call never settles
     assert (out.status, out.reason) == (Status.REFUSED, Reason.TENANT_BUDGET_EXHAUSTED)
     assert nxt.seen == [] and out.notices == ()
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_windows_are_the_utc_day_and_month_of_any_instant(naive: datetime) -> None:
+    at = naive.replace(tzinfo=UTC)
+    assert windows_at(at.timestamp()) == (f"{at:%Y-%m-%d}", f"{at:%Y-%m}")
