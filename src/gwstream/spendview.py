@@ -2,13 +2,15 @@
 
 Each processor instance runs one :class:`SpendView` when any tenant has a
 spend limit. It is a plain consumer (no consumer group, so every instance
-reads every partition) over the cost topic, started from the beginning of
-the retained log. ``start()`` reads until it has caught up with every
-partition's high watermark, as the broker reports it on each fetch (end
-offsets are not used: the embedded broker reports them short), logging
-progress; only then does the processor take turns, so an instance that
-restarts knows what was spent before it admits a call. After that a task
-tails the topic for as long as the processor runs.
+reads every partition) over the cost topic, started at the first record of
+this month (or of today, when no tenant has a monthly limit; a broker that
+cannot look offsets up by time, like the embedded one, is read from the
+beginning). ``start()`` reads until it has caught up with every partition's
+high watermark, as the broker reports it on each fetch (end offsets are not
+used: the embedded broker reports them short), logging progress; only then
+does the processor take turns, so an instance that restarts knows what was
+spent before it admits a call. After that a task tails the topic for as long
+as the processor runs.
 
 Only the costs of limited tenants are parsed (the record key names the
 tenant); each cost is counted once per turn id, so the records this
@@ -24,11 +26,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from gwstream.config import KafkaSettings
 from gwstream.errors import BrokerError
@@ -81,7 +84,7 @@ class SpendView:
         try:
             self._partitions = await partitions_of(consumer, self._topic, self._timeout)
             consumer.assign(self._partitions)
-            await consumer.seek_to_beginning(*self._partitions)
+            await self._seek(consumer)
             await self._catch_up(consumer)
         except BaseException:
             await self.aclose()
@@ -98,6 +101,32 @@ class SpendView:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
             self._consumer = None
+
+    async def _seek(self, consumer: AIOKafkaConsumer) -> None:
+        """Start each partition at the first record of the earliest window a limit needs
+        (this month's, or today's when no tenant has a monthly limit), an hour early for
+        clocks that disagree; from the beginning where the broker cannot look times up."""
+        now = datetime.now(UTC)
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if any(lim.month is not None for lim in self._ledger.limits.values()):
+            start = start.replace(day=1)
+        since_ms = int((start - timedelta(hours=1)).timestamp() * 1000)
+        try:
+            found = await consumer.offsets_for_times({tp: since_ms for tp in self._partitions})
+        except KafkaError as exc:
+            log.info(
+                "spend view: %s cannot look offsets up by time (%s); reading it all",
+                self._topic,
+                exc,
+            )
+            await consumer.seek_to_beginning(*self._partitions)
+            return
+        for tp in self._partitions:
+            at = found.get(tp)
+            if at is None:  # nothing that recent in this partition
+                await consumer.seek_to_end(tp)
+            else:
+                consumer.seek(tp, at.offset)
 
     async def _behind(self, consumer: AIOKafkaConsumer) -> list[int]:
         """Partitions not yet read up to the high watermark of their last fetch."""

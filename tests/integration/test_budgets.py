@@ -10,7 +10,7 @@ import math
 import signal
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from gwstream.config import (
     TenantSettings,
     TopicNames,
 )
-from gwstream.events import AuditEvent, BudgetNotice, ResponseEvent
+from gwstream.events import AuditEvent, BudgetNotice, CostEvent, ResponseEvent, event_id
 from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import make_consumer, partitions_of, publish, read_topic
 from gwstream.pricing import PriceTable
@@ -347,3 +347,69 @@ async def test_one_instance_never_spends_past_its_daily_limit(
     assert any(r["reason"] == "tenant_budget_exhausted" for r in responses)
     print(f"\n1 instance, daily limit {limit} USD: spent {spent} USD (c_max {c_max})")
     assert spent <= limit
+
+
+async def test_an_instance_starts_knowing_what_was_spent_and_refuses_past_the_limit(
+    kafka: KafkaSettings, topic_names: TopicNames, start_simulator
+) -> None:  # type: ignore[no-untyped-def]
+    sim: GatewaySimulator = await start_simulator(latency_ms=2)
+    now = datetime.now(UTC)
+
+    def cost(turn_id: str, tenant: str, amount: str, at: datetime) -> CostEvent:
+        return CostEvent(
+            event_id=event_id(turn_id, CostEvent.kind),
+            turn_id=turn_id,
+            tenant_id=tenant,
+            session_id="earlier",
+            seq=0,
+            produced_at=at,
+            occurred_at=at,
+            request_model="gpt-4o-mini",
+            input_tokens=10,
+            output_tokens=10,
+            usage_source="gateway",
+            cost=Decimal(amount),
+            price_source="bundled",
+        )
+
+    earlier = [
+        cost("before-1", TENANT, "0.00199", now),  # today, by an instance since gone
+        cost("before-2", TENANT, "0.002", now),
+        cost("before-2", TENANT, "0.002", now),  # the same cost, redelivered
+        cost("last-month", TENANT, "1.00", now - timedelta(days=40)),
+        cost("other", "tenant-9", "5.00", now),  # a tenant without limits
+    ]
+    await publish(
+        kafka,
+        [(topic_names.costs, f"{c.tenant_id}:earlier".encode(), c.to_json(), []) for c in earlier],
+    )
+    turns = make_turns(sessions=3, turns_per_session=1, tenants=1)
+    settings = settings_for(kafka, topic_names, sim.url).model_copy(
+        update={
+            "gateways": {"default": GatewaySettings(base_urls=[sim.url], max_tokens=64)},
+            "tenants": {
+                TENANT: TenantSettings(
+                    spend=SpendLimitSettings(daily=Decimal("0.004"), monthly=Decimal("0.5"))
+                )
+            },
+        }
+    )
+    await publish(kafka, turn_records(topic_names.turns, turns))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(settings, stop))
+    try:
+        responses = await read_topic(
+            kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(turns)
+        )
+    finally:
+        stop.set()
+        await task
+    answers = _first_answers(responses).values()
+    assert {(r.status, r.reason) for r in answers} == {("refused", "tenant_budget_exhausted")}
+    assert sim.stats.requests == 0
+    for r in answers:  # today's spend was read back; last month's and the other tenant's not
+        assert r.budget is not None
+        assert (r.budget.tenant_spend_day, r.budget.tenant_spend_month) == (
+            Decimal("0.00399"),
+            Decimal("0.00399"),
+        )
