@@ -32,7 +32,7 @@ from gwstream.pipeline.ratelimit import RateLimitStage
 from gwstream.pipeline.replay import ReplayStage
 from gwstream.pipeline.route import RouteStage
 from gwstream.pipeline.session import SessionDecodeError
-from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendStage
+from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendReportStage, SpendStage
 from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceTable
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
@@ -200,9 +200,16 @@ def build_ledger(settings: Settings) -> SpendLedger | None:
     return SpendLedger(limits, dedupe_ids=settings.spend.dedupe_ids) if limits else None
 
 
-def _check_priced(settings: Settings, prices: PriceTable) -> None:
-    """A tenant with a spend limit must have a price for its gateway's model: an unpriced
-    call would cost zero and never reach the limit."""
+def load_prices(settings: Settings) -> PriceTable:
+    """The price map, checked against the budgets: a tenant with a spend limit must have a
+    price for its gateway's model (an unpriced call would cost zero and never reach the
+    limit). ConfigError otherwise."""
+    prices = PriceTable.load(settings.prices_file)
+    where = (
+        f"prices_file {settings.prices_file}"
+        if settings.prices_file is not None
+        else "the bundled price map"
+    )
     for tenant, c in settings.tenants.items():
         if c.spend is None:
             continue
@@ -211,8 +218,9 @@ def _check_priced(settings: Settings, prices: PriceTable) -> None:
         if prices.price(model) is None:
             raise ConfigError(
                 f"tenants.{tenant}.spend: model {model!r} of gateway {name!r} has no price in "
-                f"{prices.source}; add it to prices_file or drop the limit"
+                f"{where}; add it to a prices_file or drop the limit"
             )
+    return prices
 
 
 def build_stages(
@@ -229,12 +237,14 @@ def build_stages(
     (Unix seconds) for budget windows and event times (tests move it across
     day boundaries).
     """
-    prices = PriceTable.load(settings.prices_file)
+    prices = load_prices(settings)
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
         PriceStage(prices, clock=utcnow if clock is None else _datetime_clock(clock)),
-        RouteStage(build_router(settings)),
     ]
+    # The budget stages come before routing, so that every turn of a tenant with budgets
+    # reports them, refused or not; the spend stage needs the prompt counted, so it comes
+    # after the conversation stage.
     budgets = {
         t: SessionBudget(c.budget.session_tokens, c.budget.window_s, c.budget.lightweight_below)
         for t, c in settings.tenants.items()
@@ -246,10 +256,12 @@ def build_stages(
                 budgets, settings.lightweight_system_prompt, clock=clock or time.time
             )
         )
-    stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
     ledger = ledger if ledger is not None else build_ledger(settings)
     if ledger is not None:
-        _check_priced(settings, prices)
+        stages.append(SpendReportStage(ledger, clock=clock or time.time))
+    stages.append(RouteStage(build_router(settings)))
+    stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
+    if ledger is not None:
         stages.append(
             SpendStage(
                 ledger, prices, input_margin=settings.spend.input_margin, clock=clock or time.time

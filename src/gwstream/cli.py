@@ -247,10 +247,12 @@ def gateways_check(
     """Validate the gateway definitions, then probe every endpoint; exit 1 if a gateway has none healthy."""
     from rich.table import Table
 
+    from gwstream.app import load_prices
     from gwstream.gateways.health import check_gateways
 
     try:
         settings = _settings(config)
+        load_prices(settings)  # a spend limit needs a price for its model
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -269,6 +271,8 @@ def gateways_check(
         )
         table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
     out.print(table)
+    if settings.tenants:
+        out.print(_tenants_table(settings))
     if not probe:
         from gwstream.app import gateway_kwargs
 
@@ -291,6 +295,34 @@ def gateways_check(
     if unhealthy:
         err.print(f"[red]no healthy endpoint for:[/] {', '.join(unhealthy)}")
         raise typer.Exit(1)
+
+
+def _tenants_table(settings: Settings) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Tenants")
+    for col in ("tenant", "gateway", "rate limits", "session budget", "spend limits"):
+        table.add_column(col, overflow="fold")
+    for tenant, t in settings.tenants.items():
+        rates = ", ".join(f"{v} {unit}" for v, unit in ((t.rpm, "rpm"), (t.tpm, "tpm")) if v)
+        b, sp = t.budget, t.spend
+        budget = (
+            f"{b.session_tokens} tokens per {b.window}, lightweight below {b.lightweight_below}"
+            if b is not None
+            else ""
+        )
+        spend = (
+            ", ".join(
+                f"{v} {sp.currency} {per}"
+                for v, per in ((sp.daily, "a day"), (sp.monthly, "a month"))
+                if v is not None
+            )
+            + f" (notice at {sp.soft_threshold:.0%})"
+            if sp is not None
+            else ""
+        )
+        table.add_row(tenant, t.gateway or settings.default_gateway, rates, budget, spend)
+    return table
 
 
 @gateways_app.command("pull-metrics")

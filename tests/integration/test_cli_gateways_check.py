@@ -135,3 +135,30 @@ def test_vendor_metrics_are_pulled_and_reconciled_from_the_command_line(
     assert {r["gateway"] for r in rows} == {"cognigy", "genesys"}
     # The probes' request ids are not gwstream turns: the vendor saw calls gwstream did not cost.
     assert all(r["only_vendor"] >= 1 and r["matched"] == 0 for r in rows)
+
+
+def test_a_spend_limit_on_a_model_without_a_price_fails_the_check_before_any_probe(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        "gateways:\n"
+        "  house:\n"
+        '    {protocol: openai, base_urls: ["http://127.0.0.1:9"], model: house-llm,\n'
+        "     models: {house-llm: {context_window: 8000, max_output_tokens: 1000}}}\n"
+        "default_gateway: house\n"
+        "tenants:\n"
+        '  acme: {spend: {daily: "5"}}\n'
+        "  globex: {budget: {session_tokens: 9000, window: conversation}}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+    args = [sys.executable, "-m", "gwstream", "gateways", "check", "-c", str(cfg), "--no-probe"]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "tenants.acme.spend: model 'house-llm' of gateway 'house' has no price" in done.stderr
+    cfg.write_text(cfg.read_text().replace('acme: {spend: {daily: "5"}}', "acme: {rpm: 60}"))
+    done = subprocess.run(
+        args, capture_output=True, text=True, env=env | {"COLUMNS": "200"}, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"globex\s+│\s+house\s+│\s+│\s+9000 tokens per conversation", done.stdout)

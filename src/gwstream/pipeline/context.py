@@ -66,6 +66,10 @@ class Reason(StrEnum):
             return cls.GATEWAY_SERVER_ERROR
 
 
+#: The audit outcome of a turn refused before any gateway call (budgets, routing, context).
+NOT_CALLED = "not_called"
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Which gateway and model answer a turn, with that gateway's limits."""
@@ -138,7 +142,7 @@ class Outcome:
     """How one turn ended: everything its three events are built from.
 
     ``gateway_outcome`` is the resilience layer's classification (``ok``,
-    ``retried_ok``, ``fallback_ok``, ``timeout``, ...; ``client_error`` for
+    ``retried_ok``, ``fallback_ok``, ``timeout``, ...; ``not_called`` for
     refusals made before any call). ``produced_at`` and the cost are fixed
     here, not when events are built, so a replay rebuilds identical events.
     """
@@ -173,7 +177,7 @@ class Outcome:
     @classmethod
     def refused(cls, reason: Reason, **fields: Any) -> Outcome:
         """A refusal made before (or instead of) any gateway call."""
-        fields.setdefault("gateway_outcome", "client_error")
+        fields.setdefault("gateway_outcome", NOT_CALLED)
         return cls(Status.REFUSED, reason, **fields)
 
     @classmethod

@@ -399,3 +399,18 @@ class SpendStage:
             await self._ledger.settled(tenant, left)
             admitted = self._ledger.admit(tenant, worst, self._clock())
         return admitted
+
+
+class SpendReportStage:
+    """Every turn of a limited tenant reports the tenant's spend, turns refused before the
+    spend stage (by a session budget, routing, the context window) included."""
+
+    def __init__(self, ledger: SpendLedger, *, clock: Callable[[], float] = time.time) -> None:
+        self._ledger = ledger
+        self._clock = clock
+
+    async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
+        outcome = await call_next(ctx)
+        if ctx.tenant_spend is None and ctx.turn.tenant_id in self._ledger.limits:
+            ctx.tenant_spend, _ = self._ledger.state(ctx.turn.tenant_id, self._clock())
+        return outcome

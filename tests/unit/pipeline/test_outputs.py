@@ -57,7 +57,7 @@ def test_a_refusal_is_a_response_with_a_reason_and_zero_cost() -> None:
     out = build_events(TURN, Outcome.refused(Reason.CONTEXT_OVERFLOW), Origin(0, 0))
     _validated(out)
     assert (out.response.status, out.response.reason) == ("refused", "context_overflow")
-    assert out.cost.cost == 0 and out.audit.outcome == "client_error"
+    assert out.cost.cost == 0 and out.audit.outcome == "not_called"
 
 
 def test_a_failure_keeps_the_gateway_classification() -> None:

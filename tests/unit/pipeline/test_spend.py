@@ -362,3 +362,35 @@ async def test_a_held_call_waits_no_longer_than_its_deadline_and_announces_nothi
 def test_windows_are_the_utc_day_and_month_of_any_instant(naive: datetime) -> None:
     at = naive.replace(tzinfo=UTC)
     assert windows_at(at.timestamp()) == (f"{at:%Y-%m-%d}", f"{at:%Y-%m}")
+
+
+async def test_every_turn_of_a_tenant_with_budgets_reports_both_refused_or_not() -> None:
+    from tests.unit.pipeline.scripted import ScriptedGateway
+
+    from gwstream.app import build_pipeline
+    from gwstream.pipeline import Session
+    from gwstream.pipeline.context import NOT_CALLED
+
+    settings = Settings(
+        gateways={"default": {"protocol": "openai", "base_urls": ["http://gw"], "max_tokens": 50}},
+        tenants={
+            "acme": {
+                "budget": {"session_tokens": 1550, "window": "conversation"},
+                "spend": {"daily": "5"},
+            }
+        },
+    )
+    gw = ScriptedGateway(result(tokens=(1000, 500)))
+    pipeline = build_pipeline(settings, {"default": gw}, clock=lambda: NOON)
+    session = Session()
+    first = await pipeline.run(turn(1), session)
+    second = await pipeline.run(turn(2), session)  # 50 tokens left: cannot fit
+    elsewhere = await pipeline.run(turn(3).model_copy(update={"gateway": "nowhere"}), session)
+    assert first.status is Status.OK and len(gw.requests) == 1
+    assert (second.reason, elsewhere.reason) == (Reason.BUDGET_EXHAUSTED, Reason.UNKNOWN_GATEWAY)
+    for out in (first, second, elsewhere):
+        assert out.budget is not None
+        assert out.budget.session_tokens_used == 1500
+        assert out.budget.tenant_spend_day == D("0.00045")
+        assert out.budget.tenant_limit_day == D("5")
+    assert second.gateway_outcome == elsewhere.gateway_outcome == NOT_CALLED
