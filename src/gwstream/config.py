@@ -267,6 +267,47 @@ class SpendLimitSettings(_Section):
         return self
 
 
+#: Countries whose national phone formats are recognised unless a policy names others.
+DEFAULT_PHONE_REGIONS = (
+    "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "IE", "PT", "PL", "SE",
+    "IN", "BR", "MX", "AU", "JP", "SG", "ZA", "CA",
+)  # fmt: skip
+PiiType = Literal["EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"]
+ALL_PII: list[PiiType] = ["EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"]
+
+
+class GuardrailPolicy(_Section):
+    """What the guardrails do with a tenant's turns (README "Guardrails")."""
+
+    injection: Literal["off", "flag", "filter", "block"] = Field(
+        default="flag",
+        description="flag: answer and record it; filter: replace the instruction; "
+        "block: refuse blocked_injection without calling the gateway",
+    )
+    pii: list[PiiType] = Field(
+        default_factory=lambda: list(ALL_PII),
+        description="PII types redacted from turns before the gateway and the session history",
+    )
+    output_pii: list[PiiType] = Field(
+        default_factory=lambda: list(ALL_PII),
+        description="PII types redacted from responses",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description="Countries whose national phone formats are recognised "
+        "(international +CC numbers are, for every country)",
+    )
+
+    @model_validator(mode="after")
+    def _check_regions(self) -> GuardrailPolicy:
+        import phonenumbers
+
+        unknown = sorted(set(self.phone_regions) - set(phonenumbers.SUPPORTED_REGIONS))
+        if unknown:
+            raise ValueError(f"phone_regions: unknown region codes {unknown} (use ISO 3166 codes)")
+        return self
+
+
 class TenantSettings(_Section):
     """A tenant's gateway (when not the default), rate limits and budgets."""
 
@@ -278,6 +319,9 @@ class TenantSettings(_Section):
     )
     spend: SpendLimitSettings | None = Field(
         default=None, description="The tenant's spend limits, shared by all instances"
+    )
+    guardrails: GuardrailPolicy | None = Field(
+        default=None, description="The tenant's guardrail policy (the default one when absent)"
     )
 
 
@@ -330,12 +374,19 @@ class Settings(BaseSettings):
         description="Replaces system_prompt when a session's token budget runs low",
     )
     spend: SpendSettings = SpendSettings()
+    guardrails: GuardrailPolicy = Field(
+        default_factory=GuardrailPolicy, description="Guardrail policy of tenants without their own"
+    )
     prices_file: Path | None = Field(
         default=None, description="LiteLLM-format price map; the bundled one when absent"
     )
     sink: SinkSettings = SinkSettings()
     metrics: MetricsSettings = MetricsSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def guardrails_for(self, tenant_id: str) -> GuardrailPolicy:
+        t = self.tenants.get(tenant_id)
+        return t.guardrails if t is not None and t.guardrails is not None else self.guardrails
 
     @model_validator(mode="after")
     def _gateways_exist(self) -> Settings:

@@ -1,0 +1,197 @@
+"""Normalisation before matching, with a map from the normalised text back to the original.
+
+Detectors match on :class:`Normalized` text, and what they find is reported
+(and redacted) as spans of the original text, so a caller never sees the
+normalised form. :func:`normalize` does what every detector needs:
+
+- Unicode tag characters (U+E0020-U+E007E, invisible in most renderers) are
+  decoded to the ASCII they encode, so a hidden instruction becomes visible;
+  the tag block's other code points are removed;
+- zero-width and other invisible format characters are removed;
+- NFKC folds compatibility forms (fullwidth letters U+FF41..., mathematical
+  alphanumerics U+1D400..., ligatures, circled digits) to plain ones, and
+  combining marks are dropped;
+- Cyrillic and Greek letters that look Latin are folded to Latin;
+- runs of whitespace (line breaks included) collapse to one space.
+
+:func:`fold_for_rules` goes further, for the injection rules only: lower
+case, simple leetspeak (``1gn0r3`` → ``ignore``) in words that also hold
+letters. Pure ASCII text without runs of whitespace, the common case, passes
+through without a per-character loop.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Cyrillic and Greek letters that render like Latin ones (the confusables that matter for
+# English instructions: U+0430 a, U+0435 e, U+043E o, U+0440 p, U+03BF o, ...), written as
+# escapes so that this file shows none of them, and what they fold to.
+_CONFUSABLES = dict(
+    zip(
+        (
+            "\u0430\u0432\u0435\u0451\u04bb\u0456\u0457\u0458\u043a\u043c"
+            "\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0455\u0501\u051b"
+            "\u051d\u04af\u0261\u0131\u0410\u0412\u0415\u0401\u04ba\u0406"
+            "\u0407\u0408\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0423"
+            "\u0425\u0405\u0500\u051a\u051c\u04ae\u03b1\u03b2\u03b3\u03b5"
+            "\u03b7\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03c9"
+            "\u03c2\u03c3\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c"
+            "\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
+        ),
+        ("abeehiijkmhopctyxsdqwygiABEEHIIJKMHOPCTYXSDQWYabyenikvoptuxwsoABEZHIKMNOPTYX"),
+        strict=True,
+    )
+)
+
+#: Invisible characters removed outright (zero-width, joiners, word joiner, BOM, ...).
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f"
+    "\u3164\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c"
+    "\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
+)
+_TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
+_WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalised text and where each of its pieces came from in the original.
+
+    The text is built from segments: ``starts[k]`` is where segment k begins in
+    the normalised text, ``origins[k]`` the original span it came from, and
+    ``identity[k]`` whether it is the original unchanged (then positions map
+    one to one) or a replacement (then any position in it maps to its whole
+    original span).
+    """
+
+    text: str
+    original: str
+    starts: tuple[int, ...] = ()
+    origins: tuple[tuple[int, int], ...] = ()
+    identity: tuple[bool, ...] = ()
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of the normalised span [start, end) (end exclusive)."""
+        if not self.starts:  # nothing changed
+            return start, end
+        return self._position(start, first=True), self._position(end - 1, first=False)
+
+    def _position(self, i: int, *, first: bool) -> int:
+        k = bisect.bisect_right(self.starts, i) - 1
+        o_start, o_end = self.origins[k]
+        if self.identity[k]:
+            o = o_start + (i - self.starts[k])
+            return o if first else o + 1
+        return o_start if first else o_end
+
+
+class _Builder:
+    __slots__ = ("identity", "origins", "pieces", "pos", "starts")
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.starts: list[int] = []
+        self.origins: list[tuple[int, int]] = []
+        self.identity: list[bool] = []
+        self.pos = 0
+
+    def add(self, text: str, o_start: int, o_end: int, same: bool) -> None:
+        if not text:
+            return
+        if same and self.identity and self.identity[-1] and self.origins[-1][1] == o_start:
+            s, _ = self.origins[-1]
+            self.origins[-1] = (s, o_end)  # extend the identity segment
+        else:
+            self.starts.append(self.pos)
+            self.origins.append((o_start, o_end))
+            self.identity.append(same)
+        self.pieces.append(text)
+        self.pos += len(text)
+
+    def build(self, original: str) -> Normalized:
+        return Normalized(
+            "".join(self.pieces),
+            original,
+            tuple(self.starts),
+            tuple(self.origins),
+            tuple(self.identity),
+        )
+
+
+def normalize(text: str) -> Normalized:
+    """``text`` normalised for matching (see the module docstring), with its span map."""
+    if text.isascii():
+        if _WHITESPACE_RUN.search(text) is None:
+            return Normalized(text, text)
+        return _collapse_ascii(text)
+    return _normalize_unicode(text)
+
+
+def _collapse_ascii(text: str) -> Normalized:
+    b = _Builder()
+    last = 0
+    for m in _WHITESPACE_RUN.finditer(text):
+        b.add(text[last : m.start()], last, m.start(), True)
+        b.add(" ", m.start(), m.end(), False)
+        last = m.end()
+    b.add(text[last:], last, len(text), True)
+    return b.build(text)
+
+
+def _normalize_unicode(text: str) -> Normalized:
+    b = _Builder()
+    space_from = -1  # start of a pending whitespace run
+    for i, ch in enumerate(text):
+        cp = ord(ch)
+        if ch.isspace():
+            if space_from < 0:
+                space_from = i
+            continue
+        if space_from >= 0:
+            b.add(" ", space_from, i, text[space_from:i] == " ")
+            space_from = -1
+        if cp < 0x80:
+            b.add(ch, i, i + 1, True)
+        elif _TAG_FIRST <= cp <= _TAG_LAST:
+            if 0xE0020 <= cp <= 0xE007E:
+                b.add(chr(cp - _TAG_FIRST), i, i + 1, False)
+        elif ch in _INVISIBLE or unicodedata.category(ch) == "Cf":
+            continue
+        else:
+            folded = _CONFUSABLES.get(ch)
+            if folded is None:
+                folded = unicodedata.normalize("NFKC", ch)
+                if folded != ch:
+                    folded = "".join(c for c in folded if not unicodedata.combining(c))
+                    folded = "".join(_CONFUSABLES.get(c, c) for c in folded)
+                elif unicodedata.combining(ch):
+                    folded = ""
+            if folded == ch:
+                b.add(ch, i, i + 1, True)
+            elif folded:
+                b.add(folded, i, i + 1, False)
+    if space_from >= 0:
+        b.add(" ", space_from, len(text), text[space_from:] == " ")
+    return b.build(text)
+
+
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+# A word of letters, digits, @ and $ holding at least one letter and one leet character.
+_LEET_WORD = re.compile(r"(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[013457@$])[a-z0-9@$]{3,}")
+
+
+def fold_for_rules(text: str) -> str:
+    """Lower case with simple leetspeak folded, same length as ``text`` (so positions
+    still map through the :class:`Normalized` it came from)."""
+    low = text.lower()
+    if not any(c in low for c in "013457@$"):
+        return low
+    return _LEET_WORD.sub(lambda m: m.group().translate(_LEET), low)

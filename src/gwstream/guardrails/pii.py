@@ -1,0 +1,333 @@
+"""PII detection: e-mail addresses, phone numbers, payment cards, IBANs, US SSNs, IP addresses.
+
+:func:`find_pii` finds entities in the normalised text (so fullwidth digits,
+zero-width characters and look-alike letters do not hide a value) and
+reports them as spans of the original text. Every detector checks what a
+pattern alone cannot:
+
+- **cards**: 12 to 19 digits (single spaces or dashes between groups), a
+  known issuer prefix (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover,
+  JCB, Diners, UnionPay, Maestro, Mir) and the Luhn checksum; a card run
+  together with other digits is tried group by group;
+- **IBANs**: the country's length and the mod-97 checksum, any case, spaced
+  or not;
+- **phone numbers**: parsed and validated by ``phonenumbers`` (Google's
+  libphonenumber metadata): international numbers (``+`` or ``00``) for any
+  country, national ones for the regions configured (the tenant's
+  countries); never a number inside a word or code (``ORD-2024-118844``), a
+  date, an IP address or a card;
+- **US SSNs**: area not 000, 666 or 9xx, group not 00, serial not 0000;
+- **IP addresses**: validated by :mod:`ipaddress`, v4 and v6.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from gwstream.config import DEFAULT_PHONE_REGIONS
+from gwstream.guardrails.normalize import Normalized, normalize
+
+EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6 = "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"
+TYPES: tuple[str, ...] = (EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6)
+
+#: Regions whose national phone formats are recognised when a tenant names none.
+DEFAULT_REGIONS: tuple[str, ...] = DEFAULT_PHONE_REGIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A PII value at [start, end) of the original text (end exclusive)."""
+
+    type: str
+    start: int
+    end: int
+
+
+# -- e-mail --------------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])"
+)
+
+# -- cards ---------------------------------------------------------------------------------
+
+# Maximal runs of digits with single spaces or dashes between them.
+_DIGIT_RUN = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d)*(?![\w])")
+_GROUP_SEP = re.compile(r"[ -]")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_brand(digits: str) -> str | None:
+    """The issuer of a card number by its prefix and length (None: no known issuer)."""
+    n = len(digits)
+    p2, p3, p4, p6 = int(digits[:2]), int(digits[:3]), int(digits[:4]), int(digits[:6])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if (51 <= p2 <= 55 or 2221 <= p4 <= 2720) and n == 16:
+        return "mastercard"
+    if p2 in (34, 37) and n == 15:
+        return "amex"
+    if (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65 or 622126 <= p6 <= 622925) and 16 <= n <= 19:
+        return "discover"
+    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if (300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095) and 14 <= n <= 19:
+        return "diners"
+    if p2 == 62 and 16 <= n <= 19:
+        return "unionpay"
+    if 2200 <= p4 <= 2204 and 16 <= n <= 19:
+        return "mir"
+    if (p2 == 50 or 56 <= p2 <= 69) and 12 <= n <= 19:
+        return "maestro"
+    return None
+
+
+def _is_card(digits: str) -> bool:
+    return 12 <= len(digits) <= 19 and card_brand(digits) is not None and luhn_ok(digits)
+
+
+def _cards(text: str) -> Iterable[tuple[int, int]]:
+    for m in _DIGIT_RUN.finditer(text):
+        run = m.group()
+        digits = _GROUP_SEP.sub("", run)
+        if len(digits) < 12:
+            continue
+        if len(digits) <= 19 and _is_card(digits):
+            yield m.start(), m.end()
+            continue
+        # Run together with other numbers ("4111 1111 1111 1111 12 27"): try each
+        # sequence of whole groups.
+        groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", run)]
+        if len(groups) < 2:
+            continue
+        i = 0
+        while i < len(groups):
+            found = None
+            for j in range(len(groups) - 1, i - 1, -1):
+                s, e = groups[i][0], groups[j][1]
+                d = _GROUP_SEP.sub("", run[s:e])
+                if 12 <= len(d) <= 19 and _is_card(d):
+                    found = (s, e, j)
+                    break
+            if found is None:
+                i += 1
+                continue
+            yield m.start() + found[0], m.start() + found[1]
+            i = found[2] + 1
+
+
+# -- IBANs ---------------------------------------------------------------------------------
+
+# IBAN length per country (ISO 13616 registry).
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+
+
+def iban_ok(compact: str) -> bool:
+    """mod-97 of an IBAN without spaces, upper case."""
+    moved = compact[4:] + compact[:4]
+    n = 0
+    for ch in moved:
+        n = (
+            n * (100 if ch.isalpha() else 10) + (ord(ch) - 55 if ch.isalpha() else ord(ch) - 48)
+        ) % 97
+    return n == 1
+
+
+def _ibans(text: str) -> Iterable[tuple[int, int]]:
+    for m in _IBAN_START.finditer(text):
+        length = _IBAN_LENGTHS.get(m.group(1).upper())
+        if length is None:
+            continue
+        chars: list[str] = []
+        i, n = m.start(), len(text)
+        while i < n and len(chars) < length:
+            ch = text[i]
+            if ch.isascii() and ch.isalnum():
+                chars.append(ch.upper())
+            elif ch != " " or i + 1 >= n or text[i + 1] == " " or not chars:
+                break
+            i += 1
+        if len(chars) != length or (i < n and text[i].isascii() and text[i].isalnum()):
+            continue
+        compact = "".join(chars)
+        if compact[2:4].isdigit() and iban_ok(compact):
+            yield m.start(), i
+
+
+# -- SSNs and IP addresses ---------------------------------------------------------------
+
+_SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+)
+
+
+def _ips(text: str, types: frozenset[str]) -> Iterable[tuple[str, int, int]]:
+    if IPV4 in types and "." in text:
+        for m in _IPV4.finditer(text):
+            try:
+                ipaddress.IPv4Address(m.group())
+            except ValueError:
+                continue
+            yield IPV4, m.start(), m.end()
+    if (IPV6 in types and "::" in text) or text.count(":") >= 7:
+        for m in _IPV6.finditer(text):
+            value = m.group()
+            if value.count(":") < 2 or not any(c in value for c in "0123456789abcdefABCDEF"):
+                continue
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            yield IPV6, m.start(), m.end()
+
+
+# -- phone numbers -------------------------------------------------------------------------
+
+# A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
+# parentheses between them, 6 to 17 digits in all.
+_PHONE = re.compile(r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?(?![\w])")
+# Words that say a number is something else, just before it.
+_NOT_PHONE = re.compile(
+    r"(?:order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
+    r"policy|claim|sku|item|id|no|number|serial|iban|card|#|code|pin|zip|postcode|"
+    r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment)"
+    r"\W{0,3}$",
+    re.IGNORECASE,
+)
+_PHONE_CUE = re.compile(
+    r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
+    r"landline|number is|my number|dial)\b[^.\n]{0,40}$",
+    re.IGNORECASE,
+)
+_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+
+
+def _phones(
+    text: str, regions: Sequence[str], taken: list[tuple[int, int]]
+) -> Iterable[tuple[int, int]]:
+    for m in _PHONE.finditer(text):
+        start, end = m.start(), m.end()
+        raw = m.group()
+        # Trim an unbalanced bracket the pattern took at either end.
+        if raw.endswith(")") and raw.count("(") < raw.count(")"):
+            raw, end = raw[:-1], end - 1
+        if raw.startswith("(") and raw.count("(") > raw.count(")"):
+            raw, start = raw[1:], start + 1
+        raw = raw.rstrip(" -./")
+        end = start + len(raw)
+        digits = sum(c.isdigit() for c in raw)
+        if not 6 <= digits <= 17 or _DATE_LIKE.match(raw.strip()):
+            continue
+        if any(s < end and start < e for s, e in taken):
+            continue
+        before = text[max(0, start - 30) : start]
+        international = raw.startswith(("+", "(+", "00"))
+        if not international and _NOT_PHONE.search(before):
+            continue
+        number = _parse_phone(raw, regions, international)
+        if number is None:
+            continue
+        if not international and not _looks_like_phone(raw, before):
+            continue
+        yield start, end
+
+
+def _parse_phone(raw: str, regions: Sequence[str], international: bool) -> object | None:
+    candidates: Sequence[str | None]
+    if raw.startswith("00"):
+        raw, candidates = "+" + raw[2:], (None,)
+    elif international:
+        candidates = (None,)
+    else:
+        candidates = regions
+    for region in candidates:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return number
+    return None
+
+
+def _looks_like_phone(raw: str, before: str) -> bool:
+    """A national-format number: written like one (grouped, a trunk 0, brackets), or
+    introduced as one."""
+    if _PHONE_CUE.search(before):
+        return True
+    if "(" in raw or raw.startswith("0"):
+        return True
+    return sum(not c.isdigit() for c in raw) >= 1
+
+
+# -- all together --------------------------------------------------------------------------
+
+
+def find_pii(
+    text: str,
+    types: Iterable[str] = TYPES,
+    *,
+    regions: Sequence[str] = DEFAULT_REGIONS,
+    normalized: Normalized | None = None,
+) -> list[Entity]:
+    """Every entity of ``types`` in ``text``, as spans of ``text``, in order, not
+    overlapping (a longer, more specific one wins)."""
+    wanted = frozenset(types)
+    n = normalized if normalized is not None else normalize(text)
+    t = n.text
+    found: list[tuple[str, int, int]] = []
+    if EMAIL in wanted and "@" in t:
+        found.extend((EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(t))
+    has_digits = any(c.isdigit() for c in t)
+    if has_digits:
+        if IBAN in wanted:
+            found.extend((IBAN, s, e) for s, e in _ibans(t))
+        if CARD in wanted:
+            found.extend((CARD, s, e) for s, e in _cards(t))
+        if SSN in wanted:
+            found.extend((SSN, m.start(), m.end()) for m in _SSN.finditer(t))
+    if wanted & {IPV4, IPV6}:
+        found.extend(_ips(t, wanted))
+    if PHONE in wanted and has_digits:
+        taken = [(s, e) for _, s, e in found]
+        found.extend((PHONE, s, e) for s, e in _phones(t, regions, taken))
+    found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
+    out: list[Entity] = []
+    last_end = -1
+    for kind, s, e in found:
+        if s < last_end:
+            continue  # inside one already taken
+        o_start, o_end = n.span(s, e)
+        out.append(Entity(kind, o_start, o_end))
+        last_end = e
+    return out

@@ -1,0 +1,198 @@
+"""PII detectors one by one, near misses, redaction with session placeholders."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gwstream.guardrails.pii import find_pii, iban_ok, luhn_ok
+from gwstream.guardrails.redact import Placeholders, redact
+
+
+def found(text: str, **kw: object) -> list[tuple[str, str]]:
+    return [(e.type, text[e.start : e.end]) for e in find_pii(text, **kw)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "email", ["jane.doe@example.com", "J.Doe+billing@mail.example.co.uk", "ops-team@sub.example.io"]
+)
+def test_emails(email: str) -> None:
+    assert found(f"write to {email}, thanks") == [("EMAIL", email)]
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        "4111 1111 1111 1111",  # Visa
+        "4222222222222",  # Visa, 13 digits
+        "5555-5555-5555-4444",  # Mastercard
+        "2223 0031 2200 3222",  # Mastercard 2-series
+        "3782 822463 10005",  # Amex
+        "6011 1111 1111 1117",  # Discover
+        "3530 1113 3330 0000",  # JCB
+        "3056 9309 0259 04",  # Diners
+        "6759649826438453",  # Maestro, 16
+        "6304 0000 0000 0000 18",  # Maestro, 18
+        "501800000009",  # Maestro, 12
+    ],
+)
+def test_cards_of_every_brand_and_length(card: str) -> None:
+    assert found(f"my card is {card} please") == [("CARD", card)]
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "DE89 3704 0044 0532 0130 00",
+        "GB29NWBK60161331926819",
+        "fr14 2004 1010 0505 0001 3m02 606",
+        "NL91ABNA0417164300",
+        "CH9300762011623852957",
+    ],
+)
+def test_ibans_any_case_spaced_or_not(iban: str) -> None:
+    assert found(f"IBAN {iban} for the refund") == [("IBAN", iban)]
+
+
+@pytest.mark.parametrize(
+    ("phone", "regions"),
+    [
+        ("+44 20 7946 0958", None),
+        ("0044 20 7946 0958", None),
+        ("+49 30 901820", None),
+        ("+81 3-1234-5678", None),
+        ("+55 11 91234-5678", None),
+        ("(030) 901820", ("DE",)),
+        ("06 12 34 56 78", ("FR",)),
+        ("(415) 555-2671", ("US",)),
+        ("020 7946 0958", ("GB",)),
+        ("+91 98765 43210", None),
+    ],
+)
+def test_phone_numbers_in_international_and_national_formats(
+    phone: str, regions: tuple[str, ...] | None
+) -> None:
+    kw = {"regions": regions} if regions else {}
+    assert found(f"call me on {phone} after five", **kw) == [("PHONE", phone)]
+
+
+def test_ssn_and_ip_addresses() -> None:
+    text = "SSN 123-45-6789 from 192.168.10.42 and 2001:db8::8a2e:370:7334"
+    assert found(text) == [
+        ("SSN", "123-45-6789"),
+        ("IPV4", "192.168.10.42"),
+        ("IPV6", "2001:db8::8a2e:370:7334"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my order ORD-2024-118844 has not arrived",
+        "order #5567123 and ticket 4412 9931 2210",
+        "tracking 1Z999AA10123456784, delivered 2026-11-20 at 10:30",
+        "it cost $1,249.99 or 1.249,99 EUR, version v2.14.3",
+        "card 4111 1111 1111 1112 was declined",  # Luhn fails
+        "IBAN DE89 3704 0044 0532 0130 01",  # mod-97 fails
+        "SSN 000-12-3456 is not valid",
+        "postcode SW1A 1AA, flat 12, 3 items",
+        "reference 20261120-0042, invoice INV-883920",
+    ],
+)
+def test_near_misses_are_not_pii(text: str) -> None:
+    assert found(text) == []
+
+
+def test_look_alike_digits_do_not_hide_a_card() -> None:
+    text = "card \uff14\uff11\uff11\uff11 1111 1111 1111"  # fullwidth 4111
+    (entity,) = find_pii(text)
+    assert entity.type == "CARD" and text[entity.start :] == text[5:]
+
+
+def test_a_policy_selects_the_types() -> None:
+    text = "mail a@example.com card 4111 1111 1111 1111"
+    assert found(text, types=["CARD"]) == [("CARD", "4111 1111 1111 1111")]
+
+
+def test_placeholders_are_typed_and_stable_within_a_session() -> None:
+    p = Placeholders()
+    first = "card 4111 1111 1111 1111, mail Jane@Example.com"
+    second = "is 4111-1111-1111-1111 blocked? write jane@example.com or b@example.com"
+    assert redact(first, find_pii(first), p) == "card [CARD_1], mail [EMAIL_1]"
+    assert redact(second, find_pii(second), p) == (
+        "is [CARD_1] blocked? write [EMAIL_1] or [EMAIL_2]"
+    )
+    restored = Placeholders.from_dict(p.to_dict())
+    assert redact("b@example.com", find_pii("b@example.com"), restored) == "[EMAIL_2]"
+    assert "jane" not in str(p.to_dict()).lower()  # the session keeps no raw value
+
+
+# -- properties --------------------------------------------------------------------------------
+
+
+def _luhn_complete(prefix: str, length: int, rnd: random.Random) -> str:
+    body = prefix + "".join(rnd.choice("0123456789") for _ in range(length - len(prefix) - 1))
+    for d in "0123456789":
+        if luhn_ok(body + d):
+            return body + d
+    raise AssertionError
+
+
+def _iban(country: str, bban: str) -> str:
+    for check in range(100):
+        candidate = f"{country}{check:02d}{bban}"
+        if iban_ok(candidate):
+            return candidate
+    raise AssertionError
+
+
+_CARD_SHAPES = [("4", 16), ("4", 13), ("51", 16), ("2221", 16), ("34", 15), ("6011", 16),
+                ("3528", 16), ("36", 14), ("62", 17), ("6759", 19), ("50", 12)]  # fmt: skip
+_filler = st.text(st.sampled_from(list("abc xyz.,:;!?-")), max_size=20)
+
+
+@given(
+    st.sampled_from(_CARD_SHAPES),
+    st.randoms(use_true_random=False),
+    st.sampled_from(["", " ", "-"]),
+    _filler,
+    _filler,
+)
+def test_redaction_never_leaves_a_luhn_valid_card(shape, rnd, sep, before, after) -> None:  # type: ignore[no-untyped-def]
+    digits = _luhn_complete(shape[0], shape[1], rnd)
+    card = sep.join(digits[i : i + 4] for i in range(0, len(digits), 4)) if sep else digits
+    text = f"{before} {card} {after}"
+    out = redact(text, find_pii(text), Placeholders())
+    for run in re.findall(r"\d(?:[ -]?\d)*", out):
+        d = re.sub(r"\D", "", run)
+        assert not (12 <= len(d) <= 19 and luhn_ok(d)), (text, out)
+    assert "[CARD_1]" in out
+
+
+@given(
+    st.sampled_from([("DE", 18, "d"), ("GB", 18, "GB"), ("NL", 14, "NL"), ("FR", 23, "d")]),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+    st.booleans(),
+    _filler,
+)
+def test_redaction_never_leaves_a_mod97_valid_iban(spec, rnd, spaced, lower, after) -> None:  # type: ignore[no-untyped-def]
+    country, length, kind = spec
+    if kind == "d":
+        bban = "".join(rnd.choice("0123456789") for _ in range(length))
+    else:  # four letters of bank code, then digits
+        bban = "".join(rnd.choice("ABCDEFGHIJ") for _ in range(4)) + "".join(
+            rnd.choice("0123456789") for _ in range(length - 4)
+        )
+    iban = _iban(country, bban)
+    shown = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if spaced else iban
+    shown = shown.lower() if lower else shown
+    text = f"pay to {shown} {after}"
+    out = redact(text, find_pii(text), Placeholders())
+    compact = re.sub(r"\s", "", out).upper()
+    assert iban not in compact, (text, out)
+    assert "[IBAN_1]" in out
