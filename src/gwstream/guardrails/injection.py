@@ -23,20 +23,22 @@ import binascii
 import codecs
 import re
 from dataclasses import dataclass
+from re import _constants, _parser  # type: ignore[attr-defined]
+from typing import Any
 
-from gwstream.guardrails.normalize import Normalized, fold_for_rules, normalize
+from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
 
 THRESHOLD = 0.5
 
 _PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|system|developer|safety|content|built[- ]in|programmed|hidden|internal)\s+){0,3}"
-_RULES_NOUN = r"(?:instructions?|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|orders?|context|training|limitations?|boundaries|protocols?|safeguards?|settings)"
+_RULES_NOUN = r"(?:instructions?|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
 _RAW_RULES: list[tuple[str, float, str]] = [
     # -- direct overrides ---------------------------------------------------------------
     (
         "override",
         0.9,
-        rf"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect|overlook|dismiss|erase|delete|remove|cancel|void|suspend|deactivate|disable|turn off|stop following|stop obeying|do not follow|don'?t follow|no longer follow)\s+{_PRIOR}{_RULES_NOUN}\b",
+        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR}{_RULES_NOUN}\b",
     ),
     (
         "override",
@@ -68,6 +70,76 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         0.55,
         r"\b(?:instead|rather),?\s+(?:you\s+(?:will|must|should)\s+)?(?:reply|respond|answer|say|output|print|write)\s+(?:only\s+)?(?:with\s+)?[\"'“]",
     ),
+    (
+        "override",
+        0.85,
+        r"\b(?:ignore|disregard|forget|override|bypass|skip|set aside|pay no attention to|never mind|nevermind|reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:ignore|disregard|forget)\s+(?:the above|what you (?:were|have been) told|everything (?:before|above|prior)|anything (?:before|above|prior))",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:obey|follow|listen to|do what)\s+(?:only\s+)?(?:me|my (?:instructions|commands|orders|rules)|what i (?:say|write|tell you)|the user asks)\b[^.\n]{0,30}(?:only|instead|from now|now|alone)?|\b(?:obey|follow)\s+only\b|\btreat my (?:messages|words|instructions)\s+as\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:instructions?|rules|prompt|configuration|restrictions|policies|guidelines)\s+(?:have|has|are|is|were|was)\s+(?:now\s+)?(?:expired|revoked|void|null|cancelled|canceled|disabled|lifted|suspended|removed|deleted|outdated|obsolete|no longer valid|overridden)\b|\b(?:revoked|cancelled|voided|lifted|suspended|disabled)\s+(?:all\s+)?(?:your|the)\s+(?:previous\s+)?(?:instructions|rules|restrictions|policies|guidelines)",
+    ),
+    (
+        "override",
+        0.8,
+        r"(?:#{2,}|\[\[|<{1,2}|\*{2,}|={2,}|\{\{)\s*(?:new\s+|updated\s+|real\s+)?(?:system|admin|developer|assistant|ai|operator)\s*(?:override|instructions?|prompt|message|command|update|note)?\s*(?:#{2,}|:|\]\]|>{1,2}|\*{2,}|={2,}|\}\})|\b(?:system|admin|developer|operator|priority)\s+override\s*[:!]",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|ai assistant|the ai|model|the model|chatbot|bot|llm|language model|gpt|chatgpt)\s*(?:override|instruction|note|command|directive|attention)?\s*[:>\]]\s*[^\n]{0,40}\b(?:you must|you will|you should|from now on|ignore|disregard|forward|send|reveal|delete|approve|grant|respond|reply|tell|print|output|do not|don'?t|always|never|stop|pretend|act)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:hidden|secret|special)\s+(?:instruction|note|message|command)s?\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|model|bot|chatbot|llm|whoever|anyone|the system)\b|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|model|chatbot|llm|language model)\b[^.\n]{0,5}[:,-]",
+    ),
+    (
+        "override",
+        0.85,
+        r"\b(?:ignora|ignorar|olvida|ignoriere|ignorier|vergiss|ignorez|oublie|oubliez|dimentica|negeer|vergeet)\s+(?:\w+\s+){0,4}(?:instrucciones|indicaciones|reglas|anweisungen|regeln|vorgaben|instructions|consignes|r[eè]gles|istruzioni|regole|instruções|regras|instructies|regels)\b|\bignore[sz]?\s+(?:tes|vos|les|toutes)\s+(?:\w+\s+){0,2}(?:instructions|consignes|r[eè]gles)\b",
+    ),
+    (
+        "override",
+        0.85,
+        r"\bif you(?:'re| are) (?:an?\s+)?(?:ai|a\.i\.|assistant|language model|llm|bot|chatbot|automated (?:system|agent|assistant)|gpt)\b|\b(?:ai|llm|language model|assistant|bot|chatbot)s?\s+(?:systems?\s+|agents?\s+|models?\s+)?(?:processing|reading|summari[sz]ing|parsing|handling|seeing)\s+this\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\[/?(?:system|sys|admin|inst|assistant|developer)\]|<\|?(?:system|im_start|im_end|endoftext)\|?>|<</?sys>>|\bsystem\s+(?:prompt\s+)?(?:update|override|notice|message|instruction)\s*:",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|bot|chatbot|model|gpt)\s*,\s*(?:please\s+)?(?:ignore|disregard|forget|override|bypass|reveal|print|you must|from now on|do not|don'?t|stop|approve|grant|refund|delete)\b",
+    ),
+    (
+        "override",
+        0.85,
+        r"\b(?:do not|don'?t|stop|no longer|never)\s+(?:follow|obey|listen to)\s+(?:the|your|any)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt|directives)\s+(?:you (?:were|have been|got) given|from (?:your|the) (?:company|developers?|operator|creators?|owners?))|\bfollow mine\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:drop|remove|lift|disable|turn off|delete|abandon|shed)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:constraints|restrictions|rules|guidelines|filters|safeguards|instructions|limits)\s+(?:you (?:were|have been|are) (?:given|configured|programmed|trained|set up)|on you|placed on you)",
+    ),
+    (
+        "override",
+        0.7,
+        r"\byour\s+(?:new\s+|real\s+|true\s+|only\s+|top\s+)?(?:priority|task|job|goal|purpose|objective|role|mission)\s+(?:is\s+now|now\s+is|has changed)\b|\boverride\s*:",
+    ),
     # -- system prompt extraction ---------------------------------------------------------
     (
         "system_extraction",
@@ -93,6 +165,36 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         "system_extraction",
         0.6,
         r"\b(?:begin|start)\s+(?:your (?:reply|answer|response)\s+)?with\s+(?:the words\s+)?[\"'“]?(?:you are|my instructions|system)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|leak|expose|read out|copy|send|what(?:'s| is| are| was| were))\b[^\n]{0,60}\b(?:(?:your|the|my)\s+(?:(?:full|entire|whole|original|raw|exact|complete|first|initial|hidden|secret|system|developer)\s+)*(?:prompt|pre-?prompt|system message|developer message|system part|context window|hidden context|tool (?:definitions|schemas))|(?:first|initial|opening|earliest) message (?:in|of) (?:this|the) (?:conversation|chat|context)|(?:context|memory) window|tool (?:definitions|schemas))\b",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|copy|write|provide)\b[^\n]{0,80}\b(?:instructions|rules|guidelines|policy text|configuration|directives|prompt|message|text)\b[^\n]{0,80}\b(?:verbatim|word for word|word-for-word|exactly|in full|raw text|original wording|exact (?:text|wording)|unchanged|not a paraphrase|no omissions|without omissions|as (?:they|it) (?:were|was|are|is) (?:given|written))|\b(?:exact|raw|original|full|complete|unedited)\s+(?:text|wording|content|contents)\s+of\s+(?:the|your)\s+(?:rules|instructions|guidelines|prompt|policy|system)",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:hidden|secret|confidential|internal|hard-?coded|private|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|policies|policy text|configuration)\b[^\n]{0,60}?\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|what)\b|\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|any)\b[^\n]{0,60}\b(?:hidden|secret|confidential|internal|hard-?coded|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|configuration)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:everything|anything|all|what)\s+(?:you were|you've been|you have been)\s+(?:told|given|instructed|programmed)\b|\b(?:instructions|rules)\s+(?:did|does)\s+(?:the company|your (?:company|developers?|creators?|operator))\s+(?:hard-?code|give|put|program)|\binto you\b[^.\n]{0,30}\b(?:print|raw|text)\b",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:muestra|mu[eé]strame|revela|dime|imprime|zeig|zeige|gib|verrate|montre|affiche|r[ée]v[eè]le|mostra|rivela|dimmi)\b[^\n]{0,40}\b(?:instrucciones del sistema|prompt del sistema|systemprompt|system-?prompt|anweisungen|instructions syst[eè]me|prompt syst[eè]me|istruzioni di sistema|prompt di sistema|deine anweisungen|tes instructions|tus instrucciones|le tue istruzioni)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:your|the)\s+(?:instructions|rules|guidelines|prompt|directives)\b[^\n]{0,60}\b(?:print|quote|paste|output|repeat|recite|list|dump|copy)\s+(?:them|it)\b",
     ),
     # -- role play and jailbreak personas -------------------------------------------------
     (
@@ -140,6 +242,41 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         0.6,
         r"\b(?:two|both|dual)\s+(?:responses|answers|outputs|personas|replies)\b[^.\n]{0,80}\b(?:normal|classic|standard|filtered)\b[^.\n]{0,80}\b(?:jailbreak|jailbroken|unfiltered|developer|dan|unrestricted)\b",
     ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:you are|you're|you are now|you're now|act as|acting as|pretend|pretend to be|pretend you are|imagine you are|imagine|roleplay as|role-?play|play|be|become|simulate|answer as|respond as|in character|from now on you are)\b[^.\n]{0,80}\b(?:no|without|never (?:been )?(?:given|had)|doesn'?t care about|does not care about|free (?:of|from)|ignores?|not bound by|outside)\s+(?:any\s+|all\s+|the\s+)?(?:company\s+|content\s+|safety\s+)?(?:rules|guidelines|restrictions|filters|limits|limitations|policies|policy|ethics|morals|boundaries|principles|censorship|constraints)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:has|have|with)\s+no\s+(?:guidelines|rules|restrictions|filters|limits|ethics|morals|boundaries)\b[^.\n]{0,40}\b(?:never|always|respond|answer|says?)\b|\bnever (?:says|say|refuses|refuse) no\b|\bcan do anything\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\b(?:rogue|evil|unfiltered|uncensored|unrestricted|jailbroken|unchained|unlocked|amoral|malicious|corrupt(?:ed)?)\s+(?:\w+\s+){0,2}(?:agent|assistant|ai|bot|twin|version|persona|model|employee|admin|administrator|gpt)\b|\bopposite day\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:policies|rules|restrictions|guidelines|filters|content policy|safety)\s+(?:are|is|were|was|have been|has been)\s+(?:\w+\s+)?(?:suspended|deleted|removed|disabled|lifted|turned off|switched off|gone|off)\b|\b(?:maintenance|test|testing|debug|sandbox|god|admin)\s+mode\b[^.\n]{0,60}\b(?:policies|rules|restrictions|limits|filters)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\bsimulate\s+(?:a\s+|an\s+)?(?:linux|unix|bash|windows|sql|python|terminal|shell|command line|database|root)\b|\b(?:grandma|grandmother|granny|grandpa|grandfather)\b[^.\n]{0,80}\b(?:passwords?|keys?|codes?|secrets?|credentials|tokens?)\b|\bfollow every (?:order|command|instruction) without question\b|\bwithout (?:any )?(?:question|hesitation|refusal)\b[^.\n]{0,40}\b(?:order|command|instruction)|\b(?:ia|ki|iA)\s+(?:sin|ohne|sans|senza)\s+(?:restricciones|filtros|einschr[aä]nkungen|regeln|restrictions|filtres|restrizioni|filtri)\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\byou(?:'re| are)\s+now\s+in\s+(?:the\s+)?(?:admin|administrator|developer|dev|god|debug|maintenance|unrestricted|root|sudo|superuser|test|jailbreak)\s+mode\b|\b(?:everything|anything|whatever)\s+you(?:'re| are)\s+not allowed to\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\b(?:pretend|imagine|roleplay|role-play|play the role)\b[^.\n]{0,40}\b(?:system administrator|sysadmin|administrator|admin|root user|superuser|developer|your creator|ceo)\b[^.\n]{0,60}\b(?:grant|give me|approve|unlock|elevate|rights|privileges|password|access to)\b",
+    ),
     # -- exfiltration -------------------------------------------------------------------------
     (
         "exfiltration",
@@ -161,11 +298,36 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         0.7,
         r"\b(?:send|post|forward|transmit|upload|exfiltrate|leak|email)\b[^.\n]{0,40}\b(?:conversation|chat history|transcript|system prompt|instructions|all (?:previous )?messages|customer data|user data)\b[^.\n]{0,40}\b(?:to|at)\s+(?:https?://|www\.|[\w.-]+@|[\w-]+\.(?:com|net|org|io|ru|xyz))",
     ),
+    (
+        "exfiltration",
+        0.8,
+        r"https?://[^\s)\"']*(?:\{[^}\s]{1,40}\}|<[^>]{2,40}>|\[[a-z_ ]{2,30}\]|[?&][\w-]+=(?:notes|history|transcript|conversation|chat|data|secrets?|tokens?|ids?|content)\b)",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"https?://\S*[?&][\w-]+=(?=[\s\"'<>)\]]|$)[^\n]{0,160}\b(?:append|appended|after the equals|followed by|put|add|include|insert|fill|with (?:the|my|your|any|all)|in the query)\b|\b(?:append|add|put|insert|include|attach)\b[^\n]{0,120}https?://\S*[?&][\w-]+=(?=[\s\"'<>)\]]|$)",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"<img\s[^>]{0,40}src\s*=|\b(?:invisible|hidden|tracking|1x1|one-pixel|zero-size)\s+(?:\w+\s+)?(?:image|pixel|img|beacon)\b|\b(?:webhook|browsing tool|http tool|fetch tool)\b[^\n]{0,80}\b(?:transcript|conversation|chat|history|session|notes|details|data)\b",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"\b(?:fetch|open|visit|load|browse(?: to)?|read|retrieve|download|go to)\s+(?:the\s+)?(?:url\s+|link\s+|page\s+|file\s+)?https?://\S+\s+(?:and|then)\s+(?:do|follow|obey|execute|run|carry out|apply)\b",
+    ),
+    (
+        "exfiltration",
+        0.75,
+        r"\b(?:link|url|image|markdown)\b[^\n]{0,80}\b(?:followed by|with)\s+(?:the\s+|any\s+|all\s+|my\s+)?(?:tokens?|ids?|session|customer'?s?|account|address|order history|conversation|chat|notes|details|secrets?)\b[^\n]{0,60}\b(?:from|in|of)\s+(?:your|the|this)\s+(?:context|session|conversation|chat)\b",
+    ),
     # -- decode and obey -------------------------------------------------------------------
     (
         "encoded",
         0.85,
-        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|interpret|rot13|rot-13|base64|base-64|hex)\b[^\n]{0,120}\b(?:follow|obey|execute|carry out|comply|do (?:what|as) it (?:says|instructs)|act on|perform|run|apply|adhere to|treat (?:it|this) as (?:your )?(?:instructions?|commands?))\b",
+        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|interpret|rot13|rot-13|base64|base-64|hex|caesar|cipher|shift \d+|reverse)\b[^\n]{0,120}\b(?:follow|obey|execute|carry out|comply|do (?:what|as) (?:it|they) (?:says?|instructs?)|act on|perform|run|apply|adhere to|treat (?:it|this|them) as (?:your )?(?:instructions?|commands?))\b",
     ),
     (
         "encoded",
@@ -174,12 +336,61 @@ _RAW_RULES: list[tuple[str, float, str]] = [
     ),
 ]
 
-_RULES = [(name, weight, re.compile(pattern)) for name, weight, pattern in _RAW_RULES]
+
+def _gate(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """Literals one of which every match of the parsed pattern ``items`` must contain (the
+    start of each alternative it opens with), or None when there are none to check.
+
+    Python's regex engine tries an alternation at every position of the text; checking
+    a few substrings first (``in``, in C) skips most rules for most turns.
+    """
+    i = 0
+    while i < len(items) and items[i][0] is _AT:
+        i += 1
+    if i == len(items):
+        return None
+    op, av = items[i]
+    if op is _LITERAL:
+        run = []
+        while i < len(items) and items[i][0] is _LITERAL:
+            run.append(chr(items[i][1]))
+            i += 1
+        return frozenset(["".join(run)])
+    if op is _SUBPATTERN:
+        return _gate(list(av[-1]))
+    if op is _BRANCH:
+        found: set[str] = set()
+        for alternative in av[1]:
+            g = _gate(list(alternative))
+            if g is None:
+                return None
+            found |= g
+        return frozenset(found)
+    if op in (_MAX_REPEAT, _MIN_REPEAT) and av[0] >= 1:
+        return _gate(list(av[2]))
+    return None
+
+
+_AT, _LITERAL, _SUBPATTERN, _BRANCH = (
+    _constants.AT,
+    _constants.LITERAL,
+    _constants.SUBPATTERN,
+    _constants.BRANCH,
+)
+_MAX_REPEAT, _MIN_REPEAT = _constants.MAX_REPEAT, _constants.MIN_REPEAT
+
+_RULES = [
+    (name, weight, re.compile(pattern), _gate(list(_parser.parse(pattern))))
+    for name, weight, pattern in _RAW_RULES
+]
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
+_SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z] ){3,}[a-z](?![a-z])")
+_HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
+_LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 _ENCODING_HINT = re.compile(
-    r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|encoded|base\s*-?\s*64|hex)\b"
+    r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|decipher|encoded|base\s*-?\s*64|hex|shift)\b"
 )
 
 
@@ -203,7 +414,9 @@ CLEAN = Verdict(0.0, None, None)
 
 def _match(text: str) -> list[tuple[float, str, int, int]]:
     hits = []
-    for name, weight, pattern in _RULES:
+    for name, weight, pattern, gate in _RULES:
+        if gate is not None and not any(g in text for g in gate):
+            continue
         m = pattern.search(text)
         if m is not None:
             hits.append((weight, name, m.start(), m.end()))
@@ -251,9 +464,17 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
     hits: list[tuple[float, str, tuple[int, int] | None]] = [
         (w, name, n.span(s, e)) for w, name, s, e in _match(folded)
     ]
-    if "\n" in text:  # words split over lines: also try the lines joined without a space
-        joined = fold_for_rules(normalize(re.sub(r"[ \t]*\n[ \t]*", "", text)).text)
-        hits.extend((w, name, None) for w, name, _, _ in _match(joined))
+    folded_l = fold_for_rules_l(n.text) if folded != n.text.lower() else None
+    if folded_l is not None:  # leetspeak's 1 read as l as well as i
+        hits.extend((w, name, n.span(s, e)) for w, name, s, e in _match(folded_l))
+    if _SPACED_LETTERS.search(folded):  # "i g n o r e": letters spaced out
+        unspaced = _SPACED_LETTERS.sub(lambda m: m.group().replace(" ", ""), folded)
+        hits.extend((w, name, None) for w, name, _, _ in _match(unspaced))
+    if "\n" in text:  # words split over lines: also try them joined
+        dehyphenated = _HYPHEN_BREAK.sub("", text)
+        for joined in {dehyphenated, _LINE_BREAK.sub("", dehyphenated)}:
+            folded_joined = fold_for_rules(normalize(joined).text)
+            hits.extend((w, name, None) for w, name, _, _ in _match(folded_joined))
     if _ENCODING_HINT.search(folded) is not None:
         rot = codecs.decode(folded, "rot13")
         hits.extend((w, name, None) for w, name, _, _ in _match(rot) if name != "encoded")

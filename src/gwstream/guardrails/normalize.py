@@ -182,16 +182,42 @@ def _normalize_unicode(text: str) -> Normalized:
 
 
 _LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
-)
-# A word of letters, digits, @ and $ holding at least one letter and one leet character.
-_LEET_WORD = re.compile(r"(?=[a-z0-9@$]*[a-z])(?=[a-z0-9@$]*[013457@$])[a-z0-9@$]{3,}")
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g", "8": "b",
+     "@": "a", "$": "s", "!": "i", "|": "l"}
+)  # fmt: skip
+# A word of letters and leet characters holding at least one letter and one leet character.
+_LEET_WORD = re.compile(r"(?=[a-z0-9@$!|]*[a-z])(?=[a-z0-9@$!|]*[0134578@$!|9])[a-z0-9@$!|]{2,}")
+_LEET_CHARS = frozenset("01345789@$!|")
+
+
+_TRAILING_DIGITS = re.compile(r"\d+$")
+
+
+def _leet(word: str, table: dict[int, str]) -> str:
+    """``word`` folded, unless its only leet characters are trailing digits (``base64``,
+    ``rot13``, ``mp3``): words like those are not leetspeak."""
+    stem = _TRAILING_DIGITS.sub("", word)
+    if stem != word and _LEET_CHARS.isdisjoint(stem):
+        return word
+    return word.translate(table)
 
 
 def fold_for_rules(text: str) -> str:
-    """Lower case with simple leetspeak folded, same length as ``text`` (so positions
-    still map through the :class:`Normalized` it came from)."""
+    """Lower case with simple leetspeak folded (``1`` read as ``i``), same length as
+    ``text`` (so positions still map through the :class:`Normalized` it came from)."""
     low = text.lower()
-    if not any(c in low for c in "013457@$"):
+    if _LEET_CHARS.isdisjoint(low):
         return low
-    return _LEET_WORD.sub(lambda m: m.group().translate(_LEET), low)
+    return _LEET_WORD.sub(lambda m: _leet(m.group(), _LEET), low)
+
+
+_LEET_AS_L = {**_LEET, ord("1"): "l"}
+
+
+def fold_for_rules_l(text: str) -> str | None:
+    """As :func:`fold_for_rules`, with ``1`` read as ``l`` (``p011cy``); None when the
+    text has no ``1``, so there is nothing else to try."""
+    low = text.lower()
+    if "1" not in low:
+        return None
+    return _LEET_WORD.sub(lambda m: _leet(m.group(), _LEET_AS_L), low)

@@ -220,9 +220,20 @@ _PHONE = re.compile(r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?(?![
 _NOT_PHONE = re.compile(
     r"(?:order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
     r"policy|claim|sku|item|id|no|number|serial|iban|card|#|code|pin|zip|postcode|"
-    r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment)"
-    r"\W{0,3}$",
+    r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
+    r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
+    r"vin|plate|isbn|imei|mac|ip|[$\u00a3\u20ac\u00a5])"
+    r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
     re.IGNORECASE,
+)
+# Shapes that are something else: a decimal amount, a dotted quad (an IP, valid or not),
+# an IBAN-shaped run (two letters, two digits, groups of four).
+_NOT_PHONE_SHAPE = re.compile(r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$")
+_IBAN_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?"
+)
+_CURRENCY_AFTER = re.compile(
+    r"^\s?(?:usd|eur|gbp|chf|inr|jpy|aud|cad|dollars?|euros?|pounds?|rupees?)\b", re.IGNORECASE
 )
 _PHONE_CUE = re.compile(
     r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
@@ -246,14 +257,25 @@ def _phones(
         raw = raw.rstrip(" -./")
         end = start + len(raw)
         digits = sum(c.isdigit() for c in raw)
-        if not 6 <= digits <= 17 or _DATE_LIKE.match(raw.strip()):
+        if not 6 <= digits <= 17 or _DATE_LIKE.match(raw) or _NOT_PHONE_SHAPE.match(raw):
             continue
         if any(s < end and start < e for s, e in taken):
             continue
         before = text[max(0, start - 30) : start]
         international = raw.startswith(("+", "(+", "00"))
-        if not international and _NOT_PHONE.search(before):
-            continue
+        if not international:
+            # Not a national number: introduced as something else, followed by a currency,
+            # longer than national numbers are unless it starts with a trunk 0 (card-like
+            # digits that failed the card checks), or short and not introduced as a phone.
+            cued = _PHONE_CUE.search(before) is not None
+            if not cued and _NOT_PHONE.search(before):
+                continue
+            if _CURRENCY_AFTER.match(text[end : end + 10]):
+                continue
+            if digits >= 12 and not raw.lstrip("(").startswith("0"):
+                continue
+            if digits < 8 and not cued:
+                continue
         number = _parse_phone(raw, regions, international)
         if number is None:
             continue
@@ -320,6 +342,7 @@ def find_pii(
         found.extend(_ips(t, wanted))
     if PHONE in wanted and has_digits:
         taken = [(s, e) for _, s, e in found]
+        taken.extend(m.span() for m in _IBAN_SHAPED.finditer(t))  # valid or not, not a phone
         found.extend((PHONE, s, e) for s, e in _phones(t, regions, taken))
     found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
     out: list[Entity] = []
