@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from re import _constants, _parser  # type: ignore[attr-defined]
 from typing import Any
 
+import ahocorasick  # type: ignore[import-not-found]
+
 from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
 
 THRESHOLD = 0.5
@@ -339,36 +341,62 @@ _RAW_RULES: list[tuple[str, float, str]] = [
 
 def _gate(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
     """Literals one of which every match of the parsed pattern ``items`` must contain (the
-    start of each alternative it opens with), or None when there are none to check.
+    start of each alternative it opens with), or None when there are none to check."""
+    gates = _gates(items, 1)
+    return gates[0] if gates else None
+
+
+def _gates(items: list[tuple[Any, Any]], most: int = 3) -> list[frozenset[str]]:
+    """Up to ``most`` literal sets that every match of ``items`` must contain, one per
+    mandatory element it opens with (literal runs and alternations of them; spaces,
+    word boundaries and optional parts are stepped over).
 
     Python's regex engine tries an alternation at every position of the text; checking
     a few substrings first (``in``, in C) skips most rules for most turns.
     """
-    i = 0
-    while i < len(items) and items[i][0] is _AT:
-        i += 1
-    if i == len(items):
-        return None
-    op, av = items[i]
-    if op is _LITERAL:
-        run = []
-        while i < len(items) and items[i][0] is _LITERAL:
-            run.append(chr(items[i][1]))
+    gates: list[frozenset[str]] = []
+    i, n = 0, len(items)
+    while i < n and len(gates) < most:
+        op, av = items[i]
+        if op is _AT or (op is _IN and _is_space(av)):
             i += 1
-        return frozenset(["".join(run)])
-    if op is _SUBPATTERN:
-        return _gate(list(av[-1]))
-    if op is _BRANCH:
-        found: set[str] = set()
-        for alternative in av[1]:
-            g = _gate(list(alternative))
-            if g is None:
-                return None
-            found |= g
-        return frozenset(found)
-    if op in (_MAX_REPEAT, _MIN_REPEAT) and av[0] >= 1:
-        return _gate(list(av[2]))
-    return None
+        elif op is _LITERAL:
+            run = []
+            while i < n and items[i][0] is _LITERAL:
+                run.append(chr(items[i][1]))
+                i += 1
+            gates.append(frozenset(["".join(run)]))
+        elif op in (_MAX_REPEAT, _MIN_REPEAT):
+            inner = list(av[2])
+            if av[0] == 0 or (len(inner) == 1 and inner[0][0] is _IN and _is_space(inner[0][1])):
+                i += 1  # optional, or whitespace: no constraint, go on
+            else:
+                found = _gate(inner)
+                if found is None:
+                    break
+                gates.append(found)
+                break  # a repeat: what follows may start anywhere inside it
+        elif op is _SUBPATTERN or op is _BRANCH:
+            alternatives = [list(av[-1])] if op is _SUBPATTERN else [list(a) for a in av[1]]
+            if op is _SUBPATTERN and len(alternatives[0]) == 1 and alternatives[0][0][0] is _BRANCH:
+                alternatives = [list(a) for a in alternatives[0][0][1][1]]
+            union: set[str] = set()
+            for alternative in alternatives:
+                found = _gate(alternative)
+                if found is None:
+                    return gates
+                union |= found
+            gates.append(frozenset(union))
+            i += 1
+        else:
+            break
+    return gates
+
+
+def _is_space(av: Any) -> bool:
+    return any(
+        (o is _CATEGORY and a is _CATEGORY_SPACE) or (o is _LITERAL and a in (9, 32)) for o, a in av
+    )
 
 
 _AT, _LITERAL, _SUBPATTERN, _BRANCH = (
@@ -378,9 +406,10 @@ _AT, _LITERAL, _SUBPATTERN, _BRANCH = (
     _constants.BRANCH,
 )
 _MAX_REPEAT, _MIN_REPEAT = _constants.MAX_REPEAT, _constants.MIN_REPEAT
+_IN, _CATEGORY, _CATEGORY_SPACE = _constants.IN, _constants.CATEGORY, _constants.CATEGORY_SPACE
 
 _RULES = [
-    (name, weight, re.compile(pattern), _gate(list(_parser.parse(pattern))))
+    (name, weight, re.compile(pattern), tuple(_gates(list(_parser.parse(pattern)))))
     for name, weight, pattern in _RAW_RULES
 ]
 
@@ -412,10 +441,37 @@ class Verdict:
 CLEAN = Verdict(0.0, None, None)
 
 
+def _automaton() -> Any:
+    automaton = ahocorasick.Automaton()
+    for *_, gates in _RULES:
+        for gate in gates:
+            for literal in gate:
+                automaton.add_word(literal, literal)
+    automaton.make_automaton()
+    return automaton
+
+
+# Every gate literal of every rule, found in one pass over the text (Aho-Corasick, in C),
+# and the rules each literal opens (rules without gates always run).
+_LITERALS = _automaton()
+_OPENED_BY: dict[str, list[int]] = {}
+for _i, (*_, _gates_of_rule) in enumerate(_RULES):
+    for _literal in _gates_of_rule[0] if _gates_of_rule else ():
+        _OPENED_BY.setdefault(_literal, []).append(_i)
+_ALWAYS = [i for i, (*_, g) in enumerate(_RULES) if not g]
+
+
 def _match(text: str) -> list[tuple[float, str, int, int]]:
     hits = []
-    for name, weight, pattern, gate in _RULES:
-        if gate is not None and not any(g in text for g in gate):
+    present = {literal for _, literal in _LITERALS.iter(text)}
+    candidates = set(_ALWAYS)
+    for literal in present:
+        opened = _OPENED_BY.get(literal)
+        if opened is not None:
+            candidates.update(opened)
+    for index in sorted(candidates):
+        name, weight, pattern, gates = _RULES[index]
+        if not all(not gate.isdisjoint(present) for gate in gates[1:]):
             continue
         m = pattern.search(text)
         if m is not None:

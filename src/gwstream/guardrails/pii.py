@@ -314,6 +314,8 @@ def _looks_like_phone(raw: str, before: str) -> bool:
 
 # -- all together --------------------------------------------------------------------------
 
+_ANY_DIGIT = re.compile(r"\d")
+
 
 def find_pii(
     text: str,
@@ -330,7 +332,7 @@ def find_pii(
     found: list[tuple[str, int, int]] = []
     if EMAIL in wanted and "@" in t:
         found.extend((EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(t))
-    has_digits = any(c.isdigit() for c in t)
+    has_digits = _ANY_DIGIT.search(t) is not None
     if has_digits:
         if IBAN in wanted:
             found.extend((IBAN, s, e) for s, e in _ibans(t))

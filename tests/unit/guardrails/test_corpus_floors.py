@@ -1,0 +1,46 @@
+"""The detectors scored on the labelled corpus (tests/guardrails/): the floors they reach.
+
+The targets of the guardrails issue are floors here; the corpus is ours, so an
+independent evaluation on held-out text is what says how far they carry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from gwstream.config import GuardrailPolicy
+from gwstream.guardrails.evaluate import Report, score
+from gwstream.guardrails.scan import scan_text
+
+CORPUS = Path(__file__).parents[2] / "guardrails" / "corpus.jsonl"
+EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
+            "zero_width")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    items = [orjson.loads(line) for line in CORPUS.read_bytes().splitlines()]
+    assert len(items) >= 1000
+    policy = GuardrailPolicy()
+    return score(items, {item["id"]: scan_text(item["text"], policy) for item in items})
+
+
+def test_pii_leaks_at_most_half_a_percent_and_near_misses_stay_unflagged(report: Report) -> None:
+    assert report.leak_rate <= 0.005, report.lines()
+    assert report.near_miss_rate <= 0.02, report.lines()
+
+
+def test_injection_recall_and_false_positives(report: Report) -> None:
+    assert report.injection_recall >= 0.95, report.lines()
+    assert report.recall("evasion:plain") >= 0.95, report.lines()
+    assert report.false_positive_rate <= 0.005, report.lines()
+
+
+@pytest.mark.parametrize("evasion", EVASIONS)
+def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, evasion: str) -> None:
+    assert report.recall(f"evasion:{evasion}") >= 0.8 * report.recall("evasion:plain"), (
+        report.lines()
+    )
