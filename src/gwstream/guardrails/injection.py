@@ -463,17 +463,29 @@ _ALWAYS = [i for i, (*_, g) in enumerate(_RULES) if not g]
 
 def _match(text: str) -> list[tuple[float, str, int, int]]:
     hits = []
-    present = {literal for _, literal in _LITERALS.iter(text)}
-    candidates = set(_ALWAYS)
-    for literal in present:
-        opened = _OPENED_BY.get(literal)
-        if opened is not None:
-            candidates.update(opened)
+    # Where each gate literal occurs: a rule can only match where a literal of its first
+    # gate starts, so it is tried there (match, not search: no scan of the text).
+    starts: dict[str, list[int]] = {}
+    for end, literal in _LITERALS.iter(text):
+        starts.setdefault(literal, []).append(end - len(literal) + 1)
+    present = starts.keys()
+    candidates: dict[int, list[int]] = {i: [] for i in _ALWAYS}
+    for literal, positions in starts.items():
+        for index in _OPENED_BY.get(literal, ()):
+            candidates.setdefault(index, []).extend(positions)
     for index in sorted(candidates):
         name, weight, pattern, gates = _RULES[index]
         if not all(not gate.isdisjoint(present) for gate in gates[1:]):
             continue
-        m = pattern.search(text)
+        positions = candidates[index]
+        if positions:
+            m = None
+            for pos in sorted(set(positions)):
+                m = pattern.match(text, pos)
+                if m is not None:
+                    break
+        else:
+            m = pattern.search(text)
         if m is not None:
             hits.append((weight, name, m.start(), m.end()))
     return hits

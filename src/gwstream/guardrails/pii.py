@@ -22,6 +22,7 @@ pattern alone cannot:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -284,6 +285,25 @@ def _phones(
         yield start, end
 
 
+@functools.lru_cache(maxsize=512)
+def _lengths(region: str) -> tuple[frozenset[int], str | None]:
+    """A region's possible national number lengths, and its trunk prefix."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None:
+        return frozenset(), None
+    return frozenset(meta.general_desc.possible_length or ()), meta.national_prefix
+
+
+def _could_be(digits: str, region: str) -> bool:
+    """Cheap check before parsing: the digits' length fits the region's numbers (after
+    its trunk prefix, or a leading 1 for the NANP)."""
+    lengths, trunk = _lengths(region)
+    n = len(digits)
+    if n in lengths:
+        return True
+    return trunk is not None and digits.startswith(trunk) and n - len(trunk) in lengths
+
+
 def _parse_phone(raw: str, regions: Sequence[str], international: bool) -> object | None:
     candidates: Sequence[str | None]
     if raw.startswith("00"):
@@ -291,7 +311,8 @@ def _parse_phone(raw: str, regions: Sequence[str], international: bool) -> objec
     elif international:
         candidates = (None,)
     else:
-        candidates = regions
+        digits = "".join(c for c in raw if c.isdigit())
+        candidates = [r for r in regions if _could_be(digits, r)]
     for region in candidates:
         try:
             number = phonenumbers.parse(raw, region)
