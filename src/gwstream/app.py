@@ -27,6 +27,7 @@ from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, b
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
 from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.conversation import ConversationStage
+from gwstream.pipeline.guard import InputGuardStage, OutputGuardStage
 from gwstream.pipeline.price import PriceStage
 from gwstream.pipeline.ratelimit import RateLimitStage
 from gwstream.pipeline.replay import ReplayStage
@@ -260,7 +261,11 @@ def build_stages(
     if ledger is not None:
         stages.append(SpendReportStage(ledger, clock=clock or time.time))
     stages.append(RouteStage(build_router(settings)))
+    # The guardrails around the conversation stage: what enters the history, and what
+    # the gateway gets, is what they let through.
+    stages.append(InputGuardStage(settings.guardrails_for))
     stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
+    stages.append(OutputGuardStage(settings.guardrails_for))
     if ledger is not None:
         stages.append(
             SpendStage(

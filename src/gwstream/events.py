@@ -15,6 +15,7 @@ is ``gen_ai.usage.input_tokens``, and so on).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import uuid
@@ -323,6 +324,55 @@ Budget = Annotated[
 ]
 
 
+InjectionAction = Literal["flag", "filter", "block"]
+
+
+@dataclass(slots=True)
+class GuardInfo:
+    """What the guardrails found in a turn and did about it (never a raw value).
+
+    ``injection_action`` is set when the injection rules flagged the turn:
+    what the tenant's policy did (answer and record it, replace the span, or
+    refuse the turn). ``pii`` and ``output_pii`` count the PII values
+    replaced by placeholders in the turn and in the answer, by type.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    injection_score: float = 0.0
+    injection_rule: str | None = None
+    injection_action: InjectionAction | None = None
+    pii: dict[str, int] = dataclasses.field(default_factory=dict)
+    output_pii: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def redacted(self) -> bool:
+        return bool(self.pii or self.output_pii)
+
+    @property
+    def flagged(self) -> bool:
+        return self.injection_action is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "injection_score": self.injection_score,
+            "injection_rule": self.injection_rule,
+            "injection_action": self.injection_action,
+            "pii": self.pii,
+            "output_pii": self.output_pii,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GuardInfo:
+        return cls(
+            float(d.get("injection_score", 0.0)),
+            d.get("injection_rule"),
+            d.get("injection_action"),
+            dict(d.get("pii") or {}),
+            dict(d.get("output_pii") or {}),
+        )
+
+
 class OutputEvent(Event):
     """Fields every output event shares; ``event_id`` derives from turn id and kind."""
 
@@ -358,6 +408,12 @@ class ResponseEvent(OutputEvent):
     output_tokens: int = Field(default=0, ge=0)
     latency_ms: float = Field(default=0.0, ge=0)
     budget: Budget | None = Field(default=None, description="Null: the tenant has no budgets")
+    redacted: bool = Field(
+        default=False, description="PII in the turn or the answer was replaced by placeholders"
+    )
+    flagged: bool = Field(
+        default=False, description="The injection rules flagged the turn (see the audit event)"
+    )
 
 
 class CostEvent(OutputEvent):
@@ -410,6 +466,9 @@ class AuditEvent(OutputEvent):
     source_partition: int = Field(ge=0)
     source_offset: int = Field(ge=0)
     budget: Budget | None = None
+    guardrails: GuardInfo | None = Field(
+        default=None, description="Findings of the guardrails: counts and rules, no values"
+    )
 
 
 class BudgetNotice(OutputEvent):

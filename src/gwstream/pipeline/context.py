@@ -21,6 +21,7 @@ from typing import Any, Literal, Self
 from gwstream.events import (
     BudgetInfo,
     BudgetMode,
+    GuardInfo,
     TurnEvent,
     budget_from_list,
     budget_to_list,
@@ -46,6 +47,7 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
     CONTEXT_OVERFLOW = "context_overflow"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    BLOCKED_INJECTION = "blocked_injection"
     TENANT_BUDGET_EXHAUSTED = "tenant_budget_exhausted"
     UNPRICED_MODEL = "unpriced_model"
     GATEWAY_TIMEOUT = "gateway_timeout"
@@ -171,6 +173,7 @@ class Outcome:
     #: Answered from the session's state instead of the gateway (never stored as True).
     replayed: bool = False
     budget: BudgetInfo | None = None
+    guard: GuardInfo | None = None
     #: Spend notices this turn triggered (published once on the audit topic; not stored).
     notices: tuple[SpendNotice, ...] = ()
 
@@ -217,6 +220,8 @@ class Outcome:
         d.pop("notices", None)
         if self.budget is not None:
             d["budget"] = budget_to_list(self.budget)
+        if self.guard is not None:
+            d["guard"] = self.guard.to_dict()
         return d
 
     @classmethod
@@ -231,6 +236,8 @@ class Outcome:
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
         if values.get("budget") is not None:
             values["budget"] = budget_from_list(values["budget"])
+        if values.get("guard") is not None:
+            values["guard"] = GuardInfo.from_dict(values["guard"])
         values.pop("notices", None)
         return cls(**values)
 
@@ -266,6 +273,16 @@ class TurnContext:
     session_tokens: SessionTokens | None = None
     tenant_spend: TenantSpend | None = None
     notices: tuple[SpendNotice, ...] = ()
+    #: The turn's text as the gateway and the history get it (set by the guardrails:
+    #: PII replaced, a filtered instruction removed); None: the turn's own text.
+    text: str | None = None
+    #: What the guardrails found (set by the guard stages; the price stage puts it on
+    #: the outcome).
+    guard: GuardInfo | None = None
+
+    @property
+    def user_text(self) -> str:
+        return self.text if self.text is not None else self.turn.text
 
     def budget(self) -> BudgetInfo | None:
         """The turn's budgets after it, built once; None when its tenant has none."""

@@ -63,7 +63,8 @@ class ConversationStage:
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         turn, history = ctx.turn, ctx.session.history
-        user_tokens = self._counter.count(turn.text)
+        text = ctx.user_text
+        user_tokens = self._counter.count(text)
         fixed = REPLY_PRIMING_TOKENS + 2 * _MESSAGE + self._system(ctx.system) + user_tokens
         room = self._room(ctx, fixed)
         if isinstance(room, Reason):
@@ -92,7 +93,7 @@ class ConversationStage:
                 else self._counter.count(outcome.text)
             )
             ctx.session.add_exchange(
-                Message("user", turn.text, user_tokens, turn.turn_id),
+                Message("user", text, user_tokens, turn.turn_id),
                 Message("assistant", outcome.text, answer_tokens, turn.turn_id),
                 self._max,
             )

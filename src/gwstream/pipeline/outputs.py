@@ -76,6 +76,8 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         output_tokens=o.output_tokens,
         latency_ms=o.latency_ms,
         budget=o.budget,
+        redacted=o.guard is not None and o.guard.redacted,
+        flagged=o.guard is not None and o.guard.flagged,
     )
     cost = CostEvent.model_construct(
         event_id=event_id(turn.turn_id, CostEvent.kind),
@@ -111,6 +113,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         source_partition=origin.partition,
         source_offset=origin.offset,
         budget=o.budget,
+        guardrails=o.guard,
     )
     if not o.notices:
         return TurnOutputs(response, cost, audit)

@@ -37,5 +37,6 @@ class PriceStage:
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             produced_at=self._clock(),
             budget=ctx.budget(),
+            guard=ctx.guard,
             notices=ctx.notices,
         )

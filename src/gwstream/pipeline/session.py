@@ -13,8 +13,8 @@ A session holds the recent conversation (user and assistant messages with
 their token counts, bounded by the conversation stage), the outcomes of its
 recent turns by turn id (so a replayed or republished turn is answered from
 state, never from the gateway again), the last input position applied, and
-the token budget's window and charge. Later policies (prompt variant) add
-their fields here.
+the token budget's window and charge, and the PII placeholders (keyed
+hashes, never values). Later policies (prompt variant) add their fields here.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class Session:
     #: The session token budget: [window start (Unix seconds; 0 for the conversation),
     #: tokens charged in it]; None until the first charge.
     budget: list[int] | None = None
+    #: The session's PII placeholders: a random key and keyed hashes of the values
+    #: replaced, so the same value keeps its placeholder (see gwstream.guardrails.redact).
+    placeholders: dict[str, Any] | None = None
     #: Fields written by a newer version, kept and written back untouched.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -126,6 +129,8 @@ class Session:
         )
         if self.budget is not None:
             doc["budget"] = self.budget
+        if self.placeholders is not None:
+            doc["placeholders"] = self.placeholders
         return zlib.compress(orjson.dumps(doc), 1)
 
     @classmethod
@@ -150,6 +155,9 @@ class Session:
             if budget is not None:
                 start, used = budget
                 budget = [int(start), int(used)]
+            placeholders = doc.pop("placeholders", None)
+            if placeholders is not None and not isinstance(placeholders, dict):
+                raise TypeError("placeholders is not an object")
         except (orjson.JSONDecodeError, zlib.error, TypeError, ValueError) as exc:
             raise SessionDecodeError(f"stored session state is unreadable: {exc}") from None
-        return cls(history, results, last_position, turns, budget, doc)
+        return cls(history, results, last_position, turns, budget, placeholders, doc)

@@ -103,3 +103,22 @@ def test_spend_notices_go_out_after_the_audit_event_with_ids_from_tenant_window_
     other_turn = build_events(turn(9), ANSWER.but(notices=(notice,)), Origin(0, 1)).notices[0]
     assert ev.event_id == other_turn.event_id != event_id("t-1", "budget_notice")
     assert "notices" not in ANSWER.but(notices=(notice,)).to_dict()
+
+
+def test_guardrail_findings_flag_the_response_and_go_on_the_audit_without_values() -> None:
+    from gwstream.events import GuardInfo
+
+    guard = GuardInfo(0.9, "override", "flag", {"CARD": 1}, {})
+    out = build_events(TURN, ANSWER.but(guard=guard), Origin(0, 0))
+    _validated(out)
+    assert (out.response.redacted, out.response.flagged) == (True, True)
+    audit = orjson.loads(out.audit.to_json())["guardrails"]
+    assert audit == {
+        "injection_score": 0.9,
+        "injection_rule": "override",
+        "injection_action": "flag",
+        "pii": {"CARD": 1},
+        "output_pii": {},
+    }
+    stored = Outcome.from_dict(orjson.loads(orjson.dumps(ANSWER.but(guard=guard).to_dict())))
+    assert stored.guard == guard

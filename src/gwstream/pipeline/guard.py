@@ -1,0 +1,109 @@
+"""The guardrail stages: prompt injection and PII, on the way in and on the way out.
+
+:class:`InputGuardStage` runs before the conversation stage, so that what it
+changes is what the gateway gets and what the session's history keeps:
+
+- the injection rules (:mod:`gwstream.guardrails.injection`) score the turn;
+  a flagged turn is, by the tenant's policy, answered and recorded (``flag``),
+  answered with the instruction replaced by ``[FILTERED]`` (``filter``), or
+  refused ``blocked_injection`` without calling the gateway (``block``);
+- the PII types of the policy are replaced by typed placeholders
+  (``[CARD_1]``) that stay the same for the same value within the session.
+
+:class:`OutputGuardStage` runs just inside the conversation stage, so that an
+answer enters the history, the response event and the stored outcome with
+the policy's output PII types replaced.
+
+Findings (scores, rules, counts by type; never a value) go on the context,
+and from there on the outcome and the audit event.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from gwstream.config import GuardrailPolicy
+from gwstream.events import GuardInfo
+from gwstream.guardrails.injection import detect
+from gwstream.guardrails.normalize import normalize
+from gwstream.guardrails.pii import Entity, find_pii
+from gwstream.guardrails.redact import Placeholders, redact
+from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
+from gwstream.pipeline.session import Session
+from gwstream.pipeline.stage import Next
+
+FILTERED = "[FILTERED]"
+
+Policies = Callable[[str], GuardrailPolicy]
+
+
+def _placeholders(session: Session) -> Placeholders:
+    if session.placeholders is None:
+        p = Placeholders()
+        session.placeholders = p.to_dict()
+        return p
+    return Placeholders.from_dict(session.placeholders)
+
+
+def _counts(entities: Sequence[Entity]) -> dict[str, int]:
+    return dict(Counter(e.type for e in entities))
+
+
+class InputGuardStage:
+    def __init__(self, policies: Policies) -> None:
+        self._policies = policies
+
+    async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
+        policy = self._policies(ctx.turn.tenant_id)
+        text = ctx.user_text
+        n = normalize(text)
+        guard = GuardInfo()
+        if policy.injection != "off":
+            verdict = detect(text, n)
+            guard.injection_score, guard.injection_rule = verdict.score, verdict.rule
+            if verdict.flagged:
+                guard.injection_action = policy.injection
+                if policy.injection == "block":
+                    ctx.guard = guard
+                    return Outcome.refused(Reason.BLOCKED_INJECTION)
+                if policy.injection == "filter":
+                    if verdict.span is None:  # found in a decoded or rejoined form
+                        text = FILTERED
+                    else:
+                        s, e = verdict.span
+                        text = f"{text[:s]}{FILTERED}{text[e:]}"
+                    n = normalize(text)
+        if policy.pii:
+            entities = find_pii(text, policy.pii, regions=policy.phone_regions, normalized=n)
+            if entities:
+                placeholders = _placeholders(ctx.session)
+                text = redact(text, entities, placeholders)
+                ctx.session.placeholders = placeholders.to_dict()
+                guard.pii = _counts(entities)
+        if text is not ctx.user_text:
+            ctx.text = text
+        if guard.injection_score or guard.pii:
+            ctx.guard = guard
+        return await call_next(ctx)
+
+
+class OutputGuardStage:
+    def __init__(self, policies: Policies) -> None:
+        self._policies = policies
+
+    async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
+        outcome = await call_next(ctx)
+        policy = self._policies(ctx.turn.tenant_id)
+        if outcome.status is not Status.OK or not outcome.text or not policy.output_pii:
+            return outcome
+        entities = find_pii(outcome.text, policy.output_pii, regions=policy.phone_regions)
+        if not entities:
+            return outcome
+        placeholders = _placeholders(ctx.session)
+        text = redact(outcome.text, entities, placeholders)
+        ctx.session.placeholders = placeholders.to_dict()
+        if ctx.guard is None:
+            ctx.guard = GuardInfo()
+        ctx.guard.output_pii = _counts(entities)
+        return outcome.but(text=text)
