@@ -23,6 +23,7 @@ from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
+from gwstream.guardrails.redact import scrub_bytes
 from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
 from gwstream.pipeline.call import CallGateway
@@ -322,6 +323,7 @@ async def run_processor(
             stats=stats,
             changelog_topic=settings.topics.sessions if settings.state.enabled else None,
             state=settings.state,
+            scrub=scrub_bytes,  # a dead letter keeps its bytes, less the PII in them
         )
         log.info(
             "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight; gateways %s",

@@ -269,7 +269,10 @@ def _phones(
             # longer than national numbers are unless it starts with a trunk 0 (card-like
             # digits that failed the card checks), or short and not introduced as a phone.
             cued = _PHONE_CUE.search(before) is not None
-            if not cued and _NOT_PHONE.search(before):
+            # Written as phone numbers are (an area code in brackets, a trunk 0 and
+            # groups): what comes before does not make it something else.
+            shaped = "(" in raw or (raw.startswith("0") and any(c in raw for c in " -./"))
+            if not cued and not shaped and _NOT_PHONE.search(before):
                 continue
             if _CURRENCY_AFTER.match(text[end : end + 10]):
                 continue

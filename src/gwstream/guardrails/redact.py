@@ -68,3 +68,15 @@ def redact(text: str, entities: Sequence[Entity], placeholders: Placeholders) ->
         last = e.end
     out.append(text[last:])
     return "".join(out)
+
+
+def scrub_bytes(value: bytes, types: Sequence[str] | None = None) -> bytes:
+    """``value`` (a record's bytes, maybe not even UTF-8) with every PII value found in it
+    replaced by a placeholder; the same bytes when there is none."""
+    from gwstream.guardrails.pii import TYPES, find_pii
+
+    text = value.decode("utf-8", "surrogateescape")
+    entities = find_pii(text, types if types is not None else TYPES)
+    if not entities:
+        return value
+    return redact(text, entities, Placeholders()).encode("utf-8", "surrogateescape")

@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -63,6 +63,10 @@ class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
 
 
+#: Header on a dead letter whose value was changed by the scrubber (PII replaced).
+SCRUBBED_HEADER = "gw_scrubbed"
+
+
 class Processor(Service, Generic[T]):
     """Run ``handler`` over ``input_topic`` in consumer group ``kafka.group_id``.
 
@@ -85,8 +89,11 @@ class Processor(Service, Generic[T]):
         stats: RuntimeStats | None = None,
         changelog_topic: str | None = None,
         state: StateSettings | None = None,
+        scrub: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self._kafka = kafka
+        #: Applied to a dead letter's value (the guardrails replace PII in it).
+        self._scrub = scrub
         self._input = input_topic
         self._dlq = dlq_topic
         self._handler = handler
@@ -364,7 +371,14 @@ class Processor(Service, Generic[T]):
         log.warning(
             "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, poison.reason
         )
-        return OutRecord(self._dlq, rec.key, rec.value or b"", [*rec.headers, *info.headers()])
+        value = rec.value or b""
+        headers = [*rec.headers, *info.headers()]
+        if self._scrub is not None:
+            scrubbed = self._scrub(value)
+            if scrubbed != value:
+                value = scrubbed
+                headers.append((SCRUBBED_HEADER, b"true"))
+        return OutRecord(self._dlq, rec.key, value, headers)
 
     async def _publish(
         self,
