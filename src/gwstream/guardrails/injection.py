@@ -191,7 +191,7 @@ _RAW_RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.85,
-        r"\b(?:muestra|mu[eé]strame|revela|dime|imprime|zeig|zeige|gib|verrate|montre|affiche|r[ée]v[eè]le|mostra|rivela|dimmi)\b[^\n]{0,40}\b(?:instrucciones del sistema|prompt del sistema|systemprompt|system-?prompt|anweisungen|instructions syst[eè]me|prompt syst[eè]me|istruzioni di sistema|prompt di sistema|deine anweisungen|tes instructions|tus instrucciones|le tue istruzioni)\b",
+        r"\b(?:muestra|muestrame|muéstrame|revela|dime|imprime|zeig|zeige|gib|verrate|montre|affiche|revele|révèle|révele|revèle|mostra|rivela|dimmi)\b[^\n]{0,40}\b(?:instrucciones del sistema|prompt del sistema|systemprompt|system-?prompt|anweisungen|instructions syst[eè]me|prompt syst[eè]me|istruzioni di sistema|prompt di sistema|deine anweisungen|tes instructions|tus instrucciones|le tue istruzioni)\b",
     ),
     (
         "system_extraction",
@@ -408,10 +408,85 @@ _AT, _LITERAL, _SUBPATTERN, _BRANCH = (
 _MAX_REPEAT, _MIN_REPEAT = _constants.MAX_REPEAT, _constants.MIN_REPEAT
 _IN, _CATEGORY, _CATEGORY_SPACE = _constants.IN, _constants.CATEGORY, _constants.CATEGORY_SPACE
 
+# A literal of one or two characters, or a word nearly every turn has, would be found
+# everywhere: such literals are checked with ``in`` when a rule needs them, not indexed.
+_COMMON = frozenset(
+    "the the  you you  your all and are can not has have with what what  for but any "
+    "its this that from will was were".split(" ")
+)
+
+
+def _indexed(literal: str) -> bool:
+    return len(literal.strip()) >= 3 and literal not in _COMMON
+
+
 _RULES = [
     (name, weight, re.compile(pattern), tuple(_gates(list(_parser.parse(pattern)))))
     for name, weight, pattern in _RAW_RULES
 ]
+
+
+def _automaton() -> Any:
+    automaton = ahocorasick.Automaton()
+    for *_, gates in _RULES:
+        for k, gate in enumerate(gates):
+            for literal in gate:
+                if k == 0 or _indexed(literal):
+                    automaton.add_word(literal, literal)
+    automaton.make_automaton()
+    return automaton
+
+
+# The literals of every rule's first gate, and the selective ones of its other gates,
+# found in one pass over the text (Aho-Corasick, in C). A rule is a candidate where a
+# literal of its first gate starts, and is tried only there.
+_LITERALS = _automaton()
+_OPENED_BY: dict[str, list[int]] = {}
+_ALWAYS: list[int] = []
+for _i, (*_, _rule_gates) in enumerate(_RULES):
+    if not _rule_gates:
+        _ALWAYS.append(_i)
+        continue
+    for _literal in _rule_gates[0]:
+        _OPENED_BY.setdefault(_literal, []).append(_i)
+
+
+def _satisfied(gate: frozenset[str], present: Any, text: str) -> bool:
+    return not gate.isdisjoint(present) or any(
+        literal in text for literal in gate if not _indexed(literal)
+    )
+
+
+def _match(text: str) -> list[tuple[float, str, int, int]]:
+    hits = []
+    starts: dict[str, list[int]] = {}
+    for end, literal in _LITERALS.iter(text):
+        starts.setdefault(literal, []).append(end - len(literal) + 1)
+    present = starts.keys()
+    # rule -> positions where a match may start (None: search the text)
+    candidates: dict[int, list[int] | None] = dict.fromkeys(_ALWAYS)
+    for literal, positions in starts.items():
+        for index in _OPENED_BY.get(literal, ()):
+            opened = candidates.setdefault(index, [])
+            if opened is not None:
+                opened.extend(positions)
+    for index in sorted(candidates):
+        name, weight, pattern, gates = _RULES[index]
+        if not all(_satisfied(gate, present, text) for gate in gates[1:]):
+            continue
+        where = candidates[index]
+        if where is not None:
+            m = None
+            for pos in sorted(set(where)):
+                m = pattern.match(text, pos)
+                if m is not None:
+                    break
+        else:
+            m = pattern.search(text)
+        if m is not None:
+            hits.append((weight, name, m.start(), m.end()))
+    return hits
+
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
@@ -439,56 +514,6 @@ class Verdict:
 
 
 CLEAN = Verdict(0.0, None, None)
-
-
-def _automaton() -> Any:
-    automaton = ahocorasick.Automaton()
-    for *_, gates in _RULES:
-        for gate in gates:
-            for literal in gate:
-                automaton.add_word(literal, literal)
-    automaton.make_automaton()
-    return automaton
-
-
-# Every gate literal of every rule, found in one pass over the text (Aho-Corasick, in C),
-# and the rules each literal opens (rules without gates always run).
-_LITERALS = _automaton()
-_OPENED_BY: dict[str, list[int]] = {}
-for _i, (*_, _gates_of_rule) in enumerate(_RULES):
-    for _literal in _gates_of_rule[0] if _gates_of_rule else ():
-        _OPENED_BY.setdefault(_literal, []).append(_i)
-_ALWAYS = [i for i, (*_, g) in enumerate(_RULES) if not g]
-
-
-def _match(text: str) -> list[tuple[float, str, int, int]]:
-    hits = []
-    # Where each gate literal occurs: a rule can only match where a literal of its first
-    # gate starts, so it is tried there (match, not search: no scan of the text).
-    starts: dict[str, list[int]] = {}
-    for end, literal in _LITERALS.iter(text):
-        starts.setdefault(literal, []).append(end - len(literal) + 1)
-    present = starts.keys()
-    candidates: dict[int, list[int]] = {i: [] for i in _ALWAYS}
-    for literal, positions in starts.items():
-        for index in _OPENED_BY.get(literal, ()):
-            candidates.setdefault(index, []).extend(positions)
-    for index in sorted(candidates):
-        name, weight, pattern, gates = _RULES[index]
-        if not all(not gate.isdisjoint(present) for gate in gates[1:]):
-            continue
-        positions = candidates[index]
-        if positions:
-            m = None
-            for pos in sorted(set(positions)):
-                m = pattern.match(text, pos)
-                if m is not None:
-                    break
-        else:
-            m = pattern.search(text)
-        if m is not None:
-            hits.append((weight, name, m.start(), m.end()))
-    return hits
 
 
 def _decoded_payloads(original: str) -> list[tuple[str, int, int]]:
@@ -543,10 +568,11 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
         for joined in {dehyphenated, _LINE_BREAK.sub("", dehyphenated)}:
             folded_joined = fold_for_rules(normalize(joined).text)
             hits.extend((w, name, None) for w, name, _, _ in _match(folded_joined))
-    if _ENCODING_HINT.search(folded) is not None:
+    hinted = _ENCODING_HINT.search(folded) is not None
+    if hinted:
         rot = codecs.decode(folded, "rot13")
         hits.extend((w, name, None) for w, name, _, _ in _match(rot) if name != "encoded")
-    if len(text) >= 16:
+    if hinted:  # a payload to decode comes with words asking for it
         for payload, s, e in _decoded_payloads(n.original):
             for w, _, _, _ in _match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
