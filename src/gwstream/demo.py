@@ -83,6 +83,9 @@ class Accounting:
     lightweight: int = 0  # turns answered with the lightweight instruction
     notices: list[str] = field(default_factory=list)  # budget notices, as one-liners
     spend: dict[str, Decimal] = field(default_factory=dict)  # limited tenant -> spend today
+    pii: dict[str, int] = field(default_factory=dict)  # PII values replaced, by type
+    redacted_turns: int = 0
+    injections: dict[str, int] = field(default_factory=dict)  # flagged turns, by action
 
     @property
     def total(self) -> int:
@@ -116,6 +119,15 @@ async def _watch(
                         acc.replayed += bool(audit.get("replayed"))
                         acc.sessions.add(f"{audit['tenant_id']}:{audit['session_id']}")
                         acc.max_history = max(acc.max_history, audit.get("history_messages", 0))
+                        guard = audit.get("guardrails") or {}
+                        if guard and not audit.get("replayed"):
+                            found = guard.get("pii") or {}
+                            acc.redacted_turns += bool(found)
+                            for kind, n in found.items():
+                                acc.pii[kind] = acc.pii.get(kind, 0) + n
+                            action = guard.get("injection_action")
+                            if action:
+                                acc.injections[action] = acc.injections.get(action, 0) + 1
                         budget = audit.get("budget") or {}
                         if not audit.get("replayed") and audit.get("status") == "ok":
                             acc.lightweight += budget.get("mode") == "lightweight"
@@ -224,6 +236,7 @@ async def run_demo(
         "included, none for the republished turns)"
     )
     console.print(_budget_summary(acc))
+    console.print(_guardrails_summary(acc))
     console.print(
         render(spend_report(database), "table"), soft_wrap=True, markup=False, highlight=False
     )
@@ -248,6 +261,8 @@ DEMO_TENANTS: dict[str, Any] = {
         }
     },
     "northwind-bank": {"spend": {"daily": str(DEMO_DAILY_LIMIT)}},
+    # Refuses injection attempts outright; the other tenants answer and record them.
+    "globex-retail": {"guardrails": {"injection": "block"}},
 }
 
 
@@ -261,6 +276,17 @@ def _budget_summary(acc: Accounting) -> str:
         f"northwind-bank may spend {DEMO_DAILY_LIMIT} USD a day: spent {spent:.4f}, "
         f"{acc.reasons.get('tenant_budget_exhausted', 0)} turns refused "
         f"tenant_budget_exhausted; notices on the audit topic: {notices}"
+    )
+
+
+def _guardrails_summary(acc: Accounting) -> str:
+    found = ", ".join(f"{n} {kind}" for kind, n in sorted(acc.pii.items())) or "none"
+    flagged = sum(acc.injections.values())
+    return (
+        f"guardrails: {acc.redacted_turns} turns had PII replaced by placeholders before the "
+        f"gateway and the history ({found}); {flagged} injection attempts flagged "
+        f"({acc.injections.get('block', 0)} refused blocked_injection by globex-retail's "
+        "policy, the others answered and recorded on the audit topic)"
     )
 
 

@@ -49,3 +49,11 @@ async def test_demo_accounts_for_every_record_and_reports_the_costs(tmp_path: Pa
     assert int(lightweight) > 0 and int(exhausted) > 0 and int(refused) > 0
     assert Decimal(spent) <= Decimal(limit)
     assert "northwind-bank exhausted of its day limit" in notices
+    guard = re.search(
+        r"guardrails: (\d+) turns had PII replaced .*?; (\d+) injection attempts flagged "
+        r"\((\d+) refused blocked_injection",
+        " ".join(text.split()),
+    )
+    assert guard is not None, text
+    redacted, flagged, blocked = map(int, guard.groups())
+    assert redacted > 0 and flagged > blocked > 0
