@@ -192,13 +192,22 @@ class TurnEvent(Event):
     )
     model: str | None = Field(default=None, max_length=128, description="Model override.")
     metadata: dict[str, str] = Field(default_factory=dict, max_length=32)
+    response_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: the answer must be a JSON document, or the turn's status says "
+        "it is not (invalid_output).",
+    )
+    response_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON Schema the answer must satisfy (implies response_format json).",
+    )
 
     @property
     def key(self) -> str:
         return session_key(self.tenant_id, self.session_id)
 
 
-ResponseStatus = Literal["ok", "refused", "failed"]
+ResponseStatus = Literal["ok", "refused", "failed", "invalid_output"]
 BudgetMode = Literal["standard", "lightweight"]
 
 

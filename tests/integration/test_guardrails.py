@@ -141,3 +141,38 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     }
     assert all(not found for found in leaks.values()), {w: f[:5] for w, f in leaks.items() if f}
     assert "[CARD_1]" in searched[topic_names.sessions]  # the history kept the placeholders
+
+
+async def test_a_turn_asking_for_json_gets_invalid_output_when_the_gateway_answers_prose(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    start_simulator,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.integration.helpers import settings_for
+
+    from gwstream.app import run_processor
+
+    sim: GatewaySimulator = await start_simulator(latency_ms=1)
+    base = TurnEvent(
+        turn_id="j-1", tenant_id="acme", session_id="s1", seq=0, occurred_at=T0, text="Status?"
+    )
+    turns = [
+        base.model_copy(update={"response_format": "json"}),
+        base.model_copy(update={"turn_id": "j-2", "seq": 1}),
+    ]
+    await publish(kafka, turn_records(topic_names.turns, turns))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(settings_for(kafka, topic_names, sim.url), stop))
+    try:
+        records = await read_topic(
+            kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == 2
+        )
+    finally:
+        stop.set()
+        await task
+    by_turn = {e["turn_id"]: e for e in map(orjson.loads, (r.value or b"" for r in records))}
+    assert (by_turn["j-1"]["status"], by_turn["j-1"]["reason"]) == (
+        "invalid_output",
+        "invalid_json",
+    )
+    assert by_turn["j-2"]["status"] == "ok"

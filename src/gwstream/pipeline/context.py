@@ -37,6 +37,9 @@ class Status(StrEnum):
     OK = "ok"
     REFUSED = "refused"
     FAILED = "failed"
+    #: The gateway answered, but not as the turn asked (a JSON answer that is not JSON,
+    #: or does not satisfy the turn's schema).
+    INVALID_OUTPUT = "invalid_output"
 
 
 class Reason(StrEnum):
@@ -48,6 +51,9 @@ class Reason(StrEnum):
     CONTEXT_OVERFLOW = "context_overflow"
     BUDGET_EXHAUSTED = "budget_exhausted"
     BLOCKED_INJECTION = "blocked_injection"
+    INVALID_JSON = "invalid_json"
+    SCHEMA_MISMATCH = "schema_mismatch"
+    INVALID_RESPONSE_SCHEMA = "invalid_response_schema"
     TENANT_BUDGET_EXHAUSTED = "tenant_budget_exhausted"
     UNPRICED_MODEL = "unpriced_model"
     GATEWAY_TIMEOUT = "gateway_timeout"

@@ -12,7 +12,9 @@ changes is what the gateway gets and what the session's history keeps:
 
 :class:`OutputGuardStage` runs just inside the conversation stage, so that an
 answer enters the history, the response event and the stored outcome with
-the policy's output PII types replaced.
+the policy's output PII types replaced; a turn that asked for a JSON answer
+(``response_format: json``, or a ``response_schema``) whose answer is not JSON,
+or does not satisfy the schema, ends ``invalid_output`` rather than ``ok``.
 
 Findings (scores, rules, counts by type; never a value) go on the context,
 and from there on the outcome and the audit event.
@@ -20,8 +22,12 @@ and from there on the outcome and the audit event.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
 
 from gwstream.config import GuardrailPolicy
 from gwstream.events import GuardInfo
@@ -88,12 +94,51 @@ class InputGuardStage:
         return await call_next(ctx)
 
 
+@functools.lru_cache(maxsize=64)
+def _validator(schema_json: str) -> Any:
+    import jsonschema  # type: ignore[import-untyped]
+
+    schema = orjson.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def check_json_answer(text: str | None, schema: dict[str, Any] | None) -> Reason | None:
+    """Why ``text`` is not the JSON answer asked for (None: it is)."""
+    import jsonschema
+
+    try:
+        document = orjson.loads(text or "")
+    except orjson.JSONDecodeError:
+        return Reason.INVALID_JSON
+    if schema is None:
+        return None
+    try:
+        validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
+    except jsonschema.SchemaError:
+        return Reason.INVALID_RESPONSE_SCHEMA
+    return None if validator.is_valid(document) else Reason.SCHEMA_MISMATCH
+
+
 class OutputGuardStage:
     def __init__(self, policies: Policies) -> None:
         self._policies = policies
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
-        outcome = await call_next(ctx)
+        outcome = await self._redacted(ctx, await call_next(ctx))
+        turn = ctx.turn
+        if outcome.status is Status.OK and (
+            turn.response_format == "json" or turn.response_schema is not None
+        ):
+            problem = check_json_answer(outcome.text, turn.response_schema)
+            if problem is not None:
+                # Billed and kept for the record, but not passed off as an answer: it
+                # does not enter the history either.
+                return outcome.but(status=Status.INVALID_OUTPUT, reason=problem)
+        return outcome
+
+    async def _redacted(self, ctx: TurnContext, outcome: Outcome) -> Outcome:
         policy = self._policies(ctx.turn.tenant_id)
         if outcome.status is not Status.OK or not outcome.text or not policy.output_pii:
             return outcome

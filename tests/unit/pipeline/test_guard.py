@@ -81,3 +81,32 @@ async def test_a_clean_turn_carries_no_findings() -> None:
     out = await p.run(turn(1, "Where is my order?"), Session())
     assert out.guard is None and gw.requests[0].messages[-1].content == "Where is my order?"
     assert isinstance(out, Outcome)
+
+
+SCHEMA = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+
+
+async def test_a_json_answer_is_verified_and_a_failure_has_its_own_status() -> None:
+    asked = turn(1).model_copy(update={"response_format": "json"})
+    p, _ = pipeline(answer='{"status": "shipped"}')
+    session = Session()
+    ok = await p.run(asked, session)
+    assert ok.status is Status.OK and len(session.history) == 2
+    p, _ = pipeline(answer="It has shipped.")
+    session = Session()
+    bad = await p.run(asked, session)
+    assert (bad.status, bad.reason) == (Status.INVALID_OUTPUT, Reason.INVALID_JSON)
+    assert session.history == []  # not passed off as an answer, not in the history
+    assert bad.output_tokens > 0  # the call was made and is costed
+
+
+async def test_a_json_answer_is_checked_against_the_turns_schema() -> None:
+    with_schema = turn(1).model_copy(update={"response_schema": SCHEMA})
+    p, _ = pipeline(answer='{"state": "shipped"}')
+    out = await p.run(with_schema, Session())
+    assert (out.status, out.reason) == (Status.INVALID_OUTPUT, Reason.SCHEMA_MISMATCH)
+    p, _ = pipeline(answer='{"status": "shipped"}')
+    assert (await p.run(with_schema, Session())).status is Status.OK
+    broken = turn(2).model_copy(update={"response_schema": {"type": "nonsense"}})
+    out = await p.run(broken, Session())
+    assert out.reason is Reason.INVALID_RESPONSE_SCHEMA
