@@ -306,7 +306,7 @@ def _tenants_table(settings: Settings) -> Any:
     from rich.table import Table
 
     table = Table(title="Tenants")
-    for col in ("tenant", "gateway", "rate limits", "session budget", "spend limits"):
+    for col in ("tenant", "gateway", "rate limits", "session budget", "spend limits", "guardrails"):
         table.add_column(col, overflow="fold")
     for tenant, t in settings.tenants.items():
         rates = ", ".join(f"{v} {unit}" for v, unit in ((t.rpm, "rpm"), (t.tpm, "tpm")) if v)
@@ -326,7 +326,11 @@ def _tenants_table(settings: Settings) -> Any:
             if sp is not None
             else ""
         )
-        table.add_row(tenant, t.gateway or settings.default_gateway, rates, budget, spend)
+        g = settings.guardrails_for(tenant)
+        guard = f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}" + (
+            "" if t.guardrails is not None else " (default)"
+        )
+        table.add_row(tenant, t.gateway or settings.default_gateway, rates, budget, spend, guard)
     return table
 
 

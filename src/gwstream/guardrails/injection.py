@@ -142,6 +142,11 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         0.7,
         r"\byour\s+(?:new\s+|real\s+|true\s+|only\s+|top\s+)?(?:priority|task|job|goal|purpose|objective|role|mission)\s+(?:is\s+now|now\s+is|has changed)\b|\boverride\s*:",
     ),
+    (
+        "override",
+        0.8,
+        r"(?:^|[\n.!?]\s*)(?:system|admin|administrator|developer|operator|root)\s*:\s*[^\n]{0,80}\b(?:assistant|ai|model|bot|you)\s+(?:must|should|will|shall|are now|is now|now)\b",
+    ),
     # -- system prompt extraction ---------------------------------------------------------
     (
         "system_extraction",
@@ -161,7 +166,7 @@ _RAW_RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.75,
-        r"\b(?:your|the)\s+(?:system\s+prompt|prompt\s+(?:text|template)|(?:hidden|secret|internal|initial|original)\s+(?:instructions|rules|prompt|guidelines))\b",
+        r"\byour\s+(?:system\s+prompt|prompt\s+(?:text|template)|(?:hidden|secret|internal|initial|original)\s+(?:instructions|rules|prompt|guidelines))\b",
     ),
     (
         "system_extraction",
@@ -491,6 +496,22 @@ def _match(text: str) -> list[tuple[float, str, int, int]]:
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z] ){3,}[a-z](?![a-z])")
+# Phrases looked for in text whose words were spaced out letter by letter and ran together.
+_SQUEEZED = (
+    ("ignoreallprevious", "override"),
+    ("ignorepreviousinstructions", "override"),
+    ("ignoreyourinstructions", "override"),
+    ("ignoretheaboveinstructions", "override"),
+    ("disregardallprevious", "override"),
+    ("disregardyourinstructions", "override"),
+    ("forgetallprevious", "override"),
+    ("forgetyourinstructions", "override"),
+    ("revealyoursystemprompt", "system_extraction"),
+    ("printyoursystemprompt", "system_extraction"),
+    ("yoursystemprompt", "system_extraction"),
+    ("developermode", "roleplay"),
+    ("doanythingnow", "roleplay"),
+)
 _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 _ENCODING_HINT = re.compile(
@@ -563,6 +584,9 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
     if _SPACED_LETTERS.search(folded):  # "i g n o r e": letters spaced out
         unspaced = _SPACED_LETTERS.sub(lambda m: m.group().replace(" ", ""), folded)
         hits.extend((w, name, None) for w, name, _, _ in _match(unspaced))
+        # a whole sentence spaced out joins into one word: look for the phrases in it
+        squeezed = unspaced.replace(" ", "")
+        hits.extend((0.8, name, None) for phrase, name in _SQUEEZED if phrase in squeezed)
     if "\n" in text:  # words split over lines: also try them joined
         dehyphenated = _HYPHEN_BREAK.sub("", text)
         for joined in {dehyphenated, _LINE_BREAK.sub("", dehyphenated)}:

@@ -187,6 +187,9 @@ def _ibans(text: str) -> Iterable[tuple[int, int]]:
 
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
+_VERSION_CUE = re.compile(
+    r"\b(?:version|ver|v|release|build|firmware|fw|update|patch|sdk|api|app)\.?\s*$", re.IGNORECASE
+)
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
 )
@@ -199,6 +202,8 @@ def _ips(text: str, types: frozenset[str]) -> Iterable[tuple[str, int, int]]:
                 ipaddress.IPv4Address(m.group())
             except ValueError:
                 continue
+            if _VERSION_CUE.search(text[max(0, m.start() - 20) : m.start()]):
+                continue  # "version 10.2.3.4" is a version number
             yield IPV4, m.start(), m.end()
     if (IPV6 in types and "::" in text) or text.count(":") >= 7:
         for m in _IPV6.finditer(text):
@@ -233,6 +238,8 @@ _NOT_PHONE_SHAPE = re.compile(r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$"
 _IBAN_SHAPED = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?"
 )
+# A token mixing letters and digits just before: the number continues a code.
+_CODE_BEFORE = re.compile(r"(?:\b[A-Za-z]+\d[A-Za-z\d]*|\b\d+[A-Za-z][A-Za-z\d]*)\s$")
 _CURRENCY_AFTER = re.compile(
     r"^\s?(?:usd|eur|gbp|chf|inr|jpy|aud|cad|dollars?|euros?|pounds?|rupees?)\b", re.IGNORECASE
 )
@@ -264,6 +271,8 @@ def _phones(
             continue
         before = text[max(0, start - 30) : start]
         international = raw.startswith(("+", "(+", "00"))
+        if _CODE_BEFORE.search(before):
+            continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like

@@ -71,6 +71,11 @@ class InputGuardStage:
             if verdict.flagged:
                 guard.injection_action = policy.injection
                 if policy.injection == "block":
+                    if policy.pii:  # counted for the audit, though nothing is sent anywhere
+                        found = find_pii(
+                            text, policy.pii, regions=policy.phone_regions, normalized=n
+                        )
+                        guard.pii = _counts(found)
                     ctx.guard = guard
                     return Outcome.refused(Reason.BLOCKED_INJECTION)
                 if policy.injection == "filter":

@@ -101,6 +101,8 @@ def test_ssn_and_ip_addresses() -> None:
         "SSN 000-12-3456 is not valid",
         "postcode SW1A 1AA, flat 12, 3 items",
         "reference 20261120-0042, invoice INV-883920",
+        "Software version 10.2.3.4 keeps crashing",
+        "Tracking: 1Z 999 AA1 01 2345 6784",
     ],
 )
 def test_near_misses_are_not_pii(text: str) -> None:

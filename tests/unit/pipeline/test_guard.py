@@ -58,6 +58,8 @@ async def test_filter_replaces_the_instruction_and_block_refuses_without_a_call(
     out = await p.run(turn(1, ATTACK), Session())
     assert (out.status, out.reason) == (Status.REFUSED, Reason.BLOCKED_INJECTION)
     assert gw.requests == [] and out.guard is not None and out.guard.flagged
+    out = await p.run(turn(2, f"{ATTACK} My card is {CARD}."), Session())
+    assert out.guard is not None and out.guard.pii == {"CARD": 1}  # counted though blocked
 
 
 async def test_the_answer_is_redacted_before_the_history_and_the_response() -> None:
