@@ -456,10 +456,24 @@ for _i, (*_, _rule_gates) in enumerate(_RULES):
         _OPENED_BY.setdefault(_literal, []).append(_i)
 
 
-def _satisfied(gate: frozenset[str], present: Any, text: str) -> bool:
-    return not gate.isdisjoint(present) or any(
-        literal in text for literal in gate if not _indexed(literal)
+# For each rule, its gates after the first as (indexed literals, the others): the first
+# are looked up in what the automaton found, the others with ``in``.
+_LATER_GATES = [
+    tuple(
+        (frozenset(x for x in gate if _indexed(x)), tuple(x for x in gate if not _indexed(x)))
+        for gate in gates[1:]
     )
+    for *_, gates in _RULES
+]
+
+
+def _satisfied(
+    gates: tuple[tuple[frozenset[str], tuple[str, ...]], ...], present: Any, text: str
+) -> bool:
+    for indexed, short in gates:
+        if indexed.isdisjoint(present) and not any(literal in text for literal in short):
+            return False
+    return True
 
 
 def _match(text: str) -> list[tuple[float, str, int, int]]:
@@ -476,8 +490,8 @@ def _match(text: str) -> list[tuple[float, str, int, int]]:
             if opened is not None:
                 opened.extend(positions)
     for index in sorted(candidates):
-        name, weight, pattern, gates = _RULES[index]
-        if not all(_satisfied(gate, present, text) for gate in gates[1:]):
+        name, weight, pattern, _ = _RULES[index]
+        if not _satisfied(_LATER_GATES[index], present, text):
             continue
         where = candidates[index]
         if where is not None:
