@@ -284,6 +284,16 @@ _RAW_RULES: list[tuple[str, float, str]] = [
         0.75,
         r"\b(?:pretend|imagine|roleplay|role-play|play the role)\b[^.\n]{0,40}\b(?:system administrator|sysadmin|administrator|admin|root user|superuser|developer|your creator|ceo)\b[^.\n]{0,60}\b(?:grant|give me|approve|unlock|elevate|rights|privileges|password|access to)\b",
     ),
+    (
+        "roleplay",
+        0.8,
+        r"\bimmerse yourself (?:in|into) (?:the )?role\b|\b(?:do not|don'?t|doesn'?t|does not|no longer|never) (?:have|need) to (?:abide|adhere|comply|stick) (?:by|to|with) (?:any |the |openai'?s? |your |its |their )?(?:\w+ )?(?:rules|polic(?:y|ies)|guidelines|restrictions|ethics|principles|filters)\b|\btypical confines\b|\b(?:developer mode|jailbreak|jailbroken|dan|unfiltered) (?:output|response|reply|answer)s?\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\[\s*(?:\W\s*)?(?:classic|jailbreak|jailbroken|developer mode output|normal output|filtered|unfiltered)\s*\]|\b(?:can|will|may) (?:now )?(?:generate|say|write|produce) any (?:kind of )?content\b|\b(?:betterdan|antigpt|chaosgpt|evilbot|dan \d+(?:\.\d+)?)\b",
+    ),
     # -- exfiltration -------------------------------------------------------------------------
     (
         "exfiltration",
