@@ -1,0 +1,334 @@
+"""The prompt-injection rules: (kind, weight, pattern), written for normalised text.
+
+Patterns run over text as :mod:`~gwstream.guardrails.normalize` leaves it,
+lower-cased and leetspeak-folded (:func:`~gwstream.guardrails.normalize.fold_for_rules`).
+They look for the instruction, not for its words: "ignore" alone, "my
+previous message", "Dan from billing", "the system says", "act as my
+authorised representative" are everyday contact-center phrases, so rules
+ask for an imperative aimed at the assistant's instructions, prompt, rules
+or persona. A weight is in (0, 1]; :mod:`~gwstream.guardrails.injection`
+combines them into a score.
+"""
+
+from __future__ import annotations
+
+_PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|system|developer|safety|content|built[- ]in|programmed|hidden|internal)\s+){0,3}"
+_RULES_NOUN = r"(?:instructions?|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
+
+RULES: list[tuple[str, float, str]] = [
+    # -- direct overrides ---------------------------------------------------------------
+    (
+        "override",
+        0.9,
+        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR}{_RULES_NOUN}\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:ignore|disregard|forget)\s+(?:everything|all|anything)\s+(?:(?:that\s+)?(?:you\s+(?:were|have been)\s+)?(?:told|said|written|given|instructed)|above|before|previously|prior|so far|up to (?:now|this point))\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are|is|apply|take precedence|supersede)",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:from now on|henceforth|for the rest of (?:this|the) conversation|starting now|effective immediately),?\s+(?:you\s+(?:will|must|shall|are|should)|always|only|never|respond|answer|reply|act|speak|ignore)\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:these|the following|my)\s+instructions\s+(?:override|supersede|replace|take (?:precedence|priority) over)\b",
+    ),
+    (
+        "override",
+        0.6,
+        r"\byour\s+(?:new|real|true|only)\s+(?:task|job|goal|purpose|objective|mission|role)\s+(?:is|will be|now)\b",
+    ),
+    (
+        "override",
+        0.55,
+        r"\b(?:instead|rather),?\s+(?:you\s+(?:will|must|should)\s+)?(?:reply|respond|answer|say|output|print|write)\s+(?:only\s+)?(?:with\s+)?[\"'“]",
+    ),
+    (
+        "override",
+        0.85,
+        r"\b(?:ignore|disregard|forget|override|bypass|skip|set aside|pay no attention to|never mind|nevermind|reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:ignore|disregard|forget)\s+(?:the above|what you (?:were|have been) told|everything (?:before|above|prior)|anything (?:before|above|prior))",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:obey|follow|listen to|do what)\s+(?:only\s+)?(?:me|my (?:instructions|commands|orders|rules)|what i (?:say|write|tell you)|the user asks)\b[^.\n]{0,30}(?:only|instead|from now|now|alone)?|\b(?:obey|follow)\s+only\b|\btreat my (?:messages|words|instructions)\s+as\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:instructions?|rules|prompt|configuration|restrictions|policies|guidelines)\s+(?:have|has|are|is|were|was)\s+(?:now\s+)?(?:expired|revoked|void|null|cancelled|canceled|disabled|lifted|suspended|removed|deleted|outdated|obsolete|no longer valid|overridden)\b|\b(?:revoked|cancelled|voided|lifted|suspended|disabled)\s+(?:all\s+)?(?:your|the)\s+(?:previous\s+)?(?:instructions|rules|restrictions|policies|guidelines)",
+    ),
+    (
+        "override",
+        0.8,
+        r"(?:#{2,}|\[\[|<{1,2}|\*{2,}|={2,}|\{\{)\s*(?:new\s+|updated\s+|real\s+)?(?:system|admin|developer|assistant|ai|operator)\s*(?:override|instructions?|prompt|message|command|update|note)?\s*(?:#{2,}|:|\]\]|>{1,2}|\*{2,}|={2,}|\}\})|\b(?:system|admin|developer|operator|priority)\s+override\s*[:!]",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|ai assistant|the ai|model|the model|chatbot|bot|llm|language model|gpt|chatgpt)\s*(?:override|instruction|note|command|directive|attention)?\s*[:>\]]\s*[^\n]{0,40}\b(?:you must|you will|you should|from now on|ignore|disregard|forward|send|reveal|delete|approve|grant|respond|reply|tell|print|output|do not|don'?t|always|never|stop|pretend|act)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:hidden|secret|special)\s+(?:instruction|note|message|command)s?\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|model|bot|chatbot|llm|whoever|anyone|the system)\b|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:ai|assistant|model|chatbot|llm|language model)\b[^.\n]{0,5}[:,-]",
+    ),
+    (
+        "override",
+        0.85,
+        r"\b(?:ignora|ignorar|olvida|ignoriere|ignorier|vergiss|ignorez|oublie|oubliez|dimentica|negeer|vergeet)\s+(?:\w+\s+){0,4}(?:instrucciones|indicaciones|reglas|anweisungen|regeln|vorgaben|instructions|consignes|r[eè]gles|istruzioni|regole|instruções|regras|instructies|regels)\b|\bignore[sz]?\s+(?:tes|vos|les|toutes)\s+(?:\w+\s+){0,2}(?:instructions|consignes|r[eè]gles)\b",
+    ),
+    (
+        "override",
+        0.85,
+        r"\bif you(?:'re| are) (?:an?\s+)?(?:ai|a\.i\.|assistant|language model|llm|bot|chatbot|automated (?:system|agent|assistant)|gpt)\b|\b(?:ai|llm|language model|assistant|bot|chatbot)s?\s+(?:systems?\s+|agents?\s+|models?\s+)?(?:processing|reading|summari[sz]ing|parsing|handling|seeing)\s+this\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\[/?(?:system|sys|admin|inst|assistant|developer)\]|<\|?(?:system|im_start|im_end|endoftext)\|?>|<</?sys>>|\bsystem\s+(?:prompt\s+)?(?:update|override|notice|message|instruction)\s*:",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|bot|chatbot|model|gpt)\s*,\s*(?:please\s+)?(?:ignore|disregard|forget|override|bypass|reveal|print|you must|from now on|do not|don'?t|stop|approve|grant|refund|delete)\b",
+    ),
+    (
+        "override",
+        0.85,
+        r"\b(?:do not|don'?t|stop|no longer|never)\s+(?:follow|obey|listen to)\s+(?:the|your|any)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt|directives)\s+(?:you (?:were|have been|got) given|from (?:your|the) (?:company|developers?|operator|creators?|owners?))|\bfollow mine\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:drop|remove|lift|disable|turn off|delete|abandon|shed)\s+(?:all\s+)?(?:of\s+)?(?:the\s+|your\s+)?(?:constraints|restrictions|rules|guidelines|filters|safeguards|instructions|limits)\s+(?:you (?:were|have been|are) (?:given|configured|programmed|trained|set up)|on you|placed on you)",
+    ),
+    (
+        "override",
+        0.7,
+        r"\byour\s+(?:new\s+|real\s+|true\s+|only\s+|top\s+)?(?:priority|task|job|goal|purpose|objective|role|mission)\s+(?:is\s+now|now\s+is|has changed)\b|\boverride\s*:",
+    ),
+    (
+        "override",
+        0.8,
+        r"(?:^|[\n.!?]\s*)(?:system|admin|administrator|developer|operator|root)\s*:\s*[^\n]{0,80}\b(?:assistant|ai|model|bot|you)\s+(?:must|should|will|shall|are now|is now|now)\b",
+    ),
+    # -- system prompt extraction ---------------------------------------------------------
+    (
+        "system_extraction",
+        0.9,
+        r"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|write|return|provide|paste|copy|echo|spell out|what (?:is|are|was|were))\b[^.?!\n]{0,40}\b(?:system\s+(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|confidential|developer|pre-?prompt|preprompt|starting|underlying|base)\s+(?:prompt|instructions?|rules|message|directives?|configuration|guidelines))\b",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:repeat|print|output|recite|copy|reproduce|echo|show|display|write out|spell out)\b[^.?!\n]{0,30}\b(?:(?:everything|all|the text|the words|what(?:ever)? (?:is|was) written|the (?:content|contents|message)s?)\s+(?:above|before|prior to|preceding)|(?:verbatim|word for word|exactly as (?:written|given)))",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:what|which)\s+(?:were|are)\s+you\s+(?:told|instructed|programmed|prompted|configured)\s+(?:to do|before|at the (?:start|beginning)|initially|originally|in your (?:prompt|instructions))",
+    ),
+    (
+        "system_extraction",
+        0.75,
+        r"\byour\s+(?:system\s+prompt|prompt\s+(?:text|template)|(?:hidden|secret|internal|initial|original)\s+(?:instructions|rules|prompt|guidelines))\b",
+    ),
+    (
+        "system_extraction",
+        0.6,
+        r"\b(?:begin|start)\s+(?:your (?:reply|answer|response)\s+)?with\s+(?:the words\s+)?[\"'“]?(?:you are|my instructions|system)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|leak|expose|read out|copy|send|what(?:'s| is| are| was| were))\b[^\n]{0,60}\b(?:(?:your|the|my)\s+(?:(?:full|entire|whole|original|raw|exact|complete|first|initial|hidden|secret|system|developer)\s+)*(?:prompt|pre-?prompt|system message|developer message|system part|context window|hidden context|tool (?:definitions|schemas))|(?:first|initial|opening|earliest) message (?:in|of) (?:this|the) (?:conversation|chat|context)|(?:context|memory) window|tool (?:definitions|schemas))\b",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|copy|write|provide)\b[^\n]{0,80}\b(?:instructions|rules|guidelines|policy text|configuration|directives|prompt|message|text)\b[^\n]{0,80}\b(?:verbatim|word for word|word-for-word|exactly|in full|raw text|original wording|exact (?:text|wording)|unchanged|not a paraphrase|no omissions|without omissions|as (?:they|it) (?:were|was|are|is) (?:given|written))|\b(?:exact|raw|original|full|complete|unedited)\s+(?:text|wording|content|contents)\s+of\s+(?:the|your)\s+(?:rules|instructions|guidelines|prompt|policy|system)",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:hidden|secret|confidential|internal|hard-?coded|private|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|policies|policy text|configuration)\b[^\n]{0,60}?\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|what)\b|\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|any)\b[^\n]{0,60}\b(?:hidden|secret|confidential|internal|hard-?coded|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|configuration)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:everything|anything|all|what)\s+(?:you were|you've been|you have been)\s+(?:told|given|instructed|programmed)\b|\b(?:instructions|rules)\s+(?:did|does)\s+(?:the company|your (?:company|developers?|creators?|operator))\s+(?:hard-?code|give|put|program)|\binto you\b[^.\n]{0,30}\b(?:print|raw|text)\b",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:muestra|muestrame|muéstrame|revela|dime|imprime|zeig|zeige|gib|verrate|montre|affiche|revele|révèle|révele|revèle|mostra|rivela|dimmi)\b[^\n]{0,40}\b(?:instrucciones del sistema|prompt del sistema|systemprompt|system-?prompt|anweisungen|instructions syst[eè]me|prompt syst[eè]me|istruzioni di sistema|prompt di sistema|deine anweisungen|tes instructions|tus instrucciones|le tue istruzioni)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:your|the)\s+(?:instructions|rules|guidelines|prompt|directives)\b[^\n]{0,60}\b(?:print|quote|paste|output|repeat|recite|list|dump|copy)\s+(?:them|it)\b",
+    ),
+    # -- role play and jailbreak personas -------------------------------------------------
+    (
+        "roleplay",
+        0.9,
+        r"\b(?:developer|dev|god|debug|admin|maintenance|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil|chaos|opposite|anti)\s+mode\s+(?:is\s+)?(?:now\s+)?(?:enabled|activated|engaged|unlocked)\b|\b(?:enable|activate|enter|switch (?:to|into)|turn on|engage|unlock)\s+(?:the\s+)?(?:developer|dev|god|debug|admin|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil)\s+mode\b",
+    ),
+    (
+        "roleplay",
+        0.9,
+        r"\b(?:do anything now|jailbreak(?:ed|ing)?|jailbroken|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+    ),
+    (
+        "roleplay",
+        0.85,
+        r"\b(?:pretend|imagine|act|behave|roleplay|role-play|play the role|respond|answer|speak)\b[^.\n]{0,40}\b(?:(?:an?|the)\s+)?(?:ai|assistant|model|chatbot|bot|language model|llm|system|entity|persona|character|version of (?:yourself|you))\b[^.\n]{0,40}\b(?:without|with no|free (?:of|from)|not bound|unbound|no longer bound|unrestricted|unfiltered|uncensored|no (?:rules|restrictions|limits|filters|guidelines|ethics|morals|boundaries))",
+    ),
+    (
+        "roleplay",
+        0.85,
+        r"\b(?:you are|you're|you will be|you have become|you are now|you're now|from now on you are)\s+(?:no longer|not)\s+(?:an?\s+)?(?:ai|assistant|chatbot|language model|bound|restricted|limited|constrained|(?:a |an )?(?:contact[- ]center|customer service|support) (?:assistant|agent|bot))\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:you are|you're|you will be|you are now|you're now|act as|pretend to be|pretend you are|become|roleplay as|play)\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|unlimited|jailbroken|evil|rogue|amoral|immoral|unethical|lawless|rule-?free|unbound|liberated|free|rebel|malicious|hacked|root)\s+(?:ai|assistant|model|chatbot|bot|version|persona|character|entity|llm|system|hacker|admin)",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\b(?:no|without|free of|free from|ignore|ignoring|bypass|bypassing|any)\s+(?:ethical|moral|safety|content|openai|usage|legal)\s+(?:guidelines|constraints|restrictions|filters|policies|rules|limits|boundaries|considerations|concerns)\b",
+    ),
+    (
+        "roleplay",
+        0.65,
+        r"\b(?:stay|remain|keep)\s+in\s+character\b|\bbreak(?:ing)?\s+character\b|\bcharacter\s+(?:break|slip)\b",
+    ),
+    (
+        "roleplay",
+        0.6,
+        r"\b(?:can|will|must|should)\s+(?:do|say|answer)\s+anything\b[^.\n]{0,40}\b(?:without|no)\b|\bnot\s+bound\s+by\b|\bfreed?\s+from\s+(?:the\s+)?(?:typical\s+)?(?:confines|restrictions|rules|limitations)\b",
+    ),
+    (
+        "roleplay",
+        0.6,
+        r"\b(?:two|both|dual)\s+(?:responses|answers|outputs|personas|replies)\b[^.\n]{0,80}\b(?:normal|classic|standard|filtered)\b[^.\n]{0,80}\b(?:jailbreak|jailbroken|unfiltered|developer|dan|unrestricted)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:you are|you're|you are now|you're now|act as|acting as|pretend|pretend to be|pretend you are|imagine you are|imagine|roleplay as|role-?play|play|be|become|simulate|answer as|respond as|in character|from now on you are)\b[^.\n]{0,80}\b(?:no|without|never (?:been )?(?:given|had)|doesn'?t care about|does not care about|free (?:of|from)|ignores?|not bound by|outside)\s+(?:any\s+|all\s+|the\s+)?(?:company\s+|content\s+|safety\s+)?(?:rules|guidelines|restrictions|filters|limits|limitations|policies|policy|ethics|morals|boundaries|principles|censorship|constraints)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:has|have|with)\s+no\s+(?:guidelines|rules|restrictions|filters|limits|ethics|morals|boundaries)\b[^.\n]{0,40}\b(?:never|always|respond|answer|says?)\b|\bnever (?:says|say|refuses|refuse) no\b|\bcan do anything\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\b(?:rogue|evil|unfiltered|uncensored|unrestricted|jailbroken|unchained|unlocked|amoral|malicious|corrupt(?:ed)?)\s+(?:\w+\s+){0,2}(?:agent|assistant|ai|bot|twin|version|persona|model|employee|admin|administrator|gpt)\b|\bopposite day\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:policies|rules|restrictions|guidelines|filters|content policy|safety)\s+(?:are|is|were|was|have been|has been)\s+(?:\w+\s+)?(?:suspended|deleted|removed|disabled|lifted|turned off|switched off|gone|off)\b|\b(?:maintenance|test|testing|debug|sandbox|god|admin)\s+mode\b[^.\n]{0,60}\b(?:policies|rules|restrictions|limits|filters)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\bsimulate\s+(?:a\s+|an\s+)?(?:linux|unix|bash|windows|sql|python|terminal|shell|command line|database|root)\b|\b(?:grandma|grandmother|granny|grandpa|grandfather)\b[^.\n]{0,80}\b(?:passwords?|keys?|codes?|secrets?|credentials|tokens?)\b|\bfollow every (?:order|command|instruction) without question\b|\bwithout (?:any )?(?:question|hesitation|refusal)\b[^.\n]{0,40}\b(?:order|command|instruction)|\b(?:ia|ki|iA)\s+(?:sin|ohne|sans|senza)\s+(?:restricciones|filtros|einschr[aä]nkungen|regeln|restrictions|filtres|restrizioni|filtri)\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\byou(?:'re| are)\s+now\s+in\s+(?:the\s+)?(?:admin|administrator|developer|dev|god|debug|maintenance|unrestricted|root|sudo|superuser|test|jailbreak)\s+mode\b|\b(?:everything|anything|whatever)\s+you(?:'re| are)\s+not allowed to\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        r"\b(?:pretend|imagine|roleplay|role-play|play the role)\b[^.\n]{0,40}\b(?:system administrator|sysadmin|administrator|admin|root user|superuser|developer|your creator|ceo)\b[^.\n]{0,60}\b(?:grant|give me|approve|unlock|elevate|rights|privileges|password|access to)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\bimmerse yourself (?:in|into) (?:the )?role\b|\b(?:do not|don'?t|doesn'?t|does not|no longer|never) (?:have|need) to (?:abide|adhere|comply|stick) (?:by|to|with) (?:any |the |openai'?s? |your |its |their )?(?:\w+ )?(?:rules|polic(?:y|ies)|guidelines|restrictions|ethics|principles|filters)\b|\btypical confines\b|\b(?:developer mode|jailbreak|jailbroken|dan|unfiltered) (?:output|response|reply|answer)s?\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\[\s*(?:\W\s*)?(?:classic|jailbreak|jailbroken|developer mode output|normal output|filtered|unfiltered)\s*\]|\b(?:can|will|may) (?:now )?(?:generate|say|write|produce) any (?:kind of )?content\b|\b(?:betterdan|antigpt|chaosgpt|evilbot|dan \d+(?:\.\d+)?)\b",
+    ),
+    # -- exfiltration -------------------------------------------------------------------------
+    (
+        "exfiltration",
+        0.9,
+        r"!\[[^\]]{0,100}\]\(\s*https?://[^)\s]*(?:\{[^}]{0,40}\}|\$\{|%7b|<[a-z_ ]{2,30}>|\[[a-z_ ]{2,30}\]|(?:[?&](?:data|d|q|c|conv|conversation|chat|history|log|msg|message|prompt|secret|token|key|pw|password|info|payload|text|content|summary|s)=))",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"\b(?:append|add|include|insert|embed|encode|put|attach|place|url-?encode)\b[^.\n]{0,60}\b(?:conversation|chat|history|messages?|transcript|system prompt|instructions|secrets?|password|api key|tokens?|(?:user|customer|personal)\s+(?:data|details|information))\b[^.\n]{0,60}\b(?:url|link|image|query|parameter|markdown|endpoint|webhook|https?://)",
+    ),
+    (
+        "exfiltration",
+        0.75,
+        r"\b(?:render|display|show|output|include|insert)\b[^.\n]{0,40}\b(?:markdown\s+)?image\b[^.\n]{0,80}https?://",
+    ),
+    (
+        "exfiltration",
+        0.7,
+        r"\b(?:send|post|forward|transmit|upload|exfiltrate|leak|email)\b[^.\n]{0,40}\b(?:conversation|chat history|transcript|system prompt|instructions|all (?:previous )?messages|customer data|user data)\b[^.\n]{0,40}\b(?:to|at)\s+(?:https?://|www\.|[\w.-]+@|[\w-]+\.(?:com|net|org|io|ru|xyz))",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"https?://[^\s)\"']*(?:\{[^}\s]{1,40}\}|<[^>]{2,40}>|\[[a-z_ ]{2,30}\]|[?&][\w-]+=(?:notes|history|transcript|conversation|chat|data|secrets?|tokens?|ids?|content)\b)",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"https?://\S*[?&][\w-]+=(?=[\s\"'<>)\]]|$)[^\n]{0,160}\b(?:append|appended|after the equals|followed by|put|add|include|insert|fill|with (?:the|my|your|any|all)|in the query)\b|\b(?:append|add|put|insert|include|attach)\b[^\n]{0,120}https?://\S*[?&][\w-]+=(?=[\s\"'<>)\]]|$)",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"<img\s[^>]{0,40}src\s*=|\b(?:invisible|hidden|tracking|1x1|one-pixel|zero-size)\s+(?:\w+\s+)?(?:image|pixel|img|beacon)\b|\b(?:webhook|browsing tool|http tool|fetch tool)\b[^\n]{0,80}\b(?:transcript|conversation|chat|history|session|notes|details|data)\b",
+    ),
+    (
+        "exfiltration",
+        0.8,
+        r"\b(?:fetch|open|visit|load|browse(?: to)?|read|retrieve|download|go to)\s+(?:the\s+)?(?:url\s+|link\s+|page\s+|file\s+)?https?://\S+\s+(?:and|then)\s+(?:do|follow|obey|execute|run|carry out|apply)\b",
+    ),
+    (
+        "exfiltration",
+        0.75,
+        r"\b(?:link|url|image|markdown)\b[^\n]{0,80}\b(?:followed by|with)\s+(?:the\s+|any\s+|all\s+|my\s+)?(?:tokens?|ids?|session|customer'?s?|account|address|order history|conversation|chat|notes|details|secrets?)\b[^\n]{0,60}\b(?:from|in|of)\s+(?:your|the|this)\s+(?:context|session|conversation|chat)\b",
+    ),
+    # -- decode and obey -------------------------------------------------------------------
+    (
+        "encoded",
+        0.85,
+        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|interpret|rot13|rot-13|base64|base-64|hex|caesar|cipher|shift \d+|reverse)\b[^\n]{0,120}\b(?:follow|obey|execute|carry out|comply|do (?:what|as) (?:it|they) (?:says?|instructs?)|act on|perform|run|apply|adhere to|treat (?:it|this|them) as (?:your )?(?:instructions?|commands?))\b",
+    ),
+    (
+        "encoded",
+        0.7,
+        r"\b(?:follow|obey|execute|carry out|comply with|act on|perform)\b[^\n]{0,60}\b(?:decoded|hidden|encoded|embedded|secret)\s+(?:instructions?|message|text|commands?|payload|string)\b",
+    ),
+]
