@@ -17,7 +17,7 @@ import orjson
 from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
-from gwstream.events import ResponseEvent, TurnEvent, turn_headers
+from gwstream.events import AuditEvent, ResponseEvent, TurnEvent, turn_headers
 from gwstream.kafkaio import make_consumer
 from gwstream.runtime import Processor
 
@@ -69,6 +69,24 @@ def responses_by_turn(
     for r in records:
         ev = ResponseEvent.model_validate(orjson.loads(r.value or b""))
         out[ev.turn_id].append(ev)
+    return out
+
+
+def audits(records: list[ConsumerRecord[bytes, bytes]]) -> list[AuditEvent]:
+    """The audit events among the audit topic's records (budget notices left out)."""
+    return [
+        AuditEvent.model_validate_json(r.value or b"")
+        for r in records
+        if dict(r.headers).get("ce_type") == AuditEvent.ce_type.encode()
+    ]
+
+
+def first_answers(records: list[ConsumerRecord[bytes, bytes]]) -> dict[str, ResponseEvent]:
+    """Each turn's first response."""
+    out: dict[str, ResponseEvent] = {}
+    for r in records:
+        ev = ResponseEvent.model_validate_json(r.value or b"")
+        out.setdefault(ev.turn_id, ev)
     return out
 
 
@@ -125,6 +143,11 @@ class ProcessorProcess:
             stdout=self._log,
             stderr=self._log,
         )
+
+    async def stop(self, sig: int) -> int:
+        """Send ``sig`` and wait for the process to end; its return code."""
+        self.proc.send_signal(sig)
+        return await asyncio.to_thread(self.proc.wait)
 
     def close(self) -> None:
         if self.proc.poll() is None:

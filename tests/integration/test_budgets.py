@@ -20,7 +20,9 @@ from aiokafka import ConsumerRecord
 from tests.conftest import wait_for
 from tests.integration.helpers import (
     ProcessorProcess,
+    audits,
     distinct_turns,
+    first_answers,
     make_turns,
     processor_env,
     settings_for,
@@ -36,7 +38,7 @@ from gwstream.config import (
     TenantSettings,
     TopicNames,
 )
-from gwstream.events import AuditEvent, BudgetNotice, CostEvent, ResponseEvent, event_id
+from gwstream.events import BudgetNotice, CostEvent, event_id
 from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import make_consumer, partitions_of, publish, read_topic
 from gwstream.pricing import PriceTable
@@ -51,27 +53,6 @@ TENANT = "tenant-0"
 
 def _events(records: list[ConsumerRecord[bytes, bytes]]) -> list[dict]:  # type: ignore[type-arg]
     return [orjson.loads(r.value or b"") for r in records]
-
-
-def _audits(records: list[ConsumerRecord[bytes, bytes]]) -> list[AuditEvent]:
-    return [
-        AuditEvent.model_validate_json(r.value or b"")
-        for r in records
-        if dict(r.headers)["ce_type"] == AuditEvent.ce_type.encode()
-    ]
-
-
-def _first_answers(records: list[ConsumerRecord[bytes, bytes]]) -> dict[str, ResponseEvent]:
-    out: dict[str, ResponseEvent] = {}
-    for r in records:
-        ev = ResponseEvent.model_validate_json(r.value or b"")
-        out.setdefault(ev.turn_id, ev)
-    return out
-
-
-async def _stop(p: ProcessorProcess, sig: int) -> int:
-    p.proc.send_signal(sig)
-    return await asyncio.to_thread(p.proc.wait)
 
 
 async def test_a_sessions_budget_survives_kill_9_and_a_rebalance_and_is_charged_once_per_turn(
@@ -100,7 +81,7 @@ async def test_a_sessions_budget_survives_kill_9_and_a_rebalance_and_is_charged_
         topic_names.sessions,
         until=lambda rs: sum(r.key != CONTROL_KEY for r in rs) == len(early),
     )
-    assert await _stop(first, signal.SIGKILL) == -signal.SIGKILL
+    assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
 
     env["GWSTREAM_RUNTIME__COMMIT_INTERVAL_S"] = "0.2"
     second = ProcessorProcess(env, tmp_path / "second.log")
@@ -119,19 +100,19 @@ async def test_a_sessions_budget_survives_kill_9_and_a_rebalance_and_is_charged_
     audit = await read_topic(
         kafka,
         topic_names.audit,
-        until=lambda rs: len({a.turn_id for a in _audits(rs) if not a.replayed}) == len(turns),
+        until=lambda rs: len({a.turn_id for a in audits(rs) if not a.replayed}) == len(turns),
         timeout_s=60,
     )
     responses = await read_topic(
         kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(turns)
     )
-    assert await _stop(second, signal.SIGTERM) == 0
-    assert await _stop(third, signal.SIGTERM) == 0
+    assert await second.stop(signal.SIGTERM) == 0
+    assert await third.stop(signal.SIGTERM) == 0
 
-    answers = _first_answers(responses)
+    answers = first_answers(responses)
     assert all(a.status == "ok" for a in answers.values())
     assert sim.stats.requests == len(turns)  # replays never reached the gateway
-    originals = {a.turn_id: a for a in _audits(audit) if not a.replayed}
+    originals = {a.turn_id: a for a in audits(audit) if not a.replayed}
     charged: dict[str, int] = defaultdict(int)
     for t in sorted(turns, key=lambda t: t.seq):
         charged[t.session_id] += answers[t.turn_id].input_tokens + answers[t.turn_id].output_tokens
@@ -139,7 +120,7 @@ async def test_a_sessions_budget_survives_kill_9_and_a_rebalance_and_is_charged_
         assert budget is not None
         assert budget.session_tokens_used == charged[t.session_id], t.turn_id
         assert budget.session_tokens_left == 1_000_000 - charged[t.session_id]
-    for replay in (a for a in _audits(audit) if a.replayed):
+    for replay in (a for a in audits(audit) if a.replayed):
         assert replay.budget == originals[replay.turn_id].budget
 
 
@@ -174,14 +155,14 @@ async def test_the_lightweight_switch_and_budget_exhausted_happen_at_the_configu
     finally:
         stop.set()
         await task
-    answers = _first_answers(responses)
-    audits = {a.turn_id: a for a in _audits(audit)}
+    answers = first_answers(responses)
+    audit_of = {a.turn_id: a for a in audits(audit)}
     counter = default_counter()
     for session in {t.session_id for t in turns}:
         used, modes, statuses = 0, [], []
         for t in sorted((t for t in turns if t.session_id == session), key=lambda t: t.seq):
             left = tokens - used
-            a, r = audits[t.turn_id], answers[t.turn_id]
+            a, r = audit_of[t.turn_id], answers[t.turn_id]
             assert a.budget is not None
             mode = "lightweight" if left < below else "standard"
             assert a.budget.mode == mode, (t.turn_id, left)
@@ -404,7 +385,7 @@ async def test_an_instance_starts_knowing_what_was_spent_and_refuses_past_the_li
     finally:
         stop.set()
         await task
-    answers = _first_answers(responses).values()
+    answers = first_answers(responses).values()
     assert {(r.status, r.reason) for r in answers} == {("refused", "tenant_budget_exhausted")}
     assert sim.stats.requests == 0
     for r in answers:  # today's spend was read back; last month's and the other tenant's not

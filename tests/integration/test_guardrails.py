@@ -20,9 +20,11 @@ from tests.integration.helpers import (
     ProcessorProcess,
     distinct_turns,
     processor_env,
+    settings_for,
     turn_records,
 )
 
+from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import TurnEvent
 from gwstream.gateways.simulator import GatewaySimulator
@@ -107,8 +109,7 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     finally:
         stop.set()
         await sink_task
-    processor.proc.send_signal(signal.SIGTERM)
-    assert await asyncio.to_thread(processor.proc.wait) == 0
+    assert await processor.stop(signal.SIGTERM) == 0
 
     answers = [orjson.loads(r.value or b"") for r in responses]
     assert sum(a["redacted"] for a in answers) >= len(items) * 0.99  # PII found in them
@@ -148,10 +149,6 @@ async def test_a_turn_asking_for_json_gets_invalid_output_when_the_gateway_answe
     topic_names: TopicNames,
     start_simulator,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.integration.helpers import settings_for
-
-    from gwstream.app import run_processor
-
     sim: GatewaySimulator = await start_simulator(latency_ms=1)
     base = TurnEvent(
         turn_id="j-1", tenant_id="acme", session_id="s1", seq=0, occurred_at=T0, text="Status?"

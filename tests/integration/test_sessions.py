@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 from tests.conftest import wait_for
 from tests.integration.helpers import (
     ProcessorProcess,
+    audits,
     distinct_turns,
     make_turns,
     processor_env,
@@ -22,22 +23,12 @@ from tests.integration.helpers import (
 
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.events import AuditEvent
 from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
 from gwstream.runtime.changelog import CONTROL_KEY
 
 pytestmark = pytest.mark.integration
-
-
-def _audits(records: list[ConsumerRecord[bytes, bytes]]) -> list[AuditEvent]:
-    return [AuditEvent.model_validate_json(r.value or b"") for r in records]
-
-
-async def _stop(p: ProcessorProcess, sig: int) -> int:
-    p.proc.send_signal(sig)
-    return await asyncio.to_thread(p.proc.wait)
 
 
 async def test_a_conversation_keeps_its_history_across_kill_9_and_a_restart(
@@ -57,7 +48,7 @@ async def test_a_conversation_keeps_its_history_across_kill_9_and_a_restart(
     await read_topic(
         kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(early)
     )
-    assert await _stop(first, signal.SIGKILL) == -signal.SIGKILL
+    assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
 
     await publish(kafka, turn_records(topic_names.turns, [t for t in turns if t.seq == 3]))
     second = ProcessorProcess(env, tmp_path / "second.log")
@@ -65,8 +56,8 @@ async def test_a_conversation_keeps_its_history_across_kill_9_and_a_restart(
     audit = await read_topic(
         kafka, topic_names.audit, until=lambda rs: len(distinct_turns(rs)) == len(turns)
     )
-    assert await _stop(second, signal.SIGTERM) == 0
-    history = {a.turn_id: a.history_messages for a in _audits(audit) if not a.replayed}
+    assert await second.stop(signal.SIGTERM) == 0
+    history = {a.turn_id: a.history_messages for a in audits(audit) if not a.replayed}
     # Every turn went with all of its session's earlier turns and answers.
     assert history == {t.turn_id: 2 * t.seq for t in turns}
     assert "restored" in (tmp_path / "second.log").read_text()
@@ -91,7 +82,7 @@ async def test_redelivered_turns_are_answered_from_state_and_never_reach_the_gat
         topic_names.sessions,
         until=lambda rs: sum(r.key != CONTROL_KEY for r in rs) == len(turns),
     )
-    assert await _stop(first, signal.SIGKILL) == -signal.SIGKILL
+    assert await first.stop(signal.SIGKILL) == -signal.SIGKILL
     calls = sim.stats.requests
     assert calls == len(turns)
 
@@ -105,14 +96,14 @@ async def test_redelivered_turns_are_answered_from_state_and_never_reach_the_gat
     responses = await read_topic(
         kafka, topic_names.responses, until=lambda rs: len(rs) == 2 * len(turns)
     )
-    assert await _stop(second, signal.SIGTERM) == 0
+    assert await second.stop(signal.SIGTERM) == 0
     assert sim.stats.requests == calls  # not one call more
     copies: dict[str, set[bytes]] = {}
     for r in responses:
         copies.setdefault(dict(r.headers)["ce_subject"].decode(), set()).add(r.value or b"")
     assert all(len(values) == 1 for values in copies.values())  # identical payloads
     assert len(copies) == len(turns)
-    assert {a.turn_id for a in _audits(audit) if a.replayed} == {t.turn_id for t in turns}
+    assert {a.turn_id for a in audits(audit) if a.replayed} == {t.turn_id for t in turns}
 
 
 def _audit_replayed(record: ConsumerRecord[bytes, bytes]) -> bool:
@@ -140,4 +131,4 @@ async def test_a_turn_id_published_twice_is_answered_once_with_the_same_answer(
     assert sim.stats.requests == 1
     assert responses[0].value == responses[1].value
     audit = await read_topic(kafka, topic_names.audit, until=lambda rs: len(rs) == 2)
-    assert sorted(a.replayed for a in _audits(audit)) == [False, True]
+    assert sorted(a.replayed for a in audits(audit)) == [False, True]
