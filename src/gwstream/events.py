@@ -243,29 +243,7 @@ class BudgetInfo:
     currency: str | None = None
 
 
-def budget_to_list(b: BudgetInfo) -> list[Any]:
-    """``b`` compactly, as a session stores it with a turn's outcome: its fields in order,
-    money as strings, the window start as Unix seconds."""
-    start = b.session_window_start
-    return [
-        b.mode,
-        b.session_tokens_used,
-        b.session_tokens_left,
-        _epoch(start) if start is not None else None,
-        _str(b.tenant_spend_day),
-        _str(b.tenant_limit_day),
-        _str(b.tenant_spend_month),
-        _str(b.tenant_limit_month),
-        b.currency,
-    ]
-
-
-# A turn's window start and limits are those of many turns before it: remember their forms.
-@functools.lru_cache(maxsize=64)
-def _epoch(at: datetime) -> int:
-    return int(at.timestamp())
-
-
+# A turn's limits are those of many turns before it: remember their forms.
 @functools.lru_cache(maxsize=64)
 def _iso(at: datetime) -> str:
     return at.isoformat()
@@ -274,29 +252,6 @@ def _iso(at: datetime) -> str:
 @functools.lru_cache(maxsize=256)
 def _plain(limit: Decimal) -> str:
     return format(limit, "f")
-
-
-def _str(m: Decimal | None) -> str | None:
-    return None if m is None else str(m)
-
-
-def budget_from_list(v: list[Any]) -> BudgetInfo:
-    mode, used, left, start, spend_day, limit_day, spend_month, limit_month, currency = v
-    return BudgetInfo(
-        mode,
-        used,
-        left,
-        datetime.fromtimestamp(start, UTC) if start is not None else None,
-        _decimal(spend_day),
-        _decimal(limit_day),
-        _decimal(spend_month),
-        _decimal(limit_month),
-        currency,
-    )
-
-
-def _decimal(v: str | None) -> Decimal | None:
-    return None if v is None else Decimal(v)
 
 
 _last_budget: tuple[BudgetInfo, dict[str, Any]] | None = None

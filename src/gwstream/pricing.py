@@ -26,6 +26,10 @@ class ModelPrice:
     output_per_token: Decimal
     cached_input_per_token: Decimal | None = None
 
+    def amount(self, input_tokens: int, output_tokens: int) -> Decimal:
+        """What a call with these token counts costs."""
+        return self.input_per_token * input_tokens + self.output_per_token * output_tokens
+
 
 @dataclass(frozen=True, slots=True)
 class Cost:
@@ -62,8 +66,7 @@ class PriceTable:
         price = self._prices.get(model)
         if price is None:
             return Cost(Decimal(0), CURRENCY, "unpriced")
-        amount = price.input_per_token * input_tokens + price.output_per_token * output_tokens
-        return Cost(amount, CURRENCY, self.source)
+        return Cost(price.amount(input_tokens, output_tokens), CURRENCY, self.source)
 
 
 def _parse(text: str, where: str) -> dict[str, ModelPrice]:

@@ -79,8 +79,7 @@ class SessionBudgetStage:
         if budget is None:
             return await call_next(ctx)
         start = budget.window_start(self._clock())
-        b = ctx.session.budget
-        used = b[1] if b is not None and b[0] == start else 0
+        used = tokens_used(ctx.session, start)
         left = budget.tokens - used
         if left < budget.lightweight_below:
             ctx.system = self._lightweight

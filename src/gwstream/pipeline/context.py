@@ -11,9 +11,10 @@ its recent turns, so a replayed turn is answered with the same events.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Self
@@ -23,8 +24,6 @@ from gwstream.events import (
     BudgetMode,
     GuardInfo,
     TurnEvent,
-    budget_from_list,
-    budget_to_list,
     utcnow,
 )
 from gwstream.gateways.base import ChatMessage, GatewayResult
@@ -225,7 +224,7 @@ class Outcome:
         d.pop("replayed", None)
         d.pop("notices", None)
         if self.budget is not None:
-            d["budget"] = budget_to_list(self.budget)
+            d["budget"] = _budget_to_list(self.budget)
         if self.guard is not None:
             d["guard"] = self.guard.to_dict()
         return d
@@ -241,11 +240,60 @@ class Outcome:
         values.setdefault("status", Status.OK)
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
         if values.get("budget") is not None:
-            values["budget"] = budget_from_list(values["budget"])
+            values["budget"] = _budget_from_list(values["budget"])
         if values.get("guard") is not None:
             values["guard"] = GuardInfo.from_dict(values["guard"])
         values.pop("notices", None)
         return cls(**values)
+
+
+# How an outcome's budget is stored in session state: compactly, its fields in order.
+
+
+def _budget_to_list(b: BudgetInfo) -> list[Any]:
+    """``b`` compactly, as a session stores it with a turn's outcome: its fields in order,
+    money as strings, the window start as Unix seconds."""
+    start = b.session_window_start
+    return [
+        b.mode,
+        b.session_tokens_used,
+        b.session_tokens_left,
+        _epoch(start) if start is not None else None,
+        _str(b.tenant_spend_day),
+        _str(b.tenant_limit_day),
+        _str(b.tenant_spend_month),
+        _str(b.tenant_limit_month),
+        b.currency,
+    ]
+
+
+# A turn's window start is that of many turns before it: remember its Unix second.
+@functools.lru_cache(maxsize=64)
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _str(m: Decimal | None) -> str | None:
+    return None if m is None else str(m)
+
+
+def _budget_from_list(v: list[Any]) -> BudgetInfo:
+    mode, used, left, start, spend_day, limit_day, spend_month, limit_month, currency = v
+    return BudgetInfo(
+        mode,
+        used,
+        left,
+        datetime.fromtimestamp(start, UTC) if start is not None else None,
+        _decimal(spend_day),
+        _decimal(limit_day),
+        _decimal(spend_month),
+        _decimal(limit_month),
+        currency,
+    )
+
+
+def _decimal(v: str | None) -> Decimal | None:
+    return None if v is None else Decimal(v)
 
 
 _DEFAULTS: tuple[tuple[str, Any], ...] = tuple(

@@ -332,7 +332,7 @@ def _exhausted_in(refused: Refusal | None, period: Period) -> bool:
 def worst_case(price: ModelPrice, input_tokens: int, output_tokens: int, margin: float) -> Decimal:
     """The most a call can cost: its input (plus ``margin``) and all of its output."""
     inp = math.ceil(input_tokens * (1 + margin)) if margin else input_tokens
-    return price.input_per_token * inp + price.output_per_token * output_tokens
+    return price.amount(inp, output_tokens)
 
 
 class SpendStage:
@@ -376,10 +376,7 @@ class SpendStage:
         except BaseException:
             ledger.release(admitted)
             raise
-        cost = (
-            price.input_per_token * outcome.input_tokens
-            + price.output_per_token * outcome.output_tokens
-        )
+        cost = price.amount(outcome.input_tokens, outcome.output_tokens)
         ledger.settle(admitted, ctx.turn.turn_id, cost)
         ctx.tenant_spend, ctx.notices = ledger.after(admitted)
         return outcome
