@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from gwstream.config import DEFAULT_PHONE_REGIONS
 from gwstream.guardrails.normalize import Normalized, normalize
+from gwstream.policies import DEFAULT_PHONE_REGIONS
 
 EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6 = "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"
 TYPES: tuple[str, ...] = (EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6)

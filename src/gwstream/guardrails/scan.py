@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from gwstream.config import GuardrailPolicy
 from gwstream.guardrails.injection import detect
 from gwstream.guardrails.normalize import normalize
 from gwstream.guardrails.pii import find_pii
+from gwstream.policies import GuardrailPolicy
 
 
 class ScanError(ValueError):

@@ -29,7 +29,6 @@ from typing import Any
 
 import orjson
 
-from gwstream.config import GuardrailPolicy
 from gwstream.events import GuardInfo
 from gwstream.guardrails.injection import detect
 from gwstream.guardrails.normalize import normalize
@@ -38,6 +37,7 @@ from gwstream.guardrails.redact import Placeholders, redact
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
 from gwstream.pipeline.session import Session
 from gwstream.pipeline.stage import Next
+from gwstream.policies import GuardrailPolicy
 
 FILTERED = "[FILTERED]"
 
