@@ -31,7 +31,8 @@ async def test_a_joining_instance_takes_partitions_and_every_turn_is_answered_in
 ) -> None:
     turns = make_turns(sessions=32, turns_per_session=10)
     async with GatewaySimulator(
-        SimulatorConfig(latency_ms=30, latency_jitter_ms=25, seed=9)
+        # Slow enough that A is still busy when B has joined, even on a loaded machine.
+        SimulatorConfig(latency_ms=60, latency_jitter_ms=50, seed=9)
     ) as sim:
         await publish(kafka, turn_records(topic_names.turns, turns))
         settings = settings_for(kafka, topic_names, sim.url, max_in_flight=8)
