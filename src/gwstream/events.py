@@ -378,6 +378,17 @@ class ResponseEvent(OutputEvent):
     flagged: bool = Field(
         default=False, description="The injection rules flagged the turn (see the audit event)"
     )
+    cached: bool = Field(
+        default=False,
+        description="Answered from the tenant's cache: no gateway call, no gateway cost "
+        "(input_tokens and output_tokens are 0; the cost event carries the avoided cost)",
+    )
+    use_case: str | None = Field(
+        default=None, description="The tenant's prompt use case (null: no versioned prompts)"
+    )
+    prompt_version: str | None = Field(
+        default=None, description="The prompt version (the experiment's variant) the turn got"
+    )
 
 
 class CostEvent(OutputEvent):
@@ -397,6 +408,17 @@ class CostEvent(OutputEvent):
     currency: str = Field(default="USD", min_length=3, max_length=3)
     price_source: str
     budget: Budget | None = None
+    status: ResponseStatus | None = Field(
+        default=None, description="The turn's response status (null in events of older versions)"
+    )
+    latency_ms: float = Field(default=0.0, ge=0)
+    cached: bool = Field(default=False, description="Answered from the cache: cost is 0")
+    avoided_cost: Money = Field(
+        default=Decimal(0),
+        description="What a cached answer's call would have cost at the price of the day",
+    )
+    use_case: str | None = None
+    prompt_version: str | None = None
 
 
 class AuditEvent(OutputEvent):
@@ -433,6 +455,13 @@ class AuditEvent(OutputEvent):
     guardrails: GuardInfo | None = Field(
         default=None, description="Findings of the guardrails: counts and rules, no values"
     )
+    cache: Literal["exact", "intent"] | None = Field(
+        default=None,
+        description="Which cache answered the turn (exact: the same request; intent: the same "
+        "opening question); null: not from the cache",
+    )
+    use_case: str | None = None
+    prompt_version: str | None = None
 
 
 class BudgetNotice(OutputEvent):

@@ -75,6 +75,10 @@ class Reason(StrEnum):
 
 #: The audit outcome of a turn refused before any gateway call (budgets, routing, context).
 NOT_CALLED = "not_called"
+#: The audit outcome of a turn answered from a cache.
+CACHED = "cached"
+
+CacheKind = Literal["exact", "intent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,15 @@ class Outcome:
     guard: GuardInfo | None = None
     #: Spend notices this turn triggered (published once on the audit topic; not stored).
     notices: tuple[SpendNotice, ...] = ()
+    #: Which cache answered the turn (None: not from a cache). A cached outcome has no
+    #: tokens or cost of its own: the call it saved is in the ``avoided_*`` fields.
+    cached: CacheKind | None = None
+    avoided_input_tokens: int = 0
+    avoided_output_tokens: int = 0
+    avoided_cost: Decimal = Decimal(0)
+    #: The prompt use case and version (the experiment's variant) the turn got.
+    use_case: str | None = None
+    prompt_version: str | None = None
 
     @classmethod
     def refused(cls, reason: Reason, **fields: Any) -> Outcome:
@@ -220,6 +233,8 @@ class Outcome:
                 d[f] = value
         d["status"] = self.status.value
         d["cost"] = format(self.cost, "f")
+        if self.avoided_cost:
+            d["avoided_cost"] = format(self.avoided_cost, "f")
         d["produced_at"] = self.produced_at.isoformat()
         d.pop("replayed", None)
         d.pop("notices", None)
@@ -237,6 +252,8 @@ class Outcome:
         if values.get("reason") is not None:
             values["reason"] = Reason(values["reason"])
         values["cost"] = Decimal(values.get("cost", "0"))
+        if "avoided_cost" in values:
+            values["avoided_cost"] = Decimal(values["avoided_cost"])
         values.setdefault("status", Status.OK)
         values["produced_at"] = datetime.fromisoformat(values["produced_at"])
         if values.get("budget") is not None:
@@ -333,6 +350,11 @@ class TurnContext:
     #: What the guardrails found (set by the guard stages; the price stage puts it on
     #: the outcome).
     guard: GuardInfo | None = None
+    #: The prompt use case and version chosen for the session (set by the prompt stage).
+    use_case: str | None = None
+    prompt_version: str | None = None
+    #: Few-shot examples sent between the system instruction and the history.
+    examples: tuple[ChatMessage, ...] = ()
 
     @property
     def user_text(self) -> str:

@@ -58,12 +58,14 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         "seq": turn.seq,
         "produced_at": o.produced_at,
     }
+    variant = {"use_case": o.use_case, "prompt_version": o.prompt_version}
     status: ResponseStatus = o.status.value
     reason = o.reason.value if o.reason is not None else None
     model = o.request_model or turn.model or "unknown"
     response = ResponseEvent.model_construct(
         event_id=event_id(turn.turn_id, ResponseEvent.kind),
         **common,
+        **variant,
         status=status,
         reason=reason,
         text=o.text,
@@ -78,10 +80,12 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         budget=o.budget,
         redacted=o.guard is not None and o.guard.redacted,
         flagged=o.guard is not None and o.guard.flagged,
+        cached=o.cached is not None,
     )
     cost = CostEvent.model_construct(
         event_id=event_id(turn.turn_id, CostEvent.kind),
         **common,
+        **variant,
         occurred_at=turn.occurred_at,
         gateway=o.gateway,
         request_model=model,
@@ -93,10 +97,15 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         currency=o.currency,
         price_source=o.price_source,
         budget=o.budget,
+        status=status,
+        latency_ms=o.latency_ms,
+        cached=o.cached is not None,
+        avoided_cost=o.avoided_cost,
     )
     audit = AuditEvent.model_construct(
         event_id=event_id(turn.turn_id, AuditEvent.kind),
         **common,
+        **variant,
         status=status,
         outcome=o.gateway_outcome,
         reason=reason,
@@ -114,6 +123,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         source_offset=origin.offset,
         budget=o.budget,
         guardrails=o.guard,
+        cache=o.cached,
     )
     if not o.notices:
         return TurnOutputs(response, cost, audit)
