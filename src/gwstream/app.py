@@ -26,10 +26,12 @@ from gwstream.gateways.settings import GatewaySettings
 from gwstream.guardrails.redact import scrub_bytes
 from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
+from gwstream.pipeline.cache import AnswerCache, CacheStage
 from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.conversation import ConversationStage
-from gwstream.pipeline.guard import InputGuardStage, OutputGuardStage
+from gwstream.pipeline.guard import InputGuardStage, OutputGuardStage, pii_redactor
 from gwstream.pipeline.price import PriceStage
+from gwstream.pipeline.prompt import PromptStage, build_use_cases
 from gwstream.pipeline.ratelimit import RateLimitStage
 from gwstream.pipeline.replay import ReplayStage
 from gwstream.pipeline.route import RouteStage
@@ -230,14 +232,15 @@ def build_stages(
     *,
     counter: TokenCounter,
     ledger: SpendLedger | None = None,
+    cache: AnswerCache | None = None,
     clock: Callable[[], float] | None = None,
 ) -> list[Stage]:
     """The stage list, outermost first: the one place it is assembled.
 
     ``ledger`` is the spend ledger the spend view feeds (one is built when
-    tenants have limits and none is given); ``clock`` says what time it is
-    (Unix seconds) for budget windows and event times (tests move it across
-    day boundaries).
+    tenants have limits and none is given); ``cache`` the answer cache (none:
+    no caching); ``clock`` says what time it is (Unix seconds) for budget
+    windows and event times (tests move it across day boundaries).
     """
     prices = load_prices(settings)
     stages: list[Stage] = [
@@ -255,7 +258,10 @@ def build_stages(
     if budgets:
         stages.append(
             SessionBudgetStage(
-                budgets, settings.lightweight_system_prompt, clock=clock or time.time
+                budgets,
+                settings.lightweight_system_prompt,
+                clock=clock or time.time,
+                charge_hits=lambda tenant: settings.cache_for(tenant).charge_hits,
             )
         )
     ledger = ledger if ledger is not None else build_ledger(settings)
@@ -265,7 +271,14 @@ def build_stages(
     # The guardrails around the conversation stage: what enters the history, and what
     # the gateway gets, is what they let through.
     stages.append(InputGuardStage(settings.guardrails_for))
+    prompts = build_prompts(settings, counter)
+    if prompts is not None:
+        stages.append(prompts)
     stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
+    # Inside the conversation stage (the history sent is part of the key), outside the
+    # output guardrails, the spend reservation, the rate limits and the call.
+    if cache is not None and cache.enabled:
+        stages.append(CacheStage(cache, settings.cache_for))
     stages.append(OutputGuardStage(settings.guardrails_for))
     if ledger is not None:
         stages.append(
@@ -277,6 +290,23 @@ def build_stages(
     if limits is not None:
         stages.append(RateLimitStage(limits))
     return stages
+
+
+def build_prompts(settings: Settings, counter: TokenCounter) -> PromptStage | None:
+    """The prompt stage, or None when no tenant has versioned prompts."""
+    default = build_use_cases(settings.prompts, counter, where="prompts")
+    tenants = {
+        t: build_use_cases(c.prompts, counter, where=f"tenants.{t}.prompts")
+        for t, c in settings.tenants.items()
+        if c.prompts is not None
+    }
+    if not default and not any(tenants.values()):
+        return None
+    return PromptStage(tenants, default, redact=pii_redactor(settings.guardrails_for))
+
+
+def build_cache(settings: Settings) -> AnswerCache:
+    return AnswerCache(settings.cache.max_entries, int(settings.cache.max_mb * 1024 * 1024))
 
 
 def _datetime_clock(clock: Callable[[], float]) -> Callable[[], datetime]:
@@ -293,7 +323,9 @@ def build_pipeline(
     """The pipeline of :func:`build_stages` around the gateway call."""
     counter = default_counter()
     return Pipeline(
-        build_stages(settings, counter=counter, ledger=ledger, clock=clock),
+        build_stages(
+            settings, counter=counter, ledger=ledger, cache=build_cache(settings), clock=clock
+        ),
         CallGateway(gateways),
         system_prompt=settings.system_prompt,
         gateways=gateways,

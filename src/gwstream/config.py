@@ -26,7 +26,12 @@ from gwstream.errors import ConfigError
 from gwstream.gateways.settings import GatewaySettings as GatewaySettings
 from gwstream.policies import DEFAULT_PHONE_REGIONS as DEFAULT_PHONE_REGIONS
 from gwstream.policies import PRICE_CURRENCIES as PRICE_CURRENCIES
+from gwstream.policies import CachePolicy as CachePolicy
+from gwstream.policies import CacheSettings as CacheSettings
+from gwstream.policies import FewShotExample as FewShotExample
 from gwstream.policies import GuardrailPolicy as GuardrailPolicy
+from gwstream.policies import PromptSettings as PromptSettings
+from gwstream.policies import PromptVersionSettings as PromptVersionSettings
 from gwstream.policies import SessionBudgetSettings as SessionBudgetSettings
 from gwstream.policies import SpendLimitSettings as SpendLimitSettings
 from gwstream.policies import window_seconds as window_seconds
@@ -206,6 +211,13 @@ class TenantSettings(_Section):
     guardrails: GuardrailPolicy | None = Field(
         default=None, description="The tenant's guardrail policy (the default one when absent)"
     )
+    prompts: dict[str, PromptSettings] | None = Field(
+        default=None,
+        description="The tenant's prompts by use case (the default prompts when absent)",
+    )
+    cache: CachePolicy | None = Field(
+        default=None, description="The tenant's cache policy (the default one when absent)"
+    )
 
 
 class SpendSettings(_Section):
@@ -260,6 +272,14 @@ class Settings(BaseSettings):
     guardrails: GuardrailPolicy = Field(
         default_factory=GuardrailPolicy, description="Guardrail policy of tenants without their own"
     )
+    prompts: dict[str, PromptSettings] = Field(
+        default_factory=dict,
+        description="Prompts by use case for tenants without their own (empty: system_prompt)",
+    )
+    cache: CacheSettings = Field(
+        default_factory=CacheSettings,
+        description="The answer cache's memory bound, and the policy of tenants without one",
+    )
     prices_file: Path | None = Field(
         default=None, description="LiteLLM-format price map; the bundled one when absent"
     )
@@ -270,6 +290,14 @@ class Settings(BaseSettings):
     def guardrails_for(self, tenant_id: str) -> GuardrailPolicy:
         t = self.tenants.get(tenant_id)
         return t.guardrails if t is not None and t.guardrails is not None else self.guardrails
+
+    def prompts_for(self, tenant_id: str) -> dict[str, PromptSettings]:
+        t = self.tenants.get(tenant_id)
+        return t.prompts if t is not None and t.prompts is not None else self.prompts
+
+    def cache_for(self, tenant_id: str) -> CachePolicy:
+        t = self.tenants.get(tenant_id)
+        return t.cache if t is not None and t.cache is not None else self.cache
 
     @model_validator(mode="after")
     def _gateways_exist(self) -> Settings:

@@ -1,7 +1,8 @@
-"""Per-tenant policies: session token budgets, spend limits, guardrails.
+"""Per-tenant policies: session token budgets, spend limits, guardrails, prompts, caching.
 
 Sections of :class:`gwstream.config.Settings` (``tenants.<id>.budget``,
-``.spend``, ``.guardrails``, and the default ``guardrails``), kept apart from
+``.spend``, ``.guardrails``, ``.prompts``, ``.cache``, and the defaults
+``guardrails``, ``prompts`` and ``cache``), kept apart from
 the runtime and connection settings; each validates itself at start.
 """
 
@@ -137,3 +138,130 @@ class GuardrailPolicy(_Section):
         if unknown:
             raise ValueError(f"phone_regions: unknown region codes {unknown} (use ISO 3166 codes)")
         return self
+
+
+#: A prompt variable's name: what ``${name}`` in a template may say.
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: How far from 1 a split's weights may sum (float rounding of weights like 0.1 + 0.2 + 0.7).
+SPLIT_TOLERANCE = 1e-6
+
+
+class FewShotExample(_Section):
+    """One example exchange sent before the conversation (seed 004's few-shot examples)."""
+
+    user: str = Field(min_length=1, max_length=8_000)
+    assistant: str = Field(min_length=1, max_length=8_000)
+
+
+class PromptVersionSettings(_Section):
+    """One version of a use case's prompt: templates with ``${variable}`` placeholders."""
+
+    system: str = Field(min_length=1, max_length=8_000, description="System instruction template")
+    lightweight: str | None = Field(
+        default=None,
+        max_length=8_000,
+        description="Template used when the session's token budget runs low "
+        "(absent: the global lightweight_system_prompt)",
+    )
+    examples: list[FewShotExample] = Field(
+        default_factory=list, description="Few-shot exchanges, oldest first"
+    )
+    examples_max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="Most tokens the examples may take; the oldest are dropped to fit",
+    )
+
+
+class PromptSettings(_Section):
+    """A tenant's prompt for one use case: its versions and the split across them."""
+
+    versions: dict[str, PromptVersionSettings] = Field(min_length=1)
+    split: dict[str, float] | None = Field(
+        default=None,
+        description="Version -> share of new sessions; the shares sum to 1 "
+        "(absent: the only version gets every session)",
+    )
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Values substituted into the templates"
+    )
+    turn_variables: list[str] = Field(
+        default_factory=list,
+        description="Variables each turn supplies in its metadata; a turn without one is "
+        "refused missing_prompt_variable",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PromptSettings:
+        import string
+
+        for version in self.versions:
+            if not _VERSION.match(version):
+                raise ValueError(f"version id {version!r}: use letters, digits, '.', '-', '_'")
+        names = set(self.variables) | set(self.turn_variables)
+        for name in names:
+            if not _VARIABLE.match(name):
+                raise ValueError(f"variable name {name!r}: use letters, digits and '_'")
+        both = sorted(set(self.variables) & set(self.turn_variables))
+        if both:
+            raise ValueError(f"variables {both} are given both in variables and turn_variables")
+        for version, v in self.versions.items():
+            for what, text in (("system", v.system), ("lightweight", v.lightweight)):
+                if text is None:
+                    continue
+                template = string.Template(text)
+                if not template.is_valid():
+                    raise ValueError(
+                        f"versions.{version}.{what}: not a valid template (write $$ for a "
+                        "literal $, and ${name} for a variable)"
+                    )
+                missing = sorted(set(template.get_identifiers()) - names)
+                if missing:
+                    raise ValueError(
+                        f"versions.{version}.{what}: variables {missing} are not defined; "
+                        "add them to variables, or to turn_variables when each turn supplies them"
+                    )
+        if self.split is None:
+            if len(self.versions) > 1:
+                raise ValueError(
+                    f"{len(self.versions)} versions need a split saying which share of "
+                    "sessions gets each"
+                )
+            return self
+        unknown = sorted(set(self.split) - set(self.versions))
+        if unknown:
+            raise ValueError(f"split names unknown versions {unknown}")
+        if any(w < 0 for w in self.split.values()):
+            raise ValueError("split weights must not be negative")
+        total = sum(self.split.values())
+        if abs(total - 1.0) > SPLIT_TOLERANCE:
+            raise ValueError(f"split weights sum to {total:g}; they must sum to 1")
+        return self
+
+
+class CachePolicy(_Section):
+    """Which of a tenant's turns are answered from the cache (README "Caching")."""
+
+    exact: bool = Field(
+        default=True,
+        description="Answer a request identical to an earlier one (model, instruction, "
+        "history, parameters) from the cache",
+    )
+    exact_ttl_s: float = Field(default=3600.0, gt=0, description="How long an exact entry lives")
+    intent: bool = Field(
+        default=False,
+        description="Answer a session's opening turn whose normalised text was asked before",
+    )
+    intent_ttl_s: float = Field(default=86400.0, gt=0, description="How long an intent entry lives")
+    charge_hits: bool = Field(
+        default=False,
+        description="Charge a cache hit's tokens to the session's token budget",
+    )
+
+
+class CacheSettings(CachePolicy):
+    """The instance's answer cache: its memory bound, and the policy of tenants without one."""
+
+    max_entries: int = Field(default=100_000, ge=0, description="0 turns the cache off")
+    max_mb: float = Field(default=64.0, gt=0, description="Memory the cached answers may take")

@@ -14,7 +14,9 @@ conversation stage fits the prompt and the reserved output into (dropping
 history first) or refuses ``budget_exhausted``. After it: the turn is
 charged what the gateway reported (or what was counted when it reported
 nothing), input plus output, and the budget after the turn is left on the
-context for the price stage to put on the outcome.
+context for the price stage to put on the outcome. A turn answered from the
+cache is charged nothing, unless the tenant's cache policy says
+``charge_hits``: then it is charged the tokens of the call it saved.
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ class SessionBudgetStage:
         lightweight_prompt: str,
         *,
         clock: Callable[[], float] = time.time,
+        charge_hits: Callable[[str], bool] = lambda tenant: False,
     ) -> None:
         self._budgets = dict(budgets)
+        self._charge_hits = charge_hits
         self._lightweight = lightweight_prompt
         self._clock = clock
         self._starts: dict[int, datetime] = {}
@@ -89,6 +93,8 @@ class SessionBudgetStage:
         outcome = await call_next(ctx)
 
         charged = outcome.input_tokens + outcome.output_tokens
+        if outcome.cached is not None and self._charge_hits(ctx.turn.tenant_id):
+            charged = outcome.avoided_input_tokens + outcome.avoided_output_tokens
         if charged:
             used += charged
             ctx.session.budget = [start, used]

@@ -20,7 +20,7 @@ class CallGateway:
         route, turn = ctx.route, ctx.turn
         assert route is not None, "the route stage runs first"
         request = GatewayRequest(
-            messages=(*ctx.history, ChatMessage("user", ctx.user_text)),
+            messages=(*ctx.examples, *ctx.history, ChatMessage("user", ctx.user_text)),
             model=route.model,
             request_id=turn.turn_id,
             system=ctx.system,

@@ -55,6 +55,8 @@ class Reason(StrEnum):
     INVALID_RESPONSE_SCHEMA = "invalid_response_schema"
     TENANT_BUDGET_EXHAUSTED = "tenant_budget_exhausted"
     UNPRICED_MODEL = "unpriced_model"
+    UNKNOWN_USE_CASE = "unknown_use_case"
+    MISSING_PROMPT_VARIABLE = "missing_prompt_variable"
     GATEWAY_TIMEOUT = "gateway_timeout"
     GATEWAY_RATE_LIMITED = "gateway_rate_limited"
     GATEWAY_SERVER_ERROR = "gateway_server_error"
@@ -353,8 +355,10 @@ class TurnContext:
     #: The prompt use case and version chosen for the session (set by the prompt stage).
     use_case: str | None = None
     prompt_version: str | None = None
-    #: Few-shot examples sent between the system instruction and the history.
+    #: Few-shot examples sent between the system instruction and the history, and the
+    #: tokens they take (message overhead included).
     examples: tuple[ChatMessage, ...] = ()
+    examples_tokens: int = 0
 
     @property
     def user_text(self) -> str:

@@ -1,7 +1,8 @@
 """Conversations: the session's history goes with each turn, cut to fit the model.
 
-The gateway request is the system instruction, then as much of the
-session's history as fits, then the current turn. What fits: the routed
+The gateway request is the system instruction, the prompt version's few-shot
+examples (see :mod:`gwstream.pipeline.prompt`), then as much of the session's
+history as fits, then the current turn. What fits: the routed
 model's context window minus the output tokens reserved (the route's
 ``max_tokens``), counted as OpenAI bills chat messages (tiktoken, offline,
 with the per-message overhead). The oldest messages are dropped first; the
@@ -65,7 +66,13 @@ class ConversationStage:
         turn, history = ctx.turn, ctx.session.history
         text = ctx.user_text
         user_tokens = self._counter.count(text)
-        fixed = REPLY_PRIMING_TOKENS + 2 * _MESSAGE + self._system(ctx.system) + user_tokens
+        fixed = (
+            REPLY_PRIMING_TOKENS
+            + 2 * _MESSAGE
+            + self._system(ctx.system)
+            + ctx.examples_tokens
+            + user_tokens
+        )
         room = self._room(ctx, fixed)
         if isinstance(room, Reason):
             return Outcome.refused(room)

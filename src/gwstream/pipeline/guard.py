@@ -31,7 +31,7 @@ import orjson
 
 from gwstream.events import GuardInfo
 from gwstream.guardrails.injection import detect
-from gwstream.guardrails.normalize import normalize
+from gwstream.guardrails.normalize import Normalized, normalize
 from gwstream.guardrails.pii import Entity, find_pii
 from gwstream.guardrails.redact import Placeholders, redact
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
@@ -54,6 +54,38 @@ def _placeholders(session: Session) -> Placeholders:
 
 def _counts(entities: Sequence[Entity]) -> dict[str, int]:
     return dict(Counter(e.type for e in entities))
+
+
+def _replace_pii(
+    ctx: TurnContext, policy: GuardrailPolicy, text: str, normalized: Normalized | None = None
+) -> tuple[str, list[Entity]]:
+    """``text`` with the policy's PII types replaced by the session's placeholders."""
+    entities = find_pii(text, policy.pii, regions=policy.phone_regions, normalized=normalized)
+    if not entities:
+        return text, entities
+    placeholders = _placeholders(ctx.session)
+    text = redact(text, entities, placeholders)
+    ctx.session.placeholders = placeholders.to_dict()
+    return text, entities
+
+
+def pii_redactor(policies: Policies) -> Callable[[TurnContext, str], str]:
+    """Redacts another value a turn supplies (a prompt variable) like the turn's text;
+    what it replaces counts toward the turn's findings."""
+
+    def redact_value(ctx: TurnContext, text: str) -> str:
+        policy = policies(ctx.turn.tenant_id)
+        if not policy.pii:
+            return text
+        text, entities = _replace_pii(ctx, policy, text)
+        if entities:
+            guard = ctx.guard if ctx.guard is not None else GuardInfo()
+            for kind, n in _counts(entities).items():
+                guard.pii[kind] = guard.pii.get(kind, 0) + n
+            ctx.guard = guard
+        return text
+
+    return redact_value
 
 
 class InputGuardStage:
@@ -86,11 +118,8 @@ class InputGuardStage:
                         text = f"{text[:s]}{FILTERED}{text[e:]}"
                     n = normalize(text)
         if policy.pii:
-            entities = find_pii(text, policy.pii, regions=policy.phone_regions, normalized=n)
+            text, entities = _replace_pii(ctx, policy, text, n)
             if entities:
-                placeholders = _placeholders(ctx.session)
-                text = redact(text, entities, placeholders)
-                ctx.session.placeholders = placeholders.to_dict()
                 guard.pii = _counts(entities)
         if text is not ctx.user_text:
             ctx.text = text

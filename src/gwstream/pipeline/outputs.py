@@ -58,7 +58,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         "seq": turn.seq,
         "produced_at": o.produced_at,
     }
-    variant = {"use_case": o.use_case, "prompt_version": o.prompt_version}
+    variant: dict[str, Any] = {"use_case": o.use_case, "prompt_version": o.prompt_version}
     status: ResponseStatus = o.status.value
     reason = o.reason.value if o.reason is not None else None
     model = o.request_model or turn.model or "unknown"

@@ -14,7 +14,7 @@ their token counts, bounded by the conversation stage), the outcomes of its
 recent turns by turn id (so a replayed or republished turn is answered from
 state, never from the gateway again), the last input position applied, and
 the token budget's window and charge, and the PII placeholders (keyed
-hashes, never values). Later policies (prompt variant) add their fields here.
+hashes, never values), and the prompt version of each of its use cases.
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ class Session:
     #: The session's PII placeholders: a random key and keyed hashes of the values
     #: replaced, so the same value keeps its placeholder (see gwstream.guardrails.redact).
     placeholders: dict[str, Any] | None = None
+    #: The prompt version each use case of the session got (use case -> version id),
+    #: chosen once so that a conversation keeps its variant.
+    variants: dict[str, str] | None = None
     #: Fields written by a newer version, kept and written back untouched.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,6 +134,8 @@ class Session:
             doc["budget"] = self.budget
         if self.placeholders is not None:
             doc["placeholders"] = self.placeholders
+        if self.variants is not None:
+            doc["variants"] = self.variants
         return zlib.compress(orjson.dumps(doc), 1)
 
     @classmethod
@@ -158,6 +163,11 @@ class Session:
             placeholders = doc.pop("placeholders", None)
             if placeholders is not None and not isinstance(placeholders, dict):
                 raise TypeError("placeholders is not an object")
+            variants = doc.pop("variants", None)
+            if variants is not None and not (
+                isinstance(variants, dict) and all(isinstance(v, str) for v in variants.values())
+            ):
+                raise TypeError("variants is not an object of strings")
         except (orjson.JSONDecodeError, zlib.error, TypeError, ValueError) as exc:
             raise SessionDecodeError(f"stored session state is unreadable: {exc}") from None
-        return cls(history, results, last_position, turns, budget, placeholders, doc)
+        return cls(history, results, last_position, turns, budget, placeholders, variants, doc)
