@@ -318,13 +318,19 @@ def build_pipeline(
     gateways: Mapping[str, Gateway],
     *,
     ledger: SpendLedger | None = None,
+    cache: AnswerCache | None = None,
     clock: Callable[[], float] | None = None,
 ) -> Pipeline:
-    """The pipeline of :func:`build_stages` around the gateway call."""
+    """The pipeline of :func:`build_stages` around the gateway call (with a cache built
+    from the settings when none is given)."""
     counter = default_counter()
     return Pipeline(
         build_stages(
-            settings, counter=counter, ledger=ledger, cache=build_cache(settings), clock=clock
+            settings,
+            counter=counter,
+            ledger=ledger,
+            cache=cache if cache is not None else build_cache(settings),
+            clock=clock,
         ),
         CallGateway(gateways),
         system_prompt=settings.system_prompt,
@@ -343,7 +349,8 @@ async def run_processor(
     """Run the turn processor until ``stop`` is set, then drain and commit."""
     gateways = build_gateways(settings)
     ledger = build_ledger(settings)
-    pipeline = build_pipeline(settings, gateways, ledger=ledger)
+    cache = build_cache(settings)
+    pipeline = build_pipeline(settings, gateways, ledger=ledger, cache=cache)
     try:
         await pipeline.start()
         processor: Processor[TurnEvent] = Processor(
@@ -378,6 +385,7 @@ async def run_processor(
                         gateways,
                         host=settings.metrics.host,
                         port=settings.metrics.port,
+                        cache=cache if cache.enabled else None,
                     )
                 )
                 log.info(

@@ -19,15 +19,19 @@ from prometheus_client.registry import Collector
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.breaker import CircuitState
 from gwstream.lifecycle import Service
+from gwstream.pipeline.cache import AnswerCache
 from gwstream.runtime import RuntimeStats
 
 _STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
 
 
 class _Collector(Collector):
-    def __init__(self, stats: RuntimeStats, gateways: Mapping[str, Gateway]) -> None:
+    def __init__(
+        self, stats: RuntimeStats, gateways: Mapping[str, Gateway], cache: AnswerCache | None
+    ) -> None:
         self._stats = stats
         self._gateways = gateways
+        self._cache = cache
 
     def collect(self) -> Iterator[Metric]:
         s = self._stats
@@ -76,23 +80,54 @@ class _Collector(Collector):
                 opened.add_metric([gw_name, snap.endpoint], snap.times_opened)
         yield state
         yield opened
+        yield from self._cache_metrics()
+
+    def _cache_metrics(self) -> Iterator[Metric]:
+        cache = self._cache
+        if cache is None:
+            return
+        c = cache.stats
+        for name, doc, value in (
+            ("gwstream_cache_hits", "Turns answered from the answer cache", c.hits),
+            ("gwstream_cache_misses", "Cache lookups that found no live entry", c.misses),
+            ("gwstream_cache_stored", "Answers stored in the cache", c.stored),
+            ("gwstream_cache_evicted", "Entries evicted by the size bound (LRU)", c.evicted),
+            ("gwstream_cache_expired", "Entries found expired", c.expired),
+            (
+                "gwstream_cache_coalesced",
+                "Misses that waited for the same request in flight",
+                c.coalesced,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily("gwstream_cache_entries", "Entries in the cache", value=len(cache))
+        yield GaugeMetricFamily(
+            "gwstream_cache_bytes", "Bytes the cached answers take (as bounded)", value=cache.bytes
+        )
 
 
 class MetricsServer(Service):
     """Serve ``/metrics`` for one processor on ``host:port`` (a background thread)."""
 
     def __init__(
-        self, stats: RuntimeStats, gateways: Mapping[str, Gateway], *, host: str, port: int
+        self,
+        stats: RuntimeStats,
+        gateways: Mapping[str, Gateway],
+        *,
+        host: str,
+        port: int,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._stats = stats
         self._gateways = gateways
+        self._cache = cache
         self._server: Any = None
 
     async def start(self) -> None:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(self._stats, self._gateways))
+        registry.register(_Collector(self._stats, self._gateways, self._cache))
         self._server, _thread = start_http_server(self.port, addr=self.host, registry=registry)
 
     async def stop(self) -> None:

@@ -68,3 +68,9 @@ async def test_metrics_show_progress_and_each_endpoints_circuit_state(
     )
     assert down_state and float(down_state.group(1)) == 2.0, text
     assert up_state and float(up_state.group(1)) == 0.0, text
+    # Every turn is a distinct request: looked up once, missed, and (answered) stored.
+    assert re.search(r"^gwstream_cache_hits_total 0\.0$", text, re.M)
+    assert re.search(rf"^gwstream_cache_misses_total {len(turns)}\.0$", text, re.M)
+    stored = re.search(r"^gwstream_cache_stored_total (\S+)$", text, re.M)
+    entries = re.search(r"^gwstream_cache_entries (\S+)$", text, re.M)
+    assert stored and entries and float(stored.group(1)) == float(entries.group(1)) > 0

@@ -30,6 +30,7 @@ measured hit-rate cost of that) and starts empty after a restart.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import sys
@@ -71,6 +72,8 @@ class CacheStats:
     stored: int = 0
     evicted: int = 0
     expired: int = 0
+    #: Misses that waited for the same request already in flight instead of calling.
+    coalesced: int = 0
 
 
 class AnswerCache:
@@ -192,12 +195,15 @@ class CacheStage:
 
     Runs inside the conversation stage (the history sent is part of the key)
     and outside the output guardrails, the spend reservation, the rate limits
-    and the call: a hit spends none of them.
+    and the call: a hit spends none of them. A miss whose request is already
+    in flight for another session waits for that answer instead of calling
+    again; if that answer is not stored (a failure, say), it calls itself.
     """
 
     def __init__(self, cache: AnswerCache, policies: Callable[[str], CachePolicy]) -> None:
         self._cache = cache
         self._policies = policies
+        self._in_flight: dict[bytes, asyncio.Event] = {}
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         policy = self._policies(ctx.turn.tenant_id)
@@ -213,6 +219,40 @@ class CacheStage:
             keys.append(("exact", exact_key(ctx), policy.exact_ttl_s))
         if policy.intent and not ctx.history and not ctx.session.history:
             keys.append(("intent", intent_key(ctx), policy.intent_ttl_s))
+        if not keys:
+            return await call_next(ctx)
+        hit = self._lookup(keys)
+        if hit is not None:
+            return hit
+        # The broadest key leads: an identical request already on its way to the gateway
+        # is waited for rather than sent again (a burst of callers asking the same thing).
+        lead = keys[-1][1]
+        running = self._in_flight.get(lead)
+        if running is not None:
+            self._cache.stats.coalesced += 1
+            await running.wait()
+            hit = self._lookup(keys)
+            if hit is not None:
+                return hit
+            # Its answer was not one to store: ask on our own, without queueing again.
+            return await self._call(ctx, call_next, keys)
+        done = self._in_flight[lead] = asyncio.Event()
+        try:
+            return await self._call(ctx, call_next, keys)
+        finally:
+            del self._in_flight[lead]
+            done.set()
+
+    async def _call(
+        self, ctx: TurnContext, call_next: Next, keys: list[tuple[CacheKind, bytes, float]]
+    ) -> Outcome:
+        outcome = await call_next(ctx)
+        if _storable(ctx, outcome):
+            for _, key, ttl in keys:
+                self._cache.put(key, outcome, ttl)
+        return outcome
+
+    def _lookup(self, keys: list[tuple[CacheKind, bytes, float]]) -> Outcome | None:
         for kind, key, _ in keys:
             entry = self._cache.get(key)
             if entry is not None:
@@ -227,8 +267,4 @@ class CacheStage:
                     avoided_input_tokens=entry.input_tokens,
                     avoided_output_tokens=entry.output_tokens,
                 )
-        outcome = await call_next(ctx)
-        if _storable(ctx, outcome):
-            for _, key, ttl in keys:
-                self._cache.put(key, outcome, ttl)
-        return outcome
+        return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from decimal import Decimal
 
 import pytest
+from tests.conftest import wait_for
 from tests.unit.pipeline.scripted import TURN, result
 from tests.unit.pipeline.test_stages import ROUTE, Next, ctx
 
@@ -308,3 +310,44 @@ def test_a_cached_outcome_survives_the_session_store_round_trip() -> None:
     )
     back = Outcome.from_dict(hit.to_dict())
     assert back == hit
+
+
+class Gate(Next):
+    """A stand-in that holds every call until released."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome)
+        self.release = asyncio.Event()
+
+    async def __call__(self, c: TurnContext) -> Outcome:
+        self.seen.append(c)
+        await self.release.wait()
+        return self.outcome
+
+
+async def test_a_burst_of_the_same_request_makes_one_call_and_the_others_wait_for_it() -> None:
+    cache = AnswerCache(100, 1 << 20)
+    stage = _stage(cache=cache)
+    gate = Gate(ANSWER)
+    tasks = [
+        asyncio.create_task(stage(_ctx(turn_id=f"t-{i}", session_id=f"s{i}"), gate))
+        for i in range(5)
+    ]
+    await wait_for(lambda: len(gate.seen) == 1 and cache.stats.coalesced == 4, timeout=5)
+    gate.release.set()
+    outs = await asyncio.gather(*tasks)
+    assert len(gate.seen) == 1
+    assert [o.cached for o in outs].count("exact") == 4 and outs.count(ANSWER) == 1
+
+
+async def test_waiters_call_on_their_own_when_the_first_answer_is_not_stored() -> None:
+    stage = _stage()
+    failed = Outcome(Status.FAILED, Reason.GATEWAY_TIMEOUT, "timeout")
+    gate = Gate(failed)
+    first = asyncio.create_task(stage(_ctx(), gate))
+    await wait_for(lambda: len(gate.seen) == 1, timeout=5)
+    second = asyncio.create_task(stage(_ctx(turn_id="t-2", session_id="s2"), gate))
+    gate.release.set()
+    assert (await first).status is Status.FAILED
+    assert (await second).status is Status.FAILED
+    assert len(gate.seen) == 2
