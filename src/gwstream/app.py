@@ -270,10 +270,12 @@ def build_stages(
     stages.append(RouteStage(build_router(settings)))
     # The guardrails around the conversation stage: what enters the history, and what
     # the gateway gets, is what they let through.
-    stages.append(InputGuardStage(settings.guardrails_for))
+    # The prompt version before the guardrails, so that a turn they refuse still names
+    # its session's variant; after the session budget, which decides the mode.
     prompts = build_prompts(settings, counter)
     if prompts is not None:
         stages.append(prompts)
+    stages.append(InputGuardStage(settings.guardrails_for))
     stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
     # Inside the conversation stage (the history sent is part of the key), outside the
     # output guardrails, the spend reservation, the rate limits and the call.

@@ -56,6 +56,11 @@ def _counts(entities: Sequence[Entity]) -> dict[str, int]:
     return dict(Counter(e.type for e in entities))
 
 
+def _add(counts: dict[str, int], entities: Sequence[Entity]) -> None:
+    for e in entities:
+        counts[e.type] = counts.get(e.type, 0) + 1
+
+
 def _replace_pii(
     ctx: TurnContext, policy: GuardrailPolicy, text: str, normalized: Normalized | None = None
 ) -> tuple[str, list[Entity]]:
@@ -80,8 +85,7 @@ def pii_redactor(policies: Policies) -> Callable[[TurnContext, str], str]:
         text, entities = _replace_pii(ctx, policy, text)
         if entities:
             guard = ctx.guard if ctx.guard is not None else GuardInfo()
-            for kind, n in _counts(entities).items():
-                guard.pii[kind] = guard.pii.get(kind, 0) + n
+            _add(guard.pii, entities)
             ctx.guard = guard
         return text
 
@@ -96,7 +100,8 @@ class InputGuardStage:
         policy = self._policies(ctx.turn.tenant_id)
         text = ctx.user_text
         n = normalize(text)
-        guard = GuardInfo()
+        # The prompt stage may have redacted a prompt variable already: add to its counts.
+        guard = ctx.guard if ctx.guard is not None else GuardInfo()
         if policy.injection != "off":
             verdict = detect(text, n)
             guard.injection_score, guard.injection_rule = verdict.score, verdict.rule
@@ -107,7 +112,7 @@ class InputGuardStage:
                         found = find_pii(
                             text, policy.pii, regions=policy.phone_regions, normalized=n
                         )
-                        guard.pii = _counts(found)
+                        _add(guard.pii, found)
                     ctx.guard = guard
                     return Outcome.refused(Reason.BLOCKED_INJECTION)
                 if policy.injection == "filter":
@@ -119,8 +124,7 @@ class InputGuardStage:
                     n = normalize(text)
         if policy.pii:
             text, entities = _replace_pii(ctx, policy, text, n)
-            if entities:
-                guard.pii = _counts(entities)
+            _add(guard.pii, entities)
         if text is not ctx.user_text:
             ctx.text = text
         if guard.injection_score or guard.pii:

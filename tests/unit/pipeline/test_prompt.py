@@ -308,3 +308,22 @@ async def test_every_event_of_the_turn_carries_the_variant() -> None:
     )
     for e in (events.response, events.cost, events.audit):
         assert (e.use_case, e.prompt_version) == ("default", c.prompt_version)  # type: ignore[union-attr]
+
+
+async def test_pii_found_in_a_variable_and_in_the_turn_is_counted_together() -> None:
+    from gwstream.pipeline.guard import InputGuardStage
+
+    p = prompts(
+        default={
+            "versions": {"v1": {"system": "Customer: ${contact}"}},
+            "turn_variables": ["contact"],
+        }
+    )
+    t = TURN.model_copy(
+        update={"metadata": {"contact": "jane.doe@example.com"}, "text": "Call +44 20 7946 0958"}
+    )
+    c = ctx(Session(), t=t)
+    nxt = Next(OK)
+    await compose([stage(p, redact=True), InputGuardStage(lambda _: GuardrailPolicy())], nxt)(c)
+    assert c.guard is not None and c.guard.pii == {"EMAIL": 1, "PHONE": 1}
+    assert "jane.doe" not in c.system and "7946" not in c.user_text
