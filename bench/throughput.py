@@ -8,13 +8,19 @@
     in a separate process, at zero and at 200 ms gateway latency.
 
 Prints turns/s for each, processor CPU per turn, and the ratio b/a.
-Usage: python bench/throughput.py [--turns 20000] [--sessions 2000]
+With ``--faq N`` only (c) runs: each session opens with one of N common
+questions (drawn Zipf-like, as contact-center traffic repeats itself), and
+gwstream runs at 0 ms with the answer cache on and off, printing CPU per turn and the share of
+turns answered from the cache (read from the processor's /metrics).
+Usage: python bench/throughput.py [--turns 20000] [--sessions 2000] [--faq 500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import re
 import socket
 import statistics
 import subprocess
@@ -22,10 +28,20 @@ import sys
 import time
 import uuid
 
+import httpx
+
 from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker, free_port
-from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
+from gwstream.config import (
+    CacheSettings,
+    GatewaySettings,
+    KafkaSettings,
+    MetricsSettings,
+    RuntimeSettings,
+    Settings,
+    TopicNames,
+)
 from gwstream.events import TurnEvent, turn_headers, utcnow
 from gwstream.kafkaio import make_consumer, make_producer, send_all
 from gwstream.pipeline.validate import decode_turn
@@ -39,7 +55,17 @@ def _names(tag: str, partitions: int) -> TopicNames:
     return TopicNames.prefixed(f"b-{s}", partitions=partitions)
 
 
-async def _publish(kafka: KafkaSettings, names: TopicNames, turns: int, sessions: int) -> None:
+def _opener(s: int, faq: int) -> str:
+    """Session ``s``'s first question: one of ``faq`` common ones, Zipf-like (exponent 1.1)."""
+    rng = random.Random(s)
+    weights = [1 / (k + 1) ** 1.1 for k in range(faq)]
+    k = rng.choices(range(faq), weights)[0]
+    return f"Hello, I have a question about topic {k}: how does it work?"
+
+
+async def _publish(
+    kafka: KafkaSettings, names: TopicNames, turns: int, sessions: int, faq: int = 0
+) -> None:
     now = utcnow()
     producer = make_producer(kafka, linger_ms=20)
     await producer.start()
@@ -53,7 +79,9 @@ async def _publish(kafka: KafkaSettings, names: TopicNames, turns: int, sessions
                 session_id=f"s{s}",
                 seq=seq,
                 occurred_at=now,
-                text=f"Hello, I have a question about my order {s}, turn {seq}.",
+                text=_opener(s, faq)
+                if faq and seq == 0
+                else f"Hello, I have a question about my order {s}, turn {seq}.",
             )
             batch.append((names.turns, t.key.encode(), t.to_json(), turn_headers(t)))
             if len(batch) >= 5_000:
@@ -96,9 +124,19 @@ async def baseline(kafka: KafkaSettings, names: TopicNames, turns: int) -> tuple
 
 
 async def gwstream_run(
-    kafka: KafkaSettings, names: TopicNames, turns: int, url: str, in_flight: int
+    kafka: KafkaSettings,
+    names: TopicNames,
+    turns: int,
+    url: str,
+    in_flight: int,
+    *,
+    cache: bool = True,
+    hits: list[float] | None = None,
 ) -> tuple[float, float]:
+    port = free_port()
     settings = Settings(
+        cache=CacheSettings(max_entries=100_000 if cache else 0),
+        metrics=MetricsSettings(port=port),
         kafka=kafka.model_copy(update={"group_id": f"bench-gw-{uuid.uuid4().hex[:6]}"}),
         topics=names,
         gateways={"default": GatewaySettings(base_urls=[url], max_connections=in_flight)},
@@ -118,6 +156,11 @@ async def gwstream_run(
             print(f"    ... {stats.processed}/{turns} in flight {stats.in_flight}", file=sys.stderr)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = stats.processed - n0
+    if hits is not None:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        found = re.search(r"^gwstream_cache_hits_total (\S+)$", text, re.M)
+        hits.append(float(found.group(1)) / stats.processed if found else 0.0)
     stop.set()
     await task
     return n / elapsed, cpu / n
@@ -213,6 +256,9 @@ async def main() -> None:
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--in-flight", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=5, help="runs of (r) and (s), medians shown")
+    ap.add_argument(
+        "--faq", type=int, default=0, help="sessions open with one of N questions: (c) only"
+    )
     args = ap.parse_args()
     async with EmbeddedBroker() as broker:
         kafka = KafkaSettings(
@@ -224,6 +270,9 @@ async def main() -> None:
             f"embedded broker {broker.bootstrap_servers}; {args.turns} turns, {args.sessions} sessions, "
             f"{args.partitions} partitions, {args.in_flight} in flight"
         )
+        if args.faq:
+            await _cached_runs(kafka, args)
+            return
         names = _names("base", args.partitions)
         await topics.apply(kafka, names)
         await _publish(kafka, names, args.turns, args.sessions)
@@ -270,6 +319,43 @@ async def main() -> None:
                 f"(b) gwstream, gateway at {latency:3.0f} ms:    {rate:9.0f} turns/s  {cpu * 1e6:7.0f} us CPU/turn"
                 f"  ratio b/a {rate / base_rate:.2f}"
             )
+
+
+async def _cached_runs(kafka: KafkaSettings, args: argparse.Namespace) -> None:
+    """(c): the answer cache on and off, alternately, on a workload whose sessions open
+    with common questions; medians of ``--repeat`` runs each."""
+    sim, url = _start_simulator(0.0)
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    hits: list[float] = []
+    try:
+        for i in range(args.repeat):
+            for cache in (True, False):
+                names = _names(f"faq{i}{int(cache)}", args.partitions)
+                await topics.apply(kafka, names)
+                await _publish(kafka, names, args.turns, args.sessions, args.faq)
+                runs[cache].append(
+                    await gwstream_run(
+                        kafka,
+                        names,
+                        args.turns,
+                        url,
+                        args.in_flight,
+                        cache=cache,
+                        hits=hits if cache else None,
+                    )
+                )
+    finally:
+        sim.terminate()
+        sim.wait()
+    openers = min(args.sessions, args.turns)
+    for cache in (True, False):
+        rate, cpu = _median(runs[cache])
+        extra = f", {statistics.median(hits):.1%} of turns from the cache" if cache else ""
+        print(
+            f"(c) gwstream at 0 ms, {openers} sessions opening with {args.faq} questions, "
+            f"cache {'on ' if cache else 'off'}: {rate:9.0f} turns/s  {cpu * 1e6:7.0f} us CPU/turn"
+            f"  (median of {args.repeat}: {_runs(runs[cache])}{extra})"
+        )
 
 
 if __name__ == "__main__":

@@ -125,6 +125,16 @@ def main() -> None:
     for i, text in enumerate(GUARDED * 2):
         value = turns[7 + 17 * i]["value"]
         value["text"] = text  # type: ignore[index]
+    # initech-insurance's callers open with the same questions in their own spelling: the
+    # intent cache (which the demo turns on for it) answers those without the gateway.
+    spelling = random.Random(20261202)
+    openers = set(TENANTS["initech-insurance"][1])
+    for line in turns:
+        value = line["value"]
+        if value["seq"] == 0 and value["text"] in openers and spelling.random() < 0.5:  # type: ignore[index]
+            value["text"] = spelling.choice(  # type: ignore[index]
+                [str(value["text"]).lower().rstrip("?."), str(value["text"]).upper()]  # type: ignore[index]
+            )
     bad = [
         {
             "key": "acme-telecom:s-broken1",

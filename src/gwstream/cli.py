@@ -181,12 +181,27 @@ def report(
         Path | None, typer.Option(help="DuckDB file (default: sink.database).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    view: Annotated[
+        str,
+        typer.Option(
+            help="spend: per tenant, day and model, with the cache's savings; "
+            "variants: the prompt variants side by side, with 95% intervals."
+        ),
+    ] = "spend",
     config: ConfigOpt = None,
 ) -> None:
-    """Print spend per tenant, day and model."""
-    from gwstream.sink.report import render, spend_report
+    """Print spend per tenant, day and model, or compare prompt variants (--view variants)."""
+    from gwstream.sink.report import render, render_variants, spend_report, variant_report
 
-    _print_report(fmt, database, config, lambda path, f: render(spend_report(path), f))
+    if view == "spend":
+        _print_report(fmt, database, config, lambda path, f: render(spend_report(path), f))
+    elif view == "variants":
+        _print_report(
+            fmt, database, config, lambda path, f: render_variants(variant_report(path), f)
+        )
+    else:
+        err.print(f"[red]error:[/] --view must be spend or variants, not {view!r}")
+        raise typer.Exit(2)
 
 
 def _print_report(
@@ -306,7 +321,16 @@ def _tenants_table(settings: Settings) -> Any:
     from rich.table import Table
 
     table = Table(title="Tenants")
-    for col in ("tenant", "gateway", "rate limits", "session budget", "spend limits", "guardrails"):
+    for col in (
+        "tenant",
+        "gateway",
+        "rate limits",
+        "session budget",
+        "spend limits",
+        "guardrails",
+        "prompts",
+        "cache",
+    ):
         table.add_column(col, overflow="fold")
     for tenant, t in settings.tenants.items():
         rates = ", ".join(f"{v} {unit}" for v, unit in ((t.rpm, "rpm"), (t.tpm, "tpm")) if v)
@@ -330,8 +354,46 @@ def _tenants_table(settings: Settings) -> Any:
         guard = f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}" + (
             "" if t.guardrails is not None else " (default)"
         )
-        table.add_row(tenant, t.gateway or settings.default_gateway, rates, budget, spend, guard)
+        table.add_row(
+            tenant,
+            t.gateway or settings.default_gateway,
+            rates,
+            budget,
+            spend,
+            guard,
+            _prompts_cell(settings, tenant),
+            _cache_cell(settings, tenant),
+        )
     return table
+
+
+def _prompts_cell(settings: Settings, tenant: str) -> str:
+    """Each use case's versions with their shares, e.g. ``default: v1 50%, v2 50%``."""
+    t = settings.tenants.get(tenant)
+    cases = settings.prompts_for(tenant)
+    if not cases:
+        return "system_prompt"
+    parts = []
+    for name, p in cases.items():
+        split = p.split if p.split is not None else {next(iter(p.versions)): 1.0}
+        parts.append(f"{name}: " + ", ".join(f"{v} {w:.0%}" for v, w in split.items()))
+    own = t is not None and t.prompts is not None
+    return "; ".join(parts) + ("" if own else " (default)")
+
+
+def _cache_cell(settings: Settings, tenant: str) -> str:
+    c = settings.cache_for(tenant)
+    kinds = [
+        f"{kind} {ttl:g}s"
+        for kind, on, ttl in (
+            ("exact", c.exact, c.exact_ttl_s),
+            ("intent", c.intent, c.intent_ttl_s),
+        )
+        if on
+    ]
+    t = settings.tenants.get(tenant)
+    own = t is not None and t.cache is not None
+    return (", ".join(kinds) or "off") + ("" if own else " (default)")
 
 
 @guardrails_app.command("scan")

@@ -5,7 +5,9 @@ publishes the bundled sample of conversation turns (several tenants, many
 multi-turn sessions, a few malformed records, a few turns published twice),
 runs the processor and the cost sink, shows progress, and prints what the
 conversations carried, what the budgets did (one tenant's sessions have a
-token budget, another tenant a daily spend limit) and the tenant cost report. Succeeds only when every
+token budget, another tenant a daily spend limit), what the guardrails and
+the answer cache did, the prompt experiment's variants, and the tenant cost
+and variant reports. Succeeds only when every
 input record is accounted for: a response event, a dead letter, or (for a
 turn published twice) an answer replayed from its session's state.
 """
@@ -86,6 +88,8 @@ class Accounting:
     pii: dict[str, int] = field(default_factory=dict)  # PII values replaced, by type
     redacted_turns: int = 0
     injections: dict[str, int] = field(default_factory=dict)  # flagged turns, by action
+    cached: dict[str, int] = field(default_factory=dict)  # turns answered from cache, by kind
+    variants: dict[str, set[str]] = field(default_factory=dict)  # tenant/version -> sessions
 
     @property
     def total(self) -> int:
@@ -128,6 +132,12 @@ async def _watch(
                             action = guard.get("injection_action")
                             if action:
                                 acc.injections[action] = acc.injections.get(action, 0) + 1
+                        if audit.get("cache") and not audit.get("replayed"):
+                            kind = audit["cache"]
+                            acc.cached[kind] = acc.cached.get(kind, 0) + 1
+                        if audit.get("prompt_version"):
+                            variant = f"{audit['tenant_id']} {audit['prompt_version']}"
+                            acc.variants.setdefault(variant, set()).add(audit["session_id"])
                         budget = audit.get("budget") or {}
                         if not audit.get("replayed") and audit.get("status") == "ok":
                             acc.lightweight += budget.get("mode") == "lightweight"
@@ -158,7 +168,7 @@ async def run_demo(
     """Run the demo; return the process exit code (0 when every record is accounted for)."""
     from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
     from gwstream.sink.consumer import CostSink
-    from gwstream.sink.report import render, spend_report
+    from gwstream.sink.report import render, render_variants, spend_report, variant_report
 
     console = console or Console(soft_wrap=True)
     load_settings()  # environment mistakes fail here, before anything starts
@@ -237,8 +247,15 @@ async def run_demo(
     )
     console.print(_budget_summary(acc))
     console.print(_guardrails_summary(acc))
+    spend = spend_report(database)
+    console.print(_cache_summary(acc, spend))
+    console.print(_variants_summary(acc))
+    console.print(render(spend, "table"), soft_wrap=True, markup=False, highlight=False)
     console.print(
-        render(spend_report(database), "table"), soft_wrap=True, markup=False, highlight=False
+        render_variants([r for r in variant_report(database) if r["prompt_version"]], "table"),
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
     )
     console.print(f"query it again with: gwstream report --database {database} [--format csv|json]")
     if not ok or errors or acc.replayed != republished_in_sample():
@@ -262,7 +279,35 @@ DEMO_TENANTS: dict[str, Any] = {
     },
     "northwind-bank": {"spend": {"daily": str(DEMO_DAILY_LIMIT)}},
     # Refuses injection attempts outright; the other tenants answer and record them.
-    "globex-retail": {"guardrails": {"injection": "block"}},
+    # Tries two prompt versions on half its sessions each.
+    "globex-retail": {
+        "guardrails": {"injection": "block"},
+        "prompts": {
+            "default": {
+                "versions": {
+                    "v1": {"system": "You are ${brand}'s customer service assistant. Be concise."},
+                    "v2": {
+                        "system": "You are ${brand}'s friendly shop assistant. Answer in two "
+                        "sentences and offer one next step.",
+                        "lightweight": "You are ${brand}'s assistant. One sentence.",
+                        "examples": [
+                            {
+                                "user": "Can I return a gift?",
+                                "assistant": "Yes, within 30 days with the gift receipt. "
+                                "Shall I start a return for you?",
+                            }
+                        ],
+                        "examples_max_tokens": 200,
+                    },
+                },
+                "split": {"v1": 0.5, "v2": 0.5},
+                "variables": {"brand": "Globex"},
+            }
+        },
+    },
+    # Its callers ask the same opening questions in their own spelling: the intent cache
+    # answers those (every tenant has the exact cache).
+    "initech-insurance": {"cache": {"intent": True}},
 }
 
 
@@ -287,6 +332,25 @@ def _guardrails_summary(acc: Accounting) -> str:
         f"gateway and the history ({found}); {flagged} injection attempts flagged "
         f"({acc.injections.get('block', 0)} refused blocked_injection by globex-retail's "
         "policy, the others answered and recorded on the audit topic)"
+    )
+
+
+def _cache_summary(acc: Accounting, spend: list[dict[str, Any]]) -> str:
+    avoided = sum((r["avoided_cost"] for r in spend), Decimal(0))
+    hits = sum(acc.cached.values())
+    return (
+        f"caching: {hits} turns answered from the tenant's own cache without a gateway call "
+        f"({acc.cached.get('exact', 0)} repeated requests, {acc.cached.get('intent', 0)} "
+        f"opening questions in another spelling, initech-insurance's intent cache); "
+        f"{avoided:.6f} USD of gateway cost avoided"
+    )
+
+
+def _variants_summary(acc: Accounting) -> str:
+    split = ", ".join(f"{v}: {len(s)} sessions" for v, s in sorted(acc.variants.items()))
+    return (
+        f"experiments: globex-retail splits its sessions 50/50 between two prompt versions "
+        f"({split or 'none seen'}); every event names the version, compared below"
     )
 
 

@@ -25,13 +25,22 @@ currency, rounded half-even when an event carries finer fractions. Cost
 events carry no conversation text, so none is ever stored here. Reading a
 ``TIMESTAMPTZ`` into Python needs pytz, which gwstream does not depend on:
 queries that return timestamps cast them to text.
+
+Columns added since the first schema (the turn's status, latency, cache and
+prompt variant) come after ``ingested_at``, in new files as in old ones:
+opening a file an older gwstream wrote adds them (``ADD COLUMN IF NOT
+EXISTS``), and its rows get the defaults (no status, latency 0, not cached,
+nothing avoided, no variant). Reports that cannot migrate (they open files
+read-only) read such a file through :func:`cost_source`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 COST_TABLE = "cost_events"
 SPEND_VIEW = "spend_by_tenant_day_model"
+VARIANT_VIEW = "variant_comparison"
 
 COST_SCALE = 9
 #: Largest absolute cost a ``DECIMAL(18,9)`` column holds.
@@ -55,53 +65,117 @@ _QUANTUM = Decimal(1).scaleb(-COST_SCALE)
 # Costs below this in magnitude round (half-even, to COST_SCALE places) to at most MAX_COST.
 _COST_LIMIT = MAX_COST + _QUANTUM / 2
 _MAX_BIGINT = 2**63 - 1
+_MONEY = f"DECIMAL(18,{COST_SCALE})"
 
-# (name, SQL type, NOT NULL); the order is the order of the CostEvent fields.
-_COLUMNS: tuple[tuple[str, str, bool], ...] = (
-    ("event_id", "VARCHAR", True),
-    ("turn_id", "VARCHAR", True),
-    ("tenant_id", "VARCHAR", True),
-    ("session_id", "VARCHAR", True),
-    ("seq", "BIGINT", True),
-    ("produced_at", "TIMESTAMPTZ", True),
-    ("occurred_at", "TIMESTAMPTZ", True),
-    ("gateway", "VARCHAR", False),
-    ("request_model", "VARCHAR", True),
-    ("input_tokens", "BIGINT", True),
-    ("output_tokens", "BIGINT", True),
-    ("usage_source", "VARCHAR", True),
-    ("tokenizer", "VARCHAR", False),
-    ("cost", f"DECIMAL(18,{COST_SCALE})", True),
-    ("currency", "VARCHAR", True),
-    ("price_source", "VARCHAR", True),
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    sql_type: str
+    not_null: bool = True
+    added: bool = False
+    """Added after the first schema: placed after ``ingested_at``, added to old files."""
+    default: str | None = None
+    """SQL default, and what the rows stored before an added column get (None: NULL)."""
+
+    def definition(self) -> str:
+        return (
+            f"{self.name} {self.sql_type}"
+            + (f" DEFAULT {self.default}" if self.default is not None else "")
+            + (" NOT NULL" if self.not_null else "")
+            + (" PRIMARY KEY" if self.name == "event_id" else "")
+        )
+
+
+# In the order of the CostEvent fields (the batch document's order).
+_COLUMNS: tuple[_Column, ...] = (
+    _Column("event_id", "VARCHAR"),
+    _Column("turn_id", "VARCHAR"),
+    _Column("tenant_id", "VARCHAR"),
+    _Column("session_id", "VARCHAR"),
+    _Column("seq", "BIGINT"),
+    _Column("produced_at", "TIMESTAMPTZ"),
+    _Column("occurred_at", "TIMESTAMPTZ"),
+    _Column("gateway", "VARCHAR", not_null=False),
+    _Column("request_model", "VARCHAR"),
+    _Column("input_tokens", "BIGINT"),
+    _Column("output_tokens", "BIGINT"),
+    _Column("usage_source", "VARCHAR"),
+    _Column("tokenizer", "VARCHAR", not_null=False),
+    _Column("cost", _MONEY),
+    _Column("currency", "VARCHAR"),
+    _Column("price_source", "VARCHAR"),
+    _Column("status", "VARCHAR", not_null=False, added=True),
+    _Column("latency_ms", "DOUBLE", added=True, default="0"),
+    _Column("cached", "BOOLEAN", added=True, default="false"),
+    _Column("avoided_cost", _MONEY, added=True, default="0"),
+    _Column("use_case", "VARCHAR", not_null=False, added=True),
+    _Column("prompt_version", "VARCHAR", not_null=False, added=True),
 )
-_NAMES = tuple(name for name, _, _ in _COLUMNS)
+_ADDED = tuple(c for c in _COLUMNS if c.added)
+_NAMES = tuple(c.name for c in _COLUMNS)
+_MONEY_COLUMNS = tuple(c.name for c in _COLUMNS if c.sql_type == _MONEY)
 _ROW = operator.attrgetter(*_NAMES)
 
 
 def _create_table_sql() -> str:
-    cols = [
-        f"{name} {sql_type}{' NOT NULL' if not_null else ''}"
-        + (" PRIMARY KEY" if name == "event_id" else "")
-        for name, sql_type, not_null in _COLUMNS
-    ]
+    cols = [c.definition() for c in _COLUMNS if not c.added]
     cols.append("ingested_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp")
+    cols.extend(c.definition() for c in _ADDED)
     return f"CREATE TABLE IF NOT EXISTS {COST_TABLE} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def _missing(present: Collection[str]) -> list[_Column]:
+    """The columns a cost table written by an older gwstream lacks, given those it has."""
+    return [c for c in _ADDED if c.name not in present]
+
+
+def _migration_sql(missing: Sequence[_Column]) -> list[str]:
+    statements = []
+    for c in missing:
+        default = f" DEFAULT {c.default}" if c.default is not None else ""
+        statements.append(
+            f"ALTER TABLE {COST_TABLE} ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}{default}"
+        )
+        if c.not_null:
+            statements.append(f"ALTER TABLE {COST_TABLE} ALTER COLUMN {c.name} SET NOT NULL")
+    return statements
+
+
+def stored_columns(conn: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The columns of the cost table in ``conn``'s database (empty when it has none)."""
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ?",
+        [COST_TABLE],
+    ).fetchall()
+    return frozenset(str(name) for (name,) in rows)
+
+
+def cost_source(present: Collection[str]) -> str:
+    """The cost table as a relation with every current column, given those it has.
+
+    The table itself when none is missing; otherwise a subquery giving each
+    missing column the value a migration would give old rows. For readers that
+    open a file read-only and so cannot migrate it.
+    """
+    missing = _missing(present)
+    if not missing:
+        return COST_TABLE
+    extra = ", ".join(f"CAST({c.default or 'NULL'} AS {c.sql_type}) AS {c.name}" for c in missing)
+    return f"(SELECT *, {extra} FROM {COST_TABLE})"
 
 
 def _insert_sql(*, skip_existing: bool) -> str:
     # Decimals travel as strings (exact); everything else in its own type.
     structure = orjson.dumps(
-        {
-            name: ["VARCHAR" if sql_type.startswith("DECIMAL") else sql_type]
-            for name, sql_type, _ in _COLUMNS
-        }
+        {c.name: ["VARCHAR" if c.sql_type == _MONEY else c.sql_type] for c in _COLUMNS}
     ).decode()
     unnests = ", ".join(
-        f"CAST(unnest(j.{name}) AS {sql_type})"
-        if sql_type.startswith("DECIMAL")
-        else f"unnest(j.{name})"
-        for name, sql_type, _ in _COLUMNS
+        f"CAST(unnest(j.{c.name}) AS {c.sql_type})"
+        if c.sql_type == _MONEY
+        else f"unnest(j.{c.name})"
+        for c in _COLUMNS
     )
     return (
         f"INSERT INTO {COST_TABLE} ({', '.join(_NAMES)})\n"
@@ -111,8 +185,14 @@ def _insert_sql(*, skip_existing: bool) -> str:
     )
 
 
-#: The spend view's query, also used by reports on a database whose view is missing.
-SPEND_QUERY = f"""
+def spend_query(source: str = COST_TABLE) -> str:
+    """The spend view's query over ``source`` (see :func:`cost_source`).
+
+    ``unpriced_turns`` leaves refused turns out: they never reached a model,
+    so having no price for it is no gap in the figures. ``cached_turns`` and
+    ``avoided_cost`` are what the answer cache saved.
+    """
+    return f"""
 SELECT
     tenant_id,
     CAST(timezone('UTC', occurred_at) AS DATE) AS day,
@@ -122,14 +202,128 @@ SELECT
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,
     sum(cost) AS cost,
-    count(*) FILTER (WHERE price_source = 'unpriced') AS unpriced_turns
-FROM {COST_TABLE}
+    count(*) FILTER (
+        WHERE price_source = 'unpriced' AND status IS DISTINCT FROM 'refused'
+    ) AS unpriced_turns,
+    count(*) FILTER (WHERE cached) AS cached_turns,
+    sum(avoided_cost) AS avoided_cost
+FROM {source}
 GROUP BY tenant_id, day, request_model, currency
 """.strip()
 
-_SCHEMA: tuple[str, ...] = (
-    _create_table_sql(),
-    f"CREATE OR REPLACE VIEW {SPEND_VIEW} AS\n{SPEND_QUERY}",
+
+_Z = 1.96
+"""Two-sided 95% quantile of the normal distribution."""
+
+
+def _wilson_margin(rate: str, n: str) -> str:
+    """SQL for the 95% margin of ``rate`` (a share of ``n`` trials), from the Wilson score
+    interval: half its width plus the distance from its centre to ``rate``, so that
+    ``rate +/- margin`` covers the whole interval, which is not centred on the rate."""
+    z2 = _Z * _Z
+    shrink = f"(1 + {z2} / {n})"
+    centre = f"(({rate} + {z2} / (2 * {n})) / {shrink})"
+    half = f"({_Z} * sqrt({rate} * (1 - {rate}) / {n} + {z2} / (4 * {n} * {n})) / {shrink})"
+    return f"round({half} + abs({centre} - {rate}), 6)"
+
+
+def variant_query(source: str = COST_TABLE) -> str:
+    """The variant comparison view's query over ``source`` (see :func:`cost_source`).
+
+    One row per tenant, prompt use case, prompt version and currency; turns
+    without versioned prompts form the row whose use case and version are
+    NULL. Every ``*_margin`` column is the half-width of a 95% interval, so
+    ``value +/- margin`` is the interval and two variants differ, roughly,
+    only when their intervals do not overlap:
+
+    - ``cost_per_turn`` (the exact sum divided by the turns in floating
+      point, rounded to 10^-9) with
+      ``cost_sd``, the sample standard deviation of a turn's cost, and
+      ``cost_per_turn_margin`` = 1.96 * sd / sqrt(turns), the normal
+      approximation (too narrow below some 30 turns; NULL for one turn).
+      Cached and refused turns count with what they cost (usually 0), like
+      the tokens in ``input_tokens_per_turn`` and ``output_tokens_per_turn``.
+    - ``cache_hit_rate`` (cached turns out of all turns), ``refusal_rate``
+      (refused) and ``failure_rate`` (failed or invalid_output: no usable
+      answer other than a refusal), the last two out of the turns with a
+      status (ok + refused + failed + invalid_output; events of gwstream
+      versions before statuses were recorded have none). Their margins come
+      from the Wilson score interval, which stays honest for small counts
+      and rates near 0 or 1, where the normal approximation claims a width
+      of 0; a margin is the larger distance from the rate to a bound of the
+      Wilson interval, so ``rate +/- margin`` contains it.
+    - ``latency_ms_mean``, ``latency_ms_p50`` and ``latency_ms_p95``
+      (``quantile_cont``, interpolated), over the turns with a status (older
+      events carry no latency).
+
+    Rates and margins are rounded to 6 places, averages of tokens and
+    latencies to 3.
+    """
+    return f"""
+WITH counted AS (
+    SELECT
+        tenant_id,
+        use_case,
+        prompt_version,
+        currency,
+        count(*) AS turns,
+        count(*) FILTER (WHERE status = 'ok') AS ok,
+        count(*) FILTER (WHERE status = 'refused') AS refused,
+        count(*) FILTER (WHERE status = 'failed') AS failed,
+        count(*) FILTER (WHERE status = 'invalid_output') AS invalid_output,
+        count(*) FILTER (WHERE cached) AS cached,
+        NULLIF(count(status), 0) AS rated_turns,
+        avg(input_tokens) AS input_tokens_per_turn,
+        avg(output_tokens) AS output_tokens_per_turn,
+        sum(cost) AS cost,
+        stddev_samp(cost) AS cost_sd,
+        avg(latency_ms) FILTER (WHERE status IS NOT NULL) AS latency_ms_mean,
+        quantile_cont(latency_ms, 0.5) FILTER (WHERE status IS NOT NULL) AS latency_ms_p50,
+        quantile_cont(latency_ms, 0.95) FILTER (WHERE status IS NOT NULL) AS latency_ms_p95
+    FROM {source}
+    GROUP BY tenant_id, use_case, prompt_version, currency
+),
+rated AS (
+    SELECT
+        *,
+        cached / turns AS cache_hit_rate,
+        refused / rated_turns AS refusal_rate,
+        (failed + invalid_output) / rated_turns AS failure_rate
+    FROM counted
+)
+SELECT
+    tenant_id,
+    use_case,
+    prompt_version,
+    currency,
+    turns,
+    ok,
+    refused,
+    failed,
+    invalid_output,
+    cached,
+    round(input_tokens_per_turn, 3) AS input_tokens_per_turn,
+    round(output_tokens_per_turn, 3) AS output_tokens_per_turn,
+    CAST(cost / turns AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn,
+    CAST(cost_sd AS DECIMAL(38,{COST_SCALE})) AS cost_sd,
+    CAST({_Z} * cost_sd / sqrt(turns) AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn_margin,
+    round(cache_hit_rate, 6) AS cache_hit_rate,
+    {_wilson_margin("cache_hit_rate", "turns")} AS cache_hit_rate_margin,
+    round(refusal_rate, 6) AS refusal_rate,
+    {_wilson_margin("refusal_rate", "rated_turns")} AS refusal_rate_margin,
+    round(failure_rate, 6) AS failure_rate,
+    {_wilson_margin("failure_rate", "rated_turns")} AS failure_rate_margin,
+    round(latency_ms_mean, 3) AS latency_ms_mean,
+    round(latency_ms_p50, 3) AS latency_ms_p50,
+    round(latency_ms_p95, 3) AS latency_ms_p95
+FROM rated
+ORDER BY tenant_id, use_case NULLS LAST, prompt_version NULLS LAST, currency
+""".strip()
+
+
+_VIEWS: tuple[str, ...] = (
+    f"CREATE OR REPLACE VIEW {SPEND_VIEW} AS\n{spend_query()}",
+    f"CREATE OR REPLACE VIEW {VARIANT_VIEW} AS\n{variant_query()}",
 )
 _INSERT_NEW = _insert_sql(skip_existing=False)
 _INSERT_MISSING = _insert_sql(skip_existing=True)
@@ -139,21 +333,29 @@ def storage_problem(event: CostEvent) -> str | None:
     """Why ``event`` cannot be stored in the cost table, or None when it can.
 
     The payload model accepts values the columns cannot hold (a cost of 1e400,
-    a token count past 2^63). Such an event would fail its whole batch on
-    every retry, so callers set it aside before :meth:`CostWriter.write_batch`.
+    a token count past 2^63, an infinite latency). Such an event would fail its
+    whole batch on every retry, so callers set it aside before
+    :meth:`CostWriter.write_batch`.
     """
     if not abs(event.cost) < _COST_LIMIT:
         return f"cost beyond +/-{MAX_COST}"
+    if not abs(event.avoided_cost) < _COST_LIMIT:
+        return f"avoided_cost beyond +/-{MAX_COST}"
     if max(event.seq, event.input_tokens, event.output_tokens) > _MAX_BIGINT:
         return "seq or a token count beyond 2^63-1"
+    if not math.isfinite(event.latency_ms):
+        return "latency_ms not a finite number"
     return None
+
+
+def _money_text(amount: Decimal) -> str:
+    return format(amount.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN), "f") if amount else "0"
 
 
 def _batch_document(events: Sequence[CostEvent]) -> str:
     columns: dict[str, Any] = dict(zip(_NAMES, zip(*map(_ROW, events), strict=True), strict=True))
-    columns["cost"] = [
-        format(cost.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN), "f") for cost in columns["cost"]
-    ]
+    for name in _MONEY_COLUMNS:
+        columns[name] = list(map(_money_text, columns[name]))
     return orjson.dumps(columns).decode()
 
 
@@ -169,9 +371,10 @@ class CostWriter(Resource):
     """Owns one read-write DuckDB connection to the cost database.
 
     Construction does nothing; :meth:`open` (or ``with``) creates the file,
-    table and views idempotently, :meth:`close` releases the file lock. While
-    open, no other process can open the file, not even read-only. One writer
-    must not be used by two threads at once.
+    table and views idempotently, migrating a table an older gwstream created;
+    :meth:`close` releases the file lock. While open, no other process can
+    open the file, not even read-only. One writer must not be used by two
+    threads at once.
 
     ``threads`` caps DuckDB's worker threads for the file. Batch inserts of a
     few thousand rows gain nothing from more: one thread measured about 10%
@@ -200,13 +403,33 @@ class CostWriter(Resource):
             raise SinkError(f"cannot open cost database {self._database}: {exc}") from exc
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            for statement in _SCHEMA:
-                conn.execute(statement)
+            self._apply_schema(conn)
         except duckdb.Error as exc:
             conn.close()
             raise SinkError(f"cannot apply the cost schema to {self._database}: {exc}") from exc
         self._conn = conn
         logger.debug("opened cost database %s", self._database)
+
+    def _apply_schema(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Create or migrate the table, then (re)create the views, all or nothing."""
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(_create_table_sql())
+            missing = _missing(stored_columns(conn))
+            for statement in _migration_sql(missing):
+                conn.execute(statement)
+            for statement in _VIEWS:
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+        if missing:
+            logger.info(
+                "cost database %s: added the columns %s (it was written by an older gwstream)",
+                self._database,
+                ", ".join(c.name for c in missing),
+            )
 
     def close(self) -> None:
         if self._conn is not None:

@@ -17,6 +17,7 @@ from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import CostEvent, cloudevent_headers, event_id, session_key
 from gwstream.kafkaio import make_consumer, make_producer
 from gwstream.sink import BatchResult, CostSink, SinkStats, spend_report
+from gwstream.sink.report import variant_report
 
 pytestmark = pytest.mark.integration
 
@@ -206,3 +207,40 @@ async def test_a_replay_under_a_new_group_adds_no_rows(
     assert replay.rows_inserted == 0
     assert replay.duplicates == 80
     assert sum(row["cost"] for row in spend_report(database)) == sum(e.cost for e in events)
+
+
+async def test_the_turns_status_cache_and_prompt_variant_reach_the_reports(
+    kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path
+) -> None:
+    statuses = ("ok", "ok", "refused", "failed", "invalid_output", "ok")
+    events = [
+        event.model_copy(
+            update={
+                "status": statuses[i % len(statuses)],
+                "latency_ms": 10.0 * (i + 1),
+                "cached": i % 4 == 0,
+                "avoided_cost": Decimal("0.000000123") * (i + 1) if i % 4 == 0 else Decimal(0),
+                "use_case": "billing",
+                "prompt_version": f"v{i % 2 + 1}",
+            }
+        )
+        for i, event in enumerate(cost_events(24, prefix="variant"))
+    ]
+    await publish(kafka, topic_names.costs, events, partitions=[None])
+    settings = settings_for(tmp_path / "costs.duckdb")
+    await run_sink(
+        kafka, topic_names, settings, until=lambda s: s.events_seen >= 24 and s.bad_records >= 1
+    )
+
+    rows = variant_report(settings.database)
+    expected: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for e in events:
+        key = (e.tenant_id, e.prompt_version or "")
+        turns, refused, cached = expected.get(key, (0, 0, 0))
+        expected[key] = (turns + 1, refused + (e.status == "refused"), cached + e.cached)
+    assert {
+        (r["tenant_id"], r["prompt_version"]): (r["turns"], r["refused"], r["cached"]) for r in rows
+    } == expected
+    spend = spend_report(settings.database)
+    assert sum(r["cached_turns"] for r in spend) == sum(e.cached for e in events) == 6
+    assert sum(r["avoided_cost"] for r in spend) == sum(e.avoided_cost for e in events)

@@ -88,3 +88,23 @@ def test_an_empty_partition_list_adds_no_offsets() -> None:
     batch = parse_batch({TopicPartition(TOPIC, 3): []})
     assert batch.records == 0
     assert batch.offsets == {}
+
+
+def test_the_new_fields_survive_parsing_and_an_infinite_latency_is_skipped() -> None:
+    good = cost_event("t-1").model_copy(
+        update={"status": "ok", "latency_ms": 12.5, "use_case": "billing", "prompt_version": "v2"}
+    )
+    # 1e999 is valid JSON that parses to an infinite float, which the table cannot hold.
+    endless = cost_event("t-2").to_json().replace(b'"latency_ms":0.0', b'"latency_ms":1e999')
+    assert b"1e999" in endless
+    batch = parse_batch(
+        {TopicPartition(TOPIC, 0): [record(0, 0, good.to_json()), record(0, 1, endless)]}
+    )
+    [event] = batch.events
+    assert (event.status, event.latency_ms, event.use_case, event.prompt_version) == (
+        "ok",
+        12.5,
+        "billing",
+        "v2",
+    )
+    assert batch.bad_records == 1

@@ -21,7 +21,9 @@ from gwstream.sink import CostWriter, SinkError, render, spend_report
 DAY = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def cost_event(turn: str, cost: str, tenant: str, model: str = "gpt-4o-mini") -> CostEvent:
+def cost_event(
+    turn: str, cost: str, tenant: str, model: str = "gpt-4o-mini", **fields: Any
+) -> CostEvent:
     return CostEvent(
         event_id=event_id(turn, "cost"),
         turn_id=turn,
@@ -35,7 +37,7 @@ def cost_event(turn: str, cost: str, tenant: str, model: str = "gpt-4o-mini") ->
         output_tokens=200,
         usage_source="tiktoken",
         cost=Decimal(cost),
-        price_source="litellm",
+        **{"price_source": "litellm", **fields},
     )
 
 
@@ -50,6 +52,8 @@ ROWS: list[dict[str, Any]] = [
         "output_tokens": 400,
         "cost": Decimal("0.300000000"),
         "unpriced_turns": 0,
+        "cached_turns": 1,
+        "avoided_cost": Decimal("0.150000000"),
     },
     {
         "tenant_id": "globex",
@@ -61,6 +65,8 @@ ROWS: list[dict[str, Any]] = [
         "output_tokens": 200,
         "cost": Decimal("0.000000007"),
         "unpriced_turns": 0,
+        "cached_turns": 0,
+        "avoided_cost": Decimal("0.000000000"),
     },
     {
         "tenant_id": "initech",
@@ -72,6 +78,8 @@ ROWS: list[dict[str, Any]] = [
         "output_tokens": 6,
         "cost": Decimal("12.5"),
         "unpriced_turns": 1,
+        "cached_turns": 2,
+        "avoided_cost": Decimal("0.25"),
     },
 ]
 
@@ -102,6 +110,8 @@ def test_the_report_reads_the_view_ordered_by_tenant_day_and_model(tmp_path: Pat
         "output_tokens",
         "cost",
         "unpriced_turns",
+        "cached_turns",
+        "avoided_cost",
     ]
 
 
@@ -157,6 +167,8 @@ def test_csv_carries_every_row_with_exact_costs() -> None:
         "output_tokens": "400",
         "cost": "0.300000000",
         "unpriced_turns": "0",
+        "cached_turns": "1",
+        "avoided_cost": "0.150000000",
     }
     assert parsed[1]["cost"] == "0.000000007"  # no exponent notation
 
@@ -173,8 +185,11 @@ def test_json_carries_costs_as_decimal_strings() -> None:
         "output_tokens": 200,
         "cost": "0.000000007",
         "unpriced_turns": 0,
+        "cached_turns": 0,
+        "avoided_cost": "0.000000000",
     }
     assert [Decimal(r["cost"]) for r in parsed] == [r["cost"] for r in ROWS]
+    assert [Decimal(r["avoided_cost"]) for r in parsed] == [r["avoided_cost"] for r in ROWS]
 
 
 def test_the_table_shows_each_row_and_a_total_per_currency() -> None:
@@ -187,14 +202,77 @@ def test_the_table_shows_each_row_and_a_total_per_currency() -> None:
     assert len(totals) == 2
     eur = next(line for line in totals if "EUR" in line)
     usd = next(line for line in totals if "USD" in line)
-    assert re.search(r"\b3\b.*\b5\b.*\b6\b.*12\.5\b.*\b1\b", eur)
-    assert re.search(r"\b3\b.*\b3000\b.*\b600\b.*0\.300000007\b", usd)
+    assert re.search(r"\b3\b.*\b5\b.*\b6\b.*12\.5\b.*\b1\b.*\b2\b.*\b0\.25\b", eur)
+    assert re.search(r"\b3\b.*\b3000\b.*\b600\b.*0\.300000007\b.*\b0\b.*\b1\b.*0\.15", usd)
 
 
 def test_an_empty_report_renders_in_every_format() -> None:
     assert "No cost events." in render([], "table")
     assert "Total" not in render([], "table")
     assert render([], "csv").splitlines() == [
-        "tenant_id,day,request_model,currency,turns,input_tokens,output_tokens,cost,unpriced_turns"
+        "tenant_id,day,request_model,currency,turns,input_tokens,output_tokens,cost,"
+        "unpriced_turns,cached_turns,avoided_cost"
     ]
     assert json.loads(render([], "json")) == []
+
+
+def test_cache_hits_and_what_they_saved_are_summed_per_tenant_day_and_model(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "costs.duckdb"
+    hits = [
+        cost_event(f"hit-{i}", "0", "acme", cached=True, avoided_cost=Decimal(saved))
+        for i, saved in enumerate(["0.000100001", "0.000200002", "0.1"])
+    ]
+    with CostWriter(database) as writer:
+        writer.write_batch(
+            [
+                *hits,
+                cost_event("miss", "0.3", "acme"),
+                cost_event("other", "0", "acme", model="gpt-4o", cached=True),
+                cost_event("globex", "0.2", "globex"),
+            ]
+        )
+    rows = {(r["tenant_id"], r["request_model"]): r for r in spend_report(database)}
+    mini = rows[("acme", "gpt-4o-mini")]
+    assert (mini["turns"], mini["cached_turns"], mini["cost"]) == (4, 3, Decimal("0.3"))
+    assert mini["avoided_cost"] == Decimal("0.100300003")
+    assert isinstance(mini["avoided_cost"], Decimal)
+    assert (rows[("acme", "gpt-4o")]["cached_turns"], rows[("acme", "gpt-4o")]["avoided_cost"]) == (
+        1,
+        Decimal(0),
+    )
+    assert (rows[("globex", "gpt-4o-mini")]["cached_turns"]) == 0
+    totals = next(
+        line for line in render(spend_report(database), "table").splitlines() if "Total" in line
+    )
+    assert re.search(r"\b4\b\s*│\s*0\.100300003\b", totals)  # all cached turns, all savings
+
+
+def test_refused_turns_are_not_counted_as_unpriced(tmp_path: Path) -> None:
+    database = tmp_path / "costs.duckdb"
+    unpriced = {"model": "unknown", "price_source": "unpriced"}
+    with CostWriter(database) as writer:
+        writer.write_batch(
+            [
+                cost_event("refused", "0", "acme", status="refused", **unpriced),
+                cost_event("failed", "0", "acme", status="failed", **unpriced),
+                cost_event("ok", "0", "acme", status="ok", **unpriced),
+                cost_event("older", "0", "acme", **unpriced),  # no status: counted
+            ]
+        )
+    [row] = spend_report(database)
+    assert (row["turns"], row["unpriced_turns"]) == (4, 3)
+
+
+def test_a_file_of_the_previous_version_is_reported_without_changing_it(
+    previous_version_file: Path,
+) -> None:
+    [row] = spend_report(previous_version_file)
+    assert (row["turns"], row["cost"], row["unpriced_turns"]) == (1, Decimal("0.00036"), 1)
+    assert (row["cached_turns"], row["avoided_cost"]) == (0, Decimal(0))
+    with duckdb.connect(str(previous_version_file), read_only=True) as conn:
+        columns = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'cost_events'"
+        ).fetchone()
+    assert columns == (17,)  # read-only: the sink migrates it, the report does not

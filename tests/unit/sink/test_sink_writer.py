@@ -1,15 +1,19 @@
-"""CostWriter against a real DuckDB file: dedupe, exact sums, the spend view."""
+"""CostWriter against a real DuckDB file: dedupe, exact sums, the spend view, migration."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
+from tests.unit.sink.conftest import PREVIOUS_ROW
 
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, SinkError, spend_report, storage_problem
+from gwstream.sink.report import variant_report
 from gwstream.sink.writer import MAX_COST
 
 NOON = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -25,6 +29,7 @@ def cost_event(
     currency: str = "USD",
     input_tokens: int = 100,
     output_tokens: int = 20,
+    **fields: Any,
 ) -> CostEvent:
     return CostEvent(
         event_id=event_id(turn, "cost"),
@@ -43,6 +48,7 @@ def cost_event(
         cost=Decimal(cost),
         currency=currency,
         price_source="litellm",
+        **fields,
     )
 
 
@@ -162,3 +168,160 @@ def test_writing_before_open_names_the_file(database: Path) -> None:
     with pytest.raises(SinkError, match="is not open") as info:
         CostWriter(database).write_batch([cost_event("t-1")])
     assert str(database) in str(info.value)
+
+
+NEW_COLUMNS = "status, latency_ms, cached, avoided_cost, use_case, prompt_version"
+
+
+def stored(database: Path, event_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The new columns of the given events, read back from the file."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        rows = conn.execute(
+            f"SELECT event_id, {NEW_COLUMNS} FROM cost_events WHERE list_contains(?, event_id)",
+            [event_ids],
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def layout(database: Path) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return conn.execute(
+            "SELECT column_name, data_type, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_name = 'cost_events' "
+            "ORDER BY ordinal_position"
+        ).fetchall()
+
+
+def test_the_turns_status_latency_cache_and_variant_are_stored(database: Path) -> None:
+    hit = cost_event(
+        "hit",
+        "0",
+        status="ok",
+        latency_ms=1.25,
+        cached=True,
+        avoided_cost=Decimal("0.0004"),
+        use_case="billing",
+        prompt_version="v2",
+    )
+    refused = cost_event("refused", "0", status="refused", latency_ms=40.5)
+    plain = cost_event("plain")  # as an event of an older processor: every field defaulted
+    with CostWriter(database) as writer:
+        assert writer.write_batch([hit, refused, plain]) == 3
+    got = stored(database, [hit.event_id, refused.event_id, plain.event_id])
+    assert got[hit.event_id] == ("ok", 1.25, True, Decimal("0.0004"), "billing", "v2")
+    assert got[refused.event_id] == ("refused", 40.5, False, Decimal(0), None, None)
+    assert got[plain.event_id] == (None, 0.0, False, Decimal(0), None, None)
+
+
+def test_a_replay_with_different_new_fields_keeps_the_stored_event(database: Path) -> None:
+    first = cost_event("t-1", status="ok", prompt_version="v1", use_case="billing")
+    replay = cost_event(
+        "t-1", status="failed", cached=True, avoided_cost=Decimal(1), prompt_version="v2"
+    )
+    with CostWriter(database) as writer:
+        assert writer.write_batch([first, replay]) == 1  # within a batch
+        assert writer.write_batch([replay, cost_event("t-2")]) == 1  # across batches
+        assert writer.count() == 2
+    assert stored(database, [first.event_id])[first.event_id] == (
+        "ok",
+        0.0,
+        False,
+        Decimal(0),
+        "billing",
+        "v1",
+    )
+
+
+def test_avoided_costs_are_rounded_like_costs(database: Path) -> None:
+    event = cost_event("t-1", "0", cached=True, avoided_cost=Decimal("0.0000000015"))
+    with CostWriter(database) as writer:
+        writer.write_batch([event])
+    assert stored(database, [event.event_id])[event.event_id][3] == Decimal("0.000000002")
+
+
+def test_a_file_of_the_previous_version_is_migrated_and_keeps_its_rows(
+    previous_version_file: Path,
+) -> None:
+    new = cost_event("new", status="ok", latency_ms=12.0, use_case="billing", prompt_version="v1")
+    with CostWriter(previous_version_file) as writer:
+        assert writer.count() == 1
+        assert writer.write_batch([new]) == 1
+    with duckdb.connect(str(previous_version_file), read_only=True) as conn:
+        old = conn.execute(
+            "SELECT turn_id, tenant_id, seq, CAST(timezone('UTC', occurred_at) AS VARCHAR), "
+            "input_tokens, "
+            f"output_tokens, cost, price_source, {NEW_COLUMNS} "
+            "FROM cost_events WHERE event_id = ?",
+            [PREVIOUS_ROW["event_id"]],
+        ).fetchone()
+    assert old == (
+        "old-turn-1",
+        "acme",
+        3,
+        "2025-02-28 09:59:00",
+        1200,
+        300,
+        Decimal("0.00036"),
+        "unpriced",
+        None,  # status: unknown
+        0.0,  # latency_ms
+        False,  # cached
+        Decimal(0),  # avoided_cost
+        None,  # use_case
+        None,  # prompt_version
+    )
+    assert stored(previous_version_file, [new.event_id])[new.event_id][0] == "ok"
+
+
+def test_a_migrated_file_has_the_layout_of_a_new_one(
+    previous_version_file: Path, database: Path
+) -> None:
+    with CostWriter(database):
+        pass
+    with CostWriter(previous_version_file):
+        pass
+    assert layout(previous_version_file) == layout(database)
+    names = [row[0] for row in layout(database)]
+    assert names[-7:] == ["ingested_at", *NEW_COLUMNS.split(", ")]
+
+
+def test_migrated_columns_refuse_nulls_where_new_files_do(previous_version_file: Path) -> None:
+    with CostWriter(previous_version_file):
+        pass
+    with (
+        duckdb.connect(str(previous_version_file)) as conn,
+        pytest.raises(duckdb.ConstraintException, match="cached"),
+    ):
+        conn.execute("UPDATE cost_events SET cached = NULL")
+
+
+def test_reopening_a_migrated_file_changes_nothing(previous_version_file: Path) -> None:
+    with CostWriter(previous_version_file) as writer:
+        writer.write_batch([cost_event("t-1", cached=True)])
+    before = layout(previous_version_file)
+    with CostWriter(previous_version_file) as writer:
+        assert writer.count() == 2
+    assert layout(previous_version_file) == before
+
+
+def test_the_old_rows_of_a_migrated_file_show_in_both_views(previous_version_file: Path) -> None:
+    with CostWriter(previous_version_file) as writer:
+        writer.write_batch([cost_event("t-1", "0.1", status="ok", latency_ms=50.0)])
+    [spend] = [r for r in spend_report(previous_version_file) if r["day"] == date(2025, 2, 28)]
+    assert (spend["turns"], spend["cost"], spend["cached_turns"]) == (1, Decimal("0.00036"), 0)
+    assert spend["unpriced_turns"] == 1  # no status: not known to be refused
+    [variants] = variant_report(previous_version_file)
+    assert (variants["use_case"], variants["turns"], variants["ok"]) == (None, 2, 1)
+    assert variants["latency_ms_mean"] == 50.0  # the old row has no latency to count
+
+
+def test_values_the_new_columns_cannot_hold_are_refused_before_writing(database: Path) -> None:
+    slow = cost_event("slow", latency_ms=float("inf"))
+    saved = cost_event("saved", cached=True, avoided_cost=Decimal("1e10"))
+    assert storage_problem(slow) == "latency_ms not a finite number"
+    assert storage_problem(saved) is not None
+    assert "avoided_cost" in (storage_problem(saved) or "")
+    with CostWriter(database) as writer:
+        with pytest.raises(ValueError, match="turn slow"):
+            writer.write_batch([cost_event("fine"), slow])
+        assert writer.count() == 0

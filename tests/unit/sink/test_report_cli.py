@@ -1,0 +1,117 @@
+"""``gwstream report``: the spend and variant views in every format, and its errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from tests.unit.sink.test_sink_parse import cost_event as base_event
+from typer.testing import CliRunner, Result
+
+from gwstream.cli import app
+from gwstream.events import CostEvent, ResponseStatus
+from gwstream.sink import CostWriter
+from gwstream.sink.report import SPEND_COLUMNS, VARIANT_COLUMNS
+
+
+def cost_event(turn: str, version: str, status: ResponseStatus, cost: str) -> CostEvent:
+    return base_event(turn, cost).model_copy(
+        update={
+            "input_tokens": 100,
+            "output_tokens": 10,
+            "status": status,
+            "latency_ms": 100.0,
+            "use_case": "billing",
+            "prompt_version": version,
+        }
+    )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "costs.duckdb"
+    with CostWriter(path) as writer:
+        writer.write_batch(
+            [
+                cost_event("a-1", "v1", "ok", "0.001"),
+                cost_event("a-2", "v1", "refused", "0"),
+                cost_event("b-1", "v2", "ok", "0.002"),
+            ]
+        )
+    return path
+
+
+def report(*args: str) -> Result:
+    return CliRunner().invoke(app, ["report", *args])
+
+
+def test_variants_as_json(database: Path) -> None:
+    result = report("--view", "variants", "--format", "json", "--database", str(database))
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["prompt_version"], r["turns"], r["refused"]) for r in rows] == [
+        ("v1", 2, 1),
+        ("v2", 1, 0),
+    ]
+    assert list(rows[0]) == list(VARIANT_COLUMNS)
+    assert rows[0]["cost_per_turn"] == "0.000500000"
+
+
+def test_variants_as_csv(database: Path) -> None:
+    result = report("--view", "variants", "-f", "csv", "--database", str(database))
+    assert result.exit_code == 0, result.output
+    parsed = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["prompt_version"], r["refusal_rate"]) for r in parsed] == [
+        ("v1", "0.5"),
+        ("v2", "0.0"),
+    ]
+
+
+def test_the_variants_table_says_how_to_read_its_intervals(database: Path) -> None:
+    result = report("--view", "variants", "--database", str(database))
+    assert result.exit_code == 0, result.output
+    assert "±" in result.stdout
+    assert "only if their intervals do not overlap" in " ".join(result.stdout.split())
+
+
+def test_without_a_view_the_report_is_the_spend_report(database: Path) -> None:
+    result = report("--format", "json", "--database", str(database))
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert list(row) == list(SPEND_COLUMNS)
+    assert (row["turns"], row["cost"], row["cached_turns"]) == (3, "0.003000000", 0)
+
+
+def test_an_unknown_view_is_refused_naming_the_choices(database: Path) -> None:
+    result = report("--view", "tenants", "--database", str(database))
+    assert result.exit_code == 2
+    assert "--view must be spend or variants" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("view", ["spend", "variants"])
+def test_a_missing_database_is_an_error_naming_the_file(tmp_path: Path, view: str) -> None:
+    missing = tmp_path / "nowhere.duckdb"
+    result = report("--view", view, "--database", str(missing))
+    assert result.exit_code == 2
+    assert str(missing) in " ".join(result.stderr.split())
+    assert "does not exist" in result.stderr
+
+
+def test_a_database_held_by_the_sink_is_an_error_naming_the_file(database: Path) -> None:
+    with CostWriter(database):
+        result = report("--view", "variants", "--database", str(database))
+    assert result.exit_code == 2
+    assert "read-only" in result.stderr
+
+
+def test_a_database_without_cost_events_is_an_error_saying_so(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    result = report("--view", "variants", "--database", str(other))
+    assert result.exit_code == 2
+    assert "no cost_events table" in result.stderr

@@ -1,0 +1,35 @@
+"""What `gateways check --no-probe` says about each tenant's prompts and cache."""
+
+from __future__ import annotations
+
+from gwstream.cli import _cache_cell, _prompts_cell
+from gwstream.config import Settings
+
+SPLIT = {
+    "default": {
+        "versions": {"v1": {"system": "a"}, "v2": {"system": "b"}},
+        "split": {"v1": 0.25, "v2": 0.75},
+    },
+    "billing": {"versions": {"b1": {"system": "c"}}},
+}
+
+
+def test_each_use_case_lists_its_versions_with_their_shares() -> None:
+    s = Settings(tenants={"acme": {"prompts": SPLIT}, "globex": {}})
+    assert _prompts_cell(s, "acme") == "default: v1 25%, v2 75%; billing: b1 100%"
+    assert _prompts_cell(s, "globex") == "system_prompt"
+    shared = Settings(prompts=SPLIT, tenants={"globex": {}})
+    assert _prompts_cell(shared, "globex").endswith("(default)")
+
+
+def test_the_cache_column_names_the_kinds_on_and_their_ttls() -> None:
+    s = Settings(
+        tenants={
+            "acme": {"cache": {"intent": True, "intent_ttl_s": 600}},
+            "off": {"cache": {"exact": False}},
+            "globex": {},
+        }
+    )
+    assert _cache_cell(s, "acme") == "exact 3600s, intent 600s"
+    assert _cache_cell(s, "off") == "off"
+    assert _cache_cell(s, "globex") == "exact 3600s (default)"
