@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from tests.conftest import wait_for
@@ -14,6 +16,7 @@ from tests.unit.pipeline.test_stages import ROUTE, Next, ctx
 from gwstream.events import GuardInfo
 from gwstream.gateways.base import ChatMessage
 from gwstream.pipeline import Outcome, Reason, Route, Session, Status, TurnContext
+from gwstream.pipeline.budget import tokens_used
 from gwstream.pipeline.cache import (
     ENTRY_OVERHEAD,
     AnswerCache,
@@ -351,3 +354,41 @@ async def test_waiters_call_on_their_own_when_the_first_answer_is_not_stored() -
     assert (await first).status is Status.FAILED
     assert (await second).status is Status.FAILED
     assert len(gate.seen) == 2
+
+
+# -- a hit in the session: history and budget ------------------------------------------
+
+
+def _with_session_stages(cache: AnswerCache, policy: CachePolicy) -> Callable[..., Any]:
+    from tests.unit.pipeline.test_stages import COUNTER
+
+    from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
+    from gwstream.pipeline.conversation import ConversationStage
+
+    budget = SessionBudgetStage(
+        {"acme": SessionBudget(100_000, None)},
+        "Be lighter.",
+        charge_hits=lambda tenant: policy.charge_hits,
+    )
+    conversation = ConversationStage(COUNTER, max_messages=20)
+    return lambda nxt: compose(
+        [budget, conversation, CacheStage(cache, lambda tenant: policy)], nxt
+    )
+
+
+@pytest.mark.parametrize(("charge_hits", "charged"), [(False, 0), (True, 150)])
+async def test_a_hit_enters_the_history_and_is_charged_only_when_the_tenant_says_so(
+    charge_hits: bool, charged: int
+) -> None:
+    cache = AnswerCache(100, 1 << 20)
+    run = _with_session_stages(cache, CachePolicy(charge_hits=charge_hits))
+    await run(Next(ANSWER))(_ctx())  # another session's answer fills the cache
+    session = Session()
+    c = ctx(session, t=TURN.model_copy(update={"turn_id": "t-2", "session_id": "s2"}))
+    out = await run(Next(ANSWER))(c)
+    assert out.cached == "exact"
+    assert [(m.role, m.content) for m in session.history] == [
+        ("user", TURN.text),
+        ("assistant", "We open at nine."),
+    ]
+    assert tokens_used(session, 0) == charged  # a conversation window starts at 0
