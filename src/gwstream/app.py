@@ -22,6 +22,7 @@ from gwstream.errors import ConfigError
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
+from gwstream.gateways.resilience import DEFAULT_FALLBACK_ON_STATUS, DEFAULT_RETRY_ON_STATUS
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.guardrails.redact import scrub_bytes
 from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
@@ -132,7 +133,12 @@ def _gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
         "timeout_s": gw.timeout_s,
         "max_connections": gw.max_connections,
         "retry": Retrier(
-            RetryPolicy(max_attempts=gw.max_attempts, deadline_s=gw.deadline_s),
+            RetryPolicy(
+                max_attempts=gw.max_attempts,
+                deadline_s=gw.deadline_s,
+                retry_on_status=_statuses(gw.retry_on_status, DEFAULT_RETRY_ON_STATUS),
+                fallback_on_status=_statuses(gw.fallback_on_status, DEFAULT_FALLBACK_ON_STATUS),
+            ),
             budget=RetryBudget(gw.retry_budget),
         ),
         "breaker": BreakerPolicy(failure_threshold=gw.breaker_failures, open_s=gw.breaker_open_s),
@@ -153,6 +159,10 @@ def _gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
     else:
         kwargs["api_key"] = gw.resolved_api_key()
     return kwargs
+
+
+def _statuses(configured: list[int] | None, default: frozenset[int]) -> frozenset[int]:
+    return default if configured is None else frozenset(configured)
 
 
 def build_gateways(settings: Settings) -> dict[str, Gateway]:

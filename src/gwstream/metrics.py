@@ -65,19 +65,20 @@ class _Collector(Collector):
             yield GaugeMetricFamily(name, doc, value=value)
         state = GaugeMetricFamily(
             "gwstream_circuit_state",
-            "Circuit breaker per gateway endpoint: 0 closed, 1 half-open, 2 open",
-            labels=["gateway", "endpoint"],
+            "Circuit breaker per gateway endpoint and model: 0 closed, 1 half-open, 2 open",
+            labels=["gateway", "endpoint", "model"],
         )
         opened = CounterMetricFamily(
             "gwstream_circuit_opened",
-            "Times an endpoint's circuit opened",
-            labels=["gateway", "endpoint"],
+            "Times an endpoint's circuit opened (per model)",
+            labels=["gateway", "endpoint", "model"],
         )
         for gw_name, gateway in self._gateways.items():
             states: Any = getattr(gateway, "breaker_states", None)
             for snap in states() if callable(states) else ():
-                state.add_metric([gw_name, snap.endpoint], _STATE_VALUE[snap.state])
-                opened.add_metric([gw_name, snap.endpoint], snap.times_opened)
+                labels = [gw_name, snap.endpoint, snap.model]
+                state.add_metric(labels, _STATE_VALUE[snap.state])
+                opened.add_metric(labels, snap.times_opened)
         yield state
         yield opened
         yield from self._cache_metrics()

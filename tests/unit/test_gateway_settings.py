@@ -68,3 +68,14 @@ def test_a_stream_form_the_protocol_lacks_is_refused() -> None:
         load_settings(**_gateways(protocol="cognigy.inference", oauth=OAUTH, stream=False))
     with pytest.raises(ConfigError, match="no streamed form"):
         load_settings(**_gateways(protocol="cognigy.chat", oauth=OAUTH, stream=True))
+
+
+def test_retry_and_fallback_statuses_take_only_retryable_kinds() -> None:
+    from pydantic import ValidationError
+
+    from gwstream.gateways.settings import GatewaySettings
+
+    ok = GatewaySettings(base_urls=["http://gw"], retry_on_status=[429, 529], fallback_on_status=[])
+    assert (ok.retry_on_status, ok.fallback_on_status) == ([429, 529], [])
+    with pytest.raises(ValidationError, match=r"remove \[400\]"):
+        GatewaySettings(base_urls=["http://gw"], fallback_on_status=[400, 503])

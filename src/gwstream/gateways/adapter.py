@@ -53,6 +53,8 @@ from gwstream.tokens import MessageLike, TokenCounter, default_counter
 __all__ = ["Exchange", "HttpGateway"]
 
 JSON = "application/json"
+#: Models with breakers of their own per gateway; calls for further models share one set.
+MAX_BREAKER_MODELS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,9 @@ class HttpGateway(Service):
         self.connect_timeout_s = connect_timeout_s
         self.max_connections = max_connections
         self.retrier = retry if isinstance(retry, Retrier) else Retrier(retry)
-        self.breakers = {e: CircuitBreaker(e, breaker, gateway=name) for e in self.endpoints}
+        self._breaker_policy = breaker
+        # model -> endpoint -> breaker, made on a model's first call.
+        self._breakers: dict[str, dict[str, CircuitBreaker]] = {}
         self.token_counter = token_counter or default_counter()
         secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._api_key = secret or None
@@ -246,9 +250,27 @@ class HttpGateway(Service):
 
     # -- the call -----------------------------------------------------------------------
 
+    def breakers(self, model: str) -> dict[str, CircuitBreaker]:
+        """The breakers of ``model``'s calls, by endpoint.
+
+        Models beyond :data:`MAX_BREAKER_MODELS` (a gateway that accepts any
+        model name from turns) share one set, so memory stays bounded.
+        """
+        found = self._breakers.get(model)
+        if found is None:
+            if len(self._breakers) >= MAX_BREAKER_MODELS:
+                model = "*"
+                found = self._breakers.get(model)
+            if found is None:
+                found = self._breakers[model] = {
+                    e: CircuitBreaker(e, self._breaker_policy, gateway=self.name, model=model)
+                    for e in self.endpoints
+                }
+        return found
+
     def breaker_states(self) -> list[BreakerSnapshot]:
-        """Each endpoint's circuit state, for metrics and `gwstream gateways check`."""
-        return [b.snapshot() for b in self.breakers.values()]
+        """Each endpoint's circuit state per model called, for metrics and `gateways check`."""
+        return [b.snapshot() for per_model in self._breakers.values() for b in per_model.values()]
 
     async def complete(self, request: GatewayRequest) -> GatewayResult:
         """Ask for one completion; raise a GatewayError subclass on final failure."""
@@ -267,7 +289,7 @@ class HttpGateway(Service):
             attempt_timeout_s=self.timeout_s,
             deadline_s=request.deadline_s,
             refresh_auth=call.refresh_auth if self.auth is not None else None,
-            breakers=self.breakers,
+            breakers=self.breakers(model),
         )
         reply = attempted.value
         return GatewayResult(
@@ -390,10 +412,8 @@ class _Call:
         except StreamCut as exc:
             raise dropped_stream(str(exc), endpoint=endpoint) from None
         except MalformedChunk as exc:
-            error = GatewayProtocolError(
-                f"{endpoint} sent a malformed stream: {exc}", endpoint=endpoint
-            )
-            raise AttemptFailed(error) from None
+            # Like a stream cut short: the same endpoint, then the next, may do better.
+            raise dropped_stream(f"malformed chunk ({exc})", endpoint=endpoint) from None
         except GatewayError as exc:
             exc.endpoint = endpoint
             exc.args = (self.gateway._redact(str(exc)),)

@@ -1,4 +1,8 @@
-"""A circuit breaker per gateway endpoint.
+"""A circuit breaker per gateway endpoint and model.
+
+On a multi-model gateway (LiteLLM, an OpenAI-compatible proxy) one model may
+fail while the others serve, so each (endpoint, model) pair has its own
+breaker: a failing model does not take the endpoint down for every model.
 
 Closed: calls flow; ``failure_threshold`` consecutive failures (5xx, timeouts,
 dropped streams, transport errors; not 4xx and not 429, which say nothing
@@ -45,10 +49,11 @@ class BreakerSnapshot:
     state: CircuitState
     consecutive_failures: int
     times_opened: int
+    model: str = ""
 
 
 class CircuitBreaker:
-    """One endpoint's breaker. Single event loop: no locks needed."""
+    """One endpoint's breaker (for one model). Single event loop: no locks needed."""
 
     __slots__ = (
         "_clock",
@@ -60,6 +65,7 @@ class CircuitBreaker:
         "_times_opened",
         "endpoint",
         "gateway",
+        "model",
     )
 
     def __init__(
@@ -69,9 +75,11 @@ class CircuitBreaker:
         *,
         clock: Callable[[], float] = time.monotonic,
         gateway: str = "",
+        model: str = "",
     ) -> None:
         self.endpoint = endpoint
         self.gateway = gateway
+        self.model = model
         self._policy = policy or BreakerPolicy()
         self._clock = clock
         self._state = CircuitState.CLOSED
@@ -102,7 +110,12 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         if self._state is not CircuitState.CLOSED:
-            _log.info("circuit for %s %s closed: the probe succeeded", self.gateway, self.endpoint)
+            _log.info(
+                "circuit for %s %s (model %s) closed: the probe succeeded",
+                self.gateway,
+                self.endpoint,
+                self.model or "any",
+            )
         self._state = CircuitState.CLOSED
         self._failures = 0
         self._probes = 0
@@ -114,9 +127,11 @@ class CircuitBreaker:
             if state is not CircuitState.OPEN:
                 self._times_opened += 1
                 _log.warning(
-                    "circuit for %s %s opened after %d consecutive failures; resting %.0fs",
+                    "circuit for %s %s (model %s) opened after %d consecutive failures; "
+                    "resting %.0fs",
                     self.gateway,
                     self.endpoint,
+                    self.model or "any",
                     self._failures,
                     self._policy.open_s,
                 )
@@ -125,4 +140,6 @@ class CircuitBreaker:
             self._probes = 0
 
     def snapshot(self) -> BreakerSnapshot:
-        return BreakerSnapshot(self.endpoint, self.state, self._failures, self._times_opened)
+        return BreakerSnapshot(
+            self.endpoint, self.state, self._failures, self._times_opened, self.model
+        )

@@ -11,12 +11,14 @@ call to one endpoint and either returns a value or raises
   plus up to ``base_delay_s`` of jitter so clients told the same instant spread out;
 - one total deadline per call; a wait that would end past it is not taken and
   the call fails with the error it has;
-- statuses outside ``retry_on_status`` are final: 4xx other than 408/429 are
-  never retried (a 401 is retried once, and only if the adapter can refresh
-  its credentials);
-- after an endpoint's attempts are spent on 5xx, timeouts or transport errors,
-  the next endpoint is tried; an endpoint that refuses connections is left at
-  once.
+- statuses outside ``retry_on_status`` are not retried on the same endpoint
+  (by default every 5xx but 501 and 505 is, with 408 and 429): 4xx other
+  than 408/429 never are (a 401 is retried once, and only if the adapter
+  can refresh its credentials);
+- after an endpoint's attempts are spent on a status of ``fallback_on_status``
+  (by default every 5xx but 501 and 505, and 408), a timeout or a transport
+  error, the next endpoint is tried; an endpoint that refuses connections is
+  left at once.
 
 Decisions are pure functions (:func:`backoff_delay`, :func:`parse_retry_after`,
 :func:`plan_retry`, :func:`classify_status`) taking their random source and
@@ -55,6 +57,7 @@ from gwstream.gateways.base import ResultOutcome
 from gwstream.gateways.breaker import CircuitBreaker
 
 __all__ = [
+    "DEFAULT_FALLBACK_ON_STATUS",
     "DEFAULT_RETRY_ON_STATUS",
     "AttemptFailed",
     "Attempted",
@@ -80,7 +83,16 @@ T = TypeVar("T")
 RandomUniform = Callable[[float, float], float]
 """``random.uniform``-shaped source of jitter: ``(low, high) -> low <= x <= high``."""
 
-DEFAULT_RETRY_ON_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+#: Server errors that say the server cannot ever do this (not implemented, HTTP version
+#: not supported): retrying or asking another endpoint of the same gateway is pointless.
+_FINAL_5XX = frozenset({501, 505})
+_SERVER_ERRORS = frozenset(range(500, 600)) - _FINAL_5XX
+#: Every 5xx but 501 and 505 (so 529, Anthropic's "overloaded" that LiteLLM passes
+#: through, is retried), and 408 and 429.
+DEFAULT_RETRY_ON_STATUS: frozenset[int] = frozenset({408, 429}) | _SERVER_ERRORS
+#: What another endpoint may answer when this one answered it: every 5xx but 501 and 505,
+#: and 408. (Timeouts and dropped connections always fall back.)
+DEFAULT_FALLBACK_ON_STATUS: frozenset[int] = frozenset({408}) | _SERVER_ERRORS
 _RETRYABLE_4XX = frozenset({408, 429})
 
 
@@ -98,6 +110,7 @@ class RetryPolicy:
     max_delay_s: float = 5.0
     deadline_s: float = 30.0
     retry_on_status: frozenset[int] = field(default=DEFAULT_RETRY_ON_STATUS)
+    fallback_on_status: frozenset[int] = field(default=DEFAULT_FALLBACK_ON_STATUS)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -109,15 +122,13 @@ class RetryPolicy:
             )
         if self.deadline_s <= 0:
             raise ConfigError(f"retry deadline_s must be > 0, got {self.deadline_s}")
-        bad = sorted(
-            s for s in self.retry_on_status if not (s in _RETRYABLE_4XX or 500 <= s <= 599)
-        )
-        if bad:
-            raise ConfigError(
-                f"retry_on_status may hold only 408, 429 and 5xx statuses; remove {bad}"
-            )
-        # Accept any iterable of ints from config files, store an immutable set.
-        object.__setattr__(self, "retry_on_status", frozenset(self.retry_on_status))
+        for name in ("retry_on_status", "fallback_on_status"):
+            statuses = getattr(self, name)
+            bad = sorted(s for s in statuses if not (s in _RETRYABLE_4XX or 500 <= s <= 599))
+            if bad:
+                raise ConfigError(f"{name} may hold only 408, 429 and 5xx statuses; remove {bad}")
+            # Accept any iterable of ints from config files, store an immutable set.
+            object.__setattr__(self, name, frozenset(statuses))
 
 
 class RetryBudget:
@@ -279,8 +290,12 @@ def is_retryable(error: GatewayError, policy: RetryPolicy) -> bool:
     return isinstance(error, GatewayTimeout | GatewayTransportError)
 
 
-def is_fallback_eligible(error: GatewayError) -> bool:
-    """Whether a different endpoint may succeed where this one failed."""
+def is_fallback_eligible(error: GatewayError, policy: RetryPolicy | None = None) -> bool:
+    """Whether a different endpoint may succeed where this one failed (and whether the
+    failure counts against the endpoint's circuit breaker)."""
+    if error.status_code is not None:
+        statuses = policy.fallback_on_status if policy is not None else DEFAULT_FALLBACK_ON_STATUS
+        return error.status_code in statuses
     return isinstance(error, GatewayServerError | GatewayTimeout | GatewayTransportError)
 
 
@@ -512,7 +527,7 @@ class Retrier:
                         breaker.record_success()
                     return Attempted(value, endpoint, attempts, index)
 
-                if breaker is not None and is_fallback_eligible(error):
+                if breaker is not None and is_fallback_eligible(error, policy):
                     breaker.record_failure()
                 error.endpoint = endpoint
                 error.attempts = attempts
@@ -529,7 +544,11 @@ class Retrier:
                         refresh_failed.attempts = attempts
                         error = last_error = refresh_failed
                         auth_refreshed = False
+                fallback = index < last_index and is_fallback_eligible(error, policy)
                 if not is_retryable(error, policy):
+                    if fallback:
+                        _log.debug("%s cannot be retried on %s, falling back", error, endpoint)
+                        break
                     raise error
                 if endpoint_down and index < last_index:
                     _log.debug("endpoint %s down, falling back: %s", endpoint, error)
@@ -546,7 +565,7 @@ class Retrier:
                     _log.debug("retry budget spent; not retrying %s", endpoint)
                     delay = None
                 if delay is None:
-                    if index < last_index and is_fallback_eligible(error):
+                    if fallback:
                         _log.debug("giving up on %s, falling back: %s", endpoint, error)
                         break
                     raise error

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gwstream.errors import ConfigError
 
@@ -114,13 +114,32 @@ class GatewaySettings(_Section):
     retry_budget: float = Field(
         default=0.2, ge=0, le=10, description="Retries allowed as a share of calls, gateway-wide"
     )
+    retry_on_status: list[int] | None = Field(
+        default=None,
+        description="HTTP statuses retried on the same endpoint (408, 429 and 5xx only; "
+        "default: 408, 429 and every 5xx but 501 and 505)",
+    )
+    fallback_on_status: list[int] | None = Field(
+        default=None,
+        description="HTTP statuses after which the next endpoint is tried (408, 429 and 5xx "
+        "only; default: 408 and every 5xx but 501 and 505)",
+    )
     breaker_failures: int = Field(
-        default=5, ge=1, description="Consecutive failures that open an endpoint"
+        default=5, ge=1, description="Consecutive failures that open an endpoint (per model)"
     )
     breaker_open_s: float = Field(default=10.0, gt=0, description="How long an open endpoint rests")
     models: dict[str, ModelLimits] = Field(
         default_factory=dict, description="Model matrix entries (beside the bundled ones)"
     )
+
+    @field_validator("retry_on_status", "fallback_on_status")
+    @classmethod
+    def _retryable_statuses(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None:
+            bad = sorted(s for s in v if not (s in (408, 429) or 500 <= s <= 599))
+            if bad:
+                raise ValueError(f"only 408, 429 and 5xx statuses may be listed; remove {bad}")
+        return v
 
     @property
     def vendor(self) -> str:

@@ -97,3 +97,27 @@ async def test_a_token_refresh_that_fails_once_after_a_401_is_retried() -> None:
             result = await gw.complete(_request(2))
         assert result.outcome == "retried_ok"
         assert sim.stats.token_requests["cognigy.token"] == 3  # first, failed refresh, refresh
+
+
+async def test_breakers_are_per_model_so_one_failing_model_leaves_the_others_callable() -> None:
+    down = SimulatorConfig(error_5xx_rate=1.0, seed=1)
+    async with GatewaySimulator(down) as a:
+        gw = build_gateway(
+            "openai",
+            base_urls=[a.url],
+            retry=RetryPolicy(max_attempts=1),
+            breaker=BreakerPolicy(failure_threshold=2, open_s=60),
+        )
+        async with gw:
+            for n in range(2):
+                with pytest.raises(GatewayServerError):
+                    await gw.complete(_request(n))  # gpt-4o-mini
+            with pytest.raises(GatewayCircuitOpen):
+                await gw.complete(_request(2))
+            sent = a.stats.requests
+            other = GatewayRequest((ChatMessage("user", "hello"),), "gpt-4o", "turn-other")
+            with pytest.raises(GatewayServerError):  # sent, and failing on its own account
+                await gw.complete(other)
+            assert a.stats.requests == sent + 1
+            states = {(s.model, s.state) for s in gw.breaker_states()}
+            assert states == {("gpt-4o-mini", CircuitState.OPEN), ("gpt-4o", CircuitState.CLOSED)}

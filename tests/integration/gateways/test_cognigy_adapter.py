@@ -11,7 +11,6 @@ import pytest_asyncio
 
 from gwstream.errors import (
     GatewayAuthError,
-    GatewayProtocolError,
     GatewayServerError,
     GatewayTransportError,
 )
@@ -157,15 +156,15 @@ async def test_inference_error_line_is_a_retried_server_error(
     assert info.value.attempts == fast_retry.max_attempts
 
 
-async def test_inference_malformed_line_is_a_protocol_error(
-    start_simulator: StartSimulator, build: Build
+async def test_inference_malformed_line_is_retried_like_a_dropped_stream(
+    start_simulator: StartSimulator, build: Build, fast_retry: RetryPolicy
 ) -> None:
     simulator = await start_simulator(routes={"cognigy.inference": {"malformed_chunk_rate": 1.0}})
 
-    with pytest.raises(GatewayProtocolError, match="not JSON") as info:
+    with pytest.raises(GatewayTransportError, match=r"malformed chunk.*not JSON") as info:
         await build("cognigy.inference", simulator.url).complete(ask())
 
-    assert info.value.attempts == 1
+    assert info.value.attempts == fast_retry.max_attempts
 
 
 async def test_wrong_client_credentials_name_the_token_url_never_the_secret(

@@ -17,7 +17,6 @@ import pytest_asyncio
 from gwstream.errors import (
     GatewayAuthError,
     GatewayClientError,
-    GatewayProtocolError,
     GatewayServerError,
     GatewayTransportError,
 )
@@ -169,15 +168,15 @@ async def test_invoke_error_event_is_a_retried_server_error(
     assert info.value.attempts == fast_retry.max_attempts
 
 
-async def test_invoke_malformed_event_is_a_protocol_error(
-    start_simulator: StartSimulator, build: Build
+async def test_invoke_malformed_event_is_retried_like_a_dropped_stream(
+    start_simulator: StartSimulator, build: Build, fast_retry: RetryPolicy
 ) -> None:
     simulator = await start_simulator(routes={"genesys.invoke": {"malformed_chunk_rate": 1.0}})
 
-    with pytest.raises(GatewayProtocolError, match="malformed stream") as info:
+    with pytest.raises(GatewayTransportError, match="malformed chunk") as info:
         await build("genesys.invoke", simulator.url).complete(ask())
 
-    assert info.value.attempts == 1
+    assert info.value.attempts == fast_retry.max_attempts
 
 
 async def test_invocations_run_the_configured_prompt_with_the_gateways_usage(

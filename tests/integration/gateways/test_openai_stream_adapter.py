@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from gwstream.errors import GatewayProtocolError, GatewayServerError, GatewayTransportError
+from gwstream.errors import GatewayServerError, GatewayTransportError
 from gwstream.gateways import ChatMessage, GatewayRequest, OpenAIChatGateway, RetryPolicy
 from gwstream.gateways.simulator import GatewaySimulator
 
@@ -124,16 +124,20 @@ async def test_an_error_line_mid_stream_is_a_server_error_that_falls_back(
     assert (result.outcome, result.endpoint) == ("fallback_ok", healthy.url)
 
 
-async def test_a_malformed_chunk_is_a_protocol_error_and_not_retried(
-    start_simulator: StartSimulator, build: Build
+async def test_a_malformed_chunk_is_treated_like_a_dropped_stream_retried_then_fallen_back(
+    start_simulator: StartSimulator, build: Build, fast_retry: RetryPolicy
 ) -> None:
-    simulator = await start_simulator(malformed_chunk_rate=1.0)
+    malformed = await start_simulator(malformed_chunk_rate=1.0)
+    healthy = await start_simulator()
 
-    with pytest.raises(GatewayProtocolError, match="malformed stream") as info:
-        await build(simulator.url).complete(ask())
+    with pytest.raises(GatewayTransportError, match="malformed chunk") as info:
+        await build(malformed.url).complete(ask())
+    assert (info.value.attempts, info.value.endpoint) == (fast_retry.max_attempts, malformed.url)
+    assert malformed.stats.requests == fast_retry.max_attempts
 
-    assert (info.value.attempts, info.value.endpoint) == (1, simulator.url)
-    assert simulator.stats.requests == 1
+    result = await build(malformed.url, healthy.url).complete(ask(turn="turn-2"))
+    assert (result.outcome, result.endpoint) == ("fallback_ok", healthy.url)
+    assert result.attempts == fast_retry.max_attempts + 1
 
 
 async def test_a_malformed_buffered_reply_is_unaffected_by_stream_faults(

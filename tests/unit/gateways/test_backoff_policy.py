@@ -146,7 +146,10 @@ def test_policy_defaults_match_the_design() -> None:
         5.0,
         30.0,
     )
-    assert policy.retry_on_status == {408, 429, 500, 502, 503, 504}
+    server_errors = set(range(500, 600)) - {501, 505}
+    assert policy.retry_on_status == {408, 429} | server_errors
+    assert policy.fallback_on_status == {408} | server_errors
+    assert {529, 507, 520} <= policy.retry_on_status  # 529: Anthropic overloaded, via LiteLLM
 
 
 def test_policy_rejects_retrying_plain_client_errors() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gwstream.errors import (
+    ConfigError,
     GatewayAuthError,
     GatewayClientError,
     GatewayRateLimited,
@@ -222,3 +223,48 @@ async def test_status_errors_keep_their_status_code(fake_time: FakeTime) -> None
     with pytest.raises(GatewayServerError) as info:
         await retrier(fake_time, max_attempts=1).call(fail, endpoints=[A], attempt_timeout_s=5)
     assert info.value.status_code == 504
+
+
+# -- which statuses are retried and fallen back from ------------------------------------
+
+
+@pytest.mark.parametrize("status", [529, 507, 520, 599])
+async def test_every_server_error_but_501_and_505_is_retried_then_falls_back(
+    fake_time: FakeTime, status: int
+) -> None:
+    script = Script({A: [http(status)] * 2, B: [http(status), None]})
+    result = await retrier(fake_time, max_attempts=2).call(
+        script, endpoints=[A, B], attempt_timeout_s=5
+    )
+    assert (result.outcome, result.endpoint, result.attempts) == ("fallback_ok", B, 4)
+    assert script.calls == [A, A, B, B]
+
+
+@pytest.mark.parametrize("status", [501, 505])
+async def test_not_implemented_and_version_not_supported_are_final(
+    fake_time: FakeTime, status: int
+) -> None:
+    script = Script({A: [http(status)]})
+    with pytest.raises(GatewayServerError) as info:
+        await retrier(fake_time).call(script, endpoints=[A, B], attempt_timeout_s=5)
+    assert (info.value.status_code, info.value.attempts, script.calls) == (status, 1, [A])
+
+
+async def test_a_status_not_retried_may_still_fall_back_when_configured(
+    fake_time: FakeTime,
+) -> None:
+    policy = {"retry_on_status": {429}, "fallback_on_status": {529}}
+    script = Script({A: [http(529)]})
+    result = await retrier(fake_time, **policy).call(script, endpoints=[A, B], attempt_timeout_s=5)
+    assert (result.outcome, result.endpoint, result.attempts) == ("fallback_ok", B, 2)
+    assert script.calls == [A, B] and fake_time.sleeps == []
+    # ... and a status in neither set is final on the first endpoint.
+    final = Script({A: [http(503)]})
+    with pytest.raises(GatewayServerError):
+        await retrier(fake_time, **policy).call(final, endpoints=[A, B], attempt_timeout_s=5)
+    assert final.calls == [A]
+
+
+def test_the_policy_accepts_only_retryable_kinds_of_status() -> None:
+    with pytest.raises(ConfigError, match=r"fallback_on_status .* remove \[404\]"):
+        RetryPolicy(fallback_on_status=frozenset({404, 503}))
