@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
+import yarl
 from pydantic import SecretStr
 
 from gwstream.errors import (
@@ -35,7 +36,7 @@ from gwstream.errors import (
 from gwstream.gateways.auth import ClientCredentialsAuth
 from gwstream.gateways.base import GatewayRequest, GatewayResult, Usage
 from gwstream.gateways.breaker import BreakerPolicy, BreakerSnapshot, CircuitBreaker
-from gwstream.gateways.client import build_http_client, error_detail
+from gwstream.gateways.client import build_data_session, build_http_client, error_detail
 from gwstream.gateways.completion import Completion
 from gwstream.gateways.resilience import (
     AttemptFailed,
@@ -174,9 +175,10 @@ class HttpGateway(Service):
         self.token_counter = token_counter or default_counter()
         secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         self._api_key = secret or None
-        # Parsed once: httpx re-parses a str URL on every request (~15 us).
-        self._urls = {base: httpx.URL(base + self.path) for base in self.endpoints}
-        self._client: httpx.AsyncClient | None = None
+        # Parsed once, not on every request.
+        self._urls = {base: yarl.URL(base + self.path) for base in self.endpoints}
+        self._client: httpx.AsyncClient | None = None  # the control plane (OAuth tokens)
+        self._session: aiohttp.ClientSession | None = None  # the data plane (completions)
         self._closed = False
 
     def _check_base_url(self, base: str) -> str:
@@ -193,8 +195,8 @@ class HttpGateway(Service):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create the pooled client and load the tokenizer off the event loop."""
-        self._ensure_client()
+        """Create the pooled clients and load the tokenizer off the event loop."""
+        self._ensure_session()
         await asyncio.to_thread(self.token_counter.load)
 
     async def stop(self) -> None:
@@ -204,27 +206,38 @@ class HttpGateway(Service):
         """Close pooled connections; the gateway cannot be used afterwards."""
         self._closed = True
         client, self._client = self._client, None
+        session, self._session = self._session, None
         if self.auth is not None:
             await self.auth.aclose()
         if client is not None:
             await client.aclose()
+        if session is not None:
+            await session.close()
 
-    def _ensure_client(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        """The data plane's pooled session (and, with OAuth, the control plane's client)."""
+        if self._session is None:
             if self._closed:
                 raise RuntimeError(f"gateway {self.name!r} is closed")
             headers = {"Accept": JSON, "Content-Type": JSON}
             if self._api_key:
                 headers["Authorization"] = f"Bearer {self._api_key}"
-            self._client = build_http_client(
+            self._session = build_data_session(
                 timeout_s=self.timeout_s,
                 connect_timeout_s=self.connect_timeout_s,
                 max_connections=self.max_connections,
                 headers=headers,
             )
-            if self.auth is not None:
+            if self.auth is not None and self._client is None:
+                # Token requests are few: httpx, with its own small pool.
+                self._client = build_http_client(
+                    timeout_s=self.timeout_s,
+                    connect_timeout_s=self.connect_timeout_s,
+                    max_connections=min(self.max_connections, 16),
+                    headers={"Accept": JSON},
+                )
                 self.auth.bind(self._client)
-        return self._client
+        return self._session
 
     # -- adapter hooks ------------------------------------------------------------------
 
@@ -322,26 +335,24 @@ class HttpGateway(Service):
             text = self.auth.redact(text)
         return text
 
-    def _failure(self, response: httpx.Response, endpoint: str) -> AttemptFailed:
+    def _failure(
+        self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str
+    ) -> AttemptFailed:
         """The AttemptFailed for an unsuccessful status (403 names the missing scope)."""
-        body = response.content
         detail = self._redact(error_detail(body))
-        if response.status_code == 403:
+        if status == 403:
             return AttemptFailed(
                 forbidden_error(
                     endpoint=endpoint,
                     body=body,
                     detail=detail,
                     needed_scopes=self.needed_scopes,
-                    www_authenticate=response.headers.get("www-authenticate"),
+                    www_authenticate=headers.get("www-authenticate"),
                     auth=self.auth,
                 )
             )
         return failure_from_status(
-            response.status_code,
-            detail=detail,
-            retry_after=response.headers.get("retry-after"),
-            endpoint=endpoint,
+            status, detail=detail, retry_after=headers.get("retry-after"), endpoint=endpoint
         )
 
 
@@ -370,7 +381,7 @@ class _Call:
     async def attempt(self, endpoint: str) -> Completion:
         self.attempts += 1
         gateway = self.gateway
-        client = gateway._ensure_client()
+        session = gateway._ensure_session()
         headers = self.headers
         if gateway.auth is not None:
             try:
@@ -381,27 +392,29 @@ class _Call:
         url = gateway._urls[endpoint]
         body = self.exchange.body
         try:
-            if not self.exchange.stream:
-                response = await client.post(url, content=body, headers=headers)
-                if not response.is_success:
-                    raise gateway._failure(response, endpoint)
-                try:
-                    return gateway.parse_reply(response.content)
-                except GatewayProtocolError as exc:
-                    exc.endpoint = endpoint
-                    raise AttemptFailed(exc) from exc
-            async with client.stream("POST", url, content=body, headers=headers) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise gateway._failure(response, endpoint)
-                return await self._read_stream(response, endpoint)
-        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+            async with session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                if not 200 <= status < 300:
+                    raise gateway._failure(
+                        status, response.headers, await response.read(), endpoint
+                    )
+                if self.exchange.stream:
+                    return await self._read_stream(response, endpoint)
+                content = await response.read()
+        except (aiohttp.ClientError, OSError) as exc:
             raise classify_transport_error(exc, endpoint=endpoint) from exc
-
-    async def _read_stream(self, response: httpx.Response, endpoint: str) -> Completion:
         try:
-            return await self.gateway.read_stream(response.aiter_bytes(), endpoint)
-        except (httpx.HTTPError, aiohttp.ClientError, OSError) as exc:
+            return gateway.parse_reply(content)
+        except GatewayProtocolError as exc:
+            exc.endpoint = endpoint
+            raise AttemptFailed(exc) from exc
+
+    async def _read_stream(self, response: aiohttp.ClientResponse, endpoint: str) -> Completion:
+        try:
+            return await self.gateway.read_stream(response.content.iter_any(), endpoint)
+        except (aiohttp.ClientError, OSError) as exc:
             failure = classify_transport_error(exc, endpoint=endpoint)
             if isinstance(failure.error, GatewayTransportError):
                 # The body broke off after a 200: say so, not just "transport error".
