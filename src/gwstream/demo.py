@@ -257,7 +257,10 @@ async def run_demo(
         markup=False,
         highlight=False,
     )
-    console.print(f"query it again with: gwstream report --database {database} [--format csv|json]")
+    console.print(
+        f"query it again with: gwstream report --database {database} "
+        "[--view spend|variants] [--format csv|json]"
+    )
     if not ok or errors or acc.replayed != republished_in_sample():
         console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")
         return 1
@@ -350,7 +353,8 @@ def _variants_summary(acc: Accounting) -> str:
     split = ", ".join(f"{v}: {len(s)} sessions" for v, s in sorted(acc.variants.items()))
     return (
         f"experiments: globex-retail splits its sessions 50/50 between two prompt versions "
-        f"({split or 'none seen'}); every event names the version, compared below"
+        f"({split or 'none seen'}; a small sample, so the shares wander from the weights); "
+        "every event names the version, compared below"
     )
 
 

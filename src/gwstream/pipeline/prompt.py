@@ -19,7 +19,7 @@ Templates use ``${name}`` (:class:`string.Template`): a value is inserted as
 it is, never expanded again, and no attribute or index lookups exist. Every
 variable a template names is checked at start-up (configuration error); a
 turn variable (``turn_variables``, read from the turn's metadata) that a
-turn lacks refuses the turn ``missing_prompt_variable``: a prompt is never
+turn lacks, or gives empty, refuses the turn ``missing_prompt_variable``: a prompt is never
 sent with a hole in it. Turn-supplied values go through the tenant's PII
 redaction like the turn's own text.
 
@@ -161,7 +161,8 @@ def _version(
         raise ConfigError(f"{where}: {exc}") from None
     examples, tokens, dropped = trim_examples(v.examples, v.examples_max_tokens, counter)
     if dropped:
-        log.info(
+        log.log(
+            logging.WARNING if dropped == len(v.examples) else logging.INFO,
             "%s: %d of %d few-shot examples dropped (oldest first) to fit %d tokens",
             where,
             dropped,
@@ -208,7 +209,7 @@ class PromptStage:
         values: dict[str, str] = {}
         for var in version.turn_names:
             value = turn.metadata.get(var)
-            if value is None:
+            if value is None or not value.strip():  # an empty value is a hole too
                 return Outcome.refused(Reason.MISSING_PROMPT_VARIABLE)
             values[var] = self._redact(ctx, value) if self._redact is not None else value
         if ctx.mode == "lightweight":

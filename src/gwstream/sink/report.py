@@ -71,7 +71,7 @@ _MONEY = frozenset({"cost", "avoided_cost"})
 _NUMERIC = frozenset(_SUMMED)
 _TABLE_WIDTH = 160
 # Eighteen columns, two of them "value ± margin": narrower folds the figures.
-_VARIANTS_TABLE_WIDTH = 200
+_VARIANTS_TABLE_WIDTH = 240
 
 #: Columns of a variant comparison row, in output order (every ``*_margin`` is
 #: the half-width of a 95% interval; see :func:`~gwstream.sink.writer.variant_query`).
@@ -91,6 +91,11 @@ VARIANT_COLUMNS: tuple[str, ...] = (
     "cost_per_turn",
     "cost_sd",
     "cost_per_turn_margin",
+    "answers",
+    "input_tokens_per_answer",
+    "output_tokens_per_answer",
+    "cost_per_answer",
+    "cost_per_answer_margin",
     "cache_hit_rate",
     "cache_hit_rate_margin",
     "refusal_rate",
@@ -102,7 +107,9 @@ VARIANT_COLUMNS: tuple[str, ...] = (
     "latency_ms_p95",
 )
 VARIANTS_NOTE = (
-    "Each ± is a 95% interval (cost per turn: normal approximation; rates: Wilson). "
+    "Each ± is a 95% interval (costs: normal approximation; rates: Wilson). Per turn: "
+    "everything, cache hits and refusals included; per answer: the turns the gateway "
+    "answered. "
     "Two variants differ, roughly, only if their intervals do not overlap; "
     "few turns make wide intervals."
 )
@@ -342,8 +349,9 @@ def _render_variants_table(rows: Sequence[Mapping[str, Any]]) -> str:
         table.add_column(header, overflow="fold")
     for header, _ in _VARIANT_COUNTS:
         table.add_column(header, justify="right")
-    for header in ("in tokens\n/turn", "out tokens\n/turn", "cost/turn"):
+    for header in ("cost/turn", "answers", "in tokens\n/answer", "out tokens\n/answer"):
         table.add_column(header, justify="right")
+    table.add_column("cost/answer", justify="right")
     for header, _ in _VARIANT_RATES:
         table.add_column(header, justify="right")
     table.add_column("p50 ms", justify="right")
@@ -355,9 +363,11 @@ def _render_variants_table(rows: Sequence[Mapping[str, Any]]) -> str:
             row["prompt_version"] or "(none)",
             row["currency"],
             *(str(row[name]) for _, name in _VARIANT_COUNTS),
-            _number(row["input_tokens_per_turn"]),
-            _number(row["output_tokens_per_turn"]),
             _plus_minus(row["cost_per_turn"], row["cost_per_turn_margin"], _text),
+            str(row["answers"]),
+            _number(row["input_tokens_per_answer"]),
+            _number(row["output_tokens_per_answer"]),
+            _plus_minus(row["cost_per_answer"], row["cost_per_answer_margin"], _text),
             *(
                 _plus_minus(row[name], row[f"{name}_margin"], _percent)
                 for _, name in _VARIANT_RATES

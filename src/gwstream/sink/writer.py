@@ -227,6 +227,13 @@ def _wilson_margin(rate: str, n: str) -> str:
     return f"round({half} + abs({centre} - {rate}), 6)"
 
 
+#: A turn the gateway answered: a call was made and billed (not a cache hit, not refused
+#: or failed). Older events without a status count when they have tokens.
+_ANSWERED = (
+    "NOT cached AND (status IN ('ok', 'invalid_output') OR (status IS NULL AND input_tokens > 0))"
+)
+
+
 def variant_query(source: str = COST_TABLE) -> str:
     """The variant comparison view's query over ``source`` (see :func:`cost_source`).
 
@@ -242,7 +249,12 @@ def variant_query(source: str = COST_TABLE) -> str:
       ``cost_per_turn_margin`` = 1.96 * sd / sqrt(turns), the normal
       approximation (too narrow below some 30 turns; NULL for one turn).
       Cached and refused turns count with what they cost (usually 0), like
-      the tokens in ``input_tokens_per_turn`` and ``output_tokens_per_turn``.
+      the tokens in ``input_tokens_per_turn`` and ``output_tokens_per_turn``:
+      what a variant costs all in.
+    - ``answers``: turns the gateway answered (ok or invalid_output, not from
+      the cache), and per answer ``input_tokens_per_answer``,
+      ``output_tokens_per_answer``, ``cost_per_answer`` and its margin: what
+      a variant's prompt costs per call, apart from cache luck and refusals.
     - ``cache_hit_rate`` (cached turns out of all turns), ``refusal_rate``
       (refused) and ``failure_rate`` (failed or invalid_output: no usable
       answer other than a refusal), the last two out of the turns with a
@@ -273,6 +285,11 @@ WITH counted AS (
         count(*) FILTER (WHERE status = 'invalid_output') AS invalid_output,
         count(*) FILTER (WHERE cached) AS cached,
         NULLIF(count(status), 0) AS rated_turns,
+        count(*) FILTER (WHERE {_ANSWERED}) AS answers,
+        avg(input_tokens) FILTER (WHERE {_ANSWERED}) AS input_tokens_per_answer,
+        avg(output_tokens) FILTER (WHERE {_ANSWERED}) AS output_tokens_per_answer,
+        sum(cost) FILTER (WHERE {_ANSWERED}) AS answer_cost,
+        stddev_samp(cost) FILTER (WHERE {_ANSWERED}) AS answer_cost_sd,
         avg(input_tokens) AS input_tokens_per_turn,
         avg(output_tokens) AS output_tokens_per_turn,
         sum(cost) AS cost,
@@ -307,6 +324,13 @@ SELECT
     CAST(cost / turns AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn,
     CAST(cost_sd AS DECIMAL(38,{COST_SCALE})) AS cost_sd,
     CAST({_Z} * cost_sd / sqrt(turns) AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn_margin,
+    answers,
+    round(input_tokens_per_answer, 3) AS input_tokens_per_answer,
+    round(output_tokens_per_answer, 3) AS output_tokens_per_answer,
+    CAST(answer_cost / NULLIF(answers, 0) AS DECIMAL(38,{COST_SCALE})) AS cost_per_answer,
+    CAST(
+        {_Z} * answer_cost_sd / sqrt(NULLIF(answers, 0)) AS DECIMAL(38,{COST_SCALE})
+    ) AS cost_per_answer_margin,
     round(cache_hit_rate, 6) AS cache_hit_rate,
     {_wilson_margin("cache_hit_rate", "turns")} AS cache_hit_rate_margin,
     round(refusal_rate, 6) AS refusal_rate,

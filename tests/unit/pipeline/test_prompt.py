@@ -144,10 +144,11 @@ async def test_a_turn_variable_comes_from_the_turns_metadata_and_its_absence_ref
     await stage(p)(c, Next(OK))
     assert c.system == "Customer tier: gold. Say {0} and $5."
 
-    nxt = Next(OK)
-    out = await stage(p)(session_ctx("s2"), nxt)
-    assert (out.status, out.reason) == (Status.REFUSED, Reason.MISSING_PROMPT_VARIABLE)
-    assert nxt.seen == []  # never sent with a hole in it
+    for meta in ({}, {"tier": ""}, {"tier": "   "}):
+        nxt = Next(OK)
+        out = await stage(p)(session_ctx("s2", **meta), nxt)
+        assert (out.status, out.reason) == (Status.REFUSED, Reason.MISSING_PROMPT_VARIABLE)
+        assert nxt.seen == []  # never sent with a hole in it
 
 
 async def test_pii_in_a_turn_variable_is_replaced_like_pii_in_the_turn() -> None:

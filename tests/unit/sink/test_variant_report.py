@@ -178,6 +178,27 @@ def test_tokens_and_cost_per_turn_are_averages_over_every_turn(
     assert rows[("acme", "billing", "v1", "USD")]["cost_per_turn"] == Decimal("0.001083333")
 
 
+def test_per_answer_figures_count_only_the_turns_the_gateway_answered(
+    rows: dict[tuple[Any, ...], Any],
+) -> None:
+    # v1: two ok and one invalid_output answered; the refusal, the cache hit and the
+    # failure are left out.
+    v1 = rows[("acme", "billing", "v1", "USD")]
+    assert v1["answers"] == 3
+    assert v1["input_tokens_per_answer"] == pytest.approx(200.0)  # (100 + 200 + 300) / 3
+    assert v1["output_tokens_per_answer"] == pytest.approx(50.0)  # (20 + 40 + 90) / 3
+    assert v1["cost_per_answer"] == Decimal("0.002")  # (0.001 + 0.002 + 0.003) / 3
+    assert v1["cost_per_answer_margin"] == Decimal("0.001131607")  # 1.96 * 0.001 / sqrt(3)
+    # An event from before statuses were recorded counts when it has tokens.
+    assert rows[("acme", None, None, "USD")]["answers"] == 1
+    eur = rows[("acme", "billing", "v1", "EUR")]
+    assert (eur["answers"], eur["cost_per_answer"], eur["cost_per_answer_margin"]) == (
+        1,
+        Decimal("0.0009"),
+        None,
+    )
+
+
 def test_the_cost_spread_and_the_margin_of_its_mean(rows: dict[tuple[Any, ...], Any]) -> None:
     for key, turns in VARIANTS.items():
         if len(turns) < 2:
