@@ -3,11 +3,15 @@
 (a) baseline: a bare aiokafka consumer-group loop that, per input record,
     produces the same number of records gwstream does (response, cost, audit)
     and commits; no ordering, no validation, no gateway call.
+(u) baseline: an unordered aiokafka loop calling the same gateway with aiohttp,
+    256 calls in flight, three records produced per turn, commits after each
+    batch: no per-session order, no state, no policies.
 (b) gwstream end to end (validation, pipeline, gateway call over loopback HTTP,
     three CloudEvents outputs acknowledged before commit) with the simulator
     in a separate process, at zero and at 200 ms gateway latency.
 
-Prints turns/s for each, processor CPU per turn, and the ratio b/a.
+Prints turns/s for each, processor CPU per turn, the ratio b/a of rates and
+the ratio b/u of CPU per turn (the target: at most 1.5 at 0 ms).
 With ``--faq N`` only (c) runs: each session opens with one of N common
 questions (drawn Zipf-like, as contact-center traffic repeats itself), and
 gwstream runs at 0 ms with the answer cache on and off, printing CPU per turn and the share of
@@ -28,7 +32,9 @@ import sys
 import time
 import uuid
 
+import aiohttp
 import httpx
+import orjson
 
 from gwstream import topics
 from gwstream.app import run_processor
@@ -43,6 +49,7 @@ from gwstream.config import (
     TopicNames,
 )
 from gwstream.events import TurnEvent, turn_headers, utcnow
+from gwstream.gateways.openai import CHAT_COMPLETIONS_PATH
 from gwstream.kafkaio import make_consumer, make_producer, send_all
 from gwstream.pipeline.validate import decode_turn
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
@@ -119,6 +126,61 @@ async def baseline(kafka: KafkaSettings, names: TopicNames, turns: int) -> tuple
         assert t0 is not None and c0 is not None
         return done / (time.perf_counter() - t0), (time.process_time() - c0) / done
     finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def unordered_loop(
+    kafka: KafkaSettings, names: TopicNames, turns: int, url: str, in_flight: int = 256
+) -> tuple[float, float]:
+    """(u): consume, call the gateway with aiohttp (``in_flight`` at once, any order),
+    produce three records per turn, commit after each batch."""
+    consumer = make_consumer(kafka, names.turns, group_id=f"bench-u-{uuid.uuid4().hex[:6]}")
+    producer = make_producer(kafka)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=in_flight),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer bench"},
+    )
+    target = f"{url}{CHAT_COMPLETIONS_PATH}"
+    slots = asyncio.Semaphore(in_flight)
+    outputs = (names.responses, names.costs, names.audit)
+
+    async def one(key: bytes | None, value: bytes) -> None:
+        async with slots:
+            turn = orjson.loads(value)
+            body = orjson.dumps(
+                {
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": turn["text"]}],
+                    "max_tokens": 512,
+                }
+            )
+            async with session.post(target, data=body) as response:
+                answer = orjson.loads(await response.read())
+            out = orjson.dumps({"turn_id": turn["turn_id"], "answer": answer})
+            for topic in outputs:
+                await producer.send(topic, out, key=key)
+
+    await consumer.start()
+    await producer.start()
+    done = 0
+    try:
+        t0 = c0 = None
+        while done < turns:
+            batch = await consumer.getmany(timeout_ms=100, max_records=2_000)
+            if not batch:
+                continue
+            if t0 is None:
+                t0, c0 = time.perf_counter(), time.process_time()
+            records = [r for recs in batch.values() for r in recs]
+            await asyncio.gather(*(one(r.key, r.value or b"") for r in records))
+            await producer.flush()
+            await consumer.commit()
+            done += len(records)
+        assert t0 is not None and c0 is not None
+        return done / (time.perf_counter() - t0), (time.process_time() - c0) / done
+    finally:
+        await session.close()
         await consumer.stop()
         await producer.stop()
 
@@ -307,6 +369,15 @@ async def main() -> None:
         for latency in (0.0, 200.0):
             sim, url = _start_simulator(latency)
             try:
+                if latency == 0.0:
+                    names = _names("u", args.partitions)
+                    await topics.apply(kafka, names)
+                    await _publish(kafka, names, args.turns, args.sessions)
+                    u_rate, u_cpu = await unordered_loop(kafka, names, args.turns, url)
+                    print(
+                        f"(u) unordered aiohttp loop, 256 calls: {u_rate:7.0f} turns/s  "
+                        f"{u_cpu * 1e6:7.0f} us CPU/turn"
+                    )
                 names = _names(f"gw{int(latency)}", args.partitions)
                 await topics.apply(kafka, names)
                 await _publish(kafka, names, args.turns, args.sessions)
@@ -317,7 +388,7 @@ async def main() -> None:
             results[latency] = rate
             print(
                 f"(b) gwstream, gateway at {latency:3.0f} ms:    {rate:9.0f} turns/s  {cpu * 1e6:7.0f} us CPU/turn"
-                f"  ratio b/a {rate / base_rate:.2f}"
+                f"  ratio b/a {rate / base_rate:.2f}, CPU b/u {cpu / u_cpu:.2f} (target at 0 ms: at most 1.5)"
             )
 
 
