@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -47,9 +48,13 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(config: Path | None) -> Settings:
+    from gwstream.supervisor import CHILD_ENV
+
     settings = load_settings(config)
+    child = os.environ.get(CHILD_ENV)
+    who = f"child {child} " if child is not None else ""
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level, format=f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s"
     )
     quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
     for noisy in ("aiokafka", "httpx"):  # httpx logs every request at INFO
@@ -98,17 +103,54 @@ def demo(
 
 
 @app.command()
-def run(config: ConfigOpt = None) -> None:
+def run(
+    config: ConfigOpt = None,
+    processes: Annotated[
+        str | None,
+        typer.Option(
+            help="Processor processes in one consumer group, supervised: a number or auto "
+            "(the cores available); default runtime.processes."
+        ),
+    ] = None,
+) -> None:
     """Run the turn processor against the configured cluster until SIGTERM/SIGINT."""
     from gwstream.app import run_processor
+    from gwstream.supervisor import CHILD_ENV, RestartPolicy, Supervisor
 
     try:
         settings = _settings(config)
         _require_cluster(settings)
-    except GwstreamError as exc:
+        if processes is not None:
+            runtime = settings.runtime.model_validate(
+                {
+                    **settings.runtime.model_dump(),
+                    "processes": processes if processes == "auto" else _int(processes),
+                }
+            )
+            settings = settings.model_copy(update={"runtime": runtime})
+    except (GwstreamError, ValueError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    _run(lambda stop: run_processor(settings, stop))
+    count = settings.runtime.process_count()
+    if count == 1 or CHILD_ENV in os.environ:
+        _run(lambda stop: run_processor(settings, stop))
+        return
+    r = settings.runtime
+    supervisor = Supervisor(
+        count,
+        ["run", "--processes", "1", *(["--config", str(config)] if config else [])],
+        metrics_port=settings.metrics.port,
+        policy=RestartPolicy(r.restart_backoff_s, r.restart_limit, r.restart_window_s),
+        drain_timeout_s=r.drain_timeout_s,
+    )
+    raise typer.Exit(_run(supervisor.run))
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"--processes must be a number or auto, not {value!r}") from None
 
 
 @app.command()

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -133,6 +141,31 @@ class RuntimeSettings(_Section):
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
     fetch_max_records: int = Field(default=1_000, ge=1, le=100_000)
     stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
+    processes: int | Literal["auto"] = Field(
+        default=1,
+        description="Processor processes in one consumer group on this machine, supervised "
+        "(auto: the cores this process may use); `gwstream run --processes` overrides it",
+    )
+    restart_backoff_s: float = Field(
+        default=1.0, gt=0, le=60, description="First wait before restarting a dead child"
+    )
+    restart_limit: int = Field(
+        default=5, ge=0, description="Restarts within restart_window_s before giving up"
+    )
+    restart_window_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("processes")
+    @classmethod
+    def _processes(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 1 <= v <= 256:
+            raise ValueError("processes must be between 1 and 256, or auto")
+        return v
+
+    def process_count(self) -> int:
+        """How many processes ``processes`` means on this machine."""
+        from gwstream.supervisor import available_cores
+
+        return available_cores() if self.processes == "auto" else int(self.processes)
 
     @model_validator(mode="after")
     def _water_marks(self) -> RuntimeSettings:
@@ -342,7 +375,7 @@ def _check_yaml_shape(path: Path) -> None:
 
 
 #: GWSTREAM_* variables that are not settings (tests, simulator, the config file path).
-_OTHER_ENV = ("GWSTREAM_CONFIG", "GWSTREAM_TEST_", "GWSTREAM_SIMULATOR_")
+_OTHER_ENV = ("GWSTREAM_CONFIG", "GWSTREAM_TEST_", "GWSTREAM_SIMULATOR_", "GWSTREAM_CHILD")
 
 
 def _check_env_names() -> None:

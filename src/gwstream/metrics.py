@@ -9,6 +9,7 @@ otherwise.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from gwstream.gateways.breaker import CircuitState
 from gwstream.lifecycle import Service
 from gwstream.pipeline.cache import AnswerCache
 from gwstream.runtime import RuntimeStats
+from gwstream.supervisor import CHILD_ENV
 
 _STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
 
@@ -82,6 +84,15 @@ class _Collector(Collector):
         yield state
         yield opened
         yield from self._cache_metrics()
+        child = os.environ.get(CHILD_ENV)
+        if child is not None:
+            info = GaugeMetricFamily(
+                "gwstream_child",
+                "This process's index under `gwstream run --processes`",
+                labels=["child"],
+            )
+            info.add_metric([child], 1)
+            yield info
 
     def _cache_metrics(self) -> Iterator[Metric]:
         cache = self._cache

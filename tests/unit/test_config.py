@@ -83,3 +83,16 @@ def test_topic_names_must_be_distinct_and_not_empty(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(topics=overrides)
+
+
+def test_processes_is_a_count_or_auto() -> None:
+    from pydantic import ValidationError
+
+    from gwstream.config import RuntimeSettings
+    from gwstream.supervisor import available_cores
+
+    assert RuntimeSettings(processes="auto").process_count() == available_cores() >= 1
+    assert RuntimeSettings(processes=3).process_count() == 3
+    assert RuntimeSettings().process_count() == 1
+    with pytest.raises(ValidationError, match="between 1 and 256"):
+        RuntimeSettings(processes=0)

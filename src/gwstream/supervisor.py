@@ -1,0 +1,179 @@
+"""``gwstream run --processes N``: N processor processes in one consumer group, supervised.
+
+A processor is one Python process, so one core; a machine with more cores runs
+more processors, which Kafka's consumer group spreads the partitions over
+like instances on different machines. The supervisor starts N children
+(``gwstream run`` with the same configuration), forwards SIGTERM and SIGINT to
+them, and waits for them to drain and commit. A child that dies is restarted
+after a backoff that doubles from ``restart_backoff_s`` (up to 30 s); when
+more than ``restart_limit`` restarts happen within ``restart_window_s``, the
+children keep failing and the supervisor stops the others and exits 1. A
+child that exits 2 has a configuration or usage error, which every child
+shares: the supervisor stops and exits 2.
+
+Each child knows its index (``GWSTREAM_CHILD``): its log lines name it, and
+its metrics, when ``metrics.port`` is set, are on that port plus its index
+(child 0 on the port itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+#: The environment variable naming a child's index.
+CHILD_ENV = "GWSTREAM_CHILD"
+_MAX_BACKOFF_S = 30.0
+#: Exit code of a child whose configuration is wrong (see `gwstream run`).
+_USAGE_ERROR = 2
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    backoff_s: float = 1.0
+    limit: int = 5
+    window_s: float = 60.0
+
+
+class Supervisor:
+    """Runs ``processes`` children of ``argv`` and keeps them running until stopped."""
+
+    def __init__(
+        self,
+        processes: int,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        metrics_port: int | None = None,
+        policy: RestartPolicy | None = None,
+        drain_timeout_s: float = 60.0,
+    ) -> None:
+        self._n = processes
+        self._argv = list(argv)
+        self._env = dict(os.environ if env is None else env)
+        self._metrics_port = metrics_port
+        self._policy = policy or RestartPolicy()
+        self._drain_timeout_s = drain_timeout_s
+        self._children: dict[int, asyncio.subprocess.Process] = {}
+        self._restarts: deque[float] = deque()
+        self._stopping = False
+        self.restarts = 0
+
+    def _child_env(self, index: int) -> dict[str, str]:
+        env = {**self._env, CHILD_ENV: str(index)}
+        if self._metrics_port:
+            env["GWSTREAM_METRICS__PORT"] = str(self._metrics_port + index)
+        return env
+
+    async def _spawn(self, index: int) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gwstream", *self._argv, env=self._child_env(index)
+        )
+        self._children[index] = proc
+        log.info("child %d started (pid %d)", index, proc.pid)
+        return proc
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Run until ``stop`` is set (then drain the children) or they keep failing.
+
+        Returns the exit code: 0 when every child drained cleanly, 1 when
+        children kept failing (or did not drain), 2 on a configuration error.
+        """
+        log.info("supervising %d processor processes", self._n)
+        for index in range(self._n):
+            await self._spawn(index)
+        keepers = [asyncio.create_task(self._keep(i, stop)) for i in range(self._n)]
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    [stopping, *keepers], return_when=asyncio.FIRST_COMPLETED
+                )
+                if stopping in done:
+                    return await self._drain(0)
+                failed = [t.result() for t in done if t is not stopping]
+                # A keeper returns only when the children cannot be kept running.
+                return await self._drain(max(failed))
+        finally:
+            for task in (stopping, *keepers):
+                task.cancel()
+            await asyncio.gather(stopping, *keepers, return_exceptions=True)
+
+    async def _keep(self, index: int, stop: asyncio.Event) -> int:
+        """Restart child ``index`` whenever it dies; return an exit code when giving up."""
+        backoff = self._policy.backoff_s
+        while True:
+            proc = self._children[index]
+            started = time.monotonic()
+            code = await proc.wait()
+            if stop.is_set() or self._stopping:
+                return 0
+            if code == _USAGE_ERROR:
+                log.error("child %d exited 2 (a configuration error): stopping", index)
+                return _USAGE_ERROR
+            now = time.monotonic()
+            window = self._restarts
+            while window and now - window[0] > self._policy.window_s:
+                window.popleft()
+            if len(window) >= self._policy.limit:
+                log.error(
+                    "child %d exited %d; %d restarts within %.0fs: children keep failing, stopping",
+                    index,
+                    code,
+                    len(window),
+                    self._policy.window_s,
+                )
+                return 1
+            if now - started > self._policy.window_s:
+                backoff = self._policy.backoff_s  # it had been running well: start over
+            log.warning("child %d exited %d; restarting it in %.1fs", index, code, backoff)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(backoff):
+                    await stop.wait()
+            if stop.is_set() or self._stopping:
+                return 0
+            window.append(time.monotonic())
+            self.restarts += 1
+            await self._spawn(index)
+            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    async def _drain(self, code: int) -> int:
+        """SIGTERM every live child, wait for them to drain, SIGKILL the ones that do not."""
+        self._stopping = True
+        live = [p for p in self._children.values() if p.returncode is None]
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(self._drain_timeout_s + 10):
+                codes = await asyncio.gather(*(p.wait() for p in live))
+        except TimeoutError:
+            log.error("children did not drain within %.0fs: killing them", self._drain_timeout_s)
+            for proc in live:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await asyncio.gather(*(p.wait() for p in live))
+            return code or 1
+        unclean = [c for c in codes if c not in (0, -signal.SIGTERM)]
+        if code == 0 and unclean:
+            log.error("children ended with %s while draining", unclean)
+            return 1
+        return code

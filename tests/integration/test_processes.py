@@ -1,0 +1,147 @@
+"""`gwstream run --processes 2` on the embedded broker with the simulator over HTTP: two
+children share the consumer group, a child killed with SIGKILL is restarted and nothing is
+lost, SIGTERM drains them all, and children that keep dying stop the supervisor with 1."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import wait_for
+from tests.integration.helpers import distinct_turns, make_turns, processor_env, turn_records
+
+from gwstream.config import KafkaSettings, TopicNames
+from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.kafkaio import publish, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+class Supervised:
+    """`gwstream run --processes N` as a subprocess, its log in a file."""
+
+    def __init__(self, env: dict[str, str], log: Path, processes: int) -> None:
+        self.log = log
+        self._out = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gwstream", "run", "--processes", str(processes)],
+            env=env,
+            stdout=self._out,
+            stderr=self._out,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def child_pids(self) -> dict[int, int]:
+        """The latest pid of each child, from the supervisor's log."""
+        return {
+            int(i): int(p) for i, p in re.findall(r"child (\d+) started \(pid (\d+)\)", self.text())
+        }
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in self.child_pids().values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._out.close()
+
+
+@pytest.fixture
+def supervised() -> Iterator[list[Supervised]]:
+    started: list[Supervised] = []
+    yield started
+    for s in started:
+        s.close()
+
+
+async def _exit_code(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    await wait_for(lambda: proc.poll() is not None, timeout=timeout)
+    return proc.returncode
+
+
+async def test_two_children_share_the_group_and_a_killed_one_is_restarted(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    sim = await start_simulator(latency_ms=5)
+    env = processor_env(kafka, topic_names, sim.url, runtime__restart_backoff_s="0.2")
+    run = Supervised(env, tmp_path / "run.log", processes=2)
+    supervised.append(run)
+    turns = make_turns(sessions=24, turns_per_session=4)
+    first = [t for t in turns if t.seq < 2]
+    await publish(kafka, turn_records(topic_names.turns, first))
+    await read_topic(
+        kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(first)
+    )
+    # Both children joined and took partitions: their log lines name them.
+    await wait_for(lambda: len(run.child_pids()) == 2, timeout=30)
+    text = run.text()
+    assert re.search(r"INFO child 0 gwstream", text) and re.search(r"INFO child 1 gwstream", text)
+
+    old = run.child_pids()[1]
+    os.kill(old, signal.SIGKILL)
+    await wait_for(lambda: run.child_pids().get(1, old) != old, timeout=30)
+    assert "child 1 exited -9; restarting it in 0.2s" in run.text()
+
+    rest = [t for t in turns if t.seq >= 2]
+    await publish(kafka, turn_records(topic_names.turns, rest))
+    responses = await read_topic(
+        kafka,
+        topic_names.responses,
+        until=lambda rs: len(distinct_turns(rs)) == len(turns),
+        timeout_s=90,
+    )
+    assert distinct_turns(responses) == {t.turn_id for t in turns}  # nothing lost
+
+    run.proc.send_signal(signal.SIGTERM)
+    assert await _exit_code(run.proc) == 0
+    for pid in run.child_pids().values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_children_that_keep_dying_stop_the_supervisor_with_1(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    sim = await start_simulator()
+    env = processor_env(
+        kafka,
+        topic_names,
+        sim.url,
+        runtime__restart_backoff_s="0.1",
+        runtime__restart_limit="2",
+    )
+    run = Supervised(env, tmp_path / "run.log", processes=2)
+    supervised.append(run)
+    for restarts in range(3):
+        await wait_for(lambda: len(run.child_pids()) == 2 or run.proc.poll() is not None, 30)
+        killed = run.child_pids()[0]
+        os.kill(killed, signal.SIGKILL)
+        if restarts < 2:
+            await wait_for(
+                lambda k=killed: run.child_pids()[0] != k or run.proc.poll() is not None,  # type: ignore[misc]
+                timeout=30,
+            )
+    assert await _exit_code(run.proc) == 1
+    assert "children keep failing, stopping" in run.text()
+    for pid in run.child_pids().values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
