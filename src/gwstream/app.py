@@ -21,8 +21,8 @@ from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import ConfigError
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
+from gwstream.gateways.failures import DEFAULT_FALLBACK_ON_STATUS, DEFAULT_RETRY_ON_STATUS
 from gwstream.gateways.ratelimit import Limit, RateLimits
-from gwstream.gateways.resilience import DEFAULT_FALLBACK_ON_STATUS, DEFAULT_RETRY_ON_STATUS
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.guardrails.redact import scrub_bytes
 from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events

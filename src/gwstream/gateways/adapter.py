@@ -38,14 +38,13 @@ from gwstream.gateways.base import GatewayRequest, GatewayResult, Usage
 from gwstream.gateways.breaker import BreakerPolicy, BreakerSnapshot, CircuitBreaker
 from gwstream.gateways.client import build_data_session, build_http_client, error_detail
 from gwstream.gateways.completion import Completion
-from gwstream.gateways.resilience import (
+from gwstream.gateways.failures import (
     AttemptFailed,
-    Retrier,
-    RetryPolicy,
     classify_transport_error,
     dropped_stream,
     failure_from_status,
 )
+from gwstream.gateways.resilience import Retrier, RetryPolicy
 from gwstream.gateways.scopes import forbidden_error
 from gwstream.gateways.streams import MalformedChunk, StreamCut
 from gwstream.lifecycle import Service

@@ -44,7 +44,7 @@ from gwstream.errors import (
     GatewayError,
     GatewayProtocolError,
 )
-from gwstream.gateways.resilience import classify_status, classify_transport_error
+from gwstream.gateways.failures import classify_status, classify_transport_error
 
 __all__ = [
     "COGNIGY_TOKEN_PATH",

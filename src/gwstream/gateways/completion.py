@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gwstream.errors import GatewayError
-from gwstream.gateways.resilience import classify_status
+from gwstream.gateways.failures import classify_status
 from gwstream.gateways.streams import MalformedChunk, iter_sse_json
 
 __all__ = [

@@ -1,5 +1,8 @@
 """Retries, backoff, Retry-After, deadlines and fallback, shared by every adapter.
 
+What a failure *is* (its kind, its Retry-After, whether the endpoint is down)
+is :mod:`gwstream.gateways.failures`; this module decides what to do about it.
+
 An adapter supplies one *attempt*: an async function that makes a single HTTP
 call to one endpoint and either returns a value or raises
 :class:`AttemptFailed` carrying the classified :class:`~gwstream.errors.GatewayError`
@@ -28,33 +31,37 @@ clock as arguments, so they are tested without sleeping.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Generic, TypeVar
-
-import aiohttp
-import httpx
 
 from gwstream.errors import (
     ConfigError,
-    GatewayAuthError,
     GatewayCircuitOpen,
-    GatewayClientError,
     GatewayError,
-    GatewayProtocolError,
-    GatewayRateLimited,
     GatewayServerError,
     GatewayTimeout,
     GatewayTransportError,
 )
 from gwstream.gateways.base import ResultOutcome
 from gwstream.gateways.breaker import CircuitBreaker
+
+# The classification lives in failures.py (shared with the control plane); these names
+# are re-exported here, where the adapters have always found them.
+from gwstream.gateways.failures import (
+    DEFAULT_FALLBACK_ON_STATUS,
+    DEFAULT_RETRY_ON_STATUS,
+    RETRYABLE_4XX,
+    AttemptFailed,
+    classify_status,
+    classify_transport_error,
+    dropped_stream,
+    failure_from_status,
+    parse_retry_after,
+)
 
 __all__ = [
     "DEFAULT_FALLBACK_ON_STATUS",
@@ -82,18 +89,6 @@ T = TypeVar("T")
 
 RandomUniform = Callable[[float, float], float]
 """``random.uniform``-shaped source of jitter: ``(low, high) -> low <= x <= high``."""
-
-#: Server errors that say the server cannot ever do this (not implemented, HTTP version
-#: not supported): retrying or asking another endpoint of the same gateway is pointless.
-_FINAL_5XX = frozenset({501, 505})
-_SERVER_ERRORS = frozenset(range(500, 600)) - _FINAL_5XX
-#: Every 5xx but 501 and 505 (so 529, Anthropic's "overloaded" that LiteLLM passes
-#: through, is retried), and 408 and 429.
-DEFAULT_RETRY_ON_STATUS: frozenset[int] = frozenset({408, 429}) | _SERVER_ERRORS
-#: What another endpoint may answer when this one answered it: every 5xx but 501 and 505,
-#: and 408. (Timeouts and dropped connections always fall back.)
-DEFAULT_FALLBACK_ON_STATUS: frozenset[int] = frozenset({408}) | _SERVER_ERRORS
-_RETRYABLE_4XX = frozenset({408, 429})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +119,7 @@ class RetryPolicy:
             raise ConfigError(f"retry deadline_s must be > 0, got {self.deadline_s}")
         for name in ("retry_on_status", "fallback_on_status"):
             statuses = getattr(self, name)
-            bad = sorted(s for s in statuses if not (s in _RETRYABLE_4XX or 500 <= s <= 599))
+            bad = sorted(s for s in statuses if not (s in RETRYABLE_4XX or 500 <= s <= 599))
             if bad:
                 raise ConfigError(f"{name} may hold only 408, 429 and 5xx statuses; remove {bad}")
             # Accept any iterable of ints from config files, store an immutable set.
@@ -186,34 +181,6 @@ def backoff_delay(policy: RetryPolicy, retry_number: int, *, rand: RandomUniform
     return rand(0.0, ceiling)
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks us to wait, or None if absent or unreadable.
-
-    Accepts delta-seconds (``"120"``; fractions such as ``"0.5"`` are tolerated)
-    and HTTP-dates (``"Wed, 21 Oct 2015 07:28:00 GMT"``), a date in the past
-    meaning zero. ``now`` (timezone-aware) is injectable for tests.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" means UTC with unknown local zone
-        when = when.replace(tzinfo=UTC)
-    reference = now if now is not None else datetime.now(UTC)
-    return max(0.0, (when - reference).total_seconds())
-
-
 def plan_retry(
     policy: RetryPolicy,
     *,
@@ -240,49 +207,6 @@ def plan_retry(
     return delay
 
 
-_STATUS_HINTS = {
-    401: "check the gateway's API key or credentials",
-    403: "the credentials lack permission for this model or endpoint",
-    404: "check the gateway base_url and the model name",
-    413: "the prompt is too large for the gateway",
-}
-
-
-def classify_status(
-    status: int,
-    detail: str = "",
-    *,
-    endpoint: str | None = None,
-    attempts: int = 1,
-) -> GatewayError:
-    """The GatewayError for an unsuccessful HTTP status.
-
-    401/403 -> auth, 408 -> timeout, 429 -> rate_limited, other 4xx ->
-    client_error, 5xx -> server_error, anything else (1xx, 3xx) -> protocol_error.
-    ``detail`` is the gateway's own explanation; it must already be free of secrets.
-    """
-    cls: type[GatewayError]
-    if status in (401, 403):
-        cls = GatewayAuthError
-    elif status == 408:
-        cls = GatewayTimeout
-    elif status == 429:
-        cls = GatewayRateLimited
-    elif 400 <= status <= 499:
-        cls = GatewayClientError
-    elif 500 <= status <= 599:
-        cls = GatewayServerError
-    else:
-        cls = GatewayProtocolError
-    message = f"{endpoint or 'gateway'} answered HTTP {status}"
-    if detail:
-        message += f": {detail}"
-    hint = _STATUS_HINTS.get(status)
-    if hint:
-        message += f" ({hint})"
-    return cls(message, endpoint=endpoint, attempts=attempts, status_code=status)
-
-
 def is_retryable(error: GatewayError, policy: RetryPolicy) -> bool:
     """Whether another attempt on the same endpoint may succeed."""
     if error.status_code is not None:
@@ -297,105 +221,6 @@ def is_fallback_eligible(error: GatewayError, policy: RetryPolicy | None = None)
         statuses = policy.fallback_on_status if policy is not None else DEFAULT_FALLBACK_ON_STATUS
         return error.status_code in statuses
     return isinstance(error, GatewayServerError | GatewayTimeout | GatewayTransportError)
-
-
-class AttemptFailed(Exception):
-    """One attempt failed; raised by an adapter's attempt, consumed by :class:`Retrier`.
-
-    ``retry_after_s`` is the server's Retry-After, if any; ``endpoint_down``
-    says the endpoint could not even be connected to, so a fallback is tried
-    at once instead of retrying it. Never escapes :meth:`Retrier.call`.
-    """
-
-    def __init__(
-        self,
-        error: GatewayError,
-        *,
-        retry_after_s: float | None = None,
-        endpoint_down: bool = False,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after_s = retry_after_s
-        self.endpoint_down = endpoint_down
-
-
-def failure_from_status(
-    status: int,
-    *,
-    detail: str = "",
-    retry_after: str | None = None,
-    endpoint: str | None = None,
-    now: datetime | None = None,
-) -> AttemptFailed:
-    """An :class:`AttemptFailed` for an HTTP error status and its Retry-After header."""
-    return AttemptFailed(
-        classify_status(status, detail, endpoint=endpoint),
-        retry_after_s=parse_retry_after(retry_after, now=now),
-    )
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def classify_transport_error(exc: Exception, *, endpoint: str | None = None) -> AttemptFailed:
-    """An :class:`AttemptFailed` for an exception raised while talking to an endpoint.
-
-    Looks through the cause chain because httpx-aiohttp maps every aiohttp
-    connection error, refused connections and server disconnects included, to
-    ``httpx.ConnectTimeout``. Refused or unresolvable connections mark the
-    endpoint down; real timeouts become GatewayTimeout; the rest
-    GatewayTransportError, or GatewayProtocolError for undecodable bodies.
-    """
-    chain = list(_chain(exc))
-    where = endpoint or "gateway"
-    reason = type(exc).__name__
-    connect_failed = any(
-        isinstance(e, ConnectionRefusedError | aiohttp.ClientConnectorError)
-        and not isinstance(e, TimeoutError)
-        for e in chain
-    ) or (
-        isinstance(exc, httpx.ConnectError) and not any(isinstance(e, TimeoutError) for e in chain)
-    )
-    error: GatewayError
-    if connect_failed:
-        error = GatewayTransportError(f"cannot connect to {where} ({reason})", endpoint=endpoint)
-        error.__cause__ = exc
-        return AttemptFailed(error, endpoint_down=True)
-    timed_out = any(isinstance(e, TimeoutError) for e in chain) or (
-        isinstance(exc, httpx.TimeoutException)
-        and not any(isinstance(e, aiohttp.ClientError) for e in chain[1:])
-    )
-    if timed_out:
-        error = GatewayTimeout(f"{where} timed out ({reason})", endpoint=endpoint)
-    elif isinstance(exc, httpx.TransportError | aiohttp.ClientError | OSError):
-        error = GatewayTransportError(
-            f"transport error talking to {where} ({reason})", endpoint=endpoint
-        )
-    else:
-        error = GatewayProtocolError(
-            f"unreadable answer from {where} ({reason})", endpoint=endpoint
-        )
-    error.__cause__ = exc
-    return AttemptFailed(error)
-
-
-def dropped_stream(reason: str, *, endpoint: str | None = None) -> AttemptFailed:
-    """An :class:`AttemptFailed` for a streamed reply that ended before its terminator.
-
-    A dropped stream is a transport failure: the same endpoint may be retried
-    and, once its attempts are spent, the next endpoint is tried. ``reason``
-    must not contain reply text.
-    """
-    where = endpoint or "gateway"
-    error = GatewayTransportError(f"stream from {where} was cut: {reason}", endpoint=endpoint)
-    return AttemptFailed(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,111 +291,181 @@ class Retrier:
         """
         if not endpoints:
             raise ConfigError("a gateway needs at least one endpoint")
-        policy = self.policy
-        budget = policy.deadline_s if deadline_s is None else deadline_s
         if self.budget is not None:
             self.budget.deposit()
-        start = self._clock()
-        attempts = 0
-        auth_refreshed = False
-        last_error: GatewayError | None = None
+        call = _CallState(
+            self.policy.deadline_s if deadline_s is None else deadline_s,
+            self._clock(),
+            attempt_timeout_s,
+            refresh_auth,
+        )
         last_index = len(endpoints) - 1
-
         for index, endpoint in enumerate(endpoints):
             breaker = breakers.get(endpoint) if breakers else None
             if breaker is not None and not breaker.allow():
-                if last_error is None or isinstance(last_error, GatewayCircuitOpen):
-                    last_error = GatewayCircuitOpen(
-                        f"circuit open for {endpoint}", endpoint=endpoint, attempts=attempts
-                    )
-                if index == last_index:
-                    last_error.attempts = attempts
-                    raise last_error
+                call.skip_open(endpoint, last=index == last_index)
                 continue
-            tries_here = 0
-            while True:
-                if breaker is not None and tries_here and not breaker.allow():
-                    # Opened while we retried here (by this call or others): move on.
-                    if index == last_index:
-                        assert last_error is not None
-                        last_error.attempts = attempts
-                        raise last_error
-                    break
-                remaining = budget - (self._clock() - start)
-                if remaining <= 0:
-                    if last_error is None:
-                        last_error = GatewayTimeout(
-                            f"deadline of {budget:g}s passed before calling {endpoint}",
-                            endpoint=endpoint,
-                        )
-                    last_error.attempts = attempts
-                    raise last_error
-                attempts += 1
-                tries_here += 1
-                timeout_s = min(attempt_timeout_s, remaining)
-                endpoint_down = False
-                retry_after_s: float | None = None
-                try:
-                    async with asyncio.timeout(timeout_s):
-                        value = await attempt(endpoint)
-                except AttemptFailed as failure:
-                    error = failure.error
-                    retry_after_s = failure.retry_after_s
-                    endpoint_down = failure.endpoint_down
-                except TimeoutError as exc:
-                    error = GatewayTimeout(
-                        f"{endpoint} did not answer within {timeout_s:.3g}s", endpoint=endpoint
-                    )
-                    error.__cause__ = exc
-                else:
-                    if breaker is not None:
-                        breaker.record_success()
-                    return Attempted(value, endpoint, attempts, index)
-
-                if breaker is not None and is_fallback_eligible(error, policy):
-                    breaker.record_failure()
-                error.endpoint = endpoint
-                error.attempts = attempts
-                last_error = error
-                if refresh_auth is not None and not auth_refreshed and error.status_code == 401:
-                    auth_refreshed = True
-                    try:
-                        if await refresh_auth():
-                            continue
-                    except GatewayError as refresh_failed:
-                        # The token endpoint failed (503, 429, timeout): that is this
-                        # attempt's error, retried like any other; a later 401 may
-                        # refresh again.
-                        refresh_failed.attempts = attempts
-                        error = last_error = refresh_failed
-                        auth_refreshed = False
-                fallback = index < last_index and is_fallback_eligible(error, policy)
-                if not is_retryable(error, policy):
-                    if fallback:
-                        _log.debug("%s cannot be retried on %s, falling back", error, endpoint)
-                        break
-                    raise error
-                if endpoint_down and index < last_index:
-                    _log.debug("endpoint %s down, falling back: %s", endpoint, error)
-                    break
-                delay = plan_retry(
-                    policy,
-                    attempts_made=tries_here,
-                    elapsed_s=self._clock() - start,
-                    deadline_s=budget,
-                    retry_after_s=retry_after_s,
-                    rand=self._rand,
-                )
-                if delay is not None and self.budget is not None and not self.budget.try_withdraw():
-                    _log.debug("retry budget spent; not retrying %s", endpoint)
-                    delay = None
-                if delay is None:
-                    if fallback:
-                        _log.debug("giving up on %s, falling back: %s", endpoint, error)
-                        break
-                    raise error
-                _log.debug("retrying %s in %.3fs after: %s", endpoint, delay, error)
-                await self._sleep(delay)
-
+            value = await self._on_endpoint(
+                attempt, endpoint, breaker, call, can_fall_back=index < last_index
+            )
+            if value is not _FALL_BACK:
+                return Attempted(value, endpoint, call.attempts, index)  # type: ignore[arg-type]
         # Only reachable by falling back from the last endpoint, which the loop prevents.
         raise AssertionError("unreachable: fallback past the last endpoint")
+
+    async def _on_endpoint(
+        self,
+        attempt: Callable[[str], Awaitable[T]],
+        endpoint: str,
+        breaker: CircuitBreaker | None,
+        call: _CallState,
+        *,
+        can_fall_back: bool,
+    ) -> T | object:
+        """Attempts on one endpoint until one succeeds (its value), the call falls back
+        (:data:`_FALL_BACK`) or fails (the error is raised)."""
+        tries_here = 0
+        while True:
+            if breaker is not None and tries_here and not breaker.allow():
+                # Opened while we retried here (by this call or others): move on.
+                if not can_fall_back:
+                    raise call.final()
+                return _FALL_BACK
+            timeout_s = call.next_timeout(endpoint, self._clock())
+            call.attempts += 1
+            tries_here += 1
+            outcome = await _attempt_once(attempt, endpoint, timeout_s)
+            if not isinstance(outcome, AttemptFailed):
+                if breaker is not None:
+                    breaker.record_success()
+                return outcome
+            error = outcome.error
+            if breaker is not None and is_fallback_eligible(error, self.policy):
+                breaker.record_failure()
+            error.endpoint, error.attempts = endpoint, call.attempts
+            call.last_error = error
+            if await call.refreshed_after_401(error):
+                continue  # new credentials: the same attempt again, at once
+            delay = self._wait_before_retry(call, outcome, tries_here, can_fall_back, endpoint)
+            if delay is None:
+                return _FALL_BACK
+            _log.debug("retrying %s in %.3fs after: %s", endpoint, delay, call.last_error)
+            await self._sleep(delay)
+
+    def _wait_before_retry(
+        self,
+        call: _CallState,
+        failure: AttemptFailed,
+        tries_here: int,
+        can_fall_back: bool,
+        endpoint: str,
+    ) -> float | None:
+        """Seconds to wait before retrying ``endpoint``; None: fall back to the next one.
+        Raises the call's error when neither may be done."""
+        policy = self.policy
+        error = call.final()
+        fallback = can_fall_back and is_fallback_eligible(error, policy)
+        if not is_retryable(error, policy):
+            if fallback:
+                _log.debug("%s cannot be retried on %s, falling back", error, endpoint)
+                return None
+            raise error
+        if failure.endpoint_down and can_fall_back:
+            _log.debug("endpoint %s down, falling back: %s", endpoint, error)
+            return None
+        delay = plan_retry(
+            policy,
+            attempts_made=tries_here,
+            elapsed_s=self._clock() - call.start,
+            deadline_s=call.deadline_s,
+            retry_after_s=failure.retry_after_s,
+            rand=self._rand,
+        )
+        if delay is not None and self.budget is not None and not self.budget.try_withdraw():
+            _log.debug("retry budget spent; not retrying %s", endpoint)
+            delay = None
+        if delay is None:
+            if fallback:
+                _log.debug("giving up on %s, falling back: %s", endpoint, error)
+                return None
+            raise error
+        return delay
+
+
+#: What :meth:`Retrier._on_endpoint` returns to say "try the next endpoint".
+_FALL_BACK = object()
+
+
+async def _attempt_once(
+    attempt: Callable[[str], Awaitable[T]], endpoint: str, timeout_s: float
+) -> T | AttemptFailed:
+    """One attempt within ``timeout_s``: its value, or how it failed."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await attempt(endpoint)
+    except AttemptFailed as failure:
+        return failure
+    except TimeoutError as exc:
+        error = GatewayTimeout(
+            f"{endpoint} did not answer within {timeout_s:.3g}s", endpoint=endpoint
+        )
+        error.__cause__ = exc
+        return AttemptFailed(error)
+
+
+@dataclass(slots=True)
+class _CallState:
+    """One call's progress across its endpoints and attempts."""
+
+    deadline_s: float
+    start: float
+    attempt_timeout_s: float
+    refresh_auth: Callable[[], Awaitable[bool]] | None
+    attempts: int = 0
+    auth_refreshed: bool = False
+    last_error: GatewayError | None = None
+
+    def final(self) -> GatewayError:
+        """The error the call fails with now, its attempt count brought up to date."""
+        assert self.last_error is not None
+        self.last_error.attempts = self.attempts
+        return self.last_error
+
+    def skip_open(self, endpoint: str, *, last: bool) -> None:
+        """An open breaker skips ``endpoint``; raises when it was the last one."""
+        if self.last_error is None or isinstance(self.last_error, GatewayCircuitOpen):
+            self.last_error = GatewayCircuitOpen(
+                f"circuit open for {endpoint}", endpoint=endpoint, attempts=self.attempts
+            )
+        if last:
+            raise self.final()
+
+    def next_timeout(self, endpoint: str, now: float) -> float:
+        """The next attempt's timeout: what is left of the deadline, at most the attempt
+        timeout. Raises the call's error (or a timeout) when nothing is left."""
+        remaining = self.deadline_s - (now - self.start)
+        if remaining <= 0:
+            if self.last_error is None:
+                self.last_error = GatewayTimeout(
+                    f"deadline of {self.deadline_s:g}s passed before calling {endpoint}",
+                    endpoint=endpoint,
+                )
+            raise self.final()
+        return min(self.attempt_timeout_s, remaining)
+
+    async def refreshed_after_401(self, error: GatewayError) -> bool:
+        """On the call's first 401, refresh the credentials: True to repeat the attempt.
+
+        A token endpoint that fails (503, 429, timeout) makes that the attempt's
+        error, retried like any other; a later 401 may refresh again.
+        """
+        if self.refresh_auth is None or self.auth_refreshed or error.status_code != 401:
+            return False
+        self.auth_refreshed = True
+        try:
+            return await self.refresh_auth()
+        except GatewayError as refresh_failed:
+            refresh_failed.attempts = self.attempts
+            self.last_error = refresh_failed
+            self.auth_refreshed = False
+            return False

@@ -23,13 +23,12 @@ from gwstream.errors import ConfigError, GatewayError, GatewayProtocolError
 from gwstream.gateways.auth import ClientCredentialsAuth
 from gwstream.gateways.client import error_detail
 from gwstream.gateways.factory import build_auth
-from gwstream.gateways.resilience import (
+from gwstream.gateways.failures import (
     AttemptFailed,
-    Retrier,
-    RetryPolicy,
     classify_transport_error,
     failure_from_status,
 )
+from gwstream.gateways.resilience import Retrier, RetryPolicy
 from gwstream.gateways.scopes import forbidden_error
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.sink.vendor_pages import Vendor

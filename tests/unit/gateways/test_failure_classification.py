@@ -16,14 +16,12 @@ from gwstream.errors import (
     GatewayTimeout,
     GatewayTransportError,
 )
-from gwstream.gateways.resilience import (
-    RetryPolicy,
+from gwstream.gateways.failures import (
     classify_status,
     classify_transport_error,
     failure_from_status,
-    is_fallback_eligible,
-    is_retryable,
 )
+from gwstream.gateways.resilience import RetryPolicy, is_fallback_eligible, is_retryable
 
 EP = "http://gw.example:8080"
 
