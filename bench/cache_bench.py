@@ -51,7 +51,6 @@ import orjson
 from gwstream.events import TurnEvent
 from gwstream.gateways.base import ChatMessage, GatewayResult, Usage
 from gwstream.gateways.openai import parse_chat_completion
-from gwstream.gateways.simulator.replies import REPLY_TEMPLATES
 from gwstream.kafkaio import key_partitioner
 from gwstream.pipeline import Outcome, Route, Session, Status, TurnContext
 from gwstream.pipeline.cache import (
@@ -64,6 +63,7 @@ from gwstream.pipeline.cache import (
 from gwstream.pipeline.context import CACHED
 from gwstream.pipeline.session import Message
 from gwstream.policies import CachePolicy, CacheSettings
+from gwstream.simulator.replies import REPLY_TEMPLATES
 
 TENANT = "acme"
 SYSTEM = (

@@ -55,10 +55,10 @@ from gwstream import topics
 from gwstream.broker import EmbeddedBroker, free_port
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.events import TurnEvent, turn_headers
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
-from gwstream.gateways.simulator.routes import TOKEN_ROUTES
-from gwstream.gateways.simulator.stats import Counters, Handler
 from gwstream.kafkaio import make_consumer, make_producer, send_all, start_client
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.simulator.routes import TOKEN_ROUTES
+from gwstream.simulator.stats import Counters, Handler
 
 CALLS_PER_TURN_TARGET = 1.01
 PROGRESS_EVERY_S = 5.0

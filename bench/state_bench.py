@@ -36,10 +36,10 @@ from pathlib import Path
 from gwstream import topics
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.gateways.simulator.replies import REPLY_TEMPLATES
 from gwstream.kafkaio import key_partitioner, make_producer
 from gwstream.pipeline import Outcome, Session, Status
 from gwstream.pipeline.session import Message
+from gwstream.simulator.replies import REPLY_TEMPLATES
 
 QUESTIONS = (
     "My internet has been dropping every evening since Tuesday, can you check the line?",

@@ -23,7 +23,7 @@ import pytest_asyncio
 from gwstream import topics
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def simulate_gateway(ctx: typer.Context) -> None:
     """
     import os
 
-    from gwstream.gateways.simulator.__main__ import main as simulator_main
+    from gwstream.simulator.__main__ import main as simulator_main
 
     args = list(ctx.args)
     if not any(a == "--port" or a.startswith("--port=") for a in args):

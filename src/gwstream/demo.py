@@ -166,7 +166,7 @@ async def run_demo(
     console: Console | None = None,
 ) -> int:
     """Run the demo; return the process exit code (0 when every record is accounted for)."""
-    from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+    from gwstream.simulator import GatewaySimulator, SimulatorConfig
     from gwstream.sink.consumer import CostSink
     from gwstream.sink.report import render, render_variants, spend_report, variant_report
 

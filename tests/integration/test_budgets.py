@@ -39,11 +39,11 @@ from gwstream.config import (
     TopicNames,
 )
 from gwstream.events import BudgetNotice, CostEvent, event_id
-from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import make_consumer, partitions_of, publish, read_topic
 from gwstream.pricing import PriceTable
 from gwstream.runtime import RuntimeStats
 from gwstream.runtime.changelog import CONTROL_KEY
+from gwstream.simulator import GatewaySimulator
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration

@@ -19,8 +19,8 @@ from tests.integration.helpers import T0, audits, distinct_turns, settings_for, 
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, Settings, SinkSettings, TopicNames
 from gwstream.events import CostEvent, ResponseEvent, TurnEvent
-from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import publish, read_topic
+from gwstream.simulator import GatewaySimulator
 from gwstream.sink.consumer import CostSink
 from gwstream.sink.report import spend_report
 

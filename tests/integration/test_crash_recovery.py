@@ -20,8 +20,8 @@ from tests.integration.helpers import (
 )
 
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish, read_topic
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

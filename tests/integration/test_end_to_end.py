@@ -24,9 +24,9 @@ from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.demo import load_sample, republished_in_sample
 from gwstream.events import AuditEvent, CostEvent, DeadLetter, event_id
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,10 @@ from tests.integration.helpers import (
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import TurnEvent
-from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime.changelog import CONTROL_KEY
 from gwstream.runtime.processor import SCRUBBED_HEADER
+from gwstream.simulator import GatewaySimulator
 from gwstream.sink.consumer import CostSink
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from tests.integration.helpers import make_turns, turn_records
 from gwstream.app import run_processor
 from gwstream.broker import free_port
 from gwstream.config import KafkaSettings, RuntimeSettings, Settings, TopicNames
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish
 from gwstream.runtime import RuntimeStats
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from tests.conftest import wait_for
 from tests.integration.helpers import distinct_turns, make_turns, processor_env, turn_records
 
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import publish, read_topic
+from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 

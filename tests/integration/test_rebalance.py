@@ -19,9 +19,9 @@ from tests.integration.helpers import (
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.events import AuditEvent
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

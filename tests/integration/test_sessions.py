@@ -23,10 +23,10 @@ from tests.integration.helpers import (
 
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.gateways.simulator import GatewaySimulator
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
 from gwstream.runtime.changelog import CONTROL_KEY
+from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from tests.integration.helpers import distinct_turns, make_turns, turn_records
 from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import AuditEvent, CostEvent
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 ``build_gateway(protocol, **settings)`` makes the adapter for a protocol
 (``openai``, ``cognigy.chat``, ``cognigy.inference``, ``genesys.invoke``,
 ``genesys.invocations``). The simulator lives in
-:mod:`gwstream.gateways.simulator` and is imported only by what needs it.
+:mod:`gwstream.simulator` and is imported only by what needs it.
 """
 
 from __future__ import annotations

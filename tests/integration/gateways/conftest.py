@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from gwstream.gateways import OpenAIChatGateway, RetryPolicy
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 
 # Tiny waits so retry tests stay fast; the deadline is generous so only the
 # behaviour under test decides the outcome.

@@ -25,7 +25,7 @@ from gwstream.gateways import (
     HttpGateway,
     RetryPolicy,
 )
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from gwstream.gateways import build_gateway
 from gwstream.gateways.base import ChatMessage, GatewayRequest
 from gwstream.gateways.breaker import BreakerPolicy, CircuitState
 from gwstream.gateways.resilience import RetryPolicy
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from gwstream.gateways import (
     RetryPolicy,
     build_gateway,
 )
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from gwstream.gateways.simulator import GatewaySimulator, SimulatorConfig
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration
@@ -178,7 +178,7 @@ async def test_foreground_mode_prints_its_url_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gwstream.gateways.simulator",
+        "gwstream.simulator",
         "--port",
         "0",
         "--latency-ms",

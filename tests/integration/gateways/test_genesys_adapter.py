@@ -31,7 +31,7 @@ from gwstream.gateways import (
     build_gateway,
 )
 from gwstream.gateways.client import build_http_client
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 

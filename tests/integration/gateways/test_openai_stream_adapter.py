@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from gwstream.errors import GatewayServerError, GatewayTransportError
 from gwstream.gateways import ChatMessage, GatewayRequest, OpenAIChatGateway, RetryPolicy
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from tests.integration.gateways.test_simulator_support import (
     url,
 )
 
-from gwstream.gateways.simulator import ROUTE_NAMES, GatewaySimulator
+from gwstream.simulator import ROUTE_NAMES, GatewaySimulator
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration

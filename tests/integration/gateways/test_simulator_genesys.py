@@ -18,8 +18,8 @@ from tests.integration.gateways.test_simulator_support import (
     url,
 )
 
-from gwstream.gateways.simulator import GatewaySimulator
-from gwstream.gateways.simulator.genesys import invocation_messages, invoke_messages
+from gwstream.simulator import GatewaySimulator
+from gwstream.simulator.genesys import invocation_messages, invoke_messages
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration

@@ -18,8 +18,8 @@ from tests.integration.gateways.test_simulator_support import (
     url,
 )
 
-from gwstream.gateways.simulator import GatewaySimulator
-from gwstream.gateways.simulator.routes import COGNIGY_SCOPES, GENESYS_SCOPES
+from gwstream.simulator import GatewaySimulator
+from gwstream.simulator.routes import COGNIGY_SCOPES, GENESYS_SCOPES
 
 pytestmark = pytest.mark.integration
 

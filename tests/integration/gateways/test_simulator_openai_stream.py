@@ -16,7 +16,7 @@ from tests.integration.gateways.test_simulator_support import (
     url,
 )
 
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 from gwstream.tokens import default_counter
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from gwstream.gateways.simulator import DEFAULT_CLIENTS, GatewaySimulator
-from gwstream.gateways.simulator.routes import ROUTES
+from gwstream.simulator import DEFAULT_CLIENTS, GatewaySimulator
+from gwstream.simulator.routes import ROUTES
 
 StartSimulator = Callable[..., Awaitable[GatewaySimulator]]
 

@@ -23,7 +23,7 @@ from gwstream.errors import GatewayAuthError, GatewayError
 from gwstream.events import CostEvent, event_id
 from gwstream.gateways import ChatMessage, GatewayRequest, RetryPolicy, Usage, build_gateway
 from gwstream.gateways.settings import OAuthSettings
-from gwstream.gateways.simulator import GatewaySimulator
+from gwstream.simulator import GatewaySimulator
 from gwstream.sink import CostWriter
 from gwstream.sink.vendor_metrics import (
     RECONCILIATION_COLUMNS,

@@ -7,14 +7,14 @@ import base64
 import pytest
 from pydantic import SecretStr
 
-from gwstream.gateways.simulator.auth import (
+from gwstream.simulator.access import (
     ClientProblem,
     TokenStore,
     check_client,
     parse_scope,
     read_client_credentials,
 )
-from gwstream.gateways.simulator.routes import (
+from gwstream.simulator.routes import (
     COGNIGY_SCOPES,
     GENESYS_SCOPES,
     ROUTES,

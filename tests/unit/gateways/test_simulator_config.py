@@ -9,13 +9,13 @@ from email.utils import parsedate_to_datetime
 import pytest
 from pydantic import ValidationError
 
-from gwstream.gateways.simulator import (
+from gwstream.simulator import (
     ROUTE_NAMES,
     GatewaySimulator,
     RouteFaults,
     SimulatorConfig,
 )
-from gwstream.gateways.simulator.faults import StreamFaults, compile_plans
+from gwstream.simulator.faults import StreamFaults, compile_plans
 
 
 def test_route_faults_has_one_override_per_global_knob() -> None:
@@ -136,7 +136,7 @@ def test_route_stats_rejects_an_unknown_route() -> None:
 def test_the_cli_refuses_bad_structured_options(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gwstream.gateways.simulator.__main__ import main
+    from gwstream.simulator.__main__ import main
 
     assert main(argv) == 2
     assert "invalid simulator option" in capsys.readouterr().err

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gwstream.gateways.simulator import SimulatorConfig
-from gwstream.gateways.simulator.replies import (
+from gwstream.simulator import SimulatorConfig
+from gwstream.simulator.replies import (
     REPLY_TEMPLATES,
     ReplyBook,
     pick_reply_index,

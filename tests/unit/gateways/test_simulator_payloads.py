@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from gwstream.gateways.simulator.cognigy import validate_inference_request
-from gwstream.gateways.simulator.genesys import (
+from gwstream.simulator.cognigy import validate_inference_request
+from gwstream.simulator.genesys import (
     decode_cursor,
     encode_cursor,
     invocation_messages,
@@ -16,8 +16,8 @@ from gwstream.gateways.simulator.genesys import (
     validate_invocation_request,
     validate_invoke_request,
 )
-from gwstream.gateways.simulator.ledger import Ledger, ServedCall
-from gwstream.gateways.simulator.replies import ReplyBook
+from gwstream.simulator.ledger import Ledger, ServedCall
+from gwstream.simulator.replies import ReplyBook
 from gwstream.tokens import TokenCounter
 
 USER = {"role": "user", "content": "Where is my order?"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import orjson
 
-from gwstream.gateways.simulator.routes import Dialect
+from gwstream.simulator.routes import Dialect
 
 __all__ = ["auth_error_body", "error_body", "fault_body", "openai_error", "stream_error_line"]
 

@@ -34,24 +34,23 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.dialects import stream_error_line
-from gwstream.gateways.simulator.ledger import ServedCall
-from gwstream.gateways.simulator.oauth import token_handler
-from gwstream.gateways.simulator.openai_routes import completion_body
-from gwstream.gateways.simulator.replies import (
+from gwstream.simulator.dialects import stream_error_line
+from gwstream.simulator.ledger import ServedCall
+from gwstream.simulator.openai_routes import completion_body
+from gwstream.simulator.replies import (
     RequestProblem,
     check_int,
     check_number,
     validate_chat_request,
 )
-from gwstream.gateways.simulator.routes import (
+from gwstream.simulator.routes import (
     COGNIGY_CHAT,
     COGNIGY_INFERENCE,
     COGNIGY_METRICS,
     COGNIGY_TOKEN,
     ROUTES,
 )
-from gwstream.gateways.simulator.state import (
+from gwstream.simulator.state import (
     JSON,
     CallInProgress,
     SimulatorState,
@@ -60,7 +59,8 @@ from gwstream.gateways.simulator.state import (
     query_int,
     read_json,
 )
-from gwstream.gateways.simulator.streams import NDJSON, write_stream
+from gwstream.simulator.stream_writer import NDJSON, write_stream
+from gwstream.simulator.token_endpoint import token_handler
 
 __all__ = ["CognigyRoutes"]
 

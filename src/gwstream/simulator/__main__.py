@@ -1,4 +1,4 @@
-"""``python -m gwstream.gateways.simulator``: serve the simulator in the foreground.
+"""``python -m gwstream.simulator``: serve the simulator in the foreground.
 
 Every :class:`SimulatorConfig` field is a flag (``--latency-ms 200``,
 ``--error-429-rate 0.05``); values are validated by the config model.
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from gwstream.gateways.simulator.config import SimulatorConfig
-from gwstream.gateways.simulator.server import serve_forever
+from gwstream.simulator.config import SimulatorConfig
+from gwstream.simulator.server import serve_forever
 
 _JSON_FIELDS = ("routes", "clients")
 

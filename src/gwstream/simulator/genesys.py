@@ -47,11 +47,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.dialects import stream_error_line
-from gwstream.gateways.simulator.ledger import ServedCall
-from gwstream.gateways.simulator.oauth import token_handler
-from gwstream.gateways.simulator.openai_routes import SSE_DONE
-from gwstream.gateways.simulator.replies import (
+from gwstream.simulator.dialects import stream_error_line
+from gwstream.simulator.ledger import ServedCall
+from gwstream.simulator.openai_routes import SSE_DONE
+from gwstream.simulator.replies import (
     RequestProblem,
     check_bool,
     check_int,
@@ -59,7 +58,7 @@ from gwstream.gateways.simulator.replies import (
     check_string,
     validate_messages,
 )
-from gwstream.gateways.simulator.routes import (
+from gwstream.simulator.routes import (
     GENESYS_INVOCATIONS,
     GENESYS_INVOKE,
     GENESYS_STREAM_SCOPE,
@@ -67,7 +66,7 @@ from gwstream.gateways.simulator.routes import (
     GENESYS_TOKEN,
     ROUTES,
 )
-from gwstream.gateways.simulator.state import (
+from gwstream.simulator.state import (
     JSON,
     CallInProgress,
     SimulatorState,
@@ -76,7 +75,8 @@ from gwstream.gateways.simulator.state import (
     query_int,
     read_json,
 )
-from gwstream.gateways.simulator.streams import SSE, write_stream
+from gwstream.simulator.stream_writer import SSE, write_stream
+from gwstream.simulator.token_endpoint import token_handler
 
 __all__ = [
     "GenesysRoutes",

@@ -21,16 +21,16 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.auth import (
+from gwstream.simulator.access import (
     ClientProblem,
     check_client,
     parse_scope,
     read_client_credentials,
 )
-from gwstream.gateways.simulator.dialects import error_body
-from gwstream.gateways.simulator.routes import TOKEN_ROUTES, Vendor
-from gwstream.gateways.simulator.state import JSON, SimulatorState
-from gwstream.gateways.simulator.stats import Handler
+from gwstream.simulator.dialects import error_body
+from gwstream.simulator.routes import TOKEN_ROUTES, Vendor
+from gwstream.simulator.state import JSON, SimulatorState
+from gwstream.simulator.stats import Handler
 
 __all__ = ["token_handler"]
 

@@ -23,15 +23,15 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.cognigy import CognigyRoutes
-from gwstream.gateways.simulator.config import RouteFaults, SimulatorConfig
-from gwstream.gateways.simulator.genesys import GenesysRoutes
-from gwstream.gateways.simulator.openai_routes import OpenAIRoutes
-from gwstream.gateways.simulator.replies import ReplyBook
-from gwstream.gateways.simulator.routes import ROUTE_NAMES, ROUTES
-from gwstream.gateways.simulator.state import JSON, SimulatorState
-from gwstream.gateways.simulator.stats import RouteStats, SimulatorStats
 from gwstream.lifecycle import Service
+from gwstream.simulator.cognigy import CognigyRoutes
+from gwstream.simulator.config import RouteFaults, SimulatorConfig
+from gwstream.simulator.genesys import GenesysRoutes
+from gwstream.simulator.openai_routes import OpenAIRoutes
+from gwstream.simulator.replies import ReplyBook
+from gwstream.simulator.routes import ROUTE_NAMES, ROUTES
+from gwstream.simulator.state import JSON, SimulatorState
+from gwstream.simulator.stats import RouteStats, SimulatorStats
 from gwstream.tokens import TokenCounter, default_counter
 
 __all__ = ["CHAT_PATH", "HEALTH_PATH", "GatewaySimulator", "SimulatorStats", "serve_forever"]

@@ -12,9 +12,9 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-from gwstream.gateways.simulator.config import SimulatorConfig
-from gwstream.gateways.simulator.dialects import fault_body
-from gwstream.gateways.simulator.routes import OPENAI_CHAT, ROUTES, Dialect
+from gwstream.simulator.config import SimulatorConfig
+from gwstream.simulator.dialects import fault_body
+from gwstream.simulator.routes import OPENAI_CHAT, ROUTES, Dialect
 
 __all__ = ["RoutePlan", "StreamFaults", "compile_plans"]
 

@@ -7,15 +7,15 @@ for: OpenAI-compatible chat completions (plain and streamed), NICE Cognigy
 telemetry), with real token usage, configurable latency and per-route faults
 (429 with Retry-After, 5xx, hangs, cut and malformed streams, token expiry,
 revoked scopes). Run it in the foreground with
-``python -m gwstream.gateways.simulator``.
+``python -m gwstream.simulator``.
 """
 
 from __future__ import annotations
 
-from gwstream.gateways.simulator.config import DEFAULT_CLIENTS, RouteFaults, SimulatorConfig
-from gwstream.gateways.simulator.routes import ROUTE_NAMES, ROUTES, Route
-from gwstream.gateways.simulator.server import GatewaySimulator, serve_forever
-from gwstream.gateways.simulator.stats import RouteStats, SimulatorStats
+from gwstream.simulator.config import DEFAULT_CLIENTS, RouteFaults, SimulatorConfig
+from gwstream.simulator.routes import ROUTE_NAMES, ROUTES, Route
+from gwstream.simulator.server import GatewaySimulator, serve_forever
+from gwstream.simulator.stats import RouteStats, SimulatorStats
 
 __all__ = [
     "DEFAULT_CLIENTS",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from gwstream.gateways.simulator.routes import ROUTES, TOKEN_ROUTES, VENDOR_SCOPES, Route, Vendor
+from gwstream.simulator.routes import ROUTES, TOKEN_ROUTES, VENDOR_SCOPES, Route, Vendor
 
 __all__ = [
     "AuthFailure",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from gwstream.gateways.simulator.routes import ROUTES, TOKEN_ROUTES
+from gwstream.simulator.routes import ROUTES, TOKEN_ROUTES
 
 __all__ = ["CLIENT_CLOSED", "Counters", "Handler", "RouteStats", "SimulatorStats"]
 

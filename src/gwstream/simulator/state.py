@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.auth import TokenStore
-from gwstream.gateways.simulator.config import SimulatorConfig
-from gwstream.gateways.simulator.dialects import auth_error_body, error_body
-from gwstream.gateways.simulator.faults import RoutePlan, compile_plans
-from gwstream.gateways.simulator.ledger import Ledger, ServedCall
-from gwstream.gateways.simulator.replies import ReplyBook, RequestProblem
-from gwstream.gateways.simulator.routes import ROUTES, Dialect, Route, Vendor
-from gwstream.gateways.simulator.stats import CLIENT_CLOSED, Counters, Handler
+from gwstream.simulator.access import TokenStore
+from gwstream.simulator.config import SimulatorConfig
+from gwstream.simulator.dialects import auth_error_body, error_body
+from gwstream.simulator.faults import RoutePlan, compile_plans
+from gwstream.simulator.ledger import Ledger, ServedCall
+from gwstream.simulator.replies import ReplyBook, RequestProblem
+from gwstream.simulator.routes import ROUTES, Dialect, Route, Vendor
+from gwstream.simulator.stats import CLIENT_CLOSED, Counters, Handler
 from gwstream.tokens import TokenCounter
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from gwstream.gateways.simulator.routes import ROUTE_NAMES
+from gwstream.simulator.routes import ROUTE_NAMES
 
 __all__ = ["DEFAULT_CLIENTS", "RouteFaults", "SimulatorConfig"]
 

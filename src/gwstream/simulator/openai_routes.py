@@ -22,16 +22,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gwstream.gateways.simulator.dialects import openai_error, stream_error_line
-from gwstream.gateways.simulator.faults import RoutePlan
-from gwstream.gateways.simulator.replies import (
+from gwstream.simulator.dialects import openai_error, stream_error_line
+from gwstream.simulator.faults import RoutePlan
+from gwstream.simulator.replies import (
     RequestProblem,
     check_bool,
     validate_chat_request,
 )
-from gwstream.gateways.simulator.routes import OPENAI_CHAT, ROUTES
-from gwstream.gateways.simulator.state import JSON, SimulatorState, bad_request, read_json
-from gwstream.gateways.simulator.streams import SSE, write_stream
+from gwstream.simulator.routes import OPENAI_CHAT, ROUTES
+from gwstream.simulator.state import JSON, SimulatorState, bad_request, read_json
+from gwstream.simulator.stream_writer import SSE, write_stream
 
 __all__ = ["SSE_DONE", "OpenAIRoutes", "completion_body", "stream_chat"]
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from gwstream.gateways.simulator.faults import StreamFaults
+from gwstream.simulator.faults import StreamFaults
 
 __all__ = ["NDJSON", "SSE", "write_stream"]
 
