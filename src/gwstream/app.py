@@ -14,14 +14,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import ConfigError
 from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
-from gwstream.gateways.failures import DEFAULT_FALLBACK_ON_STATUS, DEFAULT_RETRY_ON_STATUS
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.guardrails.redact import scrub_bytes
@@ -111,67 +109,11 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
-    """Keyword settings for :func:`gwstream.gateways.build_gateway` from one gateway's config.
-
-    Reads secret files; a ConfigError names the gateway.
-    """
-    try:
-        return _gateway_kwargs(name, gw)
-    except ConfigError as exc:
-        raise ConfigError(f"gateways.{name}: {exc}") from None
-
-
-def _gateway_kwargs(name: str, gw: GatewaySettings) -> dict[str, Any]:
-    from gwstream.gateways.breaker import BreakerPolicy
-    from gwstream.gateways.resilience import Retrier, RetryBudget, RetryPolicy
-
-    kwargs: dict[str, Any] = {
-        "name": name,
-        "base_urls": list(gw.base_urls),
-        "default_model": gw.model,
-        "timeout_s": gw.timeout_s,
-        "max_connections": gw.max_connections,
-        "retry": Retrier(
-            RetryPolicy(
-                max_attempts=gw.max_attempts,
-                deadline_s=gw.deadline_s,
-                retry_on_status=_statuses(gw.retry_on_status, DEFAULT_RETRY_ON_STATUS),
-                fallback_on_status=_statuses(gw.fallback_on_status, DEFAULT_FALLBACK_ON_STATUS),
-            ),
-            budget=RetryBudget(gw.retry_budget),
-        ),
-        "breaker": BreakerPolicy(failure_threshold=gw.breaker_failures, open_s=gw.breaker_open_s),
-    }
-    if gw.stream is not None:
-        kwargs["stream"] = gw.stream
-    if gw.protocol == "genesys.invocations":
-        kwargs["prompt_id"] = gw.prompt_id
-    if gw.oauth is not None:
-        kwargs.update(
-            client_id=gw.oauth.client_id,
-            client_secret=gw.oauth.resolved_secret(),
-            token_url=gw.token_url(),
-            scopes=tuple(gw.scopes()),
-            credentials_in=gw.oauth.credentials_in
-            or ("basic" if gw.vendor == "genesys" else "form"),
-        )
-    else:
-        kwargs["api_key"] = gw.resolved_api_key()
-    return kwargs
-
-
-def _statuses(configured: list[int] | None, default: frozenset[int]) -> frozenset[int]:
-    return default if configured is None else frozenset(configured)
-
-
 def build_gateways(settings: Settings) -> dict[str, Gateway]:
-    from gwstream.gateways.factory import build_gateway
+    """Every configured gateway (reads secret files; ConfigError names the gateway)."""
+    from gwstream.gateways.factory import gateway_from_settings
 
-    return {
-        name: build_gateway(gw.protocol, **gateway_kwargs(name, gw))
-        for name, gw in settings.gateways.items()
-    }
+    return {name: gateway_from_settings(name, gw) for name, gw in settings.gateways.items()}
 
 
 def build_limits(settings: Settings) -> RateLimits | None:

@@ -336,11 +336,10 @@ def gateways_check(
     if settings.tenants:
         out.print(_tenants_table(settings))
     if not probe:
-        from gwstream.app import gateway_kwargs
+        from gwstream.app import build_gateways
 
         try:
-            for name, gw in settings.gateways.items():
-                gateway_kwargs(name, gw)  # reads secret files
+            build_gateways(settings)  # reads secret files; no network
         except GwstreamError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None

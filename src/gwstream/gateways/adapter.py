@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -44,6 +44,7 @@ from gwstream.gateways.failures import (
     dropped_stream,
     failure_from_status,
 )
+from gwstream.gateways.protocols import facts
 from gwstream.gateways.resilience import Retrier, RetryPolicy
 from gwstream.gateways.scopes import forbidden_error
 from gwstream.gateways.streams import MalformedChunk, StreamCut
@@ -116,6 +117,17 @@ class HttpGateway(Service):
     """The answer forms the protocol has: buffered (False), streamed (True) or both."""
     stream_default: ClassVar[bool] = False
     """Whether a protocol with both forms streams when neither request nor config asks."""
+
+    def __init_subclass__(cls, protocol: str | None = None, **kwargs: Any) -> None:
+        """``class X(HttpGateway, protocol="name")``: the class attributes above come from
+        the protocol's facts (:mod:`gwstream.gateways.protocols`), written down once."""
+        super().__init_subclass__(**kwargs)
+        if protocol is None:
+            return
+        f = facts(protocol)
+        cls.protocol, cls.path, cls.needed_scopes = f.name, f.path, f.scopes
+        cls.vendor = f.vendor if f.oauth else None
+        cls.stream_forms, cls.stream_default = f.stream_forms, f.stream_default
 
     def __init__(
         self,

@@ -45,6 +45,7 @@ from gwstream.errors import (
     GatewayProtocolError,
 )
 from gwstream.gateways.failures import classify_status, classify_transport_error
+from gwstream.gateways.protocols import COGNIGY_TOKEN_PATH, GENESYS_TOKEN_PATH
 
 __all__ = [
     "COGNIGY_TOKEN_PATH",
@@ -56,8 +57,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-COGNIGY_TOKEN_PATH = "/api/v1/auth/token"
-GENESYS_TOKEN_PATH = "/login/oauth2/token"
 
 CredentialStyle = Literal["form", "basic"]
 """``form``: client_id/client_secret as form fields; ``basic``: an HTTP Basic header."""

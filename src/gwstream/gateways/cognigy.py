@@ -31,6 +31,7 @@ from gwstream.gateways.completion import (
     stream_error,
 )
 from gwstream.gateways.openai import build_payload, parse_chat_completion
+from gwstream.gateways.protocols import PROTOCOLS
 from gwstream.gateways.streams import MalformedChunk, StreamCut, iter_json_lines
 
 __all__ = [
@@ -43,8 +44,8 @@ __all__ = [
     "read_inference_stream",
 ]
 
-CHAT_PATH = "/api/v1/llm/gateway/chat"
-INFERENCE_PATH = "/api/v1/llm/gateway/inference"
+CHAT_PATH = PROTOCOLS["cognigy.chat"].path
+INFERENCE_PATH = PROTOCOLS["cognigy.inference"].path
 NDJSON = "application/x-ndjson"
 
 
@@ -79,14 +80,8 @@ async def read_inference_stream(chunks: AsyncIterator[bytes], endpoint: str) -> 
     raise StreamCut("the inference stream ended without its final usage line")
 
 
-class CognigyChatGateway(HttpGateway):
+class CognigyChatGateway(HttpGateway, protocol="cognigy.chat"):
     """Cognigy LLM Gateway chat (buffered, OpenAI-shaped); needs ``auth``."""
-
-    protocol = "cognigy.chat"
-    path = CHAT_PATH
-    vendor = "cognigy"
-    needed_scopes = ("llm.gateway:invoke",)
-    stream_forms = (False,)
 
     def build_exchange(self, request: GatewayRequest, model: str) -> Exchange:
         payload = build_chat_payload(request, model)
@@ -96,14 +91,8 @@ class CognigyChatGateway(HttpGateway):
         return parse_chat_completion(body)
 
 
-class CognigyInferenceGateway(HttpGateway):
+class CognigyInferenceGateway(HttpGateway, protocol="cognigy.inference"):
     """Cognigy LLM Gateway streaming inference (JSON lines, final usage); needs ``auth``."""
-
-    protocol = "cognigy.inference"
-    path = INFERENCE_PATH
-    vendor = "cognigy"
-    needed_scopes = ("llm.gateway.inference",)
-    stream_forms = (True,)
 
     def build_exchange(self, request: GatewayRequest, model: str) -> Exchange:
         payload = build_inference_payload(request, model)

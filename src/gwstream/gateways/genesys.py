@@ -34,6 +34,7 @@ from gwstream.gateways.adapter import Exchange, HttpGateway
 from gwstream.gateways.base import GatewayRequest
 from gwstream.gateways.completion import Completion, read_sse_chat, token_count
 from gwstream.gateways.openai import parse_chat_completion
+from gwstream.gateways.protocols import PROTOCOLS
 
 __all__ = [
     "INVOCATIONS_PATH",
@@ -46,8 +47,8 @@ __all__ = [
     "parse_invoke_reply",
 ]
 
-INVOKE_PATH = "/api/v2/ai/llm/gateway/invoke"
-INVOCATIONS_PATH = "/api/v2/ai/llm/gateway/invocations"
+INVOKE_PATH = PROTOCOLS["genesys.invoke"].path
+INVOCATIONS_PATH = PROTOCOLS["genesys.invocations"].path
 
 
 def build_invoke_payload(
@@ -145,15 +146,8 @@ def parse_invocation(body: bytes) -> Completion:
     )
 
 
-class GenesysInvokeGateway(HttpGateway):
+class GenesysInvokeGateway(HttpGateway, protocol="genesys.invoke"):
     """Genesys LLM Gateway invoke, streamed as SSE until ``[DONE]``; needs ``auth``."""
-
-    protocol = "genesys.invoke"
-    path = INVOKE_PATH
-    vendor = "genesys"
-    needed_scopes = ("ai:llm:gateway:use", "ai:llm:gateway:stream")
-    stream_forms = (False, True)
-    stream_default = True
 
     def build_exchange(self, request: GatewayRequest, model: str) -> Exchange:
         stream = self.streams(request)
@@ -172,17 +166,12 @@ class GenesysInvokeGateway(HttpGateway):
         return await read_sse_chat(chunks, endpoint)
 
 
-class GenesysInvocationsGateway(HttpGateway):
+class GenesysInvocationsGateway(HttpGateway, protocol="genesys.invocations"):
     """Genesys prompt invocations of ``prompt_id`` (default: the request's model).
 
     The model stays what results report and prices are looked up by; the
     prompt configuration in Genesys decides what actually runs.
     """
-
-    protocol = "genesys.invocations"
-    path = INVOCATIONS_PATH
-    vendor = "genesys"
-    needed_scopes = ("ai:gateway:write",)
 
     def __init__(self, *, prompt_id: str | None = None, **kwargs: Any) -> None:
         """``prompt_id`` names the Genesys prompt to run (default: the model name);

@@ -33,25 +33,23 @@ class EndpointHealth:
 async def probe_endpoint(
     settings: Settings, name: str, endpoint: str, timeout_s: float
 ) -> EndpointHealth:
-    from gwstream.app import gateway_kwargs
-    from gwstream.gateways.factory import build_gateway
+    from gwstream.gateways.factory import gateway_from_settings
 
     gw_settings = settings.gateways[name]
     try:
-        kwargs = gateway_kwargs(name, gw_settings)
+        gateway = gateway_from_settings(
+            name,
+            gw_settings,
+            base_urls=[endpoint],
+            # A few attempts: one 429 must not make a healthy endpoint look down.
+            retry=RetryPolicy(max_attempts=3, deadline_s=timeout_s),
+            timeout_s=timeout_s,
+        )
     except ConfigError as exc:
         return EndpointHealth(name, gw_settings.protocol, endpoint, False, "config", 0.0, str(exc))
-    kwargs.update(
-        base_urls=[endpoint],
-        # A few attempts: one 429 must not make a healthy endpoint look down.
-        retry=RetryPolicy(max_attempts=3, deadline_s=timeout_s),
-        timeout_s=timeout_s,
-    )
-    if kwargs.get("token_url") is None and gw_settings.oauth is not None:
-        kwargs["token_url"] = gw_settings.token_url()
     started = time.perf_counter()
     try:
-        async with build_gateway(gw_settings.protocol, **kwargs) as gateway:
+        async with gateway:
             result = await gateway.complete(
                 GatewayRequest(
                     (ChatMessage("user", "ping"),),

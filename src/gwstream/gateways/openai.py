@@ -22,6 +22,7 @@ from gwstream.gateways.adapter import Exchange, HttpGateway
 from gwstream.gateways.base import GatewayRequest
 from gwstream.gateways.client import build_http_client
 from gwstream.gateways.completion import Completion, read_sse_chat, token_count
+from gwstream.gateways.protocols import PROTOCOLS
 
 __all__ = [
     "CHAT_COMPLETIONS_PATH",
@@ -33,7 +34,7 @@ __all__ = [
     "parse_chat_completion",
 ]
 
-CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+CHAT_COMPLETIONS_PATH = PROTOCOLS["openai"].path
 
 ChatCompletion = Completion
 """The parts of a chat-completion reply gwstream uses (the shared :class:`Completion`)."""
@@ -108,7 +109,7 @@ def parse_chat_completion(body: bytes) -> Completion:
     )
 
 
-class OpenAIChatGateway(HttpGateway):
+class OpenAIChatGateway(HttpGateway, protocol="openai"):
     """An OpenAI-compatible chat-completions gateway, buffered or streamed, with fallback.
 
     ``api_key`` is sent as a bearer token (``auth`` may replace it for
@@ -116,10 +117,6 @@ class OpenAIChatGateway(HttpGateway):
     gateway's ``stream`` setting says so. See
     :class:`~gwstream.gateways.adapter.HttpGateway` for the keyword arguments.
     """
-
-    protocol = "openai"
-    path = CHAT_COMPLETIONS_PATH
-    stream_forms = (False, True)
 
     def _check_base_url(self, base: str) -> str:
         if base.endswith("/v1"):

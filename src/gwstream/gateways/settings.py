@@ -20,30 +20,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gwstream.errors import ConfigError
+from gwstream.gateways.protocols import PROTOCOLS as PROTOCOL_FACTS
 
 Protocol = Literal[
     "openai", "cognigy.chat", "cognigy.inference", "genesys.invoke", "genesys.invocations"
 ]
 PROTOCOLS: tuple[str, ...] = Protocol.__args__  # type: ignore[attr-defined]
 
-#: Which forms (streamed True, buffered False) each protocol has.
-STREAM_FORMS: dict[str, frozenset[bool]] = {
-    "openai": frozenset({True, False}),
-    "cognigy.chat": frozenset({False}),
-    "cognigy.inference": frozenset({True}),
-    "genesys.invoke": frozenset({True, False}),
-    "genesys.invocations": frozenset({False}),
-}
-
-#: Where each vendor's OAuth2 token endpoint lives, relative to the first base URL.
-TOKEN_PATHS = {"cognigy": "/api/v1/auth/token", "genesys": "/login/oauth2/token"}
-#: Scopes a gateway needs by default (the seeds' names), overridable per gateway.
-DEFAULT_SCOPES = {
-    "cognigy.chat": ["llm.gateway:invoke"],
-    "cognigy.inference": ["llm.gateway.inference"],
-    "genesys.invoke": ["ai:llm:gateway:use", "ai:llm:gateway:stream"],
-    "genesys.invocations": ["ai:gateway:write"],
-}
+# Protocol names are listed above for the configuration's schema; their facts (answer
+# forms, vendor, scopes, token endpoint) are gwstream.gateways.protocols.PROTOCOLS, which
+# a test keeps equal to this list.
 
 
 class _Section(BaseModel):
@@ -150,11 +136,12 @@ class GatewaySettings(_Section):
         for url in self.base_urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"base_urls: {url!r} is not an http(s) URL")
-        if self.vendor in ("cognigy", "genesys") and self.oauth is None:
+        needs_oauth = PROTOCOL_FACTS[self.protocol].oauth
+        if needs_oauth and self.oauth is None:
             raise ValueError(f"protocol {self.protocol} needs oauth (client_id and client_secret)")
-        if self.vendor == "openai" and self.oauth is not None:
-            raise ValueError("protocol openai uses api_key or api_key_file, not oauth")
-        forms = STREAM_FORMS[self.protocol]
+        if not needs_oauth and self.oauth is not None:
+            raise ValueError(f"protocol {self.protocol} uses api_key or api_key_file, not oauth")
+        forms = PROTOCOL_FACTS[self.protocol].stream_forms
         if self.stream is not None and self.stream not in forms:
             raise ValueError(
                 f"protocol {self.protocol} has no {'streamed' if self.stream else 'buffered'} form; drop stream"
@@ -195,12 +182,14 @@ class GatewaySettings(_Section):
     def token_url(self) -> str | None:
         if self.oauth is None:
             return None
-        return self.oauth.token_url or self.base_urls[0].rstrip("/") + TOKEN_PATHS[self.vendor]
+        path = PROTOCOL_FACTS[self.protocol].token_path
+        assert path is not None, "oauth is only accepted for protocols with a token endpoint"
+        return self.oauth.token_url or self.base_urls[0].rstrip("/") + path
 
     def scopes(self) -> list[str]:
         if self.oauth is not None and self.oauth.scopes is not None:
             return self.oauth.scopes
-        return DEFAULT_SCOPES.get(self.protocol, [])
+        return list(PROTOCOL_FACTS[self.protocol].scopes)
 
 
 @lru_cache(maxsize=1)
