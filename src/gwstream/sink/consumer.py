@@ -15,26 +15,44 @@ A record that does not parse as a :class:`~gwstream.events.CostEvent`, or
 whose values the table cannot hold, is logged by position (never by content),
 counted in :attr:`SinkStats.bad_records` and skipped: one bad record must not
 stop the reports.
+
+Records as the processor writes them take a fast path (:func:`fast_row`): a
+strict TypedDict validator that accepts a subset of what the model accepts
+and yields the table's row directly, without building the model and
+rounding its Decimals (about a third less time per record than model plus
+row). Anything else (an unusual but valid form, a budget, a bad record)
+goes through the model, so validation is exactly the model's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal, cast
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
-from pydantic import ValidationError
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
-from gwstream.events import CostEvent
+from gwstream.events import ID_PATTERN, CostEvent, ResponseStatus
 from gwstream.kafkaio import make_consumer, start_client
 from gwstream.lifecycle import Service
-from gwstream.sink.writer import CostWriter, storage_problem
+from gwstream.sink.writer import CostRow, CostWriter, cost_row, storage_problem
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +98,8 @@ class ParsedBatch:
     """One fetched batch, parsed: the storable events and the offsets it covers."""
 
     records: int
-    events: list[CostEvent]
+    rows: list[CostRow]
+    """The storable events, in fetch order (duplicates included)."""
     bad_records: int
     offsets: dict[TopicPartition, int]
     """Next offset to read per partition, past every fetched record."""
@@ -95,13 +114,83 @@ def _reason(exc: ValidationError) -> str:
     return f"{len(errors)} error(s), first {kind} at {where or '(root)'}"
 
 
+_MAX_BIGINT = 2**63 - 1
+_WireId = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=128, pattern=ID_PATTERN)
+]
+_WireCount = Annotated[int, Strict(), Field(ge=0, le=_MAX_BIGINT)]
+# Plain decimals DECIMAL(18,9) holds exactly: stored as written, no rounding needed.
+_WireMoney = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^-?(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9})?$")
+]
+
+
+class _WireCost(TypedDict):
+    """A cost event exactly as the processor writes it, each field a strict subset of CostEvent's.
+
+    Strict types (no coercion), every field present, no budget, money as
+    plain decimal strings within the column's scale and range; the patterns
+    and the datetime parser are CostEvent's own, so whatever passes here
+    passes CostEvent with the same values.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
+
+    event_id: str
+    turn_id: _WireId
+    tenant_id: _WireId
+    session_id: _WireId
+    seq: _WireCount
+    produced_at: AwareDatetime
+    occurred_at: AwareDatetime
+    gateway: str | None
+    request_model: str
+    input_tokens: _WireCount
+    output_tokens: _WireCount
+    usage_source: Literal["gateway", "tiktoken", "none"]
+    tokenizer: str | None
+    cost: _WireMoney
+    currency: Annotated[str, StringConstraints(strict=True, min_length=3, max_length=3)]
+    price_source: str
+    budget: None
+    status: ResponseStatus | None
+    latency_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    cached: bool
+    avoided_cost: _WireMoney
+    use_case: str | None
+    prompt_version: str | None
+
+
+@functools.cache
+def _wire_adapter() -> TypeAdapter[_WireCost]:
+    # Built on first use, not at import.
+    return TypeAdapter(_WireCost)
+
+
+def fast_row(payload: bytes) -> CostRow | None:
+    """The row of a cost event as the processor writes it, or None for any other form.
+
+    None does not mean invalid: the caller then validates with
+    :class:`CostEvent`. A row returned here is one the model accepts,
+    :func:`~gwstream.sink.writer.storage_problem` passes, and
+    :func:`~gwstream.sink.writer.cost_row` gives for the model's event, got
+    without building the model or converting money (see :class:`_WireCost`).
+    """
+    try:
+        wire: dict[str, Any] = dict(_wire_adapter().validate_json(payload))
+    except ValidationError:
+        return None
+    del wire["budget"]
+    return cast(CostRow, wire)
+
+
 def parse_batch(fetched: Records) -> ParsedBatch:
     """Parse fetched records into storable events, counting and logging the rest.
 
     The offsets to commit cover every fetched record, bad ones included: a
     skipped record is handled (logged), not pending.
     """
-    events: list[CostEvent] = []
+    rows: list[CostRow] = []
     bad = 0
     records = 0
     offsets: dict[TopicPartition, int] = {}
@@ -116,6 +205,10 @@ def parse_batch(fetched: Records) -> ParsedBatch:
                 bad += 1
                 logger.warning("skipping cost record %s: no value", position)
                 continue
+            row = fast_row(record.value)
+            if row is not None:
+                rows.append(row)
+                continue
             try:
                 event = CostEvent.model_validate_json(record.value)
             except ValidationError as exc:
@@ -127,8 +220,8 @@ def parse_batch(fetched: Records) -> ParsedBatch:
                 bad += 1
                 logger.warning("skipping cost record %s: %s", position, problem)
                 continue
-            events.append(event)
-    return ParsedBatch(records=records, events=events, bad_records=bad, offsets=offsets)
+            rows.append(cost_row(event))
+    return ParsedBatch(records=records, rows=rows, bad_records=bad, offsets=offsets)
 
 
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -255,7 +348,7 @@ class CostSink(Service):
 
     def _parse_and_write(self, fetched: Records) -> tuple[ParsedBatch, int]:
         batch = parse_batch(fetched)
-        inserted = self._writer.write_batch(batch.events) if batch.events else 0
+        inserted = self._writer.write_rows(batch.rows) if batch.rows else 0
         return batch, inserted
 
     async def _store(self, fetched: Records) -> None:
@@ -265,9 +358,9 @@ class CostSink(Service):
             committed = await self._commit(batch.offsets)
         result = BatchResult(
             records=batch.records,
-            events=len(batch.events),
+            events=len(batch.rows),
             inserted=inserted,
-            duplicates=len(batch.events) - inserted,
+            duplicates=len(batch.rows) - inserted,
             bad_records=batch.bad_records,
             committed=committed,
             seconds=time.perf_counter() - started,

