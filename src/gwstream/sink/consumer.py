@@ -329,6 +329,15 @@ class CostSink(Service):
                     await self._finish_pending()
         finally:
             await self._finish_pending()
+        s = self._stats
+        logger.info(
+            "cost sink stopping: %d batches stored and committed, %d new rows, %d duplicates, "
+            "%d bad records skipped",
+            s.batches,
+            s.rows_inserted,
+            s.duplicates,
+            s.bad_records,
+        )
         return self._stats
 
     async def _finish_pending(self) -> None:

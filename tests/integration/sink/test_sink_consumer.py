@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -126,8 +127,12 @@ def settings_for(database: Path, group_id: str | None = None) -> SinkSettings:
 
 
 async def test_each_event_is_stored_once_and_offsets_are_committed_after_it(
-    kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="gwstream.sink.consumer")
     events = cost_events(UNIQUE)
     # Every event twice: once by key, once rotated onto another partition, so
     # copies meet in the same batch, in later batches and across partitions.
@@ -147,6 +152,10 @@ async def test_each_event_is_stored_once_and_offsets_are_committed_after_it(
     assert stats.duplicates == UNIQUE
     assert stats.bad_records == 1
     assert stats.batches == len(batches) > 1
+    assert (
+        f"cost sink stopping: {stats.batches} batches stored and committed, {UNIQUE} new rows, "
+        f"{UNIQUE} duplicates, 1 bad records skipped" in caplog.text
+    )
     expected = {tenant: Decimal(0) for tenant in TENANTS}
     for event in events:
         expected[event.tenant_id] += event.cost
