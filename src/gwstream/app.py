@@ -361,3 +361,17 @@ async def run_processor(
             await processor.run(stop)
     finally:
         await pipeline.aclose()
+        if cache.enabled:
+            c = cache.stats
+            log.info(
+                "answer cache: %d hits, %d misses (%d waited for the same request in flight), "
+                "%d stored, %d evicted, %d expired; %d entries, %.1f MB",
+                c.hits,
+                c.misses,
+                c.coalesced,
+                c.stored,
+                c.evicted,
+                c.expired,
+                len(cache),
+                cache.bytes / 1e6,
+            )

@@ -6,6 +6,7 @@ session keeps its prompt variant across a restart with the weights changed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -86,7 +87,9 @@ async def test_repeats_are_answered_from_the_tenants_own_cache_and_the_savings_r
     topic_names: TopicNames,
     tmp_path: Path,
     start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="gwstream.app")
     sim = await start_simulator(latency_ms=5)
     settings = settings_for(kafka, topic_names, sim.url).model_copy(
         update={
@@ -114,6 +117,7 @@ async def test_repeats_are_answered_from_the_tenants_own_cache_and_the_savings_r
     finally:
         await running.close()
 
+    assert "answer cache: 3 hits" in caplog.text  # logged when the processor stops
     first, hit = answers["acme-a1-0"], answers["acme-a2-0"]
     assert not first.cached and first.input_tokens > 0
     for turn_id in ("acme-a2-0", "acme-a3-0", "globex-g2-0"):
