@@ -334,7 +334,7 @@ def gateways_check(
         table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
     out.print(table)
     if settings.tenants:
-        out.print(_tenants_table(settings))
+        out.print(_tenants_table(settings, out.width))
     if not probe:
         from gwstream.app import build_gateways
 
@@ -358,21 +358,23 @@ def gateways_check(
         raise typer.Exit(1)
 
 
-def _tenants_table(settings: Settings) -> Any:
-    from rich.table import Table
+#: Columns of the tenants overview, in order.
+_TENANT_COLUMNS = (
+    "gateway",
+    "rate limits",
+    "session budget",
+    "spend limits",
+    "guardrails",
+    "prompts",
+    "cache",
+)
+#: Narrower consoles get one small table per tenant instead of one wide table.
+_WIDE_TENANTS = 140
 
-    table = Table(title="Tenants")
-    for col in (
-        "tenant",
-        "gateway",
-        "rate limits",
-        "session budget",
-        "spend limits",
-        "guardrails",
-        "prompts",
-        "cache",
-    ):
-        table.add_column(col, overflow="fold")
+
+def _tenant_rows(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
+    """Each tenant with its :data:`_TENANT_COLUMNS` values."""
+    rows: list[tuple[str, tuple[str, ...]]] = []
     for tenant, t in settings.tenants.items():
         rates = ", ".join(f"{v} {unit}" for v, unit in ((t.rpm, "rpm"), (t.tpm, "tpm")) if v)
         b, sp = t.budget, t.spend
@@ -395,8 +397,7 @@ def _tenants_table(settings: Settings) -> Any:
         guard = f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}" + (
             "" if t.guardrails is not None else " (default)"
         )
-        table.add_row(
-            tenant,
+        values = (
             t.gateway or settings.default_gateway,
             rates,
             budget,
@@ -405,7 +406,33 @@ def _tenants_table(settings: Settings) -> Any:
             _prompts_cell(settings, tenant),
             _cache_cell(settings, tenant),
         )
-    return table
+        rows.append((tenant, values))
+    return rows
+
+
+def _tenants_table(settings: Settings, width: int = _WIDE_TENANTS) -> Any:
+    """The tenants' policies: one table on a wide console, one per tenant on a narrow one
+    (eight columns in 80 characters fold every header)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    rows = _tenant_rows(settings)
+    if width >= _WIDE_TENANTS:
+        table = Table(title="Tenants")
+        for col in ("tenant", *_TENANT_COLUMNS):
+            table.add_column(col, overflow="fold")
+        for tenant, values in rows:
+            table.add_row(tenant, *values)
+        return table
+    tables = []
+    for tenant, values in rows:
+        table = Table(title=f"Tenant {tenant}", show_header=False, title_justify="left")
+        table.add_column("setting", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for col, value in zip(_TENANT_COLUMNS, values, strict=True):
+            table.add_row(col, value or "-")
+        tables.append(table)
+    return Group(*tables)
 
 
 def _prompts_cell(settings: Settings, tenant: str) -> str:
