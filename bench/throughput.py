@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -75,6 +76,22 @@ def _opener(s: int, faq: int) -> str:
     return f"Hello, I have a question about topic {k}: how does it work?"
 
 
+def bench_turn(i: int, sessions: int, now: datetime, faq: int = 0) -> TurnEvent:
+    """Turn ``i`` of the workload: sessions interleaved, seven tenants, unique texts (an
+    opening question from the ``faq`` common ones when ``faq`` is set)."""
+    s, seq = i % sessions, i // sessions
+    return TurnEvent(
+        turn_id=f"b{i}",
+        tenant_id=f"tenant-{s % 7}",
+        session_id=f"s{s}",
+        seq=seq,
+        occurred_at=now,
+        text=_opener(s, faq)
+        if faq and seq == 0
+        else f"Hello, I have a question about my order {s}, turn {seq}.",
+    )
+
+
 async def _publish(
     kafka: KafkaSettings, names: TopicNames, turns: int, sessions: int, faq: int = 0
 ) -> None:
@@ -84,17 +101,7 @@ async def _publish(
     try:
         batch = []
         for i in range(turns):
-            s, seq = i % sessions, i // sessions
-            t = TurnEvent(
-                turn_id=f"b{i}",
-                tenant_id=f"tenant-{s % 7}",
-                session_id=f"s{s}",
-                seq=seq,
-                occurred_at=now,
-                text=_opener(s, faq)
-                if faq and seq == 0
-                else f"Hello, I have a question about my order {s}, turn {seq}.",
-            )
+            t = bench_turn(i, sessions, now, faq)
             batch.append((names.turns, t.key.encode(), t.to_json(), turn_headers(t)))
             if len(batch) >= 5_000:
                 await send_all(producer, batch)

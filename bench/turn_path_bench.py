@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gwstream.app import build_cache, build_gateways, build_stages
 from gwstream.config import GatewaySettings, Settings
-from gwstream.events import TurnEvent, cloudevent_headers, turn_headers, utcnow
+from gwstream.events import cloudevent_headers, turn_headers, utcnow
 from gwstream.pipeline import Next, Origin, Outcome, Session, Stage, TurnContext, build_events
 from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.stage import compose
@@ -37,7 +37,7 @@ from gwstream.runtime import InRecord
 from gwstream.tokens import default_counter
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import _start_simulator
+from throughput import _start_simulator, bench_turn
 
 Clock = time.process_time
 
@@ -69,15 +69,7 @@ def _records(turns: int, sessions: int) -> list[InRecord]:
     now = utcnow()
     out = []
     for i in range(turns):
-        s, seq = i % sessions, i // sessions
-        t = TurnEvent(
-            turn_id=f"b{i}",
-            tenant_id=f"tenant-{s % 7}",
-            session_id=f"s{s}",
-            seq=seq,
-            occurred_at=now,
-            text=f"Hello, I have a question about my order {s}, turn {seq}.",
-        )
+        t = bench_turn(i, sessions, now)
         out.append(InRecord("turns", 0, i, t.key.encode(), t.to_json(), turn_headers(t), 0))
     return out
 
