@@ -202,11 +202,20 @@ _call_seconds: ContextVar[list[float] | None] = ContextVar("bench_call_seconds",
 
 
 @contextlib.contextmanager
-def overheads(samples: list[float]) -> Iterator[None]:
+def overheads(samples: list[float], acks: list[float] | None = None) -> Iterator[None]:
     """Record, per processed turn, the processor's overhead: the time from a worker taking
-    the record to its outputs being acknowledged, less the gateway call. (The bench wraps
-    two methods for the run; gwstream itself carries no such timing.)"""
-    process, call = Processor._process, CallGateway.__call__
+    the record to its outputs being acknowledged, less the gateway call; and in ``acks``
+    the part of it spent waiting for the broker to acknowledge the outputs. (The bench
+    wraps three methods for the run; gwstream itself carries no such timing.)"""
+    process, call, publish = Processor._process, CallGateway.__call__, Processor._publish
+
+    async def timed_publish(self: Any, outputs: Any, change: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await publish(self, outputs, change)
+        finally:
+            if acks is not None:
+                acks.append(time.perf_counter() - started)
 
     async def timed_process(self: Any, part: Any, work: Any) -> None:
         box = [0.0]
@@ -229,11 +238,13 @@ def overheads(samples: list[float]) -> Iterator[None]:
 
     Processor._process = timed_process  # type: ignore[method-assign]
     CallGateway.__call__ = timed_call  # type: ignore[method-assign]
+    Processor._publish = timed_publish  # type: ignore[method-assign]
     try:
         yield
     finally:
         Processor._process = process  # type: ignore[method-assign]
         CallGateway.__call__ = call  # type: ignore[method-assign]
+        Processor._publish = publish  # type: ignore[method-assign]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -271,7 +282,11 @@ async def gwstream_run(
         await asyncio.sleep(0.01)
         if time.perf_counter() - last > 2:
             last = time.perf_counter()
-            print(f"    ... {stats.processed}/{turns} in flight {stats.in_flight}", file=sys.stderr)
+            print(
+                f"    ... {stats.processed}/{turns} in flight {stats.in_flight} (limit "
+                f"{stats.in_flight_limit}, loop lag {stats.loop_lag_s * 1e3:.1f} ms)",
+                file=sys.stderr,
+            )
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = stats.processed - n0
     if hits is not None:
@@ -438,7 +453,8 @@ async def main() -> None:
                 await topics.apply(kafka, names)
                 await _publish(kafka, names, args.turns, args.sessions)
                 samples: list[float] = []
-                with overheads(samples):
+                acks: list[float] = []
+                with overheads(samples, acks):
                     rate, cpu = await gwstream_run(kafka, names, args.turns, url, args.in_flight)
             finally:
                 sim.terminate()
@@ -452,6 +468,10 @@ async def main() -> None:
                 f"    processor overhead per turn (all but the gateway call): p50 "
                 f"{_percentile(samples, 0.5) * 1e3:.1f} ms, p99 {_percentile(samples, 0.99) * 1e3:.1f} ms"
                 " (target at 200 ms: p99 under 10 ms)"
+            )
+            print(
+                f"      of which waiting for the broker's acknowledgement: p50 "
+                f"{_percentile(acks, 0.5) * 1e3:.1f} ms, p99 {_percentile(acks, 0.99) * 1e3:.1f} ms"
             )
 
 

@@ -132,6 +132,13 @@ class RuntimeSettings(_Section):
     """Concurrency, backpressure and commit behaviour of the processor."""
 
     max_in_flight: int = Field(default=2_000, ge=1, le=100_000, description="Handler calls at once")
+    loop_lag_target_ms: float = Field(
+        default=5.0,
+        ge=0,
+        le=1_000,
+        description="Event-loop lag the in-flight limit keeps under, by holding records back "
+        "while turns need more CPU than one core has; 0 keeps max_in_flight fixed",
+    )
     pause_above: int = Field(
         default=5_000, ge=1, description="Pause a partition with this many uncommitted records"
     )

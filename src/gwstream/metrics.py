@@ -57,6 +57,11 @@ class _Collector(Collector):
         for name, doc, value in (
             ("gwstream_in_flight", "Records being processed now", s.in_flight),
             ("gwstream_queued", "Records waiting in session lanes", s.queued),
+            (
+                "gwstream_in_flight_limit",
+                "Records allowed in flight now (adapts to the event loop's lag)",
+                s.in_flight_limit,
+            ),
             ("gwstream_partitions_assigned", "Input partitions owned", len(s.assigned)),
             (
                 "gwstream_partitions_paused",
@@ -65,6 +70,9 @@ class _Collector(Collector):
             ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily(
+            "gwstream_loop_lag_seconds", "Event-loop lag, last sample", value=s.loop_lag_s
+        )
         state = GaugeMetricFamily(
             "gwstream_circuit_state",
             "Circuit breaker per gateway endpoint and model: 0 closed, 1 half-open, 2 open",

@@ -50,6 +50,7 @@ from gwstream.kafkaio import make_consumer, make_producer, settle, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
+from gwstream.runtime.limiter import InFlightLimit
 from gwstream.runtime.offsets import decode_done, encode_done
 from gwstream.runtime.records import InRecord, OutRecord, RecordHandler, RuntimeStats
 from gwstream.runtime.state import KeyState, StateStore
@@ -62,6 +63,9 @@ T = TypeVar("T")
 class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
 
+
+#: Records decoded between two yields to the event loop.
+ACCEPT_CHUNK = 32
 
 #: Header on a dead letter whose value was changed by the scrubber (PII replaced).
 SCRUBBED_HEADER = "gw_scrubbed"
@@ -108,6 +112,9 @@ class Processor(Service, Generic[T]):
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self.limit = InFlightLimit(
+            self._cfg.max_in_flight, self._cfg.loop_lag_target_ms / 1000, stats=self.stats
+        )
         self._fatal: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------
@@ -143,6 +150,9 @@ class Processor(Service, Generic[T]):
         ]
         for worker in self._workers:
             worker.add_done_callback(self._worker_exited)
+        limiter = asyncio.create_task(self.limit.run(), name="gwstream-in-flight-limit")
+        limiter.add_done_callback(self._worker_exited)
+        self._workers.append(limiter)
 
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients."""
@@ -180,7 +190,11 @@ class Processor(Service, Generic[T]):
                     timeout_ms=100, max_records=self._cfg.fetch_max_records
                 )
                 for tp, records in batch.items():
-                    self._accept(tp, records)
+                    # A fetch brings up to fetch_max_records; decoding them all in one
+                    # step would stall every turn in flight for tens of milliseconds.
+                    for i in range(0, len(records), ACCEPT_CHUNK):
+                        self._accept(tp, records[i : i + ACCEPT_CHUNK])
+                        await asyncio.sleep(0)
         finally:
             committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -275,7 +289,7 @@ class Processor(Service, Generic[T]):
         while True:
             _, lane = await self._ready.get()
             part = lane.part
-            if part.revoked or not lane.queue:
+            if not await self._admit(lane):
                 lane.scheduled = False
                 continue
             work = lane.queue.popleft()
@@ -306,6 +320,7 @@ class Processor(Service, Generic[T]):
                 self.stats.queued += 1
                 continue
             finally:
+                self.limit.release()
                 self.stats.in_flight -= 1
                 del part.in_flight[current]
                 if not part.in_flight:
@@ -316,6 +331,16 @@ class Processor(Service, Generic[T]):
                 lane.scheduled = False
                 if not lane.queue and part.lanes.get(lane.key) is lane:
                     del part.lanes[lane.key]
+
+    async def _admit(self, lane: Lane[T]) -> bool:
+        """Take an in-flight slot for ``lane``'s head record; False if it has none to run."""
+        if lane.part.revoked or not lane.queue:
+            return False
+        await self.limit.acquire()
+        if lane.part.revoked or not lane.queue:  # drained while held back
+            self.limit.release()
+            return False
+        return True
 
     async def _process(self, part: Partition, work: Work[T]) -> None:
         rec = work.record
@@ -467,13 +492,15 @@ class Processor(Service, Generic[T]):
     def _log_progress(self, prefix: str) -> None:
         s = self.stats
         log.info(
-            "%s: %d processed, %d dead-lettered, %d skipped, %d in flight, %d queued, "
-            "%d keys with state, partitions %s, paused %s",
+            "%s: %d processed, %d dead-lettered, %d skipped, %d in flight (limit %d, "
+            "loop lag up to %.1f ms), %d queued, %d keys with state, partitions %s, paused %s",
             prefix,
             s.processed,
             s.dead_lettered,
             s.skipped,
             s.in_flight,
+            s.in_flight_limit,
+            self.limit.take_peak_lag() * 1000,
             s.queued,
             s.state_keys,
             s.assigned,

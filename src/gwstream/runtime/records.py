@@ -61,6 +61,9 @@ class RuntimeStats:
     handler_errors: int = 0
     outputs: int = 0
     in_flight: int = 0
+    #: The adaptive bound on in_flight (see runtime.limiter) and the loop lag it last saw.
+    in_flight_limit: int = 0
+    loop_lag_s: float = 0.0
     queued: int = 0
     commits: int = 0
     pauses: int = 0
