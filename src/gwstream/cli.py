@@ -515,7 +515,7 @@ def gateways_pull_metrics(
     ] = None,
 ) -> None:
     """Pull Cognigy metrics and Genesys telemetry into DuckDB beside gwstream's own costs."""
-    from gwstream.sink.vendor_metrics import pull_vendor_metrics
+    from gwstream.reconcile.pull import pull_vendor_metrics
 
     try:
         settings = _settings(config)
@@ -549,8 +549,8 @@ def gateways_reconcile(
     config: ConfigOpt = None,
 ) -> None:
     """gwstream's turns and tokens against what the vendors report, per gateway and day."""
+    from gwstream.reconcile.pull import RECONCILIATION_COLUMNS, reconciliation_report
     from gwstream.sink.report import render_view
-    from gwstream.sink.vendor_metrics import RECONCILIATION_COLUMNS, reconciliation_report
 
     # The table keeps the columns that answer "do we agree?"; csv/json carry all of them.
     table_columns = (

@@ -23,13 +23,13 @@ from gwstream.errors import GatewayAuthError, GatewayError
 from gwstream.events import CostEvent, event_id
 from gwstream.gateways import ChatMessage, GatewayRequest, RetryPolicy, Usage, build_gateway
 from gwstream.gateways.settings import OAuthSettings
-from gwstream.simulator import GatewaySimulator
-from gwstream.sink import CostWriter
-from gwstream.sink.vendor_metrics import (
+from gwstream.reconcile.pull import (
     RECONCILIATION_COLUMNS,
     pull_vendor_metrics,
     reconciliation_report,
 )
+from gwstream.simulator import GatewaySimulator
+from gwstream.sink import CostWriter
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 Vendor figures live in the cost database next to gwstream's own, so one
 query compares them. Every vendor call is one row keyed by
 ``(vendor, gateway, request_id, call_key)``: ``call_key`` is a digest of the
-whole record (:meth:`~gwstream.sink.vendor_pages.VendorMetric.key`), so
+whole record (:meth:`~gwstream.reconcile.pages.VendorMetric.key`), so
 pulling again stores nothing twice, while the several calls of a retried
 turn (gwstream resends the turn id as ``X-Request-ID`` on every attempt) are
 all kept. Each page goes in inside one transaction. ``vendor_pulls`` records
@@ -34,7 +34,7 @@ import orjson
 
 from gwstream.errors import SinkError
 from gwstream.lifecycle import Resource
-from gwstream.sink.vendor_pages import Vendor, VendorMetric
+from gwstream.reconcile.pages import Vendor, VendorMetric
 from gwstream.sink.writer import COST_TABLE, CostWriter
 
 __all__ = [

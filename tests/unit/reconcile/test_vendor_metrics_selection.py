@@ -10,7 +10,7 @@ import pytest
 from gwstream.config import GatewaySettings, Settings
 from gwstream.errors import ConfigError
 from gwstream.gateways.settings import OAuthSettings
-from gwstream.sink.vendor_metrics import pull_vendor_metrics
+from gwstream.reconcile.pull import pull_vendor_metrics
 
 URL = "http://127.0.0.1:9"  # never contacted: every case fails or returns before I/O
 
@@ -32,7 +32,7 @@ async def test_only_openai_gateways_means_nothing_to_pull_and_no_file(
 ) -> None:
     database = tmp_path / "costs.duckdb"
 
-    with caplog.at_level(logging.INFO, logger="gwstream.sink.vendor_metrics"):
+    with caplog.at_level(logging.INFO, logger="gwstream.reconcile.pull"):
         assert await pull_vendor_metrics(settings(), database) == {}
 
     assert not database.exists()

@@ -1,6 +1,6 @@
 """Vendor metrics as gwstream reads them: one row per vendor call, and the two ways to page.
 
-Pure: no I/O. The HTTP side (:mod:`~gwstream.sink.vendor_clients`) hands
+Pure: no I/O. The HTTP side (:mod:`~gwstream.reconcile.clients`) hands
 these functions a ``fetch(params) -> page`` callable; they decide which page
 to ask for next, when to stop, and turn each item into a
 :class:`VendorMetric`.

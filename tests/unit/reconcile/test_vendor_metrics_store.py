@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from gwstream.events import CostEvent, event_id
+from gwstream.reconcile.pages import VendorMetric
+from gwstream.reconcile.pull import RECONCILIATION_COLUMNS, reconciliation_report
+from gwstream.reconcile.store import VendorMetricsStore
 from gwstream.sink import CostWriter, SinkError
-from gwstream.sink.vendor_metrics import RECONCILIATION_COLUMNS, reconciliation_report
-from gwstream.sink.vendor_pages import VendorMetric
-from gwstream.sink.vendor_store import VendorMetricsStore
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PULLED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

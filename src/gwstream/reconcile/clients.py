@@ -31,7 +31,7 @@ from gwstream.gateways.failures import (
 from gwstream.gateways.resilience import Retrier, RetryPolicy
 from gwstream.gateways.scopes import forbidden_error
 from gwstream.gateways.settings import GatewaySettings
-from gwstream.sink.vendor_pages import Vendor
+from gwstream.reconcile.pages import Vendor
 
 __all__ = [
     "DEFAULT_PAGE_SIZES",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gwstream.errors import GatewayError, GatewayProtocolError
-from gwstream.sink.vendor_pages import (
+from gwstream.reconcile.pages import (
     VendorMetric,
     cognigy_metric,
     cognigy_pages,

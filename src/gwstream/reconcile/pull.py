@@ -8,9 +8,9 @@ in ``vendor_metrics``; :func:`reconciliation_report` reads the
 ``reconciliation`` view, which sets them against ``cost_events``. OpenAI
 gateways publish no such figures and are skipped.
 
-Parts: :mod:`~gwstream.sink.vendor_pages` (paging and row mapping, pure),
-:mod:`~gwstream.sink.vendor_clients` (HTTP with the gateway's OAuth and the
-shared Retrier), :mod:`~gwstream.sink.vendor_store` (DuckDB schema and view).
+Parts: :mod:`~gwstream.reconcile.pages` (paging and row mapping, pure),
+:mod:`~gwstream.reconcile.clients` (HTTP with the gateway's OAuth and the
+shared Retrier), :mod:`~gwstream.reconcile.store` (DuckDB schema and view).
 
 Like the sink, a pull needs the database file to itself: run it while no
 sink holds the file. Pulling again is cheap to get wrong and cheap to
@@ -31,14 +31,14 @@ import httpx
 from gwstream.config import GatewaySettings, Settings
 from gwstream.errors import ConfigError, GatewayError
 from gwstream.gateways.client import build_http_client
-from gwstream.sink.vendor_clients import (
+from gwstream.reconcile.clients import (
     DEFAULT_PAGE_SIZES,
     METRICS_PATHS,
     READ_SCOPES,
     MetricsClient,
 )
-from gwstream.sink.vendor_pages import cognigy_pages, genesys_pages
-from gwstream.sink.vendor_store import (
+from gwstream.reconcile.pages import cognigy_pages, genesys_pages
+from gwstream.reconcile.store import (
     PULLS_TABLE,
     RECONCILIATION_COLUMNS,
     RECONCILIATION_VIEW,
