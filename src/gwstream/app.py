@@ -37,7 +37,7 @@ from gwstream.pipeline.route import RouteStage
 from gwstream.pipeline.session import SessionDecodeError
 from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendReportStage, SpendStage
 from gwstream.pipeline.validate import decode_turn
-from gwstream.pricing import PriceTable
+from gwstream.pricing import PriceBook
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
 from gwstream.tokens import TokenCounter, default_counter
 
@@ -156,27 +156,43 @@ def build_ledger(settings: Settings) -> SpendLedger | None:
     return SpendLedger(limits, dedupe_ids=settings.spend.dedupe_ids) if limits else None
 
 
-def load_prices(settings: Settings) -> PriceTable:
-    """The price map, checked against the budgets: a tenant with a spend limit must have a
-    price for its gateway's model (an unpriced call would cost zero and never reach the
-    limit). ConfigError otherwise."""
-    prices = PriceTable.load(settings.prices_file)
-    where = (
-        f"prices_file {settings.prices_file}"
-        if settings.prices_file is not None
-        else "the bundled price map"
+def load_prices(settings: Settings, *, now: datetime | None = None) -> PriceBook:
+    """The price maps and the tenants' price overrides, checked against the budgets: a
+    tenant with a spend limit must have a price for its gateway's model now and from every
+    price change configured ahead of ``now`` (an unpriced call would cost zero and never
+    reach the limit). ConfigError otherwise."""
+    book = PriceBook.load(
+        prices_file=settings.prices_file,
+        price_maps=settings.price_maps,
+        tenants={t: c.prices for t, c in settings.tenants.items() if c.prices},
     )
+    now = now if now is not None else utcnow()
     for tenant, c in settings.tenants.items():
         if c.spend is None:
             continue
         name = c.gateway or settings.default_gateway
         model = settings.gateways[name].model
-        if prices.price(model) is None:
-            raise ConfigError(
-                f"tenants.{tenant}.spend: model {model!r} of gateway {name!r} has no price in "
-                f"{where}; add it to a prices_file or drop the limit"
-            )
-    return prices
+        for at in (now, *book.changes_after(tenant, now)):
+            if book.quote(model, tenant, at) is None:
+                raise ConfigError(
+                    f"tenants.{tenant}.spend: model {model!r} of gateway {name!r} has no price "
+                    f"in {_price_map_named(settings, book, at, now)}; price it (in a price map "
+                    f"or a tenants.{tenant}.prices override) or drop the limit"
+                )
+    return book
+
+
+def _price_map_named(settings: Settings, book: PriceBook, at: datetime, now: datetime) -> str:
+    """The price map in force at ``at``, as an error names it."""
+    if settings.price_maps is None:
+        if settings.prices_file is not None:
+            return f"prices_file {settings.prices_file}"
+        return "the bundled price map"
+    when = "now" if at == now else f"from {at.isoformat()}"
+    table = book.map_at(at)
+    if table is None:
+        return f"any price map (none of price_maps is in force {when})"
+    return f"price map {table.version!r} of price_maps (in force {when})"
 
 
 def build_stages(
@@ -194,7 +210,7 @@ def build_stages(
     no caching); ``clock`` says what time it is (Unix seconds) for budget
     windows and event times (tests move it across day boundaries).
     """
-    prices = load_prices(settings)
+    prices = load_prices(settings, now=None if clock is None else _datetime_clock(clock)())
     stages: list[Stage] = [
         ReplayStage(keep=settings.conversation.results_kept),
         PriceStage(prices, clock=utcnow if clock is None else _datetime_clock(clock)),

@@ -8,14 +8,15 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from gwstream.config import Settings, load_settings
-from gwstream.errors import GwstreamError
+from gwstream.errors import ConfigError, GwstreamError
 
 if TYPE_CHECKING:
     from gwstream.sink.report import ReportFormat
@@ -203,47 +204,157 @@ def simulate_gateway(ctx: typer.Context) -> None:
 
 @app.command()
 def sink(config: ConfigOpt = None) -> None:
-    """Consume cost events into the DuckDB file until SIGTERM/SIGINT."""
-    from gwstream.sink.consumer import CostSink
+    """Consume cost and audit events into the DuckDB file, serving the API and dashboard."""
+    from gwstream.sink.service import run_sink
 
     settings = _settings(config)
     _require_cluster(settings)
     kafka = settings.kafka.model_copy(update={"group_id": settings.sink.group_id})
 
     async def main(stop: asyncio.Event) -> None:
-        async with CostSink(kafka, settings.topics, settings.sink) as cost_sink:
-            await cost_sink.run(stop)
+        await run_sink(kafka, settings.topics, settings.sink, stop)
 
     _run(main)
 
 
+def _check_view(view: str, what: str) -> None:
+    from gwstream.sink.views import VIEWS
+
+    if view not in VIEWS:
+        err.print(f"[red]error:[/] {what} must be one of {', '.join(VIEWS)}, not {view!r}")
+        raise typer.Exit(2)
+
+
+_T = TypeVar("_T")
+
+
+def _analyst(config: Path | None, read: Callable[[Any], _T]) -> _T:
+    """Run ``read(sink settings)`` for report/export: 2 for configuration errors, else 1."""
+    from gwstream.config import load_analyst_settings
+
+    try:
+        return read(load_analyst_settings(config).sink)
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
+
+
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")]
+FromOpt = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="First UTC day (YYYY-MM-DD)."),
+]
+ToOpt = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Last UTC day, included (YYYY-MM-DD)."),
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Only this model.")]
+GatewayOpt = Annotated[str | None, typer.Option("--gateway", help="Only this gateway.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="At most this many rows.")]
+DatabaseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Read this DuckDB file (default: the running sink's API, else sink.database)."
+    ),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="Read from the sink API at this URL (default: sink.api_host/port)."),
+]
+
+
+def _filters(
+    tenant: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    model: str | None,
+    gateway: str | None,
+    limit: int | None,
+) -> Any:
+    from gwstream.sink.views import Filters
+
+    try:
+        return Filters(
+            tenant=tenant,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            model=model,
+            gateway=gateway,
+            limit=limit,
+        )
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def report(
-    database: Annotated[
-        Path | None, typer.Option(help="DuckDB file (default: sink.database).")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
     view: Annotated[
         str,
-        typer.Option(
-            help="spend: per tenant, day and model, with the cache's savings; "
-            "variants: the prompt variants side by side, with 95% intervals."
-        ),
+        typer.Option(help="Which view (see `gwstream report --list`); spend by default."),
     ] = "spend",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    tenant: TenantOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    model: ModelOpt = None,
+    gateway: GatewayOpt = None,
+    limit: LimitOpt = None,
+    list_views: Annotated[bool, typer.Option("--list", help="List the views and exit.")] = False,
+    database: DatabaseOpt = None,
+    url: UrlOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Print spend per tenant, day and model, or compare prompt variants (--view variants)."""
-    from gwstream.sink.report import render, render_variants, spend_report, variant_report
+    """Print a cost report: from the running sink's API, or from the file when none runs."""
+    from gwstream.sink.report import read_anywhere, render_result
+    from gwstream.sink.views import VIEWS
 
-    if view == "spend":
-        _print_report(fmt, database, config, lambda path, f: render(spend_report(path), f))
-    elif view == "variants":
-        _print_report(
-            fmt, database, config, lambda path, f: render_variants(variant_report(path), f)
-        )
-    else:
-        err.print(f"[red]error:[/] --view must be spend or variants, not {view!r}")
+    if list_views:
+        for v in VIEWS.values():
+            sys.stdout.write(f"{v.name:<16} {v.description}\n")
+        return
+    if fmt not in ("table", "csv", "json"):
+        err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
         raise typer.Exit(2)
+    _check_view(view, "--view")
+    filters = _filters(tenant, since, until, model, gateway, limit)
+    result, source = _analyst(
+        config,
+        lambda sink: read_anywhere(view, filters, database=database, sink=sink, url=url),
+    )
+    out = render_result(result, fmt)  # type: ignore[arg-type]
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    err.print(f"[dim]read from {source}[/]")
+
+
+@app.command()
+def export(
+    view: Annotated[str, typer.Argument(help="Which view (see `gwstream report --list`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The Parquet file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet (the only one)")] = "parquet",
+    tenant: TenantOpt = None,
+    since: FromOpt = None,
+    until: ToOpt = None,
+    model: ModelOpt = None,
+    gateway: GatewayOpt = None,
+    limit: LimitOpt = None,
+    database: DatabaseOpt = None,
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write a view as a Parquet file (DuckDB's writer), for other tools."""
+    from gwstream.sink.report import export_anywhere
+
+    if fmt != "parquet":
+        err.print(f"[red]error:[/] --format must be parquet, not {fmt!r}")
+        raise typer.Exit(2)
+    _check_view(view, "VIEW")
+    filters = _filters(tenant, since, until, model, gateway, limit)
+    source = _analyst(
+        config,
+        lambda sink: export_anywhere(view, filters, output, database=database, sink=sink, url=url),
+    )
+    err.print(f"wrote {view} to {output} (read from {source})")
 
 
 def _print_report(
@@ -576,6 +687,16 @@ def gateways_reconcile(
         )
 
     _print_report(fmt, database, config, produce)
+
+
+@app.command()
+def webhooks(config: ConfigOpt = None) -> None:
+    """Send the tenants' webhooks from the output topics until SIGTERM/SIGINT."""
+    from gwstream.webhooks.service import serve
+
+    settings = _settings(config)
+    _require_cluster(settings)
+    _run(lambda stop: serve(settings, stop))
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -43,6 +43,11 @@ from gwstream.policies import PromptVersionSettings as PromptVersionSettings
 from gwstream.policies import SessionBudgetSettings as SessionBudgetSettings
 from gwstream.policies import SpendLimitSettings as SpendLimitSettings
 from gwstream.policies import window_seconds as window_seconds
+from gwstream.pricing.settings import ModelPriceSettings as ModelPriceSettings
+from gwstream.pricing.settings import PriceMaps, PriceOverrides
+from gwstream.pricing.settings import PriceMapSettings as PriceMapSettings
+from gwstream.pricing.settings import PriceOverrideSettings as PriceOverrideSettings
+from gwstream.webhooks.settings import WebhookServiceSettings, WebhookSettings
 
 CONFIG_ENV = "GWSTREAM_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("gwstream_config_file", default=None)
@@ -95,6 +100,9 @@ class TopicNames(_Section):
     costs: str = "gw.costs.v1"
     audit: str = "gw.audit.v1"
     dlq: str = "gw.turns.dlq.v1"
+    webhooks_dlq: str = Field(
+        default="gw.webhooks.dlq.v1", description="Webhooks given up on (gwstream webhooks)"
+    )
     sessions: str = Field(
         default="gw.sessions.v1",
         description="Session state changelog, co-partitioned with turns (compacted)",
@@ -105,14 +113,14 @@ class TopicNames(_Section):
     @classmethod
     def prefixed(cls, prefix: str, **fields: Any) -> TopicNames:
         """Names ``<prefix>-turns``, ``<prefix>-responses``, ... (tests and benchmarks)."""
-        roles = ("turns", "responses", "costs", "audit", "dlq", "sessions")
+        roles = ("turns", "responses", "costs", "audit", "dlq", "sessions", "webhooks_dlq")
         return cls(**{r: f"{prefix}-{r}" for r in roles}, **fields)
 
     @model_validator(mode="after")
     def _distinct_names(self) -> TopicNames:
         names = {
             role: getattr(self, role)
-            for role in ("turns", "responses", "costs", "audit", "dlq", "sessions")
+            for role in ("turns", "responses", "costs", "audit", "dlq", "sessions", "webhooks_dlq")
         }
         for role, name in names.items():
             if not name.strip():
@@ -223,10 +231,24 @@ class ConversationSettings(_Section):
 
 
 class SinkSettings(_Section):
+    """The DuckDB sink (`gwstream sink`), its HTTP API and dashboard, and `gwstream report`."""
+
     database: Path = Path("gwstream.duckdb")
     group_id: str = "gwstream-cost-sink"
     batch_size: int = Field(default=5_000, ge=1, le=1_000_000)
     batch_timeout_ms: int = Field(default=500, ge=1)
+    audit: bool = Field(
+        default=True,
+        description="Also consume the audit topic (outcomes, guardrail findings, budget notices)",
+    )
+    api_port: int | None = Field(
+        default=9480,
+        ge=0,
+        le=65535,
+        description="Port of the sink's HTTP API and dashboard (none: no API; 0: any free port)",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Where the API listens")
+    stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
 
 
 class MetricsSettings(_Section):
@@ -257,6 +279,14 @@ class TenantSettings(_Section):
     )
     cache: CachePolicy | None = Field(
         default=None, description="The tenant's cache policy (the default one when absent)"
+    )
+    prices: PriceOverrides | None = Field(
+        default=None,
+        description="The tenant's own prices per model, oldest first, each from its "
+        "effective_from; they beat the price maps for this tenant only",
+    )
+    webhook: WebhookSettings | None = Field(
+        default=None, description="The tenant's webhook endpoint (gwstream webhooks)"
     )
 
 
@@ -321,9 +351,17 @@ class Settings(BaseSettings):
         description="The answer cache's memory bound, and the policy of tenants without one",
     )
     prices_file: Path | None = Field(
-        default=None, description="LiteLLM-format price map; the bundled one when absent"
+        default=None,
+        description="LiteLLM-format price map in force at every instant; the bundled one when "
+        "absent (price_maps gives maps with effective dates instead)",
+    )
+    price_maps: PriceMaps | None = Field(
+        default=None,
+        description="LiteLLM-format price maps oldest first, each in force from its "
+        "effective_from until the next one's (replaces prices_file)",
     )
     sink: SinkSettings = SinkSettings()
+    webhooks: WebhookServiceSettings = WebhookServiceSettings()
     metrics: MetricsSettings = MetricsSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -338,6 +376,15 @@ class Settings(BaseSettings):
     def cache_for(self, tenant_id: str) -> CachePolicy:
         t = self.tenants.get(tenant_id)
         return t.cache if t is not None and t.cache is not None else self.cache
+
+    @model_validator(mode="after")
+    def _one_price_setting(self) -> Settings:
+        if self.prices_file is not None and self.price_maps is not None:
+            raise ValueError(
+                "prices_file and price_maps are both set: use price_maps alone "
+                f"(- file: {self.prices_file} is the map prices_file names)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _gateways_exist(self) -> Settings:
@@ -367,6 +414,35 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
+
+
+class AnalystSettings(BaseSettings):
+    """The sections `gwstream report` and `gwstream export` read.
+
+    Only ``sink`` and ``log_level``: the other sections of the same file and
+    environment are ignored, not validated, so an analyst needs no gateway
+    secrets and no broker to read reports.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="GWSTREAM_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    sink: SinkSettings = SinkSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return Settings.settings_customise_sources(
+            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        )
 
 
 def _check_yaml_shape(path: Path) -> None:
@@ -405,6 +481,18 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, raising :class:`ConfigError` that names each bad field."""
+    return _load(Settings, config_file, overrides)
+
+
+def load_analyst_settings(config_file: Path | None = None) -> AnalystSettings:
+    """The settings reports read (:class:`AnalystSettings`), from the same file and variables."""
+    return _load(AnalystSettings, config_file, {})
+
+
+_S = TypeVar("_S", Settings, AnalystSettings)
+
+
+def _load(model: type[_S], config_file: Path | None, overrides: dict[str, Any]) -> _S:
     if config_file is None and os.environ.get(CONFIG_ENV):
         config_file = Path(os.environ[CONFIG_ENV])
     if config_file is not None and not config_file.is_file():
@@ -415,7 +503,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     _check_env_names()
     token = _config_file.set(config_file)
     try:
-        return Settings(**overrides)
+        return model(**overrides)
     except ValidationError as exc:
         lines = [
             f"  {_field_path(err['loc'])}: {err['msg']}"

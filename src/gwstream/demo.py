@@ -257,15 +257,50 @@ async def run_demo(
         markup=False,
         highlight=False,
     )
+    console.print(_analysts_summary(database))
     console.print(
         f"query it again with: gwstream report --database {database} "
-        "[--view spend|variants] [--format csv|json]"
+        "[--view spend|outcomes|guardrails|budgets|top_sessions|...] [--format csv|json]; "
+        "while `gwstream sink` runs, the same views are at http://127.0.0.1:9480/ "
+        "(a dashboard) and /api/views"
     )
     if not ok or errors or acc.replayed != republished_in_sample():
         console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")
         return 1
     console.print("[green]every record accounted for[/]")
     return 0
+
+
+def _analysts_summary(database: Path) -> str:
+    """What the analysts' views say about the run, in a few lines (from the DuckDB file)."""
+    from gwstream.sink.report import read_report
+    from gwstream.sink.views import Filters
+
+    outcomes = read_report(database, "outcomes").rows
+    mix = ", ".join(
+        f"{r['turns']} {r['outcome']}" for r in sorted(outcomes, key=lambda r: -r["turns"])
+    )
+    slowest = max((r["latency_ms_p95"] or 0.0 for r in outcomes), default=0.0)
+    findings: dict[str, int] = {}
+    for r in read_report(database, "guardrails").rows:
+        findings[r["finding"]] = findings.get(r["finding"], 0) + int(r["findings"])
+    budgets = read_report(database, "budgets").rows
+    light = sum(r["lightweight_turns"] for r in budgets)
+    refusals = sum(r["session_budget_refusals"] + r["tenant_budget_refusals"] for r in budgets)
+    notices = sum(r["soft_threshold_notices"] + r["exhausted_notices"] for r in budgets)
+    tops = read_report(database, "top_sessions", Filters(limit=1)).rows
+    lines = [
+        f"analysts' views: gateway outcomes {mix}; latency p95 up to {slowest:.0f} ms",
+        "  guardrail findings by type (counts, never values): "
+        + (", ".join(f"{k} {v}" for k, v in sorted(findings.items())) or "none"),
+        f"  budgets: {light} lightweight turns, {refusals} budget refusals, {notices} notices",
+    ]
+    for top in tops:
+        lines.append(
+            f"  most expensive session: {top['tenant_id']}/{top['session_id']}, "
+            f"{top['turns']} turns, {top['cost']} {top['currency']}"
+        )
+    return "\n".join(lines)
 
 
 #: The demo's budgets (README "Budgets"): acme-telecom's sessions get a small token budget,
@@ -397,7 +432,9 @@ async def _progress(
                 total=len(acc.answered) or None,
                 detail="",
             )
-            if acc.total >= total and sink.stats.rows_inserted >= len(acc.answered):
+            stored = sink.stats.rows_inserted >= len(acc.answered)
+            audited = sink.stats.audit_inserted >= len(acc.answered)
+            if acc.total >= total and stored and audited:
                 return True
             if any(t.done() for t in tasks):
                 return False

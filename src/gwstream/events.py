@@ -419,6 +419,12 @@ class CostEvent(OutputEvent):
     )
     use_case: str | None = None
     prompt_version: str | None = None
+    cached_input_tokens: int = Field(
+        default=0, ge=0, description="Of input_tokens, those the gateway read from its prompt cache"
+    )
+    price_version: str | None = Field(
+        default=None, description="The price map (or tenant override) that priced the turn"
+    )
 
 
 class AuditEvent(OutputEvent):

@@ -22,6 +22,7 @@ from gwstream.config import KafkaSettings, TopicNames
 from gwstream.errors import TopicError
 from gwstream.events import AuditRecord, CostEvent, ResponseEvent, TurnEvent
 from gwstream.kafkaio import start_client
+from gwstream.webhooks.deadletter import WebhookDeadLetter
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -128,6 +129,17 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
             "state (JSON, versioned; see gwstream.pipeline.session), null when it expired. "
             "Restores read from the partition's last snapshot (the committed offset of the "
             "group <processor group>.state).",
+        ),
+        TopicSpec(
+            "webhooks_dlq",
+            n.webhooks_dlq,
+            p,
+            rf,
+            {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
+            WebhookDeadLetter,
+            "Webhooks `gwstream webhooks` gave up on (endpoint down, rejecting, or backlogged), "
+            "keyed like their source record: event id, tenant, host, attempts, last status, "
+            "source position; never the secret, the body or any text of the turn.",
         ),
     ]
 

@@ -330,7 +330,13 @@ class HttpGateway(Service):
 
     def _usage(self, reply: Completion, exchange: Exchange) -> Usage:
         if reply.prompt_tokens is not None and reply.completion_tokens is not None:
-            return Usage(reply.prompt_tokens, reply.completion_tokens, "gateway", None)
+            return Usage(
+                reply.prompt_tokens,
+                reply.completion_tokens,
+                "gateway",
+                None,
+                reply.cached_prompt_tokens,
+            )
         counter = self.token_counter
         return Usage(
             counter.count_messages(exchange.prompt),

@@ -63,12 +63,15 @@ class Usage:
     ``source`` says whether the gateway reported the figures or we counted
     them with tiktoken (the gateway omitted usage); ``tokenizer`` names the
     encoding when we counted, so a report can tell estimates from bills.
+    ``cached_input_tokens`` are the part of ``input_tokens`` the gateway read
+    from its prompt cache (priced lower), 0 when it does not say.
     """
 
     input_tokens: int
     output_tokens: int
     source: UsageSource
     tokenizer: str | None
+    cached_input_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from gwstream.gateways.streams import MalformedChunk, iter_sse_json
 __all__ = [
     "ChatDeltaAccumulator",
     "Completion",
+    "cached_prompt_tokens",
     "completion_from_deltas",
     "read_sse_chat",
     "stream_error",
@@ -33,7 +34,9 @@ _MAX_DETAIL_CHARS = 300
 class Completion:
     """The parts of a gateway's answer gwstream uses, whatever the protocol.
 
-    Token figures are None when the gateway did not report (valid) usage.
+    Token figures are None when the gateway did not report (valid) usage;
+    ``cached_prompt_tokens`` (of ``prompt_tokens``, those read from the
+    gateway's prompt cache) is 0 when it did not say.
     """
 
     text: str
@@ -42,6 +45,7 @@ class Completion:
     id: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
+    cached_prompt_tokens: int = 0
 
 
 def token_count(value: object) -> int | None:
@@ -51,18 +55,34 @@ def token_count(value: object) -> int | None:
     return None
 
 
+def cached_prompt_tokens(usage: dict[str, Any]) -> object:
+    """The cached prompt tokens an OpenAI-style ``usage`` reports
+    (``prompt_tokens_details.cached_tokens``), unvalidated; None when absent."""
+    details = usage.get("prompt_tokens_details")
+    return details.get("cached_tokens") if isinstance(details, dict) else None
+
+
 class ChatDeltaAccumulator:
     """Folds OpenAI-style stream chunks into one reply.
 
     Each chunk may carry ``choices[0].delta.content`` (text to append),
     ``choices[0].finish_reason``, ``id``, ``model`` and ``usage`` (with
-    ``prompt_tokens`` and ``completion_tokens``; OpenAI sends it in a last
-    chunk whose ``choices`` is empty). Usage counts only when both figures
-    are non-negative integers. Chunks that break this shape raise
+    ``prompt_tokens`` and ``completion_tokens``, and optionally
+    ``prompt_tokens_details.cached_tokens``; OpenAI sends it in a last chunk
+    whose ``choices`` is empty). Usage counts only when both figures are
+    non-negative integers. Chunks that break this shape raise
     :class:`MalformedChunk`.
     """
 
-    __slots__ = ("_parts", "completion_tokens", "finish_reason", "id", "model", "prompt_tokens")
+    __slots__ = (
+        "_parts",
+        "cached_prompt_tokens",
+        "completion_tokens",
+        "finish_reason",
+        "id",
+        "model",
+        "prompt_tokens",
+    )
 
     def __init__(self) -> None:
         self._parts: list[str] = []
@@ -71,6 +91,7 @@ class ChatDeltaAccumulator:
         self.model: str | None = None
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
+        self.cached_prompt_tokens = 0
 
     @property
     def text(self) -> str:
@@ -104,13 +125,21 @@ class ChatDeltaAccumulator:
                 setattr(self, key, value)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self.add_usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            self.add_usage(
+                usage.get("prompt_tokens"),
+                usage.get("completion_tokens"),
+                cached_prompt_tokens(usage),
+            )
 
-    def add_usage(self, prompt_tokens: object, completion_tokens: object) -> None:
-        """Record reported usage if both figures are valid; ignore it otherwise."""
+    def add_usage(
+        self, prompt_tokens: object, completion_tokens: object, cached_tokens: object = None
+    ) -> None:
+        """Record reported usage if both figures are valid; ignore it otherwise. Cached
+        tokens count when valid, at most the prompt's (else 0)."""
         prompt, completion = token_count(prompt_tokens), token_count(completion_tokens)
         if prompt is not None and completion is not None:
             self.prompt_tokens, self.completion_tokens = prompt, completion
+            self.cached_prompt_tokens = min(token_count(cached_tokens) or 0, prompt)
 
 
 _ERROR_KINDS = (
@@ -165,6 +194,7 @@ def completion_from_deltas(deltas: ChatDeltaAccumulator) -> Completion:
         id=deltas.id,
         prompt_tokens=deltas.prompt_tokens,
         completion_tokens=deltas.completion_tokens,
+        cached_prompt_tokens=deltas.cached_prompt_tokens,
     )
 
 

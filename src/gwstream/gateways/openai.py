@@ -21,7 +21,12 @@ from gwstream.errors import ConfigError, GatewayProtocolError
 from gwstream.gateways.adapter import Exchange, HttpGateway
 from gwstream.gateways.base import GatewayRequest
 from gwstream.gateways.client import build_http_client
-from gwstream.gateways.completion import Completion, read_sse_chat, token_count
+from gwstream.gateways.completion import (
+    Completion,
+    cached_prompt_tokens,
+    read_sse_chat,
+    token_count,
+)
 from gwstream.gateways.protocols import PROTOCOLS
 
 __all__ = [
@@ -73,7 +78,9 @@ def parse_chat_completion(body: bytes) -> Completion:
 
     Requires a JSON object with a non-empty ``choices`` list whose first entry
     has a ``message`` object; ``content`` may be null (read as ""). Usage is
-    optional and ignored unless both token figures are non-negative integers.
+    optional and ignored unless both token figures are non-negative integers;
+    ``usage.prompt_tokens_details.cached_tokens`` (OpenAI's prompt caching) counts
+    when it is one too, at most the prompt tokens (else 0).
     """
     try:
         data = orjson.loads(body)
@@ -93,12 +100,15 @@ def parse_chat_completion(body: bytes) -> Completion:
     elif not isinstance(content, str):
         raise GatewayProtocolError("reply message content is not a string")
     prompt_tokens = completion_tokens = None
+    cached = 0
     usage = data.get("usage")
     if isinstance(usage, dict):
         prompt_tokens = token_count(usage.get("prompt_tokens"))
         completion_tokens = token_count(usage.get("completion_tokens"))
         if prompt_tokens is None or completion_tokens is None:
             prompt_tokens = completion_tokens = None
+        else:
+            cached = min(token_count(cached_prompt_tokens(usage)) or 0, prompt_tokens)
     return Completion(
         text=content,
         finish_reason=_optional_str(choices[0].get("finish_reason")),
@@ -106,6 +116,7 @@ def parse_chat_completion(body: bytes) -> Completion:
         id=_optional_str(data.get("id")),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        cached_prompt_tokens=cached,
     )
 
 

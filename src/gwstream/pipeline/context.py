@@ -196,6 +196,11 @@ class Outcome:
     #: The prompt use case and version (the experiment's variant) the turn got.
     use_case: str | None = None
     prompt_version: str | None = None
+    #: Of ``input_tokens``, those the gateway read from its prompt cache.
+    cached_input_tokens: int = 0
+    #: The version of the price map (or tenant override) that priced the turn (None:
+    #: unpriced); ``price_source`` names the map.
+    price_version: str | None = None
 
     @classmethod
     def refused(cls, reason: Reason, **fields: Any) -> Outcome:
@@ -216,6 +221,7 @@ class Outcome:
             finish_reason=result.finish_reason,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
             usage_source=usage.source,
             tokenizer=usage.tokenizer,
             endpoint=result.endpoint,

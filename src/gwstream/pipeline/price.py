@@ -1,8 +1,13 @@
 """Pricing: what a turn cost, fixed on its outcome with its latency, route and budgets.
 
-A turn answered from a cache costs nothing; the call it saved is priced at
-today's price as its ``avoided_cost``. The prompt variant goes on the outcome
-here too, so that every event of the turn (and a replay's) carries it.
+A turn is priced at the instant it occurred (``occurred_at``), for its
+tenant, with the price then in force (see :mod:`gwstream.pricing`): its
+cached input tokens at the model's cached-input price. The outcome names the
+price map (``price_source``) and its version (``price_version``), so a
+report can say which price priced each row. A turn answered from a cache
+costs nothing; the call it saved is priced the same way as its
+``avoided_cost``. The prompt variant goes on the outcome here too, so that
+every event of the turn (and a replay's) carries it.
 
 Runs just inside the replay stage, so what a session stores (and a replay
 answers with) carries the price and time of the original answer, not today's,
@@ -14,15 +19,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
 from gwstream.events import utcnow
 from gwstream.pipeline.context import Outcome, TurnContext
 from gwstream.pipeline.stage import Next
-from gwstream.pricing import PriceTable
+from gwstream.pricing import CURRENCY, UNPRICED, Prices
+
+_ZERO = Decimal(0)
 
 
 class PriceStage:
-    def __init__(self, prices: PriceTable, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, prices: Prices, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._prices = prices
         self._clock = clock
 
@@ -31,19 +39,26 @@ class PriceStage:
         outcome = await call_next(ctx)
         route, turn = ctx.route, ctx.turn
         model = route.model if route else (turn.model or "unknown")
-        price = self._prices.cost(model, outcome.input_tokens, outcome.output_tokens)
-        if outcome.cached is not None:
-            # A cache hit costs nothing; what it saved is priced as of today.
-            avoided = self._prices.cost(
-                model, outcome.avoided_input_tokens, outcome.avoided_output_tokens
+        quote = self._prices.quote(model, turn.tenant_id, turn.occurred_at)
+        if quote is None:
+            cost, source, version = _ZERO, UNPRICED, None
+        else:
+            price = quote.price
+            cost = price.amount(
+                outcome.input_tokens, outcome.output_tokens, outcome.cached_input_tokens
             )
-            outcome = outcome.but(avoided_cost=avoided.amount)
+            source, version = quote.source, quote.version
+            if outcome.cached is not None:
+                # A cache hit costs nothing; what it saved is priced like a call.
+                avoided = price.amount(outcome.avoided_input_tokens, outcome.avoided_output_tokens)
+                outcome = outcome.but(avoided_cost=avoided)
         return outcome.but(
             gateway=route.gateway if route else turn.gateway,
             request_model=model,
-            cost=price.amount,
-            currency=price.currency,
-            price_source=price.source,
+            cost=cost,
+            currency=CURRENCY,
+            price_source=source,
+            price_version=version,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             produced_at=self._clock(),
             budget=ctx.budget(),

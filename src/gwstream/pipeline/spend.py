@@ -21,8 +21,10 @@ window above its limit by at most what the others reserve and settle unseen:
 README's "Budgets" section states it in configuration terms.
 
 :class:`SpendStage` reserves before the call and settles after it with the
-real cost (the price map's price of the reported usage), and announces,
-once per window, a crossed soft threshold and exhaustion.
+real cost (the price of the reported usage the price stage gives the cost
+event: the tenant's price in force when the turn occurred, cached input
+tokens at their price), and announces, once per window, a crossed soft
+threshold and exhaustion.
 
 Costs are counted once per turn: a cost read from the topic and a
 settlement of this instance are the same cost when they are for the same
@@ -45,7 +47,7 @@ from typing import Literal
 
 from gwstream.pipeline.context import Outcome, Reason, SpendNotice, TenantSpend, TurnContext
 from gwstream.pipeline.stage import Next
-from gwstream.pricing import ModelPrice, PriceTable
+from gwstream.pricing import ModelPrice, Prices
 
 Period = Literal["day", "month"]
 PERIODS: tuple[Period, ...] = ("day", "month")
@@ -330,9 +332,10 @@ def _exhausted_in(refused: Refusal | None, period: Period) -> bool:
 
 
 def worst_case(price: ModelPrice, input_tokens: int, output_tokens: int, margin: float) -> Decimal:
-    """The most a call can cost: its input (plus ``margin``) and all of its output."""
+    """The most a call can cost: its input (plus ``margin``), none of it cached (or all,
+    should a map price cached tokens higher), and all of its output."""
     inp = math.ceil(input_tokens * (1 + margin)) if margin else input_tokens
-    return price.amount(inp, output_tokens)
+    return price.most_per_input_token * inp + price.output_per_token * output_tokens
 
 
 class SpendStage:
@@ -341,7 +344,7 @@ class SpendStage:
     def __init__(
         self,
         ledger: SpendLedger,
-        prices: PriceTable,
+        prices: Prices,
         *,
         input_margin: float = 0.0,
         clock: Callable[[], float] = time.time,
@@ -358,10 +361,12 @@ class SpendStage:
         route = ctx.route
         assert route is not None, "SpendStage runs inside RouteStage"
         output = route.output_bound
-        price = self._prices.price(route.model)
-        if price is None or output is None:  # the worst case is unknown
+        turn = ctx.turn
+        quote = self._prices.quote(route.model, turn.tenant_id, turn.occurred_at)
+        if quote is None or output is None:  # the worst case is unknown
             ctx.tenant_spend, _ = ledger.state(ctx.turn.tenant_id, self._clock())
             return Outcome.refused(Reason.UNPRICED_MODEL)
+        price = quote.price
         worst = worst_case(price, ctx.prompt_tokens, output, self._margin)
         admitted = ledger.admit(ctx.turn.tenant_id, worst, self._clock())
         if isinstance(admitted, Refusal):
@@ -376,7 +381,9 @@ class SpendStage:
         except BaseException:
             ledger.release(admitted)
             raise
-        cost = price.amount(outcome.input_tokens, outcome.output_tokens)
+        cost = price.amount(
+            outcome.input_tokens, outcome.output_tokens, outcome.cached_input_tokens
+        )
         ledger.settle(admitted, ctx.turn.turn_id, cost)
         ctx.tenant_spend, ctx.notices = ledger.after(admitted)
         return outcome

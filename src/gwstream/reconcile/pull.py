@@ -41,7 +41,6 @@ from gwstream.reconcile.pages import cognigy_pages, genesys_pages
 from gwstream.reconcile.store import (
     PULLS_TABLE,
     RECONCILIATION_COLUMNS,
-    RECONCILIATION_VIEW,
     VENDOR_TABLE,
     VendorMetricsStore,
     reconciliation_report,
@@ -51,7 +50,6 @@ __all__ = [
     "PULLS_TABLE",
     "READ_SCOPES",
     "RECONCILIATION_COLUMNS",
-    "RECONCILIATION_VIEW",
     "VENDOR_TABLE",
     "pull_vendor_metrics",
     "reconciliation_report",

@@ -1,4 +1,11 @@
-"""The DuckDB side of vendor metrics: the ``vendor_metrics`` table and the ``reconciliation`` view.
+"""Storing vendor metrics in the cost database, and reading the ``reconciliation`` view.
+
+The tables (``vendor_metrics``, ``vendor_pulls``) are part of the cost
+database's schema (:mod:`gwstream.sink.schema`) and the view one of the
+analysts' views (:mod:`gwstream.sink.views`), so the sink, its HTTP API,
+``gwstream report --view reconciliation`` and this module read it one way.
+Writes go through the same :class:`~gwstream.sink.writer.CostWriter`
+connection that opens, migrates and holds the file.
 
 Vendor figures live in the cost database next to gwstream's own, so one
 query compares them. Every vendor call is one row keyed by
@@ -35,12 +42,14 @@ import orjson
 from gwstream.errors import SinkError
 from gwstream.lifecycle import Resource
 from gwstream.reconcile.pages import Vendor, VendorMetric
-from gwstream.sink.writer import COST_TABLE, CostWriter
+from gwstream.sink.report import open_read_only, read_report
+from gwstream.sink.schema import PULLS_TABLE, VENDOR_COLUMNS, VENDOR_TABLE
+from gwstream.sink.views import RECONCILIATION_COLUMNS
+from gwstream.sink.writer import CostWriter
 
 __all__ = [
     "PULLS_TABLE",
     "RECONCILIATION_COLUMNS",
-    "RECONCILIATION_VIEW",
     "VENDOR_TABLE",
     "VendorMetricsStore",
     "reconciliation_report",
@@ -48,132 +57,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-VENDOR_TABLE = "vendor_metrics"
-PULLS_TABLE = "vendor_pulls"
-RECONCILIATION_VIEW = "reconciliation"
-
-# (name, SQL type, NOT NULL), in insert order; pulled_at is added per batch.
-_COLUMNS: tuple[tuple[str, str, bool], ...] = (
-    ("vendor", "VARCHAR", True),
-    ("gateway", "VARCHAR", True),
-    ("request_id", "VARCHAR", True),
-    ("call_key", "VARCHAR", True),
-    ("ts", "TIMESTAMPTZ", True),
-    ("operation", "VARCHAR", False),
-    ("model", "VARCHAR", False),
-    ("prompt_tokens", "BIGINT", True),
-    ("completion_tokens", "BIGINT", True),
-    ("total_tokens", "BIGINT", True),
-    ("latency_ms", "DOUBLE", False),
-    ("status", "INTEGER", False),
-    ("streamed", "BOOLEAN", True),
-    ("pulled_at", "TIMESTAMPTZ", True),
-)
-_NAMES = tuple(name for name, _, _ in _COLUMNS)
-
-_CREATE_VENDOR_TABLE = (
-    f"CREATE TABLE IF NOT EXISTS {VENDOR_TABLE} (\n    "
-    + ",\n    ".join(f"{n} {t}{' NOT NULL' if nn else ''}" for n, t, nn in _COLUMNS)
-    + ",\n    PRIMARY KEY (vendor, gateway, request_id, call_key)\n)"
-)
-_CREATE_PULLS_TABLE = f"""
-CREATE TABLE IF NOT EXISTS {PULLS_TABLE} (
-    vendor VARCHAR NOT NULL,
-    gateway VARCHAR NOT NULL,
-    started_at TIMESTAMPTZ NOT NULL,
-    finished_at TIMESTAMPTZ NOT NULL,
-    pages BIGINT NOT NULL,
-    rows_read BIGINT NOT NULL,
-    rows_inserted BIGINT NOT NULL
-)
-""".strip()
-
-#: Columns of the reconciliation view, in order.
-RECONCILIATION_COLUMNS: tuple[str, ...] = (
-    "gateway",
-    "vendor",
-    "day",
-    "gwstream_turns",
-    "vendor_requests",
-    "vendor_calls",
-    "matched",
-    "only_gwstream",
-    "only_gwstream_without_usage",
-    "only_vendor",
-    "gwstream_input_tokens",
-    "gwstream_output_tokens",
-    "gwstream_total_tokens",
-    "vendor_prompt_tokens",
-    "vendor_completion_tokens",
-    "vendor_total_tokens",
-    "total_tokens_diff",
-    "matched_total_tokens_diff",
-)
-
-_RECONCILIATION_QUERY = f"""
-WITH pulled AS (
-    SELECT gateway, min(vendor) AS vendor
-    FROM (SELECT gateway, vendor FROM {PULLS_TABLE}
-          UNION ALL SELECT gateway, vendor FROM {VENDOR_TABLE})
-    GROUP BY gateway
-),
-ours AS (
-    SELECT c.gateway, c.turn_id,
-           CAST(timezone('UTC', c.occurred_at) AS DATE) AS day,
-           c.input_tokens, c.output_tokens, c.usage_source = 'none' AS no_usage
-    FROM {COST_TABLE} AS c JOIN pulled AS p ON c.gateway = p.gateway
-),
-theirs AS (
-    SELECT gateway, request_id,
-           CAST(timezone('UTC', min(ts)) AS DATE) AS day,
-           count(*) AS calls,
-           sum(prompt_tokens) AS prompt_tokens,
-           sum(completion_tokens) AS completion_tokens,
-           sum(total_tokens) AS total_tokens
-    FROM {VENDOR_TABLE}
-    GROUP BY gateway, request_id
-),
-joined AS (
-    SELECT coalesce(o.gateway, t.gateway) AS gateway,
-           coalesce(o.day, t.day) AS day,
-           o.turn_id, t.request_id, o.no_usage,
-           o.input_tokens, o.output_tokens, o.input_tokens + o.output_tokens AS our_total,
-           t.calls, t.prompt_tokens, t.completion_tokens, t.total_tokens
-    FROM ours AS o FULL OUTER JOIN theirs AS t
-      ON o.gateway = t.gateway AND o.turn_id = t.request_id
-)
-SELECT
-    j.gateway,
-    p.vendor,
-    j.day,
-    count(j.turn_id) AS gwstream_turns,
-    count(j.request_id) AS vendor_requests,
-    coalesce(sum(j.calls), 0) AS vendor_calls,
-    count(*) FILTER (WHERE j.turn_id IS NOT NULL AND j.request_id IS NOT NULL) AS matched,
-    count(*) FILTER (WHERE j.request_id IS NULL) AS only_gwstream,
-    count(*) FILTER (WHERE j.request_id IS NULL AND j.no_usage) AS only_gwstream_without_usage,
-    count(*) FILTER (WHERE j.turn_id IS NULL) AS only_vendor,
-    coalesce(sum(j.input_tokens), 0) AS gwstream_input_tokens,
-    coalesce(sum(j.output_tokens), 0) AS gwstream_output_tokens,
-    coalesce(sum(j.our_total), 0) AS gwstream_total_tokens,
-    coalesce(sum(j.prompt_tokens), 0) AS vendor_prompt_tokens,
-    coalesce(sum(j.completion_tokens), 0) AS vendor_completion_tokens,
-    coalesce(sum(j.total_tokens), 0) AS vendor_total_tokens,
-    coalesce(sum(j.total_tokens), 0) - coalesce(sum(j.our_total), 0) AS total_tokens_diff,
-    coalesce(sum(j.total_tokens - j.our_total)
-             FILTER (WHERE j.turn_id IS NOT NULL AND j.request_id IS NOT NULL), 0)
-        AS matched_total_tokens_diff
-FROM joined AS j JOIN pulled AS p ON j.gateway = p.gateway
-GROUP BY j.gateway, p.vendor, j.day
-""".strip()
-
-_SCHEMA: tuple[str, ...] = (
-    _CREATE_VENDOR_TABLE,
-    _CREATE_PULLS_TABLE,
-    f"CREATE OR REPLACE VIEW {RECONCILIATION_VIEW} AS\n{_RECONCILIATION_QUERY}",
-)
-
-_STRUCTURE = orjson.dumps({name: [sql_type] for name, sql_type, _ in _COLUMNS}).decode()
+_NAMES = tuple(name for name, _, _ in VENDOR_COLUMNS)
+_STRUCTURE = orjson.dumps({name: [sql_type] for name, sql_type, _ in VENDOR_COLUMNS}).decode()
 _INSERT = (
     f"INSERT INTO {VENDOR_TABLE} ({', '.join(_NAMES)})\n"
     f"SELECT {', '.join(f'unnest(j.{name})' for name in _NAMES)}\n"
@@ -194,43 +79,20 @@ class VendorMetricsStore(Resource):
 
     def __init__(self, database: Path) -> None:
         self._database = database
-        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._writer = CostWriter(database)
+        self._open = False
         self._lock = threading.Lock()
 
     def open(self) -> None:
         with self._lock:
-            self._open()
-
-    def _open(self) -> None:
-        if self._conn is not None:
-            return
-        with CostWriter(self._database):
-            pass  # creates the file, cost_events and its views if missing
-        try:
-            conn = duckdb.connect(str(self._database), config={"threads": 1})
-        except duckdb.Error as exc:
-            raise SinkError(f"cannot open cost database {self._database}: {exc}") from exc
-        try:
-            conn.execute("SET TimeZone = 'UTC'")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        except duckdb.Error as exc:
-            conn.close()
-            raise SinkError(
-                f"cannot apply the vendor metrics schema to {self._database}: {exc}"
-            ) from exc
-        self._conn = conn
+            if not self._open:
+                self._writer.open()  # creates or migrates the file, vendor tables included
+                self._open = True
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._conn is None:
-            raise SinkError(f"cost database {self._database} is not open")
-        return self._conn
+            self._writer.close()
+            self._open = False
 
     def insert(
         self, vendor: Vendor, gateway: str, rows: Sequence[VendorMetric], pulled_at: datetime
@@ -281,58 +143,34 @@ class VendorMetricsStore(Resource):
 
     def _write(self, statement: str, parameters: object) -> int:
         with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN TRANSACTION")
+            if not self._open:
+                raise SinkError(f"cost database {self._database} is not open")
             try:
-                row = conn.execute(statement, parameters).fetchone()
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    conn.execute("ROLLBACK")
-                except duckdb.Error:
-                    logger.debug("rollback after a failed write found no open transaction")
-                if isinstance(exc, duckdb.Error):
-                    raise SinkError(
-                        f"cannot write vendor metrics to {self._database}: {exc}"
-                    ) from exc
-                raise
-            return int(row[0]) if row else 0
+                return self._writer.execute_write(statement, parameters)
+            except duckdb.Error as exc:
+                raise SinkError(f"cannot write vendor metrics to {self._database}: {exc}") from exc
 
 
 def reconciliation_report(database: Path) -> list[dict[str, Any]]:
-    """The reconciliation view's rows, ordered by gateway and day, read read-only.
+    """The reconciliation view's rows, ordered by gateway and day (see :mod:`gwstream.sink.views`).
 
     Each row maps :data:`RECONCILIATION_COLUMNS` to values: ``day`` a
     ``date``, the rest ``int`` (the difference columns may be negative:
     vendor minus gwstream). Raises :class:`SinkError` naming the file when it
     is missing, held by a running sink, or has never had metrics pulled into it.
     """
-    if not database.is_file():
-        raise SinkError(f"cost database {database} does not exist; pull vendor metrics first")
-    try:
-        conn = duckdb.connect(str(database), read_only=True)
-    except duckdb.Error as exc:
-        raise SinkError(
-            f"cannot open cost database {database} read-only (is a sink holding it, "
-            f"or is it not a DuckDB file?): {exc}"
-        ) from exc
-    try:
-        found = conn.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_name = ? AND table_type = 'VIEW'",
-            [RECONCILIATION_VIEW],
-        ).fetchone()
-        if not found or not found[0]:
+    rows = read_report(database, "reconciliation").rows
+    if not rows:
+        conn = open_read_only(database)
+        try:
+            pulled = conn.execute(
+                f"SELECT (SELECT count(*) FROM {PULLS_TABLE}) + (SELECT count(*) FROM {VENDOR_TABLE})"
+            ).fetchone()
+        finally:
+            conn.close()
+        if not pulled or not pulled[0]:
             raise SinkError(
-                f"cost database {database} has no {RECONCILIATION_VIEW} view; "
+                f"cost database {database} has no vendor metrics; "
                 "pull vendor metrics into it first (gwstream gateways pull-metrics)"
             )
-        cursor = conn.execute(
-            f"SELECT {', '.join(RECONCILIATION_COLUMNS)} FROM {RECONCILIATION_VIEW} "
-            "ORDER BY gateway, day"
-        )
-        return [dict(zip(RECONCILIATION_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-    except duckdb.Error as exc:
-        raise SinkError(f"cannot read the reconciliation from {database}: {exc}") from exc
-    finally:
-        conn.close()
+    return rows

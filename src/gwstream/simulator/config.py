@@ -25,7 +25,8 @@ class RouteFaults(BaseModel):
     See :class:`SimulatorConfig` for what each knob does. ``cut_stream_rate``,
     ``stream_error_rate`` and ``malformed_chunk_rate`` only affect streaming
     answers (openai.chat with ``stream``, cognigy.inference, genesys.invoke
-    with ``stream``).
+    with ``stream``); ``cached_prompt_share`` only openai.chat (the only
+    contract that reports cached prompt tokens).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -45,6 +46,7 @@ class RouteFaults(BaseModel):
     stream_error_rate: float | None = Field(None, ge=0, le=1)
     malformed_chunk_rate: float | None = Field(None, ge=0, le=1)
     include_usage: bool | None = None
+    cached_prompt_share: float | None = Field(None, ge=0, le=1)
 
 
 class SimulatorConfig(BaseModel):
@@ -110,6 +112,13 @@ class SimulatorConfig(BaseModel):
     )
     include_usage: bool = Field(
         True, description="report usage in replies (off: clients must count tokens)"
+    )
+    cached_prompt_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of each prompt's tokens openai.chat reports as read from a prompt "
+        "cache (usage.prompt_tokens_details.cached_tokens, rounded down; 0: no details sent)",
     )
     api_key: SecretStr | None = Field(
         None, description="if set, openai.chat requires 'Authorization: Bearer <api_key>'"

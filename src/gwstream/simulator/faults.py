@@ -41,6 +41,7 @@ class RoutePlan:
     """
 
     __slots__ = (
+        "cached_prompt_share",
         "cut_stream_rate",
         "dialect",
         "error_5xx_body",
@@ -84,6 +85,7 @@ class RoutePlan:
         self.stream_error_rate: float = merged["stream_error_rate"]
         self.malformed_chunk_rate: float = merged["malformed_chunk_rate"]
         self.include_usage: bool = merged["include_usage"]
+        self.cached_prompt_share: float = merged["cached_prompt_share"]
         self.rate_limit_body = fault_body(self.dialect, 429)
         self.error_5xx_body = fault_body(self.dialect, self.error_5xx_status)
         self.fail_body = fault_body(self.dialect, self.fail_status)
@@ -170,6 +172,7 @@ _KNOBS = frozenset(
         "stream_error_rate",
         "malformed_chunk_rate",
         "include_usage",
+        "cached_prompt_share",
     }
 )
 

@@ -7,6 +7,9 @@ carrying ``delta.role``, then a chunk with an empty delta and the
 ``finish_reason``; with ``"stream_options": {"include_usage": true}`` (and
 include_usage on) a last chunk with ``"choices": []`` and ``usage``; then
 ``data: [DONE]``. Auth is the static ``api_key`` bearer, when configured.
+With ``cached_prompt_share`` above 0, ``usage`` carries
+``prompt_tokens_details.cached_tokens``: that share of the prompt tokens,
+rounded down, as OpenAI reports a prompt-cache hit.
 
 The non-streaming path is the benchmark's hot path: per request it parses,
 validates, counts prompt tokens and answers, nothing more.
@@ -44,10 +47,16 @@ _MALFORMED_SSE = b'data: {"choices":[{"delta":{"content":\n\n'
 
 
 def completion_body(
-    state: SimulatorState, data: dict[str, Any], include_usage: bool, *, count_prompt: bool
+    state: SimulatorState,
+    data: dict[str, Any],
+    include_usage: bool,
+    *,
+    count_prompt: bool,
+    cached_share: float = 0.0,
 ) -> tuple[bytes, int | None, int]:
     """A ``chat.completion`` body, its prompt tokens (counted if ``include_usage`` or
-    ``count_prompt``, else None) and its completion tokens."""
+    ``count_prompt``, else None) and its completion tokens; ``cached_share`` of the
+    prompt tokens are reported as cached."""
     messages = data["messages"]
     text, completion_tokens, finish_reason = state.replies.reply(messages, data.get("max_tokens"))
     reply: dict[str, Any] = {
@@ -70,16 +79,19 @@ def completion_body(
         prompt_tokens = state.counter.count_messages(messages)
     if include_usage:
         assert prompt_tokens is not None
-        reply["usage"] = _usage(prompt_tokens, completion_tokens)
+        reply["usage"] = _usage(prompt_tokens, completion_tokens, cached_share)
     return orjson.dumps(reply), prompt_tokens, completion_tokens
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
+def _usage(prompt_tokens: int, completion_tokens: int, cached_share: float) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+    if cached_share:
+        usage["prompt_tokens_details"] = {"cached_tokens": int(prompt_tokens * cached_share)}
+    return usage
 
 
 def _check_stream_options(data: dict[str, Any]) -> RequestProblem | None:
@@ -133,7 +145,13 @@ class OpenAIRoutes:
         if data.get("stream"):
             response, _, _ = await stream_chat(state, plan, request, data)
             return response
-        body, _, _ = completion_body(state, data, plan.include_usage, count_prompt=False)
+        body, _, _ = completion_body(
+            state,
+            data,
+            plan.include_usage,
+            count_prompt=False,
+            cached_share=plan.cached_prompt_share,
+        )
         return web.Response(body=body, content_type=JSON)
 
 
@@ -188,7 +206,8 @@ async def stream_chat(
     ]
     options = data.get("stream_options") or {}
     if plan.include_usage and options.get("include_usage"):
-        tail.append(line({"choices": [], "usage": _usage(prompt_tokens, completion_tokens)}))
+        usage = _usage(prompt_tokens, completion_tokens, plan.cached_prompt_share)
+        tail.append(line({"choices": [], "usage": usage}))
     tail.append(SSE_DONE)
     faults = plan.stream_faults()
     response, sent = await write_stream(

@@ -1,8 +1,11 @@
-"""The cost sink: cost events from Kafka into DuckDB, and the reports read from it.
+"""The sink: cost and audit events from Kafka into DuckDB, and the reports read from it.
 
-- :mod:`~gwstream.sink.writer`: the DuckDB schema, views and batch writer;
+- :mod:`~gwstream.sink.schema`: the tables and their migrations;
+- :mod:`~gwstream.sink.views`: the analysts' views, their filters, one way to read them;
+- :mod:`~gwstream.sink.writer`: the batch writer;
 - :mod:`~gwstream.sink.consumer`: the Kafka loop feeding the writer;
-- :mod:`~gwstream.sink.report`: spend reports rendered as table, CSV or JSON.
+- :mod:`~gwstream.sink.api`: the HTTP API and dashboard served while the sink runs;
+- :mod:`~gwstream.sink.report`: reports rendered as table, CSV or JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from gwstream.errors import SinkError
 from gwstream.sink.consumer import BatchCallback, BatchResult, CostSink, SinkStats
 from gwstream.sink.report import ReportFormat, render, spend_report
-from gwstream.sink.writer import COST_TABLE, SPEND_VIEW, CostWriter, storage_problem
+from gwstream.sink.views import SPEND_VIEW
+from gwstream.sink.writer import COST_TABLE, CostWriter, storage_problem
 
 __all__ = [
     "COST_TABLE",

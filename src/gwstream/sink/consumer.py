@@ -49,10 +49,19 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic needs it below Python 3.12
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
-from gwstream.events import ID_PATTERN, CostEvent, ResponseStatus
+from gwstream.events import ID_PATTERN, AuditEvent, BudgetNotice, CostEvent, ResponseStatus
 from gwstream.kafkaio import make_consumer, start_client
 from gwstream.lifecycle import Service
-from gwstream.sink.writer import CostRow, CostWriter, cost_row, storage_problem
+from gwstream.sink.schema import AUDIT_TABLE, COST_TABLE, NOTICE_TABLE
+from gwstream.sink.writer import (
+    Batch,
+    CostRow,
+    CostWriter,
+    audit_row,
+    cost_row,
+    notice_row,
+    storage_problem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +75,17 @@ class SinkStats:
     events_seen: int = 0
     """Records that parsed as storable cost events (duplicates included)."""
     rows_inserted: int = 0
-    """Events that were new to the database."""
+    """Cost events that were new to the database."""
     duplicates: int = 0
-    """Events already stored, or repeated within their batch."""
+    """Cost events already stored, or repeated within their batch."""
     bad_records: int = 0
     """Records skipped because they do not parse or cannot be stored."""
     batches: int = 0
     """Batches stored and committed."""
+    audit_seen: int = 0
+    """Audit events and budget notices that parsed (duplicates included)."""
+    audit_inserted: int = 0
+    """Audit events and budget notices that were new to the database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +99,9 @@ class BatchResult:
     bad_records: int
     committed: Mapping[TopicPartition, int]
     """Offsets committed to Kafka (next offset to read) per partition."""
-    seconds: float
+    audit_events: int = 0
+    audit_inserted: int = 0
+    seconds: float = 0.0
     """Time to store and commit the batch."""
 
 
@@ -98,9 +113,15 @@ class ParsedBatch:
     """One fetched batch, parsed: the storable events and the offsets it covers."""
 
     records: int
-    rows: list[CostRow]
-    """The storable events, in fetch order (duplicates included)."""
+    batch: Batch
+    """The storable events' rows, in fetch order (duplicates included)."""
     bad_records: int
+
+    @property
+    def rows(self) -> list[CostRow]:
+        """The cost rows."""
+        return self.batch.costs
+
     offsets: dict[TopicPartition, int]
     """Next offset to read per partition, past every fetched record."""
 
@@ -159,6 +180,17 @@ class _WireCost(TypedDict):
     avoided_cost: _WireMoney
     use_case: str | None
     prompt_version: str | None
+    cached_input_tokens: _WireCount
+    price_version: str | None
+
+
+_NO_BUDGET = {
+    "budget_mode": None,
+    "session_tokens_used": None,
+    "session_tokens_left": None,
+    "tenant_limit_day": None,
+    "tenant_limit_month": None,
+}
 
 
 @functools.cache
@@ -181,16 +213,59 @@ def fast_row(payload: bytes) -> CostRow | None:
     except ValidationError:
         return None
     del wire["budget"]
+    wire.update(_NO_BUDGET)
     return cast(CostRow, wire)
 
 
-def parse_batch(fetched: Records) -> ParsedBatch:
-    """Parse fetched records into storable events, counting and logging the rest.
+def _cost(value: bytes, position: str) -> CostRow | None:
+    row = fast_row(value)
+    if row is not None:
+        return row
+    try:
+        event = CostEvent.model_validate_json(value)
+    except ValidationError as exc:
+        logger.warning("skipping cost record %s: %s", position, _reason(exc))
+        return None
+    problem = storage_problem(event)
+    if problem is not None:
+        logger.warning("skipping cost record %s: %s", position, problem)
+        return None
+    return cost_row(event)
 
+
+_NOTICE_TYPE = BudgetNotice.ce_type.encode()
+
+
+def _audit(value: bytes, headers: Sequence[tuple[str, bytes]], position: str, batch: Batch) -> bool:
+    """Add an audit record's row (an audit event or a budget notice) to ``batch``."""
+    kind: type[AuditEvent] | type[BudgetNotice] = AuditEvent
+    if any(k == "ce_type" and v == _NOTICE_TYPE for k, v in headers):
+        kind = BudgetNotice
+    try:
+        event = kind.model_validate_json(value)
+    except ValidationError as exc:
+        logger.warning("skipping audit record %s: %s", position, _reason(exc))
+        return False
+    problem = storage_problem(event)
+    if problem is not None:
+        logger.warning("skipping audit record %s: %s", position, problem)
+        return False
+    if isinstance(event, BudgetNotice):
+        batch.notices.append(notice_row(event))
+    else:
+        batch.audits.append(audit_row(event))
+    return True
+
+
+def parse_batch(fetched: Records, audit_topic: str | None = None) -> ParsedBatch:
+    """Parse fetched records into storable rows, counting and logging the rest.
+
+    Records of ``audit_topic`` are audit events and budget notices (told
+    apart by their ``ce_type`` header); every other record is a cost event.
     The offsets to commit cover every fetched record, bad ones included: a
     skipped record is handled (logged), not pending.
     """
-    rows: list[CostRow] = []
+    batch = Batch()
     bad = 0
     records = 0
     offsets: dict[TopicPartition, int] = {}
@@ -198,30 +273,23 @@ def parse_batch(fetched: Records) -> ParsedBatch:
         if not recs:
             continue
         offsets[tp] = recs[-1].offset + 1
+        audit = tp.topic == audit_topic
         for record in recs:
             records += 1
             position = f"{tp.topic}[{tp.partition}]@{record.offset}"
             if record.value is None:
                 bad += 1
-                logger.warning("skipping cost record %s: no value", position)
+                logger.warning("skipping record %s: no value", position)
                 continue
-            row = fast_row(record.value)
-            if row is not None:
-                rows.append(row)
+            if audit:
+                bad += not _audit(record.value, record.headers, position, batch)
                 continue
-            try:
-                event = CostEvent.model_validate_json(record.value)
-            except ValidationError as exc:
+            row = _cost(record.value, position)
+            if row is None:
                 bad += 1
-                logger.warning("skipping cost record %s: %s", position, _reason(exc))
-                continue
-            problem = storage_problem(event)
-            if problem is not None:
-                bad += 1
-                logger.warning("skipping cost record %s: %s", position, problem)
-                continue
-            rows.append(cost_row(event))
-    return ParsedBatch(records=records, rows=rows, bad_records=bad, offsets=offsets)
+            else:
+                batch.costs.append(row)
+    return ParsedBatch(records=records, batch=batch, bad_records=bad, offsets=offsets)
 
 
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -243,13 +311,14 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class CostSink(Service):
-    """Consumes the cost topic into the cost database with consumer group ``sink.group_id``.
+    """Consumes the cost and audit topics into the database with group ``sink.group_id``.
 
     Use as ``async with CostSink(...) as sink: await sink.run(stop)``. Entering
     opens the database and joins the group; :meth:`run` stores batches until
     ``stop`` is set, then finishes the batch in hand; leaving stops the
     consumer and closes the database. ``on_batch`` is called after each
-    stored batch (from the event loop; keep it quick).
+    stored batch (from the event loop; keep it quick). A progress line is
+    logged every ``sink.stats_interval_s`` and a summary at the end.
     """
 
     def __init__(
@@ -262,6 +331,7 @@ class CostSink(Service):
     ) -> None:
         self._kafka = kafka
         self._topic = topics.costs
+        self._audit_topic = topics.audit if sink.audit else None
         self._settings = sink
         self._on_batch = on_batch
         self._writer = CostWriter(sink.database)
@@ -269,10 +339,41 @@ class CostSink(Service):
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._stats = SinkStats()
+        self._committed: dict[TopicPartition, int] = {}
 
     @property
     def stats(self) -> SinkStats:
         return self._stats
+
+    @property
+    def writer(self) -> CostWriter:
+        """The database writer (the HTTP API reads through its cursors)."""
+        return self._writer
+
+    def assignment(self) -> dict[str, list[int]]:
+        """Partitions owned now, by topic."""
+        owned: dict[str, list[int]] = {}
+        if self._consumer is not None:
+            for tp in sorted(self._consumer.assignment()):
+                owned.setdefault(tp.topic, []).append(tp.partition)
+        return owned
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records behind the latest fetched high-water mark, per owned partition.
+
+        From what the broker reported with the last fetch of each partition
+        (no extra request); partitions not fetched yet are left out.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        out: dict[tuple[str, int], int] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            committed = self._committed.get(tp)
+            if high is not None and committed is not None:
+                out[tp.topic, tp.partition] = max(0, high - committed)
+        return out
 
     @property
     def group_id(self) -> str:
@@ -281,7 +382,8 @@ class CostSink(Service):
     async def start(self) -> None:
         # Kafka first: a sink that cannot reach the broker leaves no empty database behind.
         consumer = make_consumer(self._kafka, group_id=self._settings.group_id)
-        consumer.subscribe([self._topic], listener=_WaitForBatch(self._lock))
+        topics = [self._topic] + ([self._audit_topic] if self._audit_topic else [])
+        consumer.subscribe(topics, listener=_WaitForBatch(self._lock))
         await start_client(consumer, self._kafka)
         try:
             await asyncio.to_thread(self._writer.open)
@@ -291,7 +393,7 @@ class CostSink(Service):
         self._consumer = consumer
         logger.info(
             "cost sink consuming %s as group %s into %s",
-            self._topic,
+            " and ".join(topics),
             self._settings.group_id,
             self._settings.database,
         )
@@ -318,6 +420,8 @@ class CostSink(Service):
         if self._consumer is None:
             raise RuntimeError("CostSink.run() needs a started sink (use 'async with')")
         consumer = self._consumer
+        interval = self._settings.stats_interval_s
+        next_report = time.monotonic() + interval
         try:
             while not stop.is_set():
                 fetched = await consumer.getmany(
@@ -327,18 +431,31 @@ class CostSink(Service):
                 if fetched:
                     self._pending = asyncio.create_task(self._store(fetched))
                     await self._finish_pending()
+                if time.monotonic() >= next_report:
+                    next_report = time.monotonic() + interval
+                    self._log_progress("cost sink progress")
         finally:
             await self._finish_pending()
+        self._log_progress("cost sink stopping")
+        return self._stats
+
+    def _log_progress(self, prefix: str) -> None:
         s = self._stats
+        lag = self.lag()
         logger.info(
-            "cost sink stopping: %d batches stored and committed, %d new rows, %d duplicates, "
-            "%d bad records skipped",
+            "%s: %d batches stored and committed; cost events %d new, %d duplicates; audit "
+            "events and notices %d new, %d duplicates; %d bad records skipped; partitions %s; "
+            "lag %s records",
+            prefix,
             s.batches,
             s.rows_inserted,
             s.duplicates,
+            s.audit_inserted,
+            s.audit_seen - s.audit_inserted,
             s.bad_records,
+            "; ".join(f"{t} {p}" for t, p in self.assignment().items()) or "none",
+            sum(lag.values()) if lag else "unknown",
         )
-        return self._stats
 
     async def _finish_pending(self) -> None:
         """Wait for the batch being stored, even when the waiter is cancelled.
@@ -355,9 +472,9 @@ class CostSink(Service):
             if pending.done():
                 self._pending = None
 
-    def _parse_and_write(self, fetched: Records) -> tuple[ParsedBatch, int]:
-        batch = parse_batch(fetched)
-        inserted = self._writer.write_rows(batch.rows) if batch.rows else 0
+    def _parse_and_write(self, fetched: Records) -> tuple[ParsedBatch, dict[str, int]]:
+        batch = parse_batch(fetched, self._audit_topic)
+        inserted = self._writer.write(batch.batch) if len(batch.batch) else {}
         return batch, inserted
 
     async def _store(self, fetched: Records) -> None:
@@ -365,23 +482,32 @@ class CostSink(Service):
         async with self._lock:
             batch, inserted = await asyncio.to_thread(self._parse_and_write, fetched)
             committed = await self._commit(batch.offsets)
+        costs = inserted.get(COST_TABLE, 0)
+        audits = len(batch.batch.audits) + len(batch.batch.notices)
+        audit_new = inserted.get(AUDIT_TABLE, 0) + inserted.get(NOTICE_TABLE, 0)
         result = BatchResult(
             records=batch.records,
             events=len(batch.rows),
-            inserted=inserted,
-            duplicates=len(batch.rows) - inserted,
+            inserted=costs,
+            duplicates=len(batch.rows) - costs,
             bad_records=batch.bad_records,
             committed=committed,
+            audit_events=audits,
+            audit_inserted=audit_new,
             seconds=time.perf_counter() - started,
         )
+        s = self._stats
         self._stats = replace(
-            self._stats,
-            events_seen=self._stats.events_seen + result.events,
-            rows_inserted=self._stats.rows_inserted + result.inserted,
-            duplicates=self._stats.duplicates + result.duplicates,
-            bad_records=self._stats.bad_records + result.bad_records,
-            batches=self._stats.batches + 1,
+            s,
+            events_seen=s.events_seen + result.events,
+            rows_inserted=s.rows_inserted + result.inserted,
+            duplicates=s.duplicates + result.duplicates,
+            bad_records=s.bad_records + result.bad_records,
+            batches=s.batches + 1,
+            audit_seen=s.audit_seen + audits,
+            audit_inserted=s.audit_inserted + audit_new,
         )
+        self._committed.update(committed)
         if self._on_batch is not None:
             try:
                 self._on_batch(result, self._stats)

@@ -4,16 +4,15 @@ Two reports: spend per tenant, day and model (with what the answer cache
 saved), and the comparison of prompt variants (:data:`VARIANT_COLUMNS`, whose
 intervals :func:`~gwstream.sink.writer.variant_query` defines).
 
-Reports open the database read-only. DuckDB lets one process hold a file for
-writing and nobody else read it meanwhile, so a report on the file of a
-running sink fails with an error saying so (the HTTP API is the way to read
-while the sink runs).
+Reports read the file read-only when no sink holds it; DuckDB lets one
+process hold a file for writing and nobody else read it meanwhile, so while
+a sink runs, reports go through its HTTP API (:mod:`gwstream.sink.api`,
+:mod:`gwstream.sink.client`). A file an older gwstream wrote is migrated
+first, as a sink would on start.
 
 Money stays ``Decimal`` from the database to the output: CSV and JSON carry
 costs as plain decimal strings, never floats. Totals are per currency, since
-amounts in different currencies do not add up. A file an older gwstream wrote
-(without the columns added since) is read as it is: the missing columns count
-with their defaults, as they will once a sink migrates the file.
+amounts in different currencies do not add up.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -31,33 +31,25 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from gwstream.config import SinkSettings
 from gwstream.errors import SinkError
-from gwstream.sink.writer import (
-    COST_TABLE,
-    SPEND_VIEW,
-    VARIANT_VIEW,
-    cost_source,
-    spend_query,
-    stored_columns,
-    variant_query,
+from gwstream.sink.client import api_url, fetch_parquet, fetch_view
+from gwstream.sink.schema import COST_TABLE, SCHEMA_VERSION, stored_version
+from gwstream.sink.views import (
+    NO_FILTERS,
+    VARIANT_COLUMNS,
+    VIEWS,
+    Filters,
+    ViewResult,
+    read_view,
+    view_sql,
 )
+from gwstream.sink.writer import CostWriter
 
 ReportFormat = Literal["table", "csv", "json"]
 
 #: Columns of a spend report row, in output order.
-SPEND_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "day",
-    "request_model",
-    "currency",
-    "turns",
-    "input_tokens",
-    "output_tokens",
-    "cost",
-    "unpriced_turns",
-    "cached_turns",
-    "avoided_cost",
-)
+SPEND_COLUMNS: tuple[str, ...] = VIEWS["spend"].columns
 _SUMMED = (
     "turns",
     "input_tokens",
@@ -73,39 +65,6 @@ _TABLE_WIDTH = 160
 # Eighteen columns, two of them "value ± margin": narrower folds the figures.
 _VARIANTS_TABLE_WIDTH = 240
 
-#: Columns of a variant comparison row, in output order (every ``*_margin`` is
-#: the half-width of a 95% interval; see :func:`~gwstream.sink.writer.variant_query`).
-VARIANT_COLUMNS: tuple[str, ...] = (
-    "tenant_id",
-    "use_case",
-    "prompt_version",
-    "currency",
-    "turns",
-    "ok",
-    "refused",
-    "failed",
-    "invalid_output",
-    "cached",
-    "input_tokens_per_turn",
-    "output_tokens_per_turn",
-    "cost_per_turn",
-    "cost_sd",
-    "cost_per_turn_margin",
-    "answers",
-    "input_tokens_per_answer",
-    "output_tokens_per_answer",
-    "cost_per_answer",
-    "cost_per_answer_margin",
-    "cache_hit_rate",
-    "cache_hit_rate_margin",
-    "refusal_rate",
-    "refusal_rate_margin",
-    "failure_rate",
-    "failure_rate_margin",
-    "latency_ms_mean",
-    "latency_ms_p50",
-    "latency_ms_p95",
-)
 VARIANTS_NOTE = (
     "Each ± is a 95% interval (costs: normal approximation; rates: Wilson). Per turn: "
     "everything, cache hits and refusals included; per answer: the turns the gateway "
@@ -115,11 +74,41 @@ VARIANTS_NOTE = (
 )
 
 
-def _connect_read_only(database: Path) -> duckdb.DuckDBPyConnection:
+def open_read_only(database: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``database``, migrated first if an older gwstream wrote it.
+
+    Raises :class:`SinkError` naming the file when it is missing, held by a
+    running sink (read through its HTTP API then), not a DuckDB database, or
+    has no cost table.
+    """
     if not database.is_file():
         raise SinkError(f"cost database {database} does not exist; run the cost sink first")
+    conn = _connect(database, read_only=True)
     try:
-        return duckdb.connect(str(database), read_only=True)
+        version = stored_version(conn)
+    except duckdb.Error as exc:
+        conn.close()
+        raise SinkError(f"cannot read cost database {database}: {exc}") from exc
+    if version == 0:
+        conn.close()
+        raise SinkError(
+            f"cost database {database} has no {COST_TABLE} table; "
+            "is it a gwstream cost database? Run the cost sink on it first"
+        )
+    if version < SCHEMA_VERSION:
+        # Nobody holds the file (we could open it), so bring it up to date, as a sink would.
+        conn.close()
+        writer = CostWriter(database)
+        writer.open()
+        writer.close()
+        conn = _connect(database, read_only=True)
+    conn.execute("SET TimeZone = 'UTC'")
+    return conn
+
+
+def _connect(database: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(database), read_only=read_only)
     except duckdb.Error as exc:
         raise SinkError(
             f"cannot open cost database {database} read-only (is a sink holding it, "
@@ -127,67 +116,30 @@ def _connect_read_only(database: Path) -> duckdb.DuckDBPyConnection:
         ) from exc
 
 
-def _relation_kinds(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Name -> ``BASE TABLE`` or ``VIEW`` for the relations the reports read."""
-    rows = conn.execute(
-        "SELECT table_name, table_type FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name IN (?, ?, ?)",
-        [COST_TABLE, SPEND_VIEW, VARIANT_VIEW],
-    ).fetchall()
-    return {str(name): str(kind) for name, kind in rows}
-
-
-def _read(
-    database: Path,
-    *,
-    what: str,
-    view: str,
-    query: Callable[[str], str],
-    columns: Sequence[str],
-    order_by: str,
-) -> list[dict[str, Any]]:
-    """Rows of ``view``, or of ``query`` where the view is missing or the file is older."""
-    conn = _connect_read_only(database)
+def read_report(database: Path, view: str, filters: Filters = NO_FILTERS) -> ViewResult:
+    """The rows of ``view`` (a name of :data:`~gwstream.sink.views.VIEWS`) from the file."""
+    if view not in VIEWS:
+        raise SinkError(f"no report view {view!r}; views: {', '.join(VIEWS)}")
+    conn = open_read_only(database)
     try:
-        kinds = _relation_kinds(conn)
-        if kinds.get(COST_TABLE) != "BASE TABLE":
-            raise SinkError(
-                f"cost database {database} has no {COST_TABLE} table; "
-                "is it a gwstream cost database? Run the cost sink on it first"
-            )
-        # The writer migrates the table and replaces the views whenever it opens a file,
-        # so a table with every current column has current views. A file an older
-        # gwstream left has older views, or none: its rows are read through the query.
-        source = cost_source(stored_columns(conn))
-        current = source == COST_TABLE and kinds.get(view) == "VIEW"
-        relation = view if current else f"({query(source)})"
-        cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {relation} ORDER BY {order_by}")
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return read_view(conn, view, filters)
     except duckdb.Error as exc:
-        raise SinkError(f"cannot read the {what} from {database}: {exc}") from exc
+        raise SinkError(f"cannot read the {view} view from {database}: {exc}") from exc
     finally:
         conn.close()
 
 
-def spend_report(database: Path) -> list[dict[str, Any]]:
+def spend_report(database: Path, filters: Filters = NO_FILTERS) -> list[dict[str, Any]]:
     """Spend per tenant, UTC day, model and currency, ordered by tenant, day, model.
 
     Each row maps :data:`SPEND_COLUMNS` to values: ``day`` a ``date``, counts
     ``int``, ``cost`` and ``avoided_cost`` ``Decimal``. Raises
-    :class:`SinkError` naming the file when it is missing, locked, not a DuckDB
-    database, or has no cost table.
+    :class:`SinkError` like :func:`open_read_only`.
     """
-    return _read(
-        database,
-        what="spend report",
-        view=SPEND_VIEW,
-        query=spend_query,
-        columns=SPEND_COLUMNS,
-        order_by="tenant_id, day, request_model, currency",
-    )
+    return read_report(database, "spend", filters).rows
 
 
-def variant_report(database: Path) -> list[dict[str, Any]]:
+def variant_report(database: Path, filters: Filters = NO_FILTERS) -> list[dict[str, Any]]:
     """The prompt variants side by side, ordered by tenant, use case, version, currency.
 
     Each row maps :data:`VARIANT_COLUMNS` to values: counts ``int``; the cost
@@ -197,14 +149,7 @@ def variant_report(database: Path) -> list[dict[str, Any]]:
     prompts make the rows whose ``use_case`` and ``prompt_version`` are None,
     after the others. Raises :class:`SinkError` like :func:`spend_report`.
     """
-    return _read(
-        database,
-        what="variant comparison",
-        view=VARIANT_VIEW,
-        query=variant_query,
-        columns=VARIANT_COLUMNS,
-        order_by="tenant_id, use_case NULLS LAST, prompt_version NULLS LAST, currency",
-    )
+    return read_report(database, "variants", filters).rows
 
 
 def _text(value: Any) -> str:
@@ -393,3 +338,85 @@ def render_variants(rows: Sequence[Mapping[str, Any]], fmt: ReportFormat) -> str
     if fmt == "json":
         return _render_json(rows)
     raise ValueError(f"unknown report format {fmt!r}; use table, csv or json")
+
+
+def render_result(result: ViewResult, fmt: ReportFormat) -> str:
+    """Render any view's rows: spend with totals, variants with margins, others plainly."""
+    if result.view == "spend":
+        return render(result.rows, fmt)
+    if result.view == "variants":
+        return render_variants(result.rows, fmt)
+    view = VIEWS[result.view]
+    return render_view(result.rows, result.columns, fmt, title=view.description, empty="No rows.")
+
+
+def read_anywhere(
+    view: str,
+    filters: Filters,
+    *,
+    database: Path | None,
+    sink: SinkSettings,
+    url: str | None = None,
+) -> tuple[ViewResult, str]:
+    """``view``'s rows, and where they came from: the running sink's API, else the file.
+
+    ``database`` given: the file, always. ``url`` given: that API, always.
+    Otherwise the API at ``sink.api_host:api_port`` when a sink answers
+    there, else ``sink.database``.
+    """
+    if view not in VIEWS:
+        raise SinkError(f"no report view {view!r}; views: {', '.join(VIEWS)}")
+    if database is None:
+        target = url or api_url(sink)
+        if target is not None:
+            result = fetch_view(target, view, filters)
+            if result is not None:
+                return result, target
+            if url is not None:
+                raise SinkError(f"no sink answers at {url}")
+        database = sink.database
+    return read_report(database, view, filters), str(database)
+
+
+def export_anywhere(
+    view: str,
+    filters: Filters,
+    output: Path,
+    *,
+    database: Path | None,
+    sink: SinkSettings,
+    url: str | None = None,
+) -> str:
+    """Write ``view`` as Parquet to ``output`` (DuckDB's writer); return where it was read."""
+    if view not in VIEWS:
+        raise SinkError(f"no view {view!r}; views: {', '.join(VIEWS)}")
+    if database is None:
+        target = url or api_url(sink)
+        if target is not None:
+            body = fetch_parquet(target, view, filters)
+            if body is not None:
+                _write_atomically(output, body)
+                return target
+            if url is not None:
+                raise SinkError(f"no sink answers at {url}")
+        database = sink.database
+    conn = open_read_only(database)
+    try:
+        sql, params = view_sql(VIEWS[view], filters)
+        partial = output.with_name(f".{output.name}.partial")
+        conn.sql(sql, params=params).write_parquet(str(partial))
+        os.replace(partial, output)
+    except duckdb.Error as exc:
+        raise SinkError(f"cannot export {view} from {database}: {exc}") from exc
+    finally:
+        conn.close()
+    return str(database)
+
+
+def _write_atomically(output: Path, body: bytes) -> None:
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_bytes(body)
+        os.replace(partial, output)
+    except OSError as exc:
+        raise SinkError(f"cannot write {output}: {exc.strerror}") from exc

@@ -1,10 +1,12 @@
-"""The DuckDB side of the cost sink: schema, views and the batch writer.
+"""The DuckDB side of the sink: the batch writer of the cost, audit and notice tables.
 
-The sink delivers at least once, so the same cost event can arrive many times
-(a replay after a crash, a rebalance, a producer retry). The table's primary
+The sink delivers at least once, so the same event can arrive many times
+(a replay after a crash, a rebalance, a producer retry). Each table's primary
 key is the event id, which the processor derives from the turn id, and every
-batch goes in inside one transaction: a batch is stored whole or not at all,
-and each event at most once.
+batch (its rows of every table) goes in inside one transaction: a batch is
+stored whole or not at all, and each event at most once. The tables and their
+migrations are in :mod:`gwstream.sink.schema`, the views in
+:mod:`gwstream.sink.views`.
 
 Dedupe has two paths because DuckDB (2.0) runs ``INSERT ... ON CONFLICT DO
 NOTHING`` as a merge that scans every stored event id: fine for a replay, but
@@ -30,13 +32,6 @@ currency, rounded half-even when an event carries finer fractions. Cost
 events carry no conversation text, so none is ever stored here. Reading a
 ``TIMESTAMPTZ`` into Python needs pytz, which gwstream does not depend on:
 queries that return timestamps cast them to text.
-
-Columns added since the first schema (the turn's status, latency, cache and
-prompt variant) come after ``ingested_at``, in new files as in old ones:
-opening a file an older gwstream wrote adds them (``ADD COLUMN IF NOT
-EXISTS``), and its rows get the defaults (no status, latency 0, not cached,
-nothing avoided, no variant). Reports that cannot migrate (they open files
-read-only) read such a file through :func:`cost_source`.
 """
 
 from __future__ import annotations
@@ -47,86 +42,60 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import duckdb
 import orjson
 
 from gwstream.errors import SinkError
-from gwstream.events import CostEvent
+from gwstream.events import AuditEvent, BudgetNotice, CostEvent
 from gwstream.lifecycle import Resource
+from gwstream.sink import schema
+from gwstream.sink.schema import (
+    AUDITS,
+    COST_SCALE,
+    COST_TABLE,
+    COSTS,
+    MAX_MONEY,
+    MONEY,
+    NOTICES,
+    Table,
+)
+from gwstream.sink.views import create_views
 
 logger = logging.getLogger(__name__)
 
-COST_TABLE = "cost_events"
-SPEND_VIEW = "spend_by_tenant_day_model"
-VARIANT_VIEW = "variant_comparison"
+__all__ = [
+    "COST_SCALE",
+    "COST_TABLE",
+    "MAX_COST",
+    "AuditRow",
+    "Batch",
+    "CostRow",
+    "CostWriter",
+    "NoticeRow",
+    "audit_row",
+    "cost_row",
+    "money_text",
+    "notice_row",
+    "storage_problem",
+]
 
-COST_SCALE = 9
 #: Largest absolute cost a ``DECIMAL(18,9)`` column holds.
-MAX_COST = Decimal(10**9) - Decimal(1).scaleb(-COST_SCALE)
+MAX_COST = MAX_MONEY
 _QUANTUM = Decimal(1).scaleb(-COST_SCALE)
-# Costs below this in magnitude round (half-even, to COST_SCALE places) to at most MAX_COST.
+# Amounts below this in magnitude round (half-even, to COST_SCALE places) to at most MAX_COST.
 _COST_LIMIT = MAX_COST + _QUANTUM / 2
 _MAX_BIGINT = 2**63 - 1
-_MONEY = f"DECIMAL(18,{COST_SCALE})"
 # Far above any Kafka record; DuckDB's default (16 MiB) would fail a batch on one large event.
 _MAX_RECORD_BYTES = 1 << 30
 # read_json expands glob patterns, even in a path that exists as written.
 _GLOB_CHARS = re.compile(r"[*?\[\]{}]")
-
-
-@dataclass(frozen=True, slots=True)
-class _Column:
-    name: str
-    sql_type: str
-    not_null: bool = True
-    added: bool = False
-    """Added after the first schema: placed after ``ingested_at``, added to old files."""
-    default: str | None = None
-    """SQL default, and what the rows stored before an added column get (None: NULL)."""
-
-    def definition(self) -> str:
-        return (
-            f"{self.name} {self.sql_type}"
-            + (f" DEFAULT {self.default}" if self.default is not None else "")
-            + (" NOT NULL" if self.not_null else "")
-            + (" PRIMARY KEY" if self.name == "event_id" else "")
-        )
-
-
-# In the order of the CostEvent fields (the batch document's order).
-_COLUMNS: tuple[_Column, ...] = (
-    _Column("event_id", "VARCHAR"),
-    _Column("turn_id", "VARCHAR"),
-    _Column("tenant_id", "VARCHAR"),
-    _Column("session_id", "VARCHAR"),
-    _Column("seq", "BIGINT"),
-    _Column("produced_at", "TIMESTAMPTZ"),
-    _Column("occurred_at", "TIMESTAMPTZ"),
-    _Column("gateway", "VARCHAR", not_null=False),
-    _Column("request_model", "VARCHAR"),
-    _Column("input_tokens", "BIGINT"),
-    _Column("output_tokens", "BIGINT"),
-    _Column("usage_source", "VARCHAR"),
-    _Column("tokenizer", "VARCHAR", not_null=False),
-    _Column("cost", _MONEY),
-    _Column("currency", "VARCHAR"),
-    _Column("price_source", "VARCHAR"),
-    _Column("status", "VARCHAR", not_null=False, added=True),
-    _Column("latency_ms", "DOUBLE", added=True, default="0"),
-    _Column("cached", "BOOLEAN", added=True, default="false"),
-    _Column("avoided_cost", _MONEY, added=True, default="0"),
-    _Column("use_case", "VARCHAR", not_null=False, added=True),
-    _Column("prompt_version", "VARCHAR", not_null=False, added=True),
-)
-_ADDED = tuple(c for c in _COLUMNS if c.added)
-_NAMES = tuple(c.name for c in _COLUMNS)
 
 
 class CostRow(TypedDict):
@@ -160,254 +129,111 @@ class CostRow(TypedDict):
     avoided_cost: str
     use_case: str | None
     prompt_version: str | None
+    cached_input_tokens: int
+    price_version: str | None
+    budget_mode: str | None
+    session_tokens_used: int | None
+    session_tokens_left: int | None
+    tenant_limit_day: str | None
+    tenant_limit_month: str | None
 
 
-def _create_table_sql() -> str:
-    cols = [c.definition() for c in _COLUMNS if not c.added]
-    cols.append("ingested_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp")
-    cols.extend(c.definition() for c in _ADDED)
-    return f"CREATE TABLE IF NOT EXISTS {COST_TABLE} (\n    " + ",\n    ".join(cols) + "\n)"
+class AuditRow(TypedDict):
+    """One audit event's row: outcome, timing and guardrail counts (no text, no values)."""
+
+    event_id: str
+    turn_id: str
+    tenant_id: str
+    session_id: str
+    seq: int
+    produced_at: datetime | str
+    status: str
+    outcome: str
+    reason: str | None
+    gateway: str | None
+    endpoint: str | None
+    attempts: int
+    latency_ms: float
+    replayed: bool
+    cache: str | None
+    use_case: str | None
+    prompt_version: str | None
+    budget_mode: str | None
+    injection_score: float | None
+    injection_rule: str | None
+    injection_action: str | None
+    input_pii: dict[str, int] | None
+    output_pii: dict[str, int] | None
 
 
-def _missing(present: Collection[str]) -> list[_Column]:
-    """The columns a cost table written by an older gwstream lacks, given those it has."""
-    return [c for c in _ADDED if c.name not in present]
+class NoticeRow(TypedDict):
+    """One budget notice's row."""
+
+    event_id: str
+    turn_id: str
+    tenant_id: str
+    session_id: str
+    produced_at: datetime | str
+    period: str
+    budget_window: str
+    level: str
+    spend: str
+    spend_limit: str
+    threshold: float
+    currency: str
 
 
-def _migration_sql(missing: Sequence[_Column]) -> list[str]:
-    statements = []
-    for c in missing:
-        default = f" DEFAULT {c.default}" if c.default is not None else ""
-        statements.append(
-            f"ALTER TABLE {COST_TABLE} ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}{default}"
-        )
-        if c.not_null:
-            statements.append(f"ALTER TABLE {COST_TABLE} ALTER COLUMN {c.name} SET NOT NULL")
-    return statements
+@dataclass(slots=True)
+class Batch:
+    """The rows of one sink batch, per table, stored together in one transaction."""
+
+    costs: list[CostRow] = field(default_factory=list)
+    audits: list[AuditRow] = field(default_factory=list)
+    notices: list[NoticeRow] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.costs) + len(self.audits) + len(self.notices)
+
+    def by_table(self) -> list[tuple[Table, Sequence[Mapping[str, Any]]]]:
+        return [
+            (COSTS, self.costs),
+            (AUDITS, self.audits),
+            (NOTICES, self.notices),
+        ]
 
 
-def stored_columns(conn: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """The columns of the cost table in ``conn``'s database (empty when it has none)."""
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ?",
-        [COST_TABLE],
-    ).fetchall()
-    return frozenset(str(name) for (name,) in rows)
+def _money_ok(amount: Decimal | None) -> bool:
+    return amount is None or abs(amount) < _COST_LIMIT
 
 
-def cost_source(present: Collection[str]) -> str:
-    """The cost table as a relation with every current column, given those it has.
+def storage_problem(event: CostEvent | AuditEvent | BudgetNotice) -> str | None:
+    """Why ``event`` cannot be stored in its table, or None when it can.
 
-    The table itself when none is missing; otherwise a subquery giving each
-    missing column the value a migration would give old rows. For readers that
-    open a file read-only and so cannot migrate it.
-    """
-    missing = _missing(present)
-    if not missing:
-        return COST_TABLE
-    extra = ", ".join(f"CAST({c.default or 'NULL'} AS {c.sql_type}) AS {c.name}" for c in missing)
-    return f"(SELECT *, {extra} FROM {COST_TABLE})"
-
-
-def _insert_sql(*, skip_existing: bool) -> str:
-    # Decimals travel as strings (exact); everything else in its own type.
-    types = ", ".join(
-        f"'{c.name}': '{'VARCHAR' if c.sql_type == _MONEY else c.sql_type}'" for c in _COLUMNS
-    )
-    values = ", ".join(
-        f"CAST({c.name} AS {c.sql_type})" if c.sql_type == _MONEY else c.name for c in _COLUMNS
-    )
-    return (
-        f"INSERT INTO {COST_TABLE} ({', '.join(_NAMES)})\n"
-        f"SELECT {values}\n"
-        f"FROM read_json($path, format = 'newline_delimited', records = true, "
-        f"maximum_object_size = {_MAX_RECORD_BYTES}, columns = {{{types}}})"
-        + ("\nON CONFLICT DO NOTHING" if skip_existing else "")
-    )
-
-
-def spend_query(source: str = COST_TABLE) -> str:
-    """The spend view's query over ``source`` (see :func:`cost_source`).
-
-    ``unpriced_turns`` leaves refused turns out: they never reached a model,
-    so having no price for it is no gap in the figures. ``cached_turns`` and
-    ``avoided_cost`` are what the answer cache saved.
-    """
-    return f"""
-SELECT
-    tenant_id,
-    CAST(timezone('UTC', occurred_at) AS DATE) AS day,
-    request_model,
-    currency,
-    count(*) AS turns,
-    sum(input_tokens) AS input_tokens,
-    sum(output_tokens) AS output_tokens,
-    sum(cost) AS cost,
-    count(*) FILTER (
-        WHERE price_source = 'unpriced' AND status IS DISTINCT FROM 'refused'
-    ) AS unpriced_turns,
-    count(*) FILTER (WHERE cached) AS cached_turns,
-    sum(avoided_cost) AS avoided_cost
-FROM {source}
-GROUP BY tenant_id, day, request_model, currency
-""".strip()
-
-
-_Z = 1.96
-"""Two-sided 95% quantile of the normal distribution."""
-
-
-def _wilson_margin(rate: str, n: str) -> str:
-    """SQL for the 95% margin of ``rate`` (a share of ``n`` trials), from the Wilson score
-    interval: half its width plus the distance from its centre to ``rate``, so that
-    ``rate +/- margin`` covers the whole interval, which is not centred on the rate."""
-    z2 = _Z * _Z
-    shrink = f"(1 + {z2} / {n})"
-    centre = f"(({rate} + {z2} / (2 * {n})) / {shrink})"
-    half = f"({_Z} * sqrt({rate} * (1 - {rate}) / {n} + {z2} / (4 * {n} * {n})) / {shrink})"
-    return f"round({half} + abs({centre} - {rate}), 6)"
-
-
-#: A turn the gateway answered: a call was made and billed (not a cache hit, not refused
-#: or failed). Older events without a status count when they have tokens.
-_ANSWERED = (
-    "NOT cached AND (status IN ('ok', 'invalid_output') OR (status IS NULL AND input_tokens > 0))"
-)
-
-
-def variant_query(source: str = COST_TABLE) -> str:
-    """The variant comparison view's query over ``source`` (see :func:`cost_source`).
-
-    One row per tenant, prompt use case, prompt version and currency; turns
-    without versioned prompts form the row whose use case and version are
-    NULL. Every ``*_margin`` column is the half-width of a 95% interval, so
-    ``value +/- margin`` is the interval and two variants differ, roughly,
-    only when their intervals do not overlap:
-
-    - ``cost_per_turn`` (the exact sum divided by the turns in floating
-      point, rounded to 10^-9) with
-      ``cost_sd``, the sample standard deviation of a turn's cost, and
-      ``cost_per_turn_margin`` = 1.96 * sd / sqrt(turns), the normal
-      approximation (too narrow below some 30 turns; NULL for one turn).
-      Cached and refused turns count with what they cost (usually 0), like
-      the tokens in ``input_tokens_per_turn`` and ``output_tokens_per_turn``:
-      what a variant costs all in.
-    - ``answers``: turns the gateway answered (ok or invalid_output, not from
-      the cache), and per answer ``input_tokens_per_answer``,
-      ``output_tokens_per_answer``, ``cost_per_answer`` and its margin: what
-      a variant's prompt costs per call, apart from cache luck and refusals.
-    - ``cache_hit_rate`` (cached turns out of all turns), ``refusal_rate``
-      (refused) and ``failure_rate`` (failed or invalid_output: no usable
-      answer other than a refusal), the last two out of the turns with a
-      status (ok + refused + failed + invalid_output; events of gwstream
-      versions before statuses were recorded have none). Their margins come
-      from the Wilson score interval, which stays honest for small counts
-      and rates near 0 or 1, where the normal approximation claims a width
-      of 0; a margin is the larger distance from the rate to a bound of the
-      Wilson interval, so ``rate +/- margin`` contains it.
-    - ``latency_ms_mean``, ``latency_ms_p50`` and ``latency_ms_p95``
-      (``quantile_cont``, interpolated), over the turns with a status (older
-      events carry no latency).
-
-    Rates and margins are rounded to 6 places, averages of tokens and
-    latencies to 3.
-    """
-    return f"""
-WITH counted AS (
-    SELECT
-        tenant_id,
-        use_case,
-        prompt_version,
-        currency,
-        count(*) AS turns,
-        count(*) FILTER (WHERE status = 'ok') AS ok,
-        count(*) FILTER (WHERE status = 'refused') AS refused,
-        count(*) FILTER (WHERE status = 'failed') AS failed,
-        count(*) FILTER (WHERE status = 'invalid_output') AS invalid_output,
-        count(*) FILTER (WHERE cached) AS cached,
-        NULLIF(count(status), 0) AS rated_turns,
-        count(*) FILTER (WHERE {_ANSWERED}) AS answers,
-        avg(input_tokens) FILTER (WHERE {_ANSWERED}) AS input_tokens_per_answer,
-        avg(output_tokens) FILTER (WHERE {_ANSWERED}) AS output_tokens_per_answer,
-        sum(cost) FILTER (WHERE {_ANSWERED}) AS answer_cost,
-        stddev_samp(cost) FILTER (WHERE {_ANSWERED}) AS answer_cost_sd,
-        avg(input_tokens) AS input_tokens_per_turn,
-        avg(output_tokens) AS output_tokens_per_turn,
-        sum(cost) AS cost,
-        stddev_samp(cost) AS cost_sd,
-        avg(latency_ms) FILTER (WHERE status IS NOT NULL) AS latency_ms_mean,
-        quantile_cont(latency_ms, 0.5) FILTER (WHERE status IS NOT NULL) AS latency_ms_p50,
-        quantile_cont(latency_ms, 0.95) FILTER (WHERE status IS NOT NULL) AS latency_ms_p95
-    FROM {source}
-    GROUP BY tenant_id, use_case, prompt_version, currency
-),
-rated AS (
-    SELECT
-        *,
-        cached / turns AS cache_hit_rate,
-        refused / rated_turns AS refusal_rate,
-        (failed + invalid_output) / rated_turns AS failure_rate
-    FROM counted
-)
-SELECT
-    tenant_id,
-    use_case,
-    prompt_version,
-    currency,
-    turns,
-    ok,
-    refused,
-    failed,
-    invalid_output,
-    cached,
-    round(input_tokens_per_turn, 3) AS input_tokens_per_turn,
-    round(output_tokens_per_turn, 3) AS output_tokens_per_turn,
-    CAST(cost / turns AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn,
-    CAST(cost_sd AS DECIMAL(38,{COST_SCALE})) AS cost_sd,
-    CAST({_Z} * cost_sd / sqrt(turns) AS DECIMAL(38,{COST_SCALE})) AS cost_per_turn_margin,
-    answers,
-    round(input_tokens_per_answer, 3) AS input_tokens_per_answer,
-    round(output_tokens_per_answer, 3) AS output_tokens_per_answer,
-    CAST(answer_cost / NULLIF(answers, 0) AS DECIMAL(38,{COST_SCALE})) AS cost_per_answer,
-    CAST(
-        {_Z} * answer_cost_sd / sqrt(NULLIF(answers, 0)) AS DECIMAL(38,{COST_SCALE})
-    ) AS cost_per_answer_margin,
-    round(cache_hit_rate, 6) AS cache_hit_rate,
-    {_wilson_margin("cache_hit_rate", "turns")} AS cache_hit_rate_margin,
-    round(refusal_rate, 6) AS refusal_rate,
-    {_wilson_margin("refusal_rate", "rated_turns")} AS refusal_rate_margin,
-    round(failure_rate, 6) AS failure_rate,
-    {_wilson_margin("failure_rate", "rated_turns")} AS failure_rate_margin,
-    round(latency_ms_mean, 3) AS latency_ms_mean,
-    round(latency_ms_p50, 3) AS latency_ms_p50,
-    round(latency_ms_p95, 3) AS latency_ms_p95
-FROM rated
-ORDER BY tenant_id, use_case NULLS LAST, prompt_version NULLS LAST, currency
-""".strip()
-
-
-_VIEWS: tuple[str, ...] = (
-    f"CREATE OR REPLACE VIEW {SPEND_VIEW} AS\n{spend_query()}",
-    f"CREATE OR REPLACE VIEW {VARIANT_VIEW} AS\n{variant_query()}",
-)
-_INSERT_NEW = _insert_sql(skip_existing=False)
-_INSERT_MISSING = _insert_sql(skip_existing=True)
-
-
-def storage_problem(event: CostEvent) -> str | None:
-    """Why ``event`` cannot be stored in the cost table, or None when it can.
-
-    The payload model accepts values the columns cannot hold (a cost of 1e400,
+    The payload models accept values the columns cannot hold (a cost of 1e400,
     a token count past 2^63, an infinite latency). Such an event would fail its
-    whole batch on every retry, so callers set it aside before
-    :meth:`CostWriter.write_batch`.
+    whole batch on every retry, so callers set it aside before writing.
     """
-    if not abs(event.cost) < _COST_LIMIT:
+    if isinstance(event, BudgetNotice):
+        if not (_money_ok(event.spend) and _money_ok(event.limit)):
+            return f"spend or limit beyond +/-{MAX_COST}"
+        return None
+    if isinstance(event, AuditEvent):
+        if max(event.seq, event.attempts) > _MAX_BIGINT:
+            return "seq or attempts beyond 2^63-1"
+        if not math.isfinite(event.latency_ms):
+            return "latency_ms not a finite number"
+        return None
+    if not _money_ok(event.cost):
         return f"cost beyond +/-{MAX_COST}"
-    if not abs(event.avoided_cost) < _COST_LIMIT:
+    if not _money_ok(event.avoided_cost):
         return f"avoided_cost beyond +/-{MAX_COST}"
-    if max(event.seq, event.input_tokens, event.output_tokens) > _MAX_BIGINT:
+    b = event.budget
+    if b is not None and not (_money_ok(b.tenant_limit_day) and _money_ok(b.tenant_limit_month)):
+        return f"a tenant limit beyond +/-{MAX_COST}"
+    counts = [event.seq, event.input_tokens, event.output_tokens, event.cached_input_tokens]
+    if b is not None:
+        counts += [b.session_tokens_used or 0, b.session_tokens_left or 0]
+    if max(counts) > _MAX_BIGINT:
         return "seq or a token count beyond 2^63-1"
     if not math.isfinite(event.latency_ms):
         return "latency_ms not a finite number"
@@ -419,8 +245,13 @@ def money_text(amount: Decimal) -> str:
     return format(amount.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN), "f") if amount else "0"
 
 
+def _maybe_money(amount: Decimal | None) -> str | None:
+    return None if amount is None else money_text(amount)
+
+
 def cost_row(event: CostEvent) -> CostRow:
     """The row of an event that passed :func:`storage_problem`."""
+    b = event.budget
     return CostRow(
         event_id=event.event_id,
         turn_id=event.turn_id,
@@ -444,7 +275,86 @@ def cost_row(event: CostEvent) -> CostRow:
         avoided_cost=money_text(event.avoided_cost),
         use_case=event.use_case,
         prompt_version=event.prompt_version,
+        cached_input_tokens=event.cached_input_tokens,
+        price_version=event.price_version,
+        budget_mode=b.mode if b is not None else None,
+        session_tokens_used=b.session_tokens_used if b is not None else None,
+        session_tokens_left=b.session_tokens_left if b is not None else None,
+        tenant_limit_day=_maybe_money(b.tenant_limit_day) if b is not None else None,
+        tenant_limit_month=_maybe_money(b.tenant_limit_month) if b is not None else None,
     )
+
+
+def audit_row(event: AuditEvent) -> AuditRow:
+    """The row of an audit event that passed :func:`storage_problem`."""
+    g = event.guardrails
+    return AuditRow(
+        event_id=event.event_id,
+        turn_id=event.turn_id,
+        tenant_id=event.tenant_id,
+        session_id=event.session_id,
+        seq=event.seq,
+        produced_at=event.produced_at,
+        status=event.status,
+        outcome=event.outcome,
+        reason=event.reason,
+        gateway=event.gateway,
+        endpoint=event.endpoint,
+        attempts=event.attempts,
+        latency_ms=event.latency_ms,
+        replayed=event.replayed,
+        cache=event.cache,
+        use_case=event.use_case,
+        prompt_version=event.prompt_version,
+        budget_mode=event.budget.mode if event.budget is not None else None,
+        injection_score=g.injection_score if g is not None else None,
+        injection_rule=g.injection_rule if g is not None else None,
+        injection_action=g.injection_action if g is not None else None,
+        input_pii=dict(g.pii) if g is not None and g.pii else None,
+        output_pii=dict(g.output_pii) if g is not None and g.output_pii else None,
+    )
+
+
+def notice_row(event: BudgetNotice) -> NoticeRow:
+    """The row of a budget notice that passed :func:`storage_problem`."""
+    return NoticeRow(
+        event_id=event.event_id,
+        turn_id=event.turn_id,
+        tenant_id=event.tenant_id,
+        session_id=event.session_id,
+        produced_at=event.produced_at,
+        period=event.period,
+        budget_window=event.window,
+        level=event.level,
+        spend=money_text(event.spend),
+        spend_limit=money_text(event.limit),
+        threshold=event.threshold,
+        currency=event.currency,
+    )
+
+
+def _insert_sql(table: Table, *, skip_existing: bool) -> str:
+    # Decimals travel as strings (exact); everything else in its own type.
+    types = ", ".join(
+        f"'{c.name}': '{'VARCHAR' if c.sql_type == MONEY else c.sql_type}'" for c in table.columns
+    )
+    values = ", ".join(
+        f"CAST({c.name} AS {c.sql_type})" if c.sql_type == MONEY else c.name for c in table.columns
+    )
+    return (
+        f"INSERT INTO {table.name} ({', '.join(table.names)})\n"
+        f"SELECT {values}\n"
+        f"FROM read_json($path, format = 'newline_delimited', records = true, "
+        f"maximum_object_size = {_MAX_RECORD_BYTES}, columns = {{{types}}})"
+        + ("\nON CONFLICT DO NOTHING" if skip_existing else "")
+    )
+
+
+_INSERT: dict[tuple[str, bool], str] = {
+    (t.name, skip): _insert_sql(t, skip_existing=skip)
+    for t in schema.TABLES
+    for skip in (False, True)
+}
 
 
 def _batch_file_folder(database: Path) -> Path:
@@ -459,22 +369,36 @@ def _batch_file_folder(database: Path) -> Path:
     )
 
 
-def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
-    # A failed COMMIT may already have ended the transaction; the original error matters.
+def rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after a failure; a failed COMMIT may already have ended the transaction."""
     try:
         conn.execute("ROLLBACK")
     except duckdb.Error:
         logger.debug("rollback after a failed batch found no open transaction")
 
 
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> list[schema.Migration]:
+    """Migrate ``conn``'s database and (re)create the views, all or nothing."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        applied = schema.migrate(conn)
+        create_views(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+    return applied
+
+
 class CostWriter(Resource):
     """Owns one read-write DuckDB connection to the cost database.
 
     Construction does nothing; :meth:`open` (or ``with``) creates the file,
-    table and views idempotently, migrating a table an older gwstream created;
-    :meth:`close` releases the file lock. While open, no other process can
-    open the file, not even read-only. One writer must not be used by two
-    threads at once.
+    applies the migrations it lacks and (re)creates the views; :meth:`close`
+    releases the file lock. While open, no other process can open the file,
+    not even read-only: the sink's HTTP API reads through :meth:`cursor`. One
+    writer must not be used by two threads at once; each cursor is a
+    connection of its own for one other thread.
 
     ``threads`` caps DuckDB's worker threads for the file. Batch inserts of a
     few thousand rows gain nothing from more: one thread measured about 10%
@@ -506,8 +430,8 @@ class CostWriter(Resource):
             raise SinkError(f"cannot open cost database {self._database}: {exc}") from exc
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            self._apply_schema(conn)
-        except duckdb.Error as exc:
+            applied = apply_schema(conn)
+        except (duckdb.Error, ValueError) as exc:
             conn.close()
             raise SinkError(f"cannot apply the cost schema to {self._database}: {exc}") from exc
         try:
@@ -516,29 +440,15 @@ class CostWriter(Resource):
             conn.close()
             raise
         self._conn = conn
+        for m in applied:
+            logger.info(
+                "cost database %s: applied schema migration %d (%s)",
+                self._database,
+                m.version,
+                m.description,
+            )
         self._remove_stale_batch_files()
         logger.debug("opened cost database %s", self._database)
-
-    def _apply_schema(self, conn: duckdb.DuckDBPyConnection) -> None:
-        """Create or migrate the table, then (re)create the views, all or nothing."""
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            conn.execute(_create_table_sql())
-            missing = _missing(stored_columns(conn))
-            for statement in _migration_sql(missing):
-                conn.execute(statement)
-            for statement in _VIEWS:
-                conn.execute(statement)
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
-        if missing:
-            logger.info(
-                "cost database %s: added the columns %s (it was written by an older gwstream)",
-                self._database,
-                ", ".join(c.name for c in missing),
-            )
 
     def _remove_stale_batch_files(self) -> None:
         """Remove batch files a crashed writer of this database left (we hold its lock now)."""
@@ -575,8 +485,14 @@ class CostWriter(Resource):
             raise SinkError(f"cost database {self._database} is not open")
         return self._conn
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the open database, for reading from another thread."""
+        cursor = self._connection().cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
     def write_batch(self, events: Sequence[CostEvent]) -> int:
-        """Store ``events`` in one transaction; return how many rows were new.
+        """Store cost ``events`` in one transaction; return how many rows were new.
 
         Events whose id is already stored, or appears earlier in ``events``,
         are skipped (the first occurrence wins). Raises ValueError, before
@@ -594,40 +510,74 @@ class CostWriter(Resource):
         return self.write_rows(rows)
 
     def write_rows(self, rows: Sequence[CostRow]) -> int:
-        """Store ``rows`` in one transaction; return how many were new.
+        """Store cost ``rows`` in one transaction; return how many were new.
 
         Like :meth:`write_batch`, for rows built by :func:`cost_row` or checked
         as strictly (the sink's parser does that without building events).
         """
-        unique: dict[str, CostRow] = {}
-        for row in rows:
-            unique.setdefault(row["event_id"], row)
-        if not unique:
-            return 0
-        content = b"\n".join(map(orjson.dumps, unique.values()))
+        return self.write(Batch(costs=list(rows)))[COST_TABLE]
+
+    def write(self, batch: Batch) -> dict[str, int]:
+        """Store every row of ``batch`` in one transaction; return the new rows per table."""
+        contents: list[tuple[Table, bytes, int]] = []
+        for table, rows in batch.by_table():
+            unique: dict[str, Mapping[str, Any]] = {}
+            for row in rows:
+                unique.setdefault(row["event_id"], row)
+            if unique:
+                contents.append(
+                    (table, b"\n".join(map(orjson.dumps, unique.values())), len(unique))
+                )
+        inserted = {t.name: 0 for t in schema.TABLES}
+        if not contents:
+            return inserted
         self._connection()
-        with self._batch_file(content) as path:
+        with contextlib.ExitStack() as files:
+            paths = [(t, files.enter_context(self._batch_file(c)), n) for t, c, n in contents]
             if not self._expect_duplicates:
                 try:
-                    return self._insert(_INSERT_NEW, path)
+                    return inserted | self._insert(paths, skip_existing=False)
                 except duckdb.ConstraintException:
                     logger.debug("batch repeats stored events; storing only the new ones")
-            inserted = self._insert(_INSERT_MISSING, path)
-        self._expect_duplicates = inserted < len(unique)
-        return inserted
+            new = self._insert(paths, skip_existing=True)
+        self._expect_duplicates = any(new[t.name] < n for t, _, n in paths)
+        return inserted | new
 
-    def _insert(self, statement: str, path: str) -> int:
+    def _insert(
+        self, paths: Sequence[tuple[Table, str, int]], *, skip_existing: bool
+    ) -> dict[str, int]:
+        conn = self._connection()
+        new: dict[str, int] = {}
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for table, path, _ in paths:
+                row = conn.execute(_INSERT[table.name, skip_existing], {"path": path}).fetchone()
+                new[table.name] = int(row[0]) if row else 0
+            conn.execute("COMMIT")
+        except BaseException:
+            rollback(conn)
+            raise
+        return new
+
+    def execute_write(self, statement: str, parameters: object = None) -> int:
+        """Run one write ``statement`` in a transaction of its own; the count it returns.
+
+        For the other writers of the database (vendor metrics), so that one
+        connection holds the file.
+        """
         conn = self._connection()
         conn.execute("BEGIN TRANSACTION")
         try:
-            row = conn.execute(statement, {"path": path}).fetchone()
+            row = conn.execute(statement, parameters).fetchone()
             conn.execute("COMMIT")
         except BaseException:
-            _rollback(conn)
+            rollback(conn)
             raise
         return int(row[0]) if row else 0
 
-    def count(self) -> int:
-        """Rows in the cost table."""
-        row = self._connection().execute(f"SELECT count(*) FROM {COST_TABLE}").fetchone()
+    def count(self, table: str = COST_TABLE) -> int:
+        """Rows in ``table`` (the cost table by default)."""
+        if table not in {t.name for t in schema.TABLES}:
+            raise ValueError(f"unknown table {table!r}")
+        row = self._connection().execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0

@@ -153,9 +153,11 @@ async def test_each_event_is_stored_once_and_offsets_are_committed_after_it(
     assert stats.bad_records == 1
     assert stats.batches == len(batches) > 1
     assert (
-        f"cost sink stopping: {stats.batches} batches stored and committed, {UNIQUE} new rows, "
-        f"{UNIQUE} duplicates, 1 bad records skipped" in caplog.text
+        f"cost sink stopping: {stats.batches} batches stored and committed; cost events "
+        f"{UNIQUE} new, {UNIQUE} duplicates; audit events and notices 0 new, 0 duplicates; "
+        "1 bad records skipped; partitions " in caplog.text
     )
+    assert "lag 0 records" in caplog.text  # everything read by the end
     expected = {tenant: Decimal(0) for tenant in TENANTS}
     for event in events:
         expected[event.tenant_id] += event.cost

@@ -214,10 +214,18 @@ def test_a_pulled_gateway_whose_vendor_reported_nothing_shows_every_turn_as_ours
 def test_gateways_never_pulled_are_left_out(database: Path) -> None:
     with CostWriter(database) as writer:
         writer.write_batch([cost_event("t-1", gateway="default")])
-    with VendorMetricsStore(database):
-        pass
+    with VendorMetricsStore(database) as store:
+        store.record_pull(
+            "cognigy",
+            "cog",
+            started_at=NOON,
+            finished_at=NOON,
+            pages=0,
+            rows_read=0,
+            rows_inserted=0,
+        )
 
-    assert reconciliation_report(database) == []
+    assert reconciliation_report(database) == []  # "default" was never pulled
 
 
 def test_the_table_holds_only_ids_counts_and_timings(database: Path) -> None:

@@ -89,7 +89,7 @@ def test_without_a_view_the_report_is_the_spend_report(database: Path) -> None:
 def test_an_unknown_view_is_refused_naming_the_choices(database: Path) -> None:
     result = report("--view", "tenants", "--database", str(database))
     assert result.exit_code == 2
-    assert "--view must be spend or variants" in result.stderr
+    assert "--view must be one of spend, spend_daily" in result.stderr
     assert result.stdout == ""
 
 
@@ -97,7 +97,7 @@ def test_an_unknown_view_is_refused_naming_the_choices(database: Path) -> None:
 def test_a_missing_database_is_an_error_naming_the_file(tmp_path: Path, view: str) -> None:
     missing = tmp_path / "nowhere.duckdb"
     result = report("--view", view, "--database", str(missing))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a runtime failure; 2 is for usage and configuration
     assert str(missing) in " ".join(result.stderr.split())
     assert "does not exist" in result.stderr
 
@@ -105,7 +105,7 @@ def test_a_missing_database_is_an_error_naming_the_file(tmp_path: Path, view: st
 def test_a_database_held_by_the_sink_is_an_error_naming_the_file(database: Path) -> None:
     with CostWriter(database):
         result = report("--view", "variants", "--database", str(database))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a runtime failure; 2 is for usage and configuration
     assert "read-only" in result.stderr
 
 
@@ -113,5 +113,43 @@ def test_a_database_without_cost_events_is_an_error_saying_so(tmp_path: Path) ->
     other = tmp_path / "other.duckdb"
     duckdb.connect(str(other)).close()
     result = report("--view", "variants", "--database", str(other))
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # a runtime failure; 2 is for usage and configuration
     assert "no cost_events table" in result.stderr
+
+
+def test_a_report_needs_no_gateway_secret_and_no_broker(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The processor's configuration: an OAuth gateway whose secret is not in this shell,
+    # and a broker nobody runs. The report reads only the sink section.
+    config = tmp_path / "gwstream.yaml"
+    config.write_text(
+        "kafka:\n  bootstrap_servers: kafka.invalid:9092\n"
+        "gateways:\n  default:\n    protocol: cognigy.chat\n"
+        "    base_urls: [https://cognigy.invalid]\n    oauth: {client_id: reports}\n"
+        f"sink:\n  database: {database}\n  api_port: null\n"
+    )
+    monkeypatch.delenv("GWSTREAM_CONFIG", raising=False)
+    result = report("--view", "spend_daily", "--config", str(config), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("tenant_id,period_start,currency,turns")
+    assert "read from" in result.stderr and str(database) in " ".join(result.stderr.split())
+
+
+def test_report_lists_the_views(database: Path) -> None:
+    result = report("--list")
+    assert result.exit_code == 0
+    assert {line.split()[0] for line in result.stdout.splitlines()} >= {
+        "spend",
+        "top_sessions",
+        "outcomes",
+        "reconciliation",
+    }
+
+
+def test_bad_filters_are_usage_errors(database: Path) -> None:
+    result = report("--from", "2026-12-02", "--to", "2026-12-01", "--database", str(database))
+    assert result.exit_code == 2
+    assert "ends (2026-12-01) before it starts (2026-12-02)" in result.stderr
+    result = report("--from", "yesterday", "--database", str(database))
+    assert result.exit_code == 2

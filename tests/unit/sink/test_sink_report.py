@@ -17,6 +17,7 @@ import pytest
 from gwstream.errors import GwstreamError
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, SinkError, render, spend_report
+from gwstream.sink.schema import COSTS, SCHEMA_VERSION
 
 DAY = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -265,7 +266,7 @@ def test_refused_turns_are_not_counted_as_unpriced(tmp_path: Path) -> None:
     assert (row["turns"], row["unpriced_turns"]) == (4, 3)
 
 
-def test_a_file_of_the_previous_version_is_reported_without_changing_it(
+def test_a_file_of_the_previous_version_is_migrated_then_reported(
     previous_version_file: Path,
 ) -> None:
     [row] = spend_report(previous_version_file)
@@ -275,4 +276,7 @@ def test_a_file_of_the_previous_version_is_reported_without_changing_it(
         columns = conn.execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = 'cost_events'"
         ).fetchone()
-    assert columns == (17,)  # read-only: the sink migrates it, the report does not
+        versions = conn.execute("SELECT max(version) FROM gwstream_schema").fetchone()
+    # Nobody held the file, so the report migrated it as a sink would have.
+    assert columns == (len(COSTS.columns) + 1,)
+    assert versions == (SCHEMA_VERSION,)

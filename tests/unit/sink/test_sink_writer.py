@@ -14,6 +14,7 @@ from tests.unit.sink.conftest import PREVIOUS_ROW
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, SinkError, spend_report, storage_problem
 from gwstream.sink.report import variant_report
+from gwstream.sink.schema import COSTS
 from gwstream.sink.writer import MAX_COST
 
 NOON = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -282,7 +283,9 @@ def test_a_migrated_file_has_the_layout_of_a_new_one(
         pass
     assert layout(previous_version_file) == layout(database)
     names = [row[0] for row in layout(database)]
-    assert names[-7:] == ["ingested_at", *NEW_COLUMNS.split(", ")]
+    added = [c.name for c in COSTS.columns if c.since > 1]
+    assert names[-len(added) - 1 :] == ["ingested_at", *added]
+    assert added[:6] == NEW_COLUMNS.split(", ")
 
 
 def test_migrated_columns_refuse_nulls_where_new_files_do(previous_version_file: Path) -> None:

@@ -1,0 +1,491 @@
+"""The sink's HTTP API and dashboard, served on the database connection the sink holds.
+
+DuckDB lets one process open a file for writing and nobody else read it, so
+while the sink runs this is how analysts read: every view with the filters of
+:class:`~gwstream.sink.views.Filters`, budget status, health and metrics, and
+the dashboard page.
+
+It runs on aiohttp, which gwstream already ships for its gateway calls: the
+API is a dozen GET routes whose answers are a query away, so a framework's
+validation and OpenAPI generation would add two dependencies (FastAPI and
+uvicorn, with starlette) for little. Queries run in a worker thread on a
+connection of their own (a DuckDB cursor), one at a time, beside the writer's.
+
+Routes (all GET):
+
+- ``/api/views``: the views, their descriptions and columns;
+- ``/api/views/{name}?tenant=&from=&to=&model=&gateway=&limit=&format=``:
+  JSON (``{"view", "columns", "money", "rows"}``, money as exact decimal
+  strings), ``csv`` or ``parquet``;
+- ``/budget/status?tenant=[&session=]``: spend in today's and this month's
+  UTC window against the limit the processor last applied, per tenant; with
+  ``session``, that session's turns, tokens and budget;
+- ``/healthz``: 200 while the database answers;
+- ``/metrics``: Prometheus text: rows stored, duplicates, bad records,
+  batches, and the consumer lag per partition;
+- ``/``: the dashboard (static files shipped in the package).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import orjson
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gwstream.sink.schema import SCHEMA_VERSION
+from gwstream.sink.views import VIEWS, Filters, ViewResult, read_view, view_sql
+
+log = logging.getLogger(__name__)
+
+_STATIC = "sink/dashboard"
+_CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
+
+
+class SinkStatus(Protocol):
+    """What the API reports of the sink running beside it."""
+
+    @property
+    def stats(self) -> Any: ...
+
+    def lag(self) -> dict[tuple[str, int], int]: ...
+
+    def assignment(self) -> dict[str, list[int]]: ...
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def result_json(result: ViewResult) -> dict[str, Any]:
+    view = VIEWS[result.view]
+    return {
+        "view": result.view,
+        "description": view.description,
+        "columns": list(result.columns),
+        "money": sorted(view.money),
+        "rows": result.rows,
+    }
+
+
+def _csv(result: ViewResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(
+            [
+                ""
+                if row[c] is None
+                else _json_default(row[c])
+                if isinstance(row[c], Decimal | date)
+                else row[c]
+                for c in result.columns
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status, body=_dumps({"error": message}), content_type="application/json"
+    )
+
+
+class _Collector(Collector):
+    def __init__(self, status: SinkStatus) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._status.stats
+        for name, doc, value in (
+            ("gwstream_sink_batches", "Batches stored and committed", s.batches),
+            (
+                "gwstream_sink_cost_events_stored",
+                "Cost events new to the database",
+                s.rows_inserted,
+            ),
+            ("gwstream_sink_cost_duplicates", "Cost events already stored (replays)", s.duplicates),
+            (
+                "gwstream_sink_audit_events_stored",
+                "Audit events and budget notices new to the database",
+                s.audit_inserted,
+            ),
+            ("gwstream_sink_bad_records", "Records skipped as unparsable", s.bad_records),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        lag = GaugeMetricFamily(
+            "gwstream_sink_lag_records",
+            "Records behind the partition's high-water mark at the last fetch",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), behind in sorted(self._status.lag().items()):
+            lag.add_metric([topic, str(partition)], behind)
+        yield lag
+
+
+class SinkApi:
+    """The aiohttp application over ``cursor`` (a DuckDB connection for this API alone).
+
+    ``start()`` listens on ``host:port`` (port 0: any free one; :attr:`port`
+    tells which), ``stop()`` closes it.
+    """
+
+    def __init__(
+        self,
+        cursor: Callable[[], duckdb.DuckDBPyConnection],
+        status: SinkStatus,
+        database: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._cursor_factory = cursor
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._status = status
+        self._database = database
+        self._host = host
+        self._port = port
+        self._lock = asyncio.Lock()
+        self._runner: web.AppRunner | None = None
+        self._registry = CollectorRegistry(auto_describe=True)
+        self._registry.register(_Collector(status))
+        self.port: int | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/api/views", self._views)
+        app.router.add_get("/api/views/{name}", self._view)
+        app.router.add_get("/budget/status", self._budget)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/static/{file}", self._static)
+        return app
+
+    async def start(self) -> None:
+        self._conn = await asyncio.to_thread(self._cursor_factory)
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(
+                exc.errno,
+                f"the sink's HTTP API cannot listen on {self._host}:{self._port}: "
+                f"{exc.strerror} (set sink.api_port, or leave it empty for no API)",
+            ) from exc
+        self._runner = runner
+        server = site._server  # the bound socket tells the port when 0 was asked for
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self._port
+        log.info("sink API and dashboard on http://%s:%s/", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            async with self._lock:
+                await asyncio.to_thread(conn.close)
+
+    async def _query(self, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        conn = self._conn
+        if conn is None:
+            raise web.HTTPServiceUnavailable(text="the sink is stopping")
+        async with self._lock:
+            return await asyncio.to_thread(work, conn)
+
+    # -- routes ------------------------------------------------------------------
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        try:
+            await self._query(lambda c: c.execute("SELECT 1").fetchone())
+        except (duckdb.Error, web.HTTPException) as exc:
+            return _error(503, f"database not answering: {exc}")
+        body = {
+            "status": "ok",
+            "database": str(self._database),
+            "schema_version": SCHEMA_VERSION,
+            "partitions": self._status.assignment(),
+        }
+        return web.Response(body=_dumps(body), content_type="application/json")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self._registry),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
+
+    async def _views(self, request: web.Request) -> web.Response:
+        body = [
+            {
+                "name": v.name,
+                "relation": v.relation,
+                "description": v.description,
+                "columns": list(v.columns),
+                "money": sorted(v.money),
+            }
+            for v in VIEWS.values()
+        ]
+        return web.Response(body=_dumps(body), content_type="application/json")
+
+    async def _view(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in VIEWS:
+            return _error(404, f"no view {name!r}; views: {', '.join(VIEWS)}")
+        try:
+            filters = Filters.from_query(request.query)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        fmt = request.query.get("format", "json")
+        if fmt == "parquet":
+            return await self._parquet(name, filters)
+        if fmt not in ("json", "csv"):
+            return _error(400, f"format must be json, csv or parquet, not {fmt!r}")
+        try:
+            result: ViewResult = await self._query(lambda c: read_view(c, name, filters))
+        except duckdb.Error as exc:
+            return _error(500, f"reading {name} failed: {exc}")
+        if fmt == "csv":
+            return web.Response(text=_csv(result), content_type="text/csv")
+        return web.Response(body=_dumps(result_json(result)), content_type="application/json")
+
+    async def _parquet(self, name: str, filters: Filters) -> web.StreamResponse:
+        sql, params = view_sql(VIEWS[name], filters)
+        fd, path = tempfile.mkstemp(prefix=".gwstream-export-", suffix=".parquet")
+        os.close(fd)
+        try:
+            await self._query(lambda c: c.sql(sql, params=params).write_parquet(path))
+            body = await asyncio.to_thread(Path(path).read_bytes)
+        except duckdb.Error as exc:
+            return _error(500, f"exporting {name} failed: {exc}")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        return web.Response(
+            body=body,
+            content_type="application/vnd.apache.parquet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.parquet"'},
+        )
+
+    async def _budget(self, request: web.Request) -> web.Response:
+        tenant = request.query.get("tenant") or None
+        session = request.query.get("session") or None
+        if session is not None and tenant is None:
+            return _error(400, "session needs tenant: session ids are per tenant")
+        now = datetime.now(UTC)
+        try:
+            if session is not None:
+                assert tenant is not None
+                body: Any = await self._query(lambda c: session_status(c, tenant, session))
+                if body is None:
+                    return _error(404, f"no turns of session {session!r} of tenant {tenant!r}")
+            else:
+                body = await self._query(lambda c: tenant_status(c, now, tenant))
+        except duckdb.Error as exc:
+            return _error(500, f"reading budget status failed: {exc}")
+        return web.Response(body=_dumps(body), content_type="application/json")
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return self._file("index.html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        return self._file(request.match_info["file"])
+
+    def _file(self, name: str) -> web.Response:
+        suffix = os.path.splitext(name)[1]
+        if "/" in name or name.startswith(".") or suffix not in _CONTENT_TYPES:
+            raise web.HTTPNotFound()
+        resource = resources.files("gwstream").joinpath(f"{_STATIC}/{name}")
+        if not resource.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=resource.read_bytes(),
+            content_type=_CONTENT_TYPES[suffix],
+            headers={"Cache-Control": "no-cache"},
+        )
+
+
+def tenant_status(
+    conn: duckdb.DuckDBPyConnection, now: datetime, tenant: str | None = None
+) -> list[dict[str, Any]]:
+    """Each tenant's spend in the UTC day and month of ``now`` against its limits.
+
+    The limits are those on the tenant's latest cost event that carried one
+    (what the processor applied); ``state`` is ``exhausted`` at or past a
+    limit, ``soft_threshold`` when the processor noticed the soft threshold
+    in the window, else ``ok`` (``unlimited`` without limits).
+    """
+    day, month = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m")
+    month_start = now.strftime("%Y-%m-01 00:00:00+00")
+    where = "AND tenant_id = $tenant" if tenant is not None else ""
+    params: dict[str, Any] = {"month_start": month_start, "day": day}
+    if tenant is not None:
+        params["tenant"] = tenant
+    rows = conn.execute(
+        f"""
+        SELECT
+            tenant_id,
+            currency,
+            sum(cost) FILTER (
+                WHERE strftime(timezone('UTC', occurred_at), '%Y-%m-%d') = $day
+            ) AS spend_day,
+            sum(cost) AS spend_month,
+            count(*) FILTER (
+                WHERE strftime(timezone('UTC', occurred_at), '%Y-%m-%d') = $day
+            ) AS turns_day,
+            count(*) AS turns_month
+        FROM cost_events
+        WHERE occurred_at >= CAST($month_start AS TIMESTAMPTZ) {where}
+        GROUP BY tenant_id, currency
+        ORDER BY tenant_id, currency
+        """,
+        params,
+    ).fetchall()
+    limit_params: dict[str, Any] = {"tenant": tenant} if tenant is not None else {}
+    limits = {
+        str(t): (d, m)
+        for t, d, m in conn.execute(
+            f"""
+            SELECT
+                tenant_id,
+                arg_max(tenant_limit_day, produced_at) FILTER (WHERE tenant_limit_day IS NOT NULL),
+                arg_max(tenant_limit_month, produced_at) FILTER (
+                    WHERE tenant_limit_month IS NOT NULL
+                )
+            FROM cost_events
+            WHERE (tenant_limit_day IS NOT NULL OR tenant_limit_month IS NOT NULL) {where}
+            GROUP BY tenant_id
+            """,
+            limit_params,
+        ).fetchall()
+    }
+    notices = {
+        (str(t), str(p)): str(level)
+        for t, p, level in conn.execute(
+            f"""
+            SELECT tenant_id, period, arg_max(level, CASE level WHEN 'exhausted' THEN 1 ELSE 0 END)
+            FROM budget_notices
+            WHERE budget_window IN ($day, $month) {where}
+            GROUP BY tenant_id, period
+            """,
+            {"day": day, "month": month, **limit_params},
+        ).fetchall()
+    }
+    out = []
+    for t, currency, spend_day, spend_month, turns_day, turns_month in rows:
+        limit_day, limit_month = limits.get(str(t), (None, None))
+        out.append(
+            {
+                "tenant_id": t,
+                "currency": currency,
+                "day": _window(day, spend_day, limit_day, notices.get((str(t), "day")), turns_day),
+                "month": _window(
+                    month, spend_month, limit_month, notices.get((str(t), "month")), turns_month
+                ),
+            }
+        )
+    return out
+
+
+def _window(
+    window: str, spend: Decimal | None, limit: Decimal | None, notice: str | None, turns: int
+) -> dict[str, Any]:
+    spent = spend if spend is not None else Decimal(0)
+    if limit is None:
+        state = "unlimited"
+    elif spent >= limit or notice == "exhausted":
+        state = "exhausted"
+    elif notice == "soft_threshold":
+        state = "soft_threshold"
+    else:
+        state = "ok"
+    return {
+        "window": window,
+        "turns": turns,
+        "spend": spent,
+        "limit": limit,
+        "share_used": float(spent / limit) if limit else None,
+        "state": state,
+    }
+
+
+def session_status(
+    conn: duckdb.DuckDBPyConnection, tenant: str, session: str
+) -> dict[str, Any] | None:
+    """One session's turns, tokens, cost and token budget (None: no turns stored)."""
+    row = conn.execute(
+        """
+        SELECT
+            count(*),
+            sum(input_tokens),
+            sum(output_tokens),
+            sum(cost),
+            any_value(currency),
+            arg_max(session_tokens_used, seq) FILTER (WHERE session_tokens_used IS NOT NULL),
+            arg_max(session_tokens_left, seq) FILTER (WHERE session_tokens_left IS NOT NULL),
+            count(*) FILTER (WHERE budget_mode = 'lightweight'),
+            CAST(max(occurred_at) AS VARCHAR)
+        FROM cost_events
+        WHERE tenant_id = $tenant AND session_id = $session
+        """,
+        {"tenant": tenant, "session": session},
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    refused = conn.execute(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = $tenant AND session_id = $session "
+        "AND reason = 'budget_exhausted'",
+        {"tenant": tenant, "session": session},
+    ).fetchone()
+    turns, inp, out, cost, currency, used, left, light, last = row
+    return {
+        "tenant_id": tenant,
+        "session_id": session,
+        "turns": turns,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cost": cost,
+        "currency": currency,
+        "session_tokens_used": used,
+        "session_tokens_left": left,
+        "lightweight_turns": light,
+        "budget_refusals": refused[0] if refused else 0,
+        "last_turn_at": last,
+        "state": "unlimited"
+        if left is None
+        else ("exhausted" if left == 0 or (refused and refused[0]) else "ok"),
+    }
