@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -289,6 +289,8 @@ async def gwstream_run(
             )
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = stats.processed - n0
+    if task.done():
+        await task  # the processor stopped by itself: its error, not a rate
     if hits is not None:
         async with httpx.AsyncClient() as client:
             text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
@@ -296,7 +298,7 @@ async def gwstream_run(
         hits.append(float(found.group(1)) / stats.processed if found else 0.0)
     stop.set()
     await task
-    return n / elapsed, cpu / n
+    return _rates(n, elapsed, cpu, turns)
 
 
 class _Passthrough:
@@ -337,14 +339,26 @@ async def runtime_alone(
     )
     async with proc:
         task = asyncio.create_task(proc.run(stop))
-        while stats.processed == 0:
+        while stats.processed == 0 and not task.done():
             await asyncio.sleep(0.001)
         t0, c0, n0 = time.perf_counter(), time.process_time(), stats.processed
-        while stats.processed < turns:
+        while stats.processed < turns and not task.done():
             await asyncio.sleep(0.01)
         elapsed, cpu, n = time.perf_counter() - t0, time.process_time() - c0, stats.processed - n0
         stop.set()
         await task
+    return _rates(n, elapsed, cpu, turns)
+
+
+def _rates(n: int, elapsed: float, cpu: float, turns: int) -> tuple[float, float]:
+    """Turns per second and CPU seconds per turn over the measured window: from the first
+    time the bench sees a turn processed to the last turn. The turns done before that
+    first look are outside it; when that is all of them, there is no rate to give."""
+    if n <= 0 or elapsed <= 0:
+        raise SystemExit(
+            f"all {turns} turns were processed before the measurement could start, so no "
+            "rate can be given: run more --turns (20000 by default)"
+        )
     return n / elapsed, cpu / n
 
 
@@ -382,15 +396,35 @@ def _start_simulator(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("simulator did not start")
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--turns", type=int, default=20_000)
-    ap.add_argument("--sessions", type=int, default=2_000)
-    ap.add_argument("--partitions", type=int, default=8)
-    ap.add_argument("--in-flight", type=int, default=2_000)
-    ap.add_argument("--repeat", type=int, default=5, help="runs of (r) and (s), medians shown")
+    ap.add_argument("--turns", type=_at_least(1), default=20_000)
+    ap.add_argument("--sessions", type=_at_least(1), default=2_000)
+    ap.add_argument("--partitions", type=_at_least(1), default=8)
+    ap.add_argument("--in-flight", type=_at_least(1), default=2_000)
     ap.add_argument(
-        "--faq", type=int, default=0, help="sessions open with one of N questions: (c) only"
+        "--repeat", type=_at_least(1), default=5, help="runs of (r) and (s), medians shown"
+    )
+    ap.add_argument(
+        "--faq",
+        type=_at_least(0),
+        default=0,
+        help="sessions open with one of N questions: (c) only",
     )
     args = ap.parse_args()
     async with EmbeddedBroker() as broker:

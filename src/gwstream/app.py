@@ -23,7 +23,8 @@ from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
 from gwstream.guardrails.redact import scrub_bytes
-from gwstream.pipeline import Origin, Pipeline, Route, Router, Session, Stage, build_events
+from gwstream.logs import turn_fields
+from gwstream.pipeline import Next, Origin, Pipeline, Route, Router, Session, Stage, build_events
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
 from gwstream.pipeline.cache import AnswerCache, CacheStage
 from gwstream.pipeline.call import CallGateway
@@ -40,6 +41,7 @@ from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceBook
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
 from gwstream.tokens import TokenCounter, default_counter
+from gwstream.tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,11 @@ class TurnHandler:
             and item.turn_id not in session.results
         ):
             self.skipped += 1
-            log.info("turn %s was applied before and is no longer kept: skipped", item.turn_id)
+            log.info(
+                "turn %s was applied before and is no longer kept: skipped",
+                item.turn_id,
+                extra=turn_fields(item),
+            )
             return []
         outcome = await self._pipeline.run(item, session)
         if outcome.replayed:
@@ -99,7 +105,12 @@ def _session(raw: bytes | None, turn: TurnEvent) -> Session:
         return Session.decode(raw)
     except SessionDecodeError as exc:
         # Losing a conversation's memory beats refusing all its turns forever.
-        log.error("session of tenant %s: %s; starting it afresh", turn.tenant_id, exc)
+        log.error(
+            "session of tenant %s: %s; starting it afresh",
+            turn.tenant_id,
+            exc,
+            extra=turn_fields(turn),
+        )
         return Session()
 
 
@@ -290,19 +301,25 @@ def build_pipeline(
     ledger: SpendLedger | None = None,
     cache: AnswerCache | None = None,
     clock: Callable[[], float] | None = None,
+    tracing: Tracing | None = None,
 ) -> Pipeline:
     """The pipeline of :func:`build_stages` around the gateway call (with a cache built
-    from the settings when none is given)."""
+    from the settings when none is given), in spans when ``tracing`` is given: decided
+    here, once, so that a turn pays nothing for tracing when it is off."""
     counter = default_counter()
+    stages = build_stages(
+        settings,
+        counter=counter,
+        ledger=ledger,
+        cache=cache if cache is not None else build_cache(settings),
+        clock=clock,
+    )
+    innermost: Next = CallGateway(gateways)
+    if tracing is not None:
+        stages, innermost = tracing.instrument(stages, innermost, settings.gateways)
     return Pipeline(
-        build_stages(
-            settings,
-            counter=counter,
-            ledger=ledger,
-            cache=cache if cache is not None else build_cache(settings),
-            clock=clock,
-        ),
-        CallGateway(gateways),
+        stages,
+        innermost,
         system_prompt=settings.system_prompt,
         gateways=gateways,
         counter=counter,
@@ -320,7 +337,8 @@ async def run_processor(
     gateways = build_gateways(settings)
     ledger = build_ledger(settings)
     cache = build_cache(settings)
-    pipeline = build_pipeline(settings, gateways, ledger=ledger, cache=cache)
+    tracing = start_tracing(settings.tracing)  # None unless an OTLP endpoint is set
+    pipeline = build_pipeline(settings, gateways, ledger=ledger, cache=cache, tracing=tracing)
     try:
         await pipeline.start()
         processor: Processor[TurnEvent] = Processor(
@@ -349,17 +367,20 @@ async def run_processor(
             if settings.metrics.port is not None:
                 from gwstream.metrics import MetricsServer
 
-                await stack.enter_async_context(
+                server = await stack.enter_async_context(
                     MetricsServer(
                         processor.stats,
                         gateways,
                         host=settings.metrics.host,
                         port=settings.metrics.port,
                         cache=cache if cache.enabled else None,
+                        probe=processor,
                     )
                 )
                 log.info(
-                    "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
+                    "metrics on http://%s:%d/metrics (and /healthz, /readyz)",
+                    settings.metrics.host,
+                    server.port,
                 )
             if ledger is not None:
                 # Before any turn: an instance must know what was spent before it admits a call.
@@ -377,6 +398,8 @@ async def run_processor(
             await processor.run(stop)
     finally:
         await pipeline.aclose()
+        if tracing is not None:
+            await tracing.aclose()
         if cache.enabled:
             c = cache.stats
             log.info(

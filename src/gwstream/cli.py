@@ -49,17 +49,11 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(config: Path | None) -> Settings:
+    from gwstream.logs import configure
     from gwstream.supervisor import CHILD_ENV
 
     settings = load_settings(config)
-    child = os.environ.get(CHILD_ENV)
-    who = f"child {child} " if child is not None else ""
-    logging.basicConfig(
-        level=settings.log_level, format=f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s"
-    )
-    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
-    for noisy in ("aiokafka", "httpx"):  # httpx logs every request at INFO
-        logging.getLogger(noisy).setLevel(quiet)
+    configure(settings.log_level, settings.log_format, child=os.environ.get(CHILD_ENV))
     return settings
 
 
@@ -75,9 +69,12 @@ def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
 
     try:
         return asyncio.run(runner())
-    except GwstreamError as exc:
+    except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    except GwstreamError as exc:  # the broker, a topic, the database: a runtime failure
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 def _require_cluster(settings: Settings) -> None:
@@ -354,7 +351,12 @@ def export(
         config,
         lambda sink: export_anywhere(view, filters, output, database=database, sink=sink, url=url),
     )
-    err.print(f"wrote {view} to {output} (read from {source})")
+    from gwstream.sink.report import parquet_rows
+
+    rows = parquet_rows(output)
+    err.print(f"wrote {rows} rows of {view} to {output} as Parquet (read from {source})")
+    if output.suffix.lower() != ".parquet":
+        err.print(f"[yellow]note:[/] {output.name} holds Parquet whatever its name says")
 
 
 def _print_report(
@@ -417,7 +419,9 @@ def gateways_check(
     ] = True,
     timeout_s: Annotated[float, typer.Option(help="Per-endpoint probe timeout.")] = 10.0,
 ) -> None:
-    """Validate the gateway definitions, then probe every endpoint; exit 1 if a gateway has none healthy."""
+    """Validate every gateway as `run` does, then probe the valid ones' endpoints; exit 2 if
+    one is invalid, 1 if one has no healthy endpoint."""
+    from rich.markup import escape
     from rich.table import Table
 
     from gwstream.app import load_prices
@@ -427,10 +431,11 @@ def gateways_check(
         settings = _settings(config)
         load_prices(settings)  # a spend limit needs a price for its model
     except GwstreamError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    invalid = _invalid_gateways(settings)
     out = Console(soft_wrap=True)
-    table = Table(title="Gateways (configuration valid)")
+    table = Table(title="Gateways" if invalid else "Gateways (configuration valid)")
     for col in ("gateway", "protocol", "model", "endpoints", "auth", "limits"):
         table.add_column(col, overflow="fold")
     for name, gw in settings.gateways.items():
@@ -446,27 +451,60 @@ def gateways_check(
     out.print(table)
     if settings.tenants:
         out.print(_tenants_table(settings, out.width))
-    if not probe:
-        from gwstream.app import build_gateways
-
-        try:
-            build_gateways(settings)  # reads secret files; no network
-        except GwstreamError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from None
-        return
-    results = _run(lambda stop: check_gateways(settings, timeout_s=timeout_s))
-    health = Table(title="Endpoint health")
-    for col in ("gateway", "endpoint", "status", "latency ms", "detail"):
-        health.add_column(col, overflow="fold")
-    for r in results:
-        status = "[green]ok[/]" if r.ok else f"[red]{r.outcome}[/]"
-        health.add_row(r.gateway, r.endpoint, status, f"{r.latency_ms:.0f}", r.detail)
-    out.print(health)
-    unhealthy = sorted({r.gateway for r in results} - {r.gateway for r in results if r.ok})
+    for message in invalid.values():
+        err.print(f"[red]error:[/] {escape(message)}")
+    valid = [name for name in settings.gateways if name not in invalid]
+    unhealthy: list[str] = []
+    if probe and valid:
+        results = _run(lambda stop: check_gateways(settings, timeout_s=timeout_s, only=valid))
+        health = Table(title="Endpoint health")
+        for col in ("gateway", "endpoint", "status", "latency ms", "detail"):
+            health.add_column(col, overflow="fold")
+        for r in results:
+            status = "[green]ok[/]" if r.ok else f"[red]{r.outcome}[/]"
+            health.add_row(r.gateway, r.endpoint, status, f"{r.latency_ms:.0f}", escape(r.detail))
+        out.print(health)
+        unhealthy = sorted({r.gateway for r in results} - {r.gateway for r in results if r.ok})
+        if unhealthy:
+            err.print(f"[red]no healthy endpoint for:[/] {', '.join(unhealthy)}")
+        refused = {r.gateway for r in results if r.outcome == "auth"}
+        for name in sorted(refused & set(unhealthy)):
+            hint = _missing_key_hint(settings, name)
+            if hint:
+                err.print(f"[yellow]hint:[/] {escape(hint)}")
+    if invalid:
+        err.print(f"[red]invalid:[/] {', '.join(invalid)} (`gwstream run` would refuse to start)")
+        raise typer.Exit(2)
     if unhealthy:
-        err.print(f"[red]no healthy endpoint for:[/] {', '.join(unhealthy)}")
         raise typer.Exit(1)
+
+
+def _invalid_gateways(settings: Settings) -> dict[str, str]:
+    """Each gateway `run` would refuse to build, with why: the same construction, secret
+    files read, no network."""
+    from gwstream.gateways.factory import gateway_from_settings
+
+    invalid = {}
+    for name, gw in settings.gateways.items():
+        try:
+            gateway_from_settings(name, gw)
+        except ConfigError as exc:
+            invalid[name] = str(exc)
+    return invalid
+
+
+def _missing_key_hint(settings: Settings, name: str) -> str:
+    """Where the API key goes, for a gateway refused as unauthenticated that has none."""
+    from gwstream.config import env_name
+
+    gw = settings.gateways[name]
+    if gw.oauth is not None or gw.api_key or gw.api_key_file:
+        return ""
+    what = f"gateways.{name} has no API key and its endpoints want one"
+    if name != name.lower():  # environment names are read in lower case
+        return f"{what}: set api_key_file to a file holding it"
+    variable = env_name("gateways", name, "api_key")
+    return f"{what}: set {variable}, or api_key_file to a file holding it"
 
 
 #: Columns of the tenants overview, in order.

@@ -8,7 +8,9 @@ fail at start with a message naming the field.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,6 +29,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -47,6 +50,8 @@ from gwstream.pricing.settings import ModelPriceSettings as ModelPriceSettings
 from gwstream.pricing.settings import PriceMaps, PriceOverrides
 from gwstream.pricing.settings import PriceMapSettings as PriceMapSettings
 from gwstream.pricing.settings import PriceOverrideSettings as PriceOverrideSettings
+from gwstream.problems import Problem, closest, problems
+from gwstream.tracing.settings import TracingSettings as TracingSettings
 from gwstream.webhooks.settings import WebhookServiceSettings, WebhookSettings
 
 CONFIG_ENV = "GWSTREAM_CONFIG"
@@ -67,6 +72,12 @@ class KafkaSettings(_Section):
     group_id: str = Field(default="gwstream-processor", min_length=1)
     session_timeout_ms: int = Field(default=10_000, ge=1_000, le=300_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    request_timeout_ms: int = Field(
+        default=30_000,
+        ge=1_000,
+        le=300_000,
+        description="How long a produce request may wait for the broker before it is sent again",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
@@ -168,6 +179,19 @@ class RuntimeSettings(_Section):
         default=5, ge=0, description="Restarts within restart_window_s before giving up"
     )
     restart_window_s: float = Field(default=60.0, gt=0)
+    broker_check_interval_s: float = Field(
+        default=2.0, gt=0, le=60, description="How often the broker is asked for metadata"
+    )
+    broker_check_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="An answer slower than this is an outage: dispatch pauses, readiness false",
+    )
+    publish_retry_backoff_s: float = Field(
+        default=0.5, gt=0, le=60, description="First wait before publishing again in an outage"
+    )
+    publish_retry_backoff_max_s: float = Field(default=5.0, gt=0, le=300)
 
     @field_validator("processes")
     @classmethod
@@ -363,7 +387,11 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     webhooks: WebhookServiceSettings = WebhookServiceSettings()
     metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line, ids as fields"
+    )
 
     def guardrails_for(self, tenant_id: str) -> GuardrailPolicy:
         t = self.tenants.get(tenant_id)
@@ -463,20 +491,96 @@ _OTHER_ENV = ("GWSTREAM_CONFIG", "GWSTREAM_TEST_", "GWSTREAM_SIMULATOR_", "GWSTR
 
 def _check_env_names() -> None:
     """Catch typos in section names, which pydantic-settings would silently ignore."""
-    known = set(Settings.model_fields)
+    known = sorted(Settings.model_fields)
     for name in os.environ:
         if not name.upper().startswith("GWSTREAM_") or name.upper().startswith(_OTHER_ENV):
             continue
         section = name[len("GWSTREAM_") :].split("__", 1)[0].lower()
         if section not in known:
-            raise ConfigError(
-                f"environment variable {name}: no setting {section!r}; "
-                f"known: {', '.join(sorted(known))}"
-            )
+            raise ConfigError(f"environment variable {name}: {_no_section(name, section, known)}")
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(root)"
+def _no_section(name: str, section: str, known: list[str]) -> str:
+    rest = name[len("GWSTREAM_") :].split("__", 1)[1:]
+    # GWSTREAM_RUNTIME_MAX_IN_FLIGHT: one underscore where the levels need two.
+    for k in sorted(known, key=len, reverse=True):
+        if section.startswith(k + "_"):
+            fixed = env_name(k, section[len(k) + 1 :], *rest)
+            return f"no setting {section!r}; did you mean {fixed} (two underscores between levels)?"
+    guess = closest(section, known)
+    if guess is not None:
+        return f"no setting {section!r}; did you mean {env_name(guess, *rest)}?"
+    return f"no setting {section!r}; known: {', '.join(known)}"
+
+
+def _unparsable_env(exc: SettingsError) -> str:
+    """Which variable is not the JSON a list or mapping needs (never its value)."""
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        for name, value in os.environ.items():
+            if name.upper().startswith("GWSTREAM_") and value == cause.doc:
+                return (
+                    f"environment variable {name}: not valid JSON ({cause.msg}); lists and "
+                    'mappings are written in JSON there: ["http://a", "http://b"] or {"key": 1}'
+                )
+    return f"invalid configuration: {exc}"
+
+
+def env_name(*path: str | int) -> str:
+    """The environment variable that sets ``path`` (``GWSTREAM_RUNTIME__MAX_IN_FLIGHT``)."""
+    return "GWSTREAM_" + "__".join(str(p).upper() for p in path)
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    """``price_maps[1].effective_from``: the path as the YAML file nests it."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _from_env(path: tuple[str | int, ...]) -> str | None:
+    """The environment variable that gave the value at ``path`` (or a mapping holding it)."""
+    present = {k.lower(): k for k in os.environ if k.upper().startswith("GWSTREAM_")}
+    for end in range(len(path), 0, -1):
+        head = path[:end]
+        if all(isinstance(p, str) for p in head):
+            found = present.get(env_name(*head).lower())
+            if found is not None:
+                return found
+    return None
+
+
+def _describe(problem: Problem) -> str:
+    """One line of ``invalid configuration``: where, then what to do."""
+    path, where = problem.path, _dotted(problem.path)
+    env = _from_env(path) if path else None
+    if problem.type == "extra_forbidden":
+        message = "no such setting"
+        if problem.suggestion is not None:
+            meant = (*path[:-1], problem.suggestion)
+            message += f"; did you mean {env_name(*meant) if env else _dotted(meant)}?"
+        elif problem.known:
+            message += f"; {_dotted(path[:-1]) or 'the top level'} takes {', '.join(problem.known)}"
+    elif problem.type == "missing_secret":
+        message = _missing_secret(path, problem.ctx)
+    else:
+        message = problem.message
+    if not where:  # the configuration as a whole: its message names the settings
+        return f"  {message}"
+    return f"  {where} ({env}): {message}" if env else f"  {where}: {message}"
+
+
+def _missing_secret(path: tuple[str | int, ...], ctx: Mapping[str, Any]) -> str:
+    """A missing secret: the environment variable to set, or the file option."""
+    what, needs = str(ctx["what"]), str(ctx.get("needs") or "")
+    secret, file = str(ctx["secret"]).split("."), str(ctx["file"])
+    first = f"{needs}, and " if needs else ""
+    if any(isinstance(p, str) and p != p.lower() for p in path):
+        # Names in the environment are read in lower case: it cannot reach this one.
+        return f"{what}: set {first}{file} to a file holding the secret"
+    variable = env_name(*path, *secret)
+    return f"{what}: set {first}{variable} in the environment, or {file} to a file holding it"
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -505,11 +609,10 @@ def _load(model: type[_S], config_file: Path | None, overrides: dict[str, Any]) 
     try:
         return model(**overrides)
     except ValidationError as exc:
-        lines = [
-            f"  {_field_path(err['loc'])}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
+        lines = [_describe(p) for p in problems(model, exc)]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+    except SettingsError as exc:  # a variable that should hold JSON does not
+        raise ConfigError(_unparsable_env(exc)) from None
     except (ValueError, yaml.YAMLError) as exc:  # YAML syntax errors and the like
         raise ConfigError(f"invalid configuration: {exc}") from None
     finally:

@@ -66,7 +66,7 @@ def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
         "linger_ms": 5,
         "max_batch_size": 256 * 1024,
         "max_request_size": 4 * 1024 * 1024,
-        "request_timeout_ms": 30_000,
+        "request_timeout_ms": kafka.request_timeout_ms,
         "partitioner": key_partitioner,
     }
     opts.update(overrides)

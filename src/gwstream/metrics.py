@@ -4,19 +4,21 @@ Nothing is updated on the hot path: a collector reads the runtime's counters
 and every gateway's circuit breakers when Prometheus scrapes. The registry is
 the processor's own (no process-global state); the endpoint is opt-in
 (``metrics.port``) and listens on loopback unless ``metrics.host`` says
-otherwise.
+otherwise. The same port answers the liveness and readiness probes.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, start_http_server
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gwstream.errors import ConfigError
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.breaker import CircuitState
 from gwstream.lifecycle import Service
@@ -126,8 +128,29 @@ class _Collector(Collector):
         )
 
 
+class Probe(Protocol):
+    """What the health endpoints ask of the processor."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def broker_available(self) -> bool: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+
 class MetricsServer(Service):
-    """Serve ``/metrics`` for one processor on ``host:port`` (a background thread)."""
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` for one processor on ``host:port``.
+
+    On the processor's own event loop (aiohttp), so that an answer from
+    ``/healthz`` means the loop runs: a loop stuck for the probe's timeout
+    gets the process restarted. ``/healthz`` is 200 until the processor has
+    stopped on a failure; ``/readyz`` is 200 while it is in its group, its
+    partitions are restored and the broker answers (503 otherwise, with the
+    reason as JSON). Port 0 takes a free port (:attr:`port` then tells it).
+    """
 
     def __init__(
         self,
@@ -137,21 +160,63 @@ class MetricsServer(Service):
         host: str,
         port: int,
         cache: AnswerCache | None = None,
+        probe: Probe | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._stats = stats
         self._gateways = gateways
         self._cache = cache
-        self._server: Any = None
+        self._probe = probe
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(_Collector(stats, gateways, cache))
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(self._stats, self._gateways, self._cache))
-        self._server, _thread = start_http_server(self.port, addr=self.host, registry=registry)
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"metrics.port: cannot listen on {self.host}:{self.port}: {exc.strerror}"
+            ) from None
+        self._runner = runner
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self._registry),
+            headers={"Content-Type": CONTENT_TYPE_LATEST},
+        )
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        if self._probe is not None and self._probe.failed:
+            return web.json_response({"status": "failed"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        probe = self._probe
+        if probe is None or probe.ready:
+            return web.json_response({"ready": True})
+        reason = (
+            "stopped on a failure"
+            if probe.failed
+            else "the broker does not answer"
+            if not probe.broker_available
+            else "joining the group or restoring partitions"
+        )
+        return web.json_response({"ready": False, "reason": reason}, status=503)

@@ -36,8 +36,18 @@ default_gateway: openai
 
 @pytest.fixture(scope="module")
 def simulator_url() -> Iterator[str]:
+    yield from _simulator()
+
+
+@pytest.fixture(scope="module")
+def keyed_simulator_url() -> Iterator[str]:
+    """A simulator whose OpenAI-compatible route wants the bearer key ``k-1``."""
+    yield from _simulator("--api-key", "k-1")
+
+
+def _simulator(*options: str) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gwstream", "simulate-gateway", "--port", "0"],
+        [sys.executable, "-m", "gwstream", "simulate-gateway", "--port", "0", *options],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -104,6 +114,38 @@ def test_an_invalid_definition_is_named_before_any_probe(
     done = _check(tmp_path, simulator_url, 'bad: {protocol: openai, base_urls: ["x"], rpm: 0}')
     assert done.returncode == 2
     assert "gateways.bad" in done.stderr
+
+
+def test_a_gateway_run_would_refuse_is_named_while_the_others_are_probed(
+    tmp_path: Path, simulator_url: str
+) -> None:
+    extra = (
+        f'versioned: {{protocol: openai, base_urls: ["{simulator_url}/v1"]}}\n'
+        f'  unread: {{protocol: openai, base_urls: ["{simulator_url}"], '
+        f'api_key_file: "{tmp_path / "no-key"}"}}'
+    )
+    done = _check(tmp_path, simulator_url, extra)
+    assert done.returncode == 2
+    assert "gateways.versioned: gateway base_url must not end in /v1" in done.stderr
+    assert f"gateways.unread: api_key_file: cannot read {tmp_path / 'no-key'}" in done.stderr
+    assert "invalid: versioned, unread" in done.stderr
+    for name in ("openai", "cognigy", "genesys"):
+        assert re.search(rf"{name}\s+│\s+http://\S+\s+│\s+ok\s", done.stdout), done.stdout
+    assert not re.search(r"(versioned|unread)\s+│\s+http", done.stdout), "never probed"
+
+
+def test_a_gateway_refused_for_want_of_an_api_key_is_told_where_the_key_goes(
+    tmp_path: Path, simulator_url: str, keyed_simulator_url: str
+) -> None:
+    extra = f'nokey: {{protocol: openai, base_urls: ["{keyed_simulator_url}"]}}'
+    done = _check(tmp_path, simulator_url, extra)
+    assert done.returncode == 1
+    assert "no healthy endpoint for: nokey" in done.stderr
+    assert (
+        "hint: gateways.nokey has no API key and its endpoints want one: set "
+        "GWSTREAM_GATEWAYS__NOKEY__API_KEY, or api_key_file to a file holding it"
+    ) in done.stderr
+    assert "hint: gateways.openai" not in done.stderr
 
 
 def test_vendor_metrics_are_pulled_and_reconciled_from_the_command_line(

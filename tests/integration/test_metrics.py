@@ -51,10 +51,15 @@ async def test_metrics_show_progress_and_each_endpoints_circuit_state(
             await wait_for(lambda: task.done() or stats.processed == len(turns), timeout=60)
             async with httpx.AsyncClient() as client:
                 text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                health = await client.get(f"http://127.0.0.1:{port}/healthz")
+                ready = await client.get(f"http://127.0.0.1:{port}/readyz")
         finally:
             stop.set()
             await task
     assert re.search(rf"^gwstream_turns_processed_total {len(turns)}\.0$", text, re.M)
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"ready": True})
+    assert re.search(r"^gwstream_in_flight_limit \d+\.0$", text, re.M)
     assert re.search(r"^gwstream_dead_letters_total 0\.0$", text, re.M)
     down_state = re.search(
         rf'^gwstream_circuit_state\{{[^}}]*endpoint="{re.escape(down.url)}[^"]*"[^}}]*\}} (\S+)$',

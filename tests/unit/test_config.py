@@ -96,3 +96,179 @@ def test_processes_is_a_count_or_auto() -> None:
     assert RuntimeSettings().process_count() == 1
     with pytest.raises(ValidationError, match="between 1 and 256"):
         RuntimeSettings(processes=0)
+
+
+def _refusal(tmp_path: Path, yaml: str) -> str:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(yaml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cfg)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "line"),
+    [
+        ("runtime:\n  max_in_flight: 0\n", "  runtime.max_in_flight: must be >= 1"),
+        ("runtime:\n  max_in_flight: lots\n", "  runtime.max_in_flight: must be a whole number"),
+        ("runtime:\n  processes: many\n", "  runtime.processes: must be a whole number or 'auto'"),
+        ("state:\n  enabled: maybe\n", "  state.enabled: must be true or false"),
+        ("kafka:\n  group_id: ''\n", "  kafka.group_id: must not be empty"),
+        (
+            "kafka:\n  security_protocol: TLS\n",
+            "  kafka.security_protocol: must be one of 'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' "
+            "or 'SASL_SSL'",
+        ),
+        (
+            "kafka:\n  heartbeat_interval_ms: 9000\n",
+            "  kafka: heartbeat_interval_ms must be at most a third of session_timeout_ms",
+        ),
+        ("runtime: 5\n", "  runtime: must be a mapping of settings (name: value)"),
+        ("gateways:\n  g: {model: gpt-4o}\n", "  gateways.g.base_urls: required but not set"),
+        (
+            "default_gateway: nowhere\n",
+            "  default_gateway 'nowhere' is not one of gateways: ['default']",
+        ),
+    ],
+)
+def test_configuration_errors_are_plain_sentences_naming_the_setting(
+    tmp_path: Path, yaml: str, line: str
+) -> None:
+    message = _refusal(tmp_path, yaml)
+    assert message.splitlines() == ["invalid configuration:", line]
+    for pydantic_speak in ("Value error", "(root)", "Input should", "pydantic.dev", "[type="):
+        assert pydantic_speak not in message
+
+
+@pytest.mark.parametrize(
+    ("yaml", "hint"),
+    [
+        ("runtim:\n  max_in_flight: 3\n", "  runtim: no such setting; did you mean runtime?"),
+        (
+            "runtime:\n  max_inflight: 3\n",
+            "  runtime.max_inflight: no such setting; did you mean runtime.max_in_flight?",
+        ),
+        (
+            "tenants:\n  acme: {rpmm: 60}\n",
+            "  tenants.acme.rpmm: no such setting; did you mean tenants.acme.rpm?",
+        ),
+        (
+            "gateways:\n  default: {base_urls: ['http://127.0.0.1:1'], api_kye: k}\n",
+            "  gateways.default.api_kye: no such setting; did you mean gateways.default.api_key?",
+        ),
+        (
+            "metrics:\n  zzz: 1\n",
+            "  metrics.zzz: no such setting; metrics takes port, host",
+        ),
+    ],
+)
+def test_a_mistyped_name_in_the_file_gets_the_closest_known_one(
+    tmp_path: Path, yaml: str, hint: str
+) -> None:
+    assert _refusal(tmp_path, yaml).splitlines()[1] == hint
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        (
+            "GWSTREAM_RUNTIM__MAX_IN_FLIGHT",
+            "environment variable GWSTREAM_RUNTIM__MAX_IN_FLIGHT: no setting 'runtim'; "
+            "did you mean GWSTREAM_RUNTIME__MAX_IN_FLIGHT?",
+        ),
+        (
+            "GWSTREAM_RUNTIME_MAX_IN_FLIGHT",
+            "environment variable GWSTREAM_RUNTIME_MAX_IN_FLIGHT: no setting "
+            "'runtime_max_in_flight'; did you mean GWSTREAM_RUNTIME__MAX_IN_FLIGHT "
+            "(two underscores between levels)?",
+        ),
+        (
+            "GWSTREAM_RUNTIME__MAX_INFLIGHT",
+            "invalid configuration:\n  runtime.max_inflight (GWSTREAM_RUNTIME__MAX_INFLIGHT): "
+            "no such setting; did you mean GWSTREAM_RUNTIME__MAX_IN_FLIGHT?",
+        ),
+    ],
+)
+def test_a_mistyped_environment_variable_gets_the_closest_known_one(
+    monkeypatch: pytest.MonkeyPatch, name: str, hint: str
+) -> None:
+    monkeypatch.setenv(name, "3")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == hint
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GWSTREAM_RUNTIME__MAX_IN_FLIGHT", "-3")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).splitlines()[1] == (
+        "  runtime.max_in_flight (GWSTREAM_RUNTIME__MAX_IN_FLIGHT): must be >= 1"
+    )
+
+
+def test_a_list_in_the_environment_that_is_not_json_names_the_variable_not_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GWSTREAM_GATEWAYS__G__BASE_URLS", "http://secret-host.example")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(
+        "environment variable GWSTREAM_GATEWAYS__G__BASE_URLS: not valid JSON"
+    )
+    assert "secret-host" not in message
+
+
+COGNIGY = (
+    "gateways:\n  {name}:\n    protocol: cognigy.chat\n    base_urls: ['http://127.0.0.1:1']\n"
+)
+
+
+def test_a_missing_client_secret_names_the_variable_to_set_or_the_file_option(
+    tmp_path: Path,
+) -> None:
+    yaml = COGNIGY.format(name="cog") + "    oauth: {client_id: cx}\ndefault_gateway: cog\n"
+    assert _refusal(tmp_path, yaml).splitlines()[1] == (
+        "  gateways.cog.oauth: no client secret: set GWSTREAM_GATEWAYS__COG__OAUTH__CLIENT_SECRET "
+        "in the environment, or client_secret_file to a file holding it"
+    )
+
+
+def test_the_variable_the_missing_secret_message_names_is_the_one_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        COGNIGY.format(name="cog") + "    oauth: {client_id: cx}\ndefault_gateway: cog\n"
+    )
+    monkeypatch.setenv("GWSTREAM_GATEWAYS__COG__OAUTH__CLIENT_SECRET", "s3cret")
+    oauth = load_settings(cfg).gateways["cog"].oauth
+    assert oauth is not None and oauth.resolved_secret() == "s3cret"
+
+
+def test_a_gateway_without_its_oauth_section_is_told_what_to_set(tmp_path: Path) -> None:
+    yaml = COGNIGY.format(name="cog") + "default_gateway: cog\n"
+    assert _refusal(tmp_path, yaml).splitlines()[1] == (
+        "  gateways.cog: protocol cognigy.chat needs oauth: set oauth.client_id, and "
+        "GWSTREAM_GATEWAYS__COG__OAUTH__CLIENT_SECRET in the environment, or "
+        "oauth.client_secret_file to a file holding it"
+    )
+
+
+def test_a_gateway_the_environment_cannot_name_is_told_to_use_a_secret_file(
+    tmp_path: Path,
+) -> None:
+    yaml = COGNIGY.format(name="Cog") + "    oauth: {client_id: cx}\ndefault_gateway: Cog\n"
+    assert _refusal(tmp_path, yaml).splitlines()[1] == (
+        "  gateways.Cog.oauth: no client secret: set client_secret_file to a file holding the secret"
+    )
+
+
+def test_list_entries_are_named_as_the_file_nests_them(tmp_path: Path) -> None:
+    yaml = "price_maps:\n  - {}\n  - {efective_from: 2026-04-01}\n"
+    assert _refusal(tmp_path, yaml).splitlines()[1] == (
+        "  price_maps[1].efective_from: no such setting; did you mean price_maps[1].effective_from?"
+    )

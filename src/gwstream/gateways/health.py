@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from gwstream.config import Settings
@@ -69,11 +70,14 @@ async def probe_endpoint(
     return EndpointHealth(name, gw_settings.protocol, endpoint, True, "ok", latency, detail)
 
 
-async def check_gateways(settings: Settings, *, timeout_s: float = 10.0) -> list[EndpointHealth]:
-    """Probe every endpoint of every configured gateway, concurrently."""
+async def check_gateways(
+    settings: Settings, *, timeout_s: float = 10.0, only: Collection[str] | None = None
+) -> list[EndpointHealth]:
+    """Probe every endpoint of every configured gateway (or of those in ``only``), concurrently."""
     probes = [
         probe_endpoint(settings, name, endpoint, timeout_s)
         for name, gw in settings.gateways.items()
+        if only is None or name in only
         for endpoint in gw.base_urls
     ]
     return list(await asyncio.gather(*probes))

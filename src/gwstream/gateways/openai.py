@@ -132,8 +132,8 @@ class OpenAIChatGateway(HttpGateway, protocol="openai"):
     def _check_base_url(self, base: str) -> str:
         if base.endswith("/v1"):
             raise ConfigError(
-                f"gateway base_url must not end in /v1 ({base!r}); the adapter appends "
-                f"{CHAT_COMPLETIONS_PATH}"
+                f"gateway base_url must not end in /v1 ({base!r}): the adapter appends "
+                f"{CHAT_COMPLETIONS_PATH}; use {base.removesuffix('/v1')!r}"
             )
         return base
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from gwstream.errors import ConfigError
 from gwstream.gateways.protocols import PROTOCOLS as PROTOCOL_FACTS
@@ -34,6 +35,19 @@ PROTOCOLS: tuple[str, ...] = Protocol.__args__  # type: ignore[attr-defined]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def missing_secret(what: str, *, prefix: str = "", needs: str = "") -> PydanticCustomError:
+    """A client secret that is not given, as error type ``missing_secret``: its context
+    names the option and the file option (relative to where the error is), so the
+    configuration loader can name the environment variable that sets it."""
+    secret, file = f"{prefix}client_secret", f"{prefix}client_secret_file"
+    also = f"{needs}, and " if needs else ""
+    return PydanticCustomError(
+        "missing_secret",
+        f"{what}: set {also}{secret} or {file}",
+        {"what": what, "needs": needs, "secret": secret, "file": file},
+    )
 
 
 class ModelLimits(_Section):
@@ -57,8 +71,10 @@ class OAuthSettings(_Section):
 
     @model_validator(mode="after")
     def _one_secret(self) -> OAuthSettings:
-        if (self.client_secret is None) == (self.client_secret_file is None):
-            raise ValueError("give exactly one of client_secret or client_secret_file")
+        if self.client_secret is None and self.client_secret_file is None:
+            raise missing_secret("no client secret")
+        if self.client_secret is not None and self.client_secret_file is not None:
+            raise ValueError("give client_secret or client_secret_file, not both")
         return self
 
     def resolved_secret(self) -> str:
@@ -138,7 +154,9 @@ class GatewaySettings(_Section):
                 raise ValueError(f"base_urls: {url!r} is not an http(s) URL")
         needs_oauth = PROTOCOL_FACTS[self.protocol].oauth
         if needs_oauth and self.oauth is None:
-            raise ValueError(f"protocol {self.protocol} needs oauth (client_id and client_secret)")
+            raise missing_secret(
+                f"protocol {self.protocol} needs oauth", prefix="oauth.", needs="oauth.client_id"
+            )
         if not needs_oauth and self.oauth is not None:
             raise ValueError(f"protocol {self.protocol} uses api_key or api_key_file, not oauth")
         forms = PROTOCOL_FACTS[self.protocol].stream_forms

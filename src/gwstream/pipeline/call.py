@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from gwstream.errors import GatewayError
 from gwstream.gateways.base import ChatMessage, Gateway, GatewayRequest
+from gwstream.logs import turn_fields
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,12 @@ class CallGateway:
                 route.gateway,
                 exc.outcome,
                 exc.attempts,
+                extra={
+                    **turn_fields(turn),
+                    "gateway": route.gateway,
+                    "outcome": exc.outcome,
+                    "attempts": exc.attempts,
+                },
             )
             return Outcome(
                 Status.FAILED,

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from gwstream.errors import ConfigError
 from gwstream.gateways.base import ChatMessage
+from gwstream.logs import turn_fields
 from gwstream.pipeline.context import Outcome, Reason, TurnContext
 from gwstream.pipeline.stage import Next
 from gwstream.policies import FewShotExample, PromptSettings, PromptVersionSettings
@@ -233,6 +234,7 @@ class PromptStage:
                     ctx.turn.tenant_id,
                     chosen,
                     case.name,
+                    extra=turn_fields(ctx.turn),
                 )
             version = case.versions[case.choose(ctx.turn.key)]
             session.variants = {**(session.variants or {}), case.name: version.id}

@@ -6,6 +6,7 @@ import logging
 
 from gwstream.errors import GatewayRateLimited
 from gwstream.gateways.ratelimit import RateLimits
+from gwstream.logs import turn_fields
 from gwstream.pipeline.context import Outcome, Reason, TurnContext
 from gwstream.pipeline.stage import Next
 
@@ -29,7 +30,13 @@ class RateLimitStage:
                 route.gateway, turn.tenant_id, tokens, max_wait_s=route.deadline_s
             )
         except GatewayRateLimited as exc:
-            log.warning("turn %s of tenant %s refused: %s", turn.turn_id, turn.tenant_id, exc)
+            log.warning(
+                "turn %s of tenant %s refused: %s",
+                turn.turn_id,
+                turn.tenant_id,
+                exc,
+                extra=turn_fields(turn),
+            )
             return Outcome.refused(Reason.RATE_LIMITED, gateway_outcome=exc.outcome)
         outcome = await call_next(ctx)
         reservation.settle(outcome.input_tokens + outcome.output_tokens)

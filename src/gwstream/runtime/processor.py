@@ -40,13 +40,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
 from gwstream.errors import PoisonRecord, ProcessingHalted
 from gwstream.events import DeadLetter, utcnow
-from gwstream.kafkaio import make_consumer, make_producer, settle, start_client
+from gwstream.kafkaio import make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
@@ -62,6 +62,15 @@ T = TypeVar("T")
 
 class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
+
+
+def _retriable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the broker is away or busy (send again later), not a bad record.
+
+    aiokafka marks the errors of an unreachable or changing cluster retriable; a batch
+    that waited past its timeout fails with KafkaTimeoutError, which it does not mark.
+    """
+    return isinstance(exc, KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
 
 
 #: Records decoded between two yields to the event loop.
@@ -116,6 +125,10 @@ class Processor(Service, Generic[T]):
             self._cfg.max_in_flight, self._cfg.loop_lag_target_ms / 1000, stats=self.stats
         )
         self._fatal: BaseException | None = None
+        #: Set while the broker answers; cleared during an outage (dispatch waits on it).
+        self._broker_ok = asyncio.Event()
+        self._broker_ok.set()
+        self._joined = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -153,6 +166,9 @@ class Processor(Service, Generic[T]):
         limiter = asyncio.create_task(self.limit.run(), name="gwstream-in-flight-limit")
         limiter.add_done_callback(self._worker_exited)
         self._workers.append(limiter)
+        watch = asyncio.create_task(self._watch_broker(), name="gwstream-broker-watch")
+        watch.add_done_callback(self._worker_exited)
+        self._workers.append(watch)
 
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients."""
@@ -217,6 +233,61 @@ class Processor(Service, Generic[T]):
         if self._fatal is None:
             log.error("%s, stopping without committing it: %r", what, exc)
             self._fatal = exc
+
+    # -- broker outages and readiness -----------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Joined the group, every owned partition restored, the broker answering."""
+        return (
+            self._consumer is not None
+            and self._fatal is None
+            and self._joined
+            and self._broker_ok.is_set()
+            and not any(p.restoring for p in self._parts.values())
+        )
+
+    @property
+    def broker_available(self) -> bool:
+        return self._broker_ok.is_set()
+
+    @property
+    def failed(self) -> bool:
+        """Stopped on a failure (``run`` raises or has raised)."""
+        return self._fatal is not None
+
+    def _broker_lost(self, exc: BaseException, what: str) -> None:
+        """Note an outage: dispatch pauses and readiness turns false until the broker answers."""
+        if self._broker_ok.is_set():
+            self._broker_ok.clear()
+            self.stats.broker_outages += 1
+            log.warning(
+                "broker not answering (%s: %r): no new turns start, finished ones wait to be "
+                "published; resuming when it answers",
+                what,
+                exc,
+            )
+
+    def _broker_back(self) -> None:
+        if not self._broker_ok.is_set():
+            self._broker_ok.set()
+            log.warning("broker answers again: publishing and dispatch resume")
+
+    async def _watch_broker(self) -> None:
+        """Ask the broker for metadata every ``broker_check_interval_s``; a slow or failed
+        answer is an outage, the next prompt one its end."""
+        producer = self._producer
+        assert producer is not None
+        interval = self._cfg.broker_check_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with asyncio.timeout(self._cfg.broker_check_timeout_s):
+                    await producer.client.fetch_all_metadata()
+            except (TimeoutError, KafkaError, OSError) as exc:
+                self._broker_lost(exc, "metadata request")
+            else:
+                self._broker_back()
 
     # -- fetch side ----------------------------------------------------------------
 
@@ -336,6 +407,8 @@ class Processor(Service, Generic[T]):
         """Take an in-flight slot for ``lane``'s head record; False if it has none to run."""
         if lane.part.revoked or not lane.queue:
             return False
+        if not self._broker_ok.is_set():
+            await self._broker_ok.wait()  # no gateway call whose answer cannot be published
         await self.limit.acquire()
         if lane.part.revoked or not lane.queue:  # drained while held back
             self.limit.release()
@@ -418,25 +491,64 @@ class Processor(Service, Generic[T]):
         """
         producer = self._producer
         assert producer is not None
-        futures: list[asyncio.Future[Any]] = []
-        try:
-            try:
-                if change is not None:
-                    part, key, value = change
-                    assert part.store is not None and self._changelog is not None
-                    part.store.apply(key, value, time.time())
-                    futures.append(await self._changelog.send(part.tp.partition, key, value))
-                for o in outputs:
-                    futures.append(
-                        await producer.send(o.topic, o.value, key=o.key, headers=o.headers)
-                    )
-            finally:
-                # Every send that was made is awaited, even after one failed.
-                await settle(futures)
-        except KafkaError as exc:
-            self._halt(exc, "publishing failed")
-            raise _Fatal(str(exc)) from exc
+        if change is not None:
+            part, key, value = change
+            assert part.store is not None and self._changelog is not None
+            part.store.apply(key, value, time.time())
+        pending: list[OutRecord | None] = [None] if change is not None else []
+        pending.extend(outputs)
+        delay = self._cfg.publish_retry_backoff_s
+        while True:
+            failures = await self._send(pending, change)
+            if not failures:
+                break
+            fatal = next((e for _, e in failures if not _retriable(e)), None)
+            if fatal is not None:
+                self._halt(fatal, "publishing failed")
+                raise _Fatal(str(fatal)) from fatal
+            # The broker is away: keep these records (the turn stays uncommitted) and
+            # send them again once it answers. Re-sending may duplicate a record the
+            # broker did take: the usual at-least-once, deduplicated by event id.
+            self._broker_lost(failures[0][1], "publishing")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
+            await self._broker_ok.wait()
+            pending = [r for r, _ in failures]
         self.stats.outputs += len(outputs)
+
+    async def _send(
+        self,
+        records: Sequence[OutRecord | None],
+        change: tuple[Partition, bytes, bytes | None] | None,
+    ) -> list[tuple[OutRecord | None, BaseException]]:
+        """Send ``records`` (None: the state change) and wait for every acknowledgement;
+        the records that failed, with why."""
+        producer = self._producer
+        assert producer is not None
+        futures: list[asyncio.Future[Any]] = []
+        sent: list[OutRecord | None] = []
+        failures: list[tuple[OutRecord | None, BaseException]] = []
+        for r in records:
+            try:
+                if r is None:
+                    assert change is not None and self._changelog is not None
+                    part, key, value = change
+                    futures.append(await self._changelog.send(part.tp.partition, key, value))
+                else:
+                    futures.append(
+                        await producer.send(r.topic, r.value, key=r.key, headers=r.headers)
+                    )
+                sent.append(r)
+            except KafkaError as exc:
+                failures.append((r, exc))
+        # Every send that was made is awaited, even after one failed.
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        for r, result in zip(sent, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, KafkaError):
+                    raise result
+                failures.append((r, result))
+        return failures
 
     # -- state: snapshots and expiry ----------------------------------------------------
 
@@ -470,7 +582,10 @@ class Processor(Service, Generic[T]):
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None:
+        if exc is not None and _retriable(exc):
+            # Harmless: the restore point moves only once a snapshot completes.
+            self._broker_lost(exc, "writing a snapshot")
+        elif exc is not None:
             self._halt(exc, "writing a snapshot failed")
         else:
             self.stats.snapshots += 1
@@ -483,7 +598,11 @@ class Processor(Service, Generic[T]):
                 part.tp.partition, store, part.lanes, now, self._state_cfg.idle_expiry_s
             )
         except KafkaError as exc:
-            self._halt(exc, "writing expiry tombstones failed")
+            if _retriable(exc):
+                # The sessions come back at the next restore and expire again.
+                self._broker_lost(exc, "writing expiry tombstones")
+            else:
+                self._halt(exc, "writing expiry tombstones failed")
             return
         self.stats.expired += expired
 
@@ -599,6 +718,7 @@ class Processor(Service, Generic[T]):
             )
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._joined = True
         new = [tp for tp in assigned if tp not in self._parts]
         for tp in new:
             self._parts[tp] = Partition(tp, StateStore() if self._changelog else None)

@@ -63,6 +63,8 @@ class RuntimeStats:
     in_flight: int = 0
     #: The adaptive bound on in_flight (see runtime.limiter) and the loop lag it last saw.
     in_flight_limit: int = 0
+    #: Times the broker stopped answering (dispatch paused, readiness false).
+    broker_outages: int = 0
     loop_lag_s: float = 0.0
     queued: int = 0
     commits: int = 0

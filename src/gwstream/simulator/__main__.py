@@ -14,9 +14,11 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
+from gwstream.problems import Problem, problems
 from gwstream.simulator.config import SimulatorConfig
 from gwstream.simulator.server import serve_forever
 
@@ -39,15 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
     host, port = args.pop("host"), args.pop("port")
     try:
-        for name in _JSON_FIELDS:
-            if args.get(name) is not None:
-                args[name] = json.loads(args[name])
-        config = SimulatorConfig.model_validate({k: v for k, v in args.items() if v is not None})
-    except json.JSONDecodeError as exc:
-        print(f"invalid simulator option: not JSON: {exc}", file=sys.stderr)
-        return 2
-    except ValidationError as exc:
-        print(f"invalid simulator option: {exc}", file=sys.stderr)
+        config = _config({k: v for k, v in args.items() if v is not None})
+    except _BadOptions as exc:
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve_forever(config, host, port))
@@ -55,6 +52,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+class _BadOptions(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _option(name: str | int) -> str:
+    return "--" + str(name).replace("_", "-")
+
+
+def _config(given: dict[str, Any]) -> SimulatorConfig:
+    """The config the options describe; :class:`_BadOptions` has one line per bad option,
+    naming it (``--latency-ms: must be >= 0``), never echoing a value."""
+    lines = []
+    for name in _JSON_FIELDS:
+        if name in given:
+            try:
+                given[name] = json.loads(given[name])
+            except json.JSONDecodeError as exc:
+                lines.append(f"{_option(name)}: not JSON ({exc.msg}, column {exc.colno})")
+    if lines:
+        raise _BadOptions(lines)
+    try:
+        return SimulatorConfig.model_validate(given)
+    except ValidationError as exc:
+        raise _BadOptions([_describe(p) for p in problems(SimulatorConfig, exc)]) from None
+
+
+def _describe(problem: Problem) -> str:
+    """``--latency-ms: must be >= 0``; inside a JSON option, the keys that lead to the value."""
+    head, *inner = problem.path or ("options",)
+    message = problem.message
+    if problem.type == "extra_forbidden" and inner:
+        message = "no such setting"
+        if problem.suggestion is not None:
+            message += f"; did you mean {problem.suggestion}?"
+        elif problem.known:
+            message += f"; known: {', '.join(problem.known)}"
+    where = ": ".join([_option(head), *(str(p) for p in inner)])
+    return f"{where}: {message}"
 
 
 if __name__ == "__main__":

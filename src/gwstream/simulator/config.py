@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from gwstream.problems import closest
 from gwstream.simulator.routes import ROUTE_NAMES
 
 __all__ = ["DEFAULT_CLIENTS", "RouteFaults", "SimulatorConfig"]
@@ -155,7 +156,14 @@ class SimulatorConfig(BaseModel):
     @field_validator("routes")
     @classmethod
     def _known_routes(cls, value: dict[str, RouteFaults]) -> dict[str, RouteFaults]:
+        known = sorted(ROUTE_NAMES)
         unknown = sorted(set(value) - ROUTE_NAMES)
         if unknown:
-            raise ValueError(f"unknown route(s) {unknown}; known routes: {sorted(ROUTE_NAMES)}")
+            guesses = {name: closest(name, known) for name in unknown}
+            named = ", ".join(
+                f"{name!r}" + (f" (did you mean {guess!r}?)" if guess else "")
+                for name, guess in guesses.items()
+            )
+            hint = "" if all(guesses.values()) else f"; known routes: {known}"
+            raise ValueError(f"unknown route {named}{hint}")
         return value

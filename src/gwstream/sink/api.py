@@ -344,6 +344,9 @@ def tenant_status(
 ) -> list[dict[str, Any]]:
     """Each tenant's spend in the UTC day and month of ``now`` against its limits.
 
+    The windows are those the processor's limits count: by when it handled a
+    turn (``produced_at``), not when the turn happened.
+
     The limits are those on the tenant's latest cost event that carried one
     (what the processor applied); ``state`` is ``exhausted`` at or past a
     limit, ``soft_threshold`` when the processor noticed the soft threshold
@@ -361,15 +364,15 @@ def tenant_status(
             tenant_id,
             currency,
             sum(cost) FILTER (
-                WHERE strftime(timezone('UTC', occurred_at), '%Y-%m-%d') = $day
+                WHERE strftime(timezone('UTC', produced_at), '%Y-%m-%d') = $day
             ) AS spend_day,
             sum(cost) AS spend_month,
             count(*) FILTER (
-                WHERE strftime(timezone('UTC', occurred_at), '%Y-%m-%d') = $day
+                WHERE strftime(timezone('UTC', produced_at), '%Y-%m-%d') = $day
             ) AS turns_day,
             count(*) AS turns_month
         FROM cost_events
-        WHERE occurred_at >= CAST($month_start AS TIMESTAMPTZ) {where}
+        WHERE produced_at >= CAST($month_start AS TIMESTAMPTZ) {where}
         GROUP BY tenant_id, currency
         ORDER BY tenant_id, currency
         """,

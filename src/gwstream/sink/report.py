@@ -82,7 +82,10 @@ def open_read_only(database: Path) -> duckdb.DuckDBPyConnection:
     has no cost table.
     """
     if not database.is_file():
-        raise SinkError(f"cost database {database} does not exist; run the cost sink first")
+        raise SinkError(
+            f"cost database {database} does not exist: run the cost sink first, or name "
+            "another file with --database (sink.database)"
+        )
     conn = _connect(database, read_only=True)
     try:
         version = stored_version(conn)
@@ -111,8 +114,8 @@ def _connect(database: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(database), read_only=read_only)
     except duckdb.Error as exc:
         raise SinkError(
-            f"cannot open cost database {database} read-only (is a sink holding it, "
-            f"or is it not a DuckDB file?): {exc}"
+            f"cannot open cost database {database} read-only (is a sink holding it? then "
+            f"leave out --database to read through its API; or is it not a DuckDB file?): {exc}"
         ) from exc
 
 
@@ -229,9 +232,15 @@ def render_view(
     for name in columns:
         numeric = bool(rows) and isinstance(rows[0].get(name), int | float | Decimal)
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*(_text(row[name]) for name in columns))
-    return _plain(table, empty if not rows else None)
+    cells = [[_text(row[name]) for name in columns] for row in rows]
+    for line in cells:
+        table.add_row(*line)
+    # As wide as the widest cells need (a figure folded over two lines misleads), at least
+    # the usual width; a pager or a wide terminal shows it whole.
+    need = sum(
+        max([len(name), *(len(line[i]) for line in cells)]) + 3 for i, name in enumerate(columns)
+    )
+    return _plain(table, empty if not rows else None, width=max(_TABLE_WIDTH, need + 1))
 
 
 def _render_json(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -376,6 +385,13 @@ def read_anywhere(
                 raise SinkError(f"no sink answers at {url}")
         database = sink.database
     return read_report(database, view, filters), str(database)
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows in the Parquet file at ``path``."""
+    with duckdb.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(path)}).fetchone()
+    return int(row[0]) if row else 0
 
 
 def export_anywhere(

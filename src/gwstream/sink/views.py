@@ -9,7 +9,8 @@ report, the HTTP API, the dashboard and Parquet export all read through
 
 Filters (:class:`Filters`): a tenant, a UTC date range (inclusive; the turn's
 ``occurred_at`` for costs, the event's ``produced_at`` for audits and
-notices), a model and a gateway (audits have no model: they are matched to
+notices; the budget views, ``budgets`` and ``limits``, group by the day the
+processor handled a turn, since that is the window its limits count), a model and a gateway (audits have no model: they are matched to
 the turns of that model in the cost table; budget notices are per tenant and
 ignore model and gateway), and a row limit.
 
@@ -513,8 +514,9 @@ GROUP BY tenant_id, day, currency
 _BUDGETS = f"""
 WITH parts AS (
     SELECT
-        tenant_id, {_DAY} AS day, 1 AS turns,
-        CAST(budget_mode = 'lightweight' AS INTEGER) AS lightweight_turns,
+        tenant_id, CAST(timezone('UTC', produced_at) AS DATE) AS day, 1 AS turns,
+        CAST(budget_mode = 'lightweight' AND status IS DISTINCT FROM 'refused' AS INTEGER)
+            AS lightweight_turns,
         0 AS session_budget_refusals, 0 AS tenant_budget_refusals,
         0 AS soft_threshold_notices, 0 AS exhausted_notices
     FROM costs
@@ -551,7 +553,7 @@ _TENANT_LIMITS = """
 WITH per_day AS (
     SELECT
         tenant_id,
-        CAST(timezone('UTC', occurred_at) AS DATE) AS day,
+        CAST(timezone('UTC', produced_at) AS DATE) AS day,
         currency,
         sum(cost) AS spend,
         arg_max(tenant_limit_day, produced_at) FILTER (
@@ -872,7 +874,8 @@ VIEWS: dict[str, View] = {
         _view(
             "budgets",
             "budget_usage",
-            "Budgets per tenant and day: turns in lightweight mode, refusals, notices",
+            "Budgets per tenant and UTC day of processing (the processor's windows): turns "
+            "answered in lightweight mode, refusals, notices",
             _BUDGETS,
             "tenant_id, day",
             (
@@ -889,7 +892,8 @@ VIEWS: dict[str, View] = {
         _view(
             "limits",
             "tenant_limits",
-            "Each tenant's spend per UTC day and month against its limit",
+            "Each tenant's spend per UTC day and month of processing (the windows its limits "
+            "count) against the limit the processor applied",
             _TENANT_LIMITS,
             "tenant_id, period, budget_window, currency",
             (

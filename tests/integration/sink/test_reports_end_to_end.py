@@ -206,6 +206,7 @@ async def test_every_view_matches_totals_computed_from_the_topics(
     assert len(costs) == len(turns)
     cost_by_tenant: dict[str, Decimal] = defaultdict(Decimal)
     cost_by_day: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    spend_by_handled_day: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     cost_by_model: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
     cost_by_session: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     turns_by_tenant: Counter[str] = Counter()
@@ -225,7 +226,11 @@ async def test_every_view_matches_totals_computed_from_the_topics(
         cached[t] += bool(c["cached"])
         refused[t] += c["status"] == "refused"
         avoided[t] += _decimal(c["avoided_cost"])
-        lightweight[t] += (c.get("budget") or {}).get("mode") == "lightweight"
+        lightweight[t] += (c.get("budget") or {}).get("mode") == "lightweight" and (
+            c["status"] != "refused"
+        )
+        handled = datetime.fromisoformat(c["produced_at"]).astimezone(UTC).date().isoformat()
+        spend_by_handled_day[t, handled] += amount
         variants[t, c.get("use_case"), c.get("prompt_version")] += 1
     outcome_counts = Counter((a["gateway"], a["outcome"], a["status"]) for a in audits)
     pii_counts: Counter[str] = Counter()
@@ -273,7 +278,10 @@ async def test_every_view_matches_totals_computed_from_the_topics(
         notices
     )
     limits = [r for r in view("limits") if r["period"] == "day"]
-    assert {(r["tenant_id"], r["budget_window"]): r["spend"] for r in limits} == cost_by_day
+    # Limits count by the day the processor handled a turn, the window it enforces.
+    assert {
+        (r["tenant_id"], r["budget_window"]): r["spend"] for r in limits
+    } == spend_by_handled_day
     assert {r["spend_limit"] for r in limits if r["tenant_id"] == "tenant-0"} == {Decimal("5")}
     outcomes = view("outcomes")
     assert (

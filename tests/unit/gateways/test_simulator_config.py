@@ -126,17 +126,43 @@ def test_route_stats_rejects_an_unknown_route() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "line"),
     [
-        ["--routes", "{not json"],
-        ["--routes", '{"openai.chats": {}}'],
-        ["--clients", '{"me": ""}'],
+        (["--routes", "{not json"], "error: --routes: not JSON (Expecting property name"),
+        (
+            ["--routes", '{"openai.chats": {}}'],
+            "error: --routes: unknown route 'openai.chats' (did you mean 'openai.chat'?)",
+        ),
+        (
+            ["--routes", '{"openai.chat": {"cut_stream": 1}}'],
+            "error: --routes: openai.chat: cut_stream: no such setting; "
+            "did you mean cut_stream_rate?",
+        ),
+        (
+            ["--routes", '{"openai.chat": {"hang_rate": 2}}'],
+            "error: --routes: openai.chat: hang_rate: must be <= 1",
+        ),
+        (["--clients", '{"me": ""}'], "error: --clients: client ids and secrets must be non-empty"),
     ],
 )
 def test_the_cli_refuses_bad_structured_options(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from gwstream.simulator.__main__ import main
 
     assert main(argv) == 2
-    assert "invalid simulator option" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(line)
+
+
+def test_the_cli_names_every_bad_option_on_a_line_of_its_own(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gwstream.simulator.__main__ import main
+
+    argv = ["--latency-ms", "-5", "--error-429-rate", "x", "--include-usage", "maybe"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: --latency-ms: must be >= 0",
+        "error: --error-429-rate: must be a number",
+        "error: --include-usage: must be true or false",
+    ]

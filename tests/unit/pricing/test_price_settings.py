@@ -72,7 +72,7 @@ tenants:
     [
         (
             "price_maps:\n  - {effective_from: 2026-04-01}\n  - {effective_from: 2026-04-01}\n",
-            r"price_maps: Value error, price_maps\[1\]\.effective_from 2026-04-01T00:00:00\+00:00 "
+            r"price_maps: price_maps\[1\]\.effective_from 2026-04-01T00:00:00\+00:00 "
             r"is not after price_maps\[0\]\.effective_from 2026-04-01T00:00:00\+00:00",
         ),
         (
@@ -85,7 +85,7 @@ tenants:
         ),
         (
             "price_maps:\n  - {}\n  - {effective_from: '2026-04-01T00:00:00'}\n",
-            r"price_maps\.1\.effective_from: Value error, 2026-04-01T00:00:00 has no UTC offset",
+            r"price_maps\[1\]\.effective_from: 2026-04-01T00:00:00 has no UTC offset",
         ),
         (
             "price_maps:\n  - {version: v1}\n  - {effective_from: 2026-04-01, version: v1}\n",
@@ -93,9 +93,10 @@ tenants:
         ),
         (
             "price_maps:\n  - {efective_from: 2026-04-01}\n",
-            r"price_maps\.0\.efective_from: Extra inputs are not permitted",
+            r"price_maps\[0\]\.efective_from: no such setting; "
+            r"did you mean price_maps\[0\]\.effective_from\?",
         ),
-        ("price_maps: []\n", r"price_maps: List should have at least 1 item"),
+        ("price_maps: []\n", r"price_maps: must not be empty"),
         (
             "prices_file: DIR/2026-04.json\nprice_maps:\n  - {}\n",
             r"prices_file and price_maps are both set: use price_maps alone",
@@ -103,18 +104,19 @@ tenants:
         (
             "tenants:\n  acme:\n    prices:\n      - models:\n          gpt-4o-mini:\n"
             "              {input_cost_per_token: -1e-7, output_cost_per_token: 1e-7}\n",
-            r"tenants\.acme\.prices\.0\.models\.gpt-4o-mini\.input_cost_per_token: "
-            r"Input should be greater than or equal to 0",
+            r"tenants\.acme\.prices\[0\]\.models\.gpt-4o-mini\.input_cost_per_token: "
+            r"must be >= 0",
         ),
         (
             "tenants:\n  acme:\n    prices:\n      - models:\n          gpt-4o-mini:\n"
             "              {input_cost_per_token: 1e-7, output_cost: 1e-7}\n",
-            r"tenants\.acme\.prices\.0\.models\.gpt-4o-mini\.output_cost: Extra inputs",
+            r"tenants\.acme\.prices\[0\]\.models\.gpt-4o-mini\.output_cost: no such setting; "
+            r"did you mean .*\.output_cost_per_token\?",
         ),
         (
             "tenants:\n  acme:\n    prices:\n      - {effective_from: 2026-03-01, models: {}}\n"
             "      - {effective_from: 2026-03-01, models: {}}\n",
-            r"tenants\.acme\.prices: Value error, prices\[1\]\.effective_from .* is not after",
+            r"tenants\.acme\.prices: prices\[1\]\.effective_from .* is not after",
         ),
     ],
 )

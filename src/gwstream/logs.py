@@ -1,0 +1,84 @@
+"""Logging set-up: plain lines for people, or one JSON object per line for log pipelines.
+
+``log_format: json`` (``GWSTREAM_LOG_FORMAT=json``) writes each record as one
+line: ``ts`` (UTC, RFC 3339), ``level``, ``logger``, ``message``, ``child``
+(under ``gwstream run --processes``), the exception when there is one, and the
+ids a record carries as fields of their own (:data:`FIELDS`: turn, session and
+tenant ids, gateway, outcome, attempts, partition, offset), so that a log store
+can filter by them. gwstream never logs a turn's text, in either format.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+LogFormat = Literal["text", "json"]
+
+_HANDLER = "gwstream"
+
+#: Record attributes (passed as ``extra=``) that JSON lines carry as fields.
+FIELDS = (
+    "turn_id",
+    "session_id",
+    "tenant_id",
+    "gateway",
+    "outcome",
+    "attempts",
+    "partition",
+    "offset",
+)
+
+
+def turn_fields(turn: Any) -> dict[str, Any]:
+    """The ``extra=`` of a log record about ``turn``: its ids, never its text."""
+    return {"turn_id": turn.turn_id, "session_id": turn.session_id, "tenant_id": turn.tenant_id}
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, child: str | None = None) -> None:
+        super().__init__()
+        self._child = child
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if self._child is not None:
+            doc["child"] = self._child
+        for name in FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                doc[name] = value
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(doc, default=str).decode()
+
+
+def configure(level: str, fmt: LogFormat = "text", *, child: str | None = None) -> None:
+    """Route every logger to stderr in ``fmt`` at ``level``; chatty libraries at WARNING."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(child))
+    else:
+        who = f"child {child} " if child is not None else ""
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s")
+        )
+    handler.set_name(_HANDLER)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if old.get_name() == _HANDLER:  # ours from an earlier call; others stay
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    for noisy in ("aiokafka", "httpx"):  # httpx logs every request at INFO
+        logging.getLogger(noisy).setLevel(quiet)

@@ -1,0 +1,113 @@
+"""A broker that stops answering mid-run (SIGSTOP) for longer than the producer's timeouts,
+then continues (SIGCONT): the processor stays up, pauses, reports not ready, resumes by
+itself, and every turn is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import httpx
+import pytest
+from tests.conftest import wait_for
+from tests.integration.helpers import distinct_turns, make_turns, settings_for, turn_records
+
+from gwstream import topics
+from gwstream.app import run_processor
+from gwstream.broker import EmbeddedBroker, free_port
+from gwstream.config import KafkaSettings, MetricsSettings, TopicNames
+from gwstream.kafkaio import publish, read_topic
+from gwstream.runtime import RuntimeStats
+from gwstream.simulator import GatewaySimulator, SimulatorConfig
+
+pytestmark = pytest.mark.integration
+
+REQUEST_TIMEOUT_MS = 3_000
+OUTAGE_S = 8.0  # well past the producer's request timeout
+
+
+async def _ready(url: str) -> int:
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            return (await client.get(f"{url}/readyz")).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+async def test_the_processor_rides_out_a_stalled_broker(
+    embedded_broker: EmbeddedBroker, tmp_path: object
+) -> None:
+    assert embedded_broker.pid is not None
+    kafka = KafkaSettings(
+        bootstrap_servers=embedded_broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
+        group_id="outage",
+    )
+    names = TopicNames(
+        turns="o-turns",
+        responses="o-responses",
+        costs="o-costs",
+        audit="o-audit",
+        dlq="o-dlq",
+        sessions="o-sessions",
+        webhooks_dlq="o-webhooks-dlq",
+        partitions=4,
+    )
+    await topics.apply(kafka, names)
+    turns = make_turns(sessions=40, turns_per_session=10)
+    await publish(kafka, turn_records(names.turns, turns))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    async with GatewaySimulator(SimulatorConfig(latency_ms=30)) as sim:
+        settings = settings_for(
+            kafka,
+            names,
+            sim.url,
+            max_in_flight=32,
+            broker_check_interval_s=0.5,
+            broker_check_timeout_s=1.0,
+        ).model_copy(update={"metrics": MetricsSettings(port=port)})
+        stats = RuntimeStats()
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+        stopped = False
+        try:
+            await wait_for(lambda: task.done() or stats.processed >= 60, timeout=60)
+            assert not task.done()
+            assert await _ready(url) == 200
+
+            os.kill(embedded_broker.pid, signal.SIGSTOP)
+            stopped = True
+            began = time.monotonic()
+            await wait_for(lambda: _is(_ready(url), 503), timeout=30)
+            processed_at_pause = stats.processed
+            await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - began)))  # the outage
+            assert not task.done(), "the processor stopped during the outage"
+            assert stats.processed - processed_at_pause <= settings.runtime.max_in_flight
+            os.kill(embedded_broker.pid, signal.SIGCONT)
+            stopped = False
+
+            await wait_for(lambda: task.done() or _is(_ready(url), 200), timeout=60)
+            assert not task.done()
+            responses = await read_topic(
+                kafka,
+                names.responses,
+                until=lambda rs: len(distinct_turns(rs)) >= len(turns),
+                timeout_s=120,
+            )
+        finally:
+            if stopped:
+                os.kill(embedded_broker.pid, signal.SIGCONT)
+            stop.set()
+            await asyncio.wait_for(task, 60)  # a clean stop: re-raises a failure
+    assert distinct_turns(responses) == {t.turn_id for t in turns}
+    assert stats.broker_outages >= 1
+    assert stats.dead_lettered == 0
+
+
+async def _is(status: object, expected: int) -> bool:
+    return await status == expected  # type: ignore[misc]

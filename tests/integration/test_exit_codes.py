@@ -1,0 +1,39 @@
+"""Exit codes of `gwstream run`: 2 for configuration or usage only, 1 for a runtime failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gwstream.broker import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _run(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "gwstream", "run"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_broker_nobody_runs_is_a_runtime_failure_exit_1() -> None:
+    port = free_port()  # nothing listens there
+    done = _run(GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert f"cannot reach Kafka at '127.0.0.1:{port}'" in done.stderr
+
+
+def test_a_bad_setting_is_a_configuration_error_exit_2() -> None:
+    done = _run(
+        GWSTREAM_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:9", GWSTREAM_RUNTIME__MAX_IN_FLIGHT="0"
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "runtime.max_in_flight" in done.stderr

@@ -1,0 +1,81 @@
+"""What `simulate-gateway` and `gateways check --no-probe` say about bad options and
+gateways (no broker, no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from gwstream.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _no_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GWSTREAM_CONFIG", raising=False)
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_simulate_gateway_names_each_bad_option_on_its_own_line() -> None:
+    result = invoke("simulate-gateway", "--latency-ms", "-5", "--hang-rate", "2")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --latency-ms: must be >= 0",
+        "error: --hang-rate: must be <= 1",
+    ]
+    assert "validation error" not in result.output and "pydantic" not in result.output
+
+
+GATEWAYS = """
+gateways:
+  good: {protocol: openai, base_urls: ["http://127.0.0.1:9"]}
+  versioned: {protocol: openai, base_urls: ["http://127.0.0.1:9/v1"]}
+  unread:
+    protocol: cognigy.chat
+    base_urls: ["http://127.0.0.1:9"]
+    oauth: {client_id: cx, client_secret_file: SECRET}
+default_gateway: good
+"""
+
+
+def test_no_probe_refuses_what_run_refuses_and_names_every_bad_gateway(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(GATEWAYS.replace("SECRET", str(tmp_path / "missing-secret")))
+    result = invoke("gateways", "check", "--no-probe", "-c", str(cfg))
+    assert result.exit_code == 2
+    assert "configuration valid" not in result.stdout
+    assert result.stderr.splitlines() == [
+        "error: gateways.versioned: gateway base_url must not end in /v1 "
+        "('http://127.0.0.1:9/v1'): the adapter appends /v1/chat/completions; "
+        "use 'http://127.0.0.1:9'",
+        f"error: gateways.unread: oauth.client_secret_file: cannot read "
+        f"{tmp_path / 'missing-secret'}: No such file or directory",
+        "invalid: versioned, unread (`gwstream run` would refuse to start)",
+    ]
+
+
+def test_no_probe_passes_gateways_run_would_build(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(
+        GATEWAYS.replace("SECRET", str(secret)).replace("127.0.0.1:9/v1", "127.0.0.1:9/api")
+    )
+    result = invoke("gateways", "check", "--no-probe", "-c", str(cfg))
+    assert result.exit_code == 0, result.output
+    assert "Gateways (configuration valid)" in result.stdout
+
+
+def test_an_invalid_file_is_refused_in_plain_words(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text("gateway:\n  good: {base_urls: ['http://127.0.0.1:9']}\n")
+    result = invoke("gateways", "check", "--no-probe", "-c", str(cfg))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: invalid configuration:",
+        "  gateway: no such setting; did you mean gateways?",
+    ]

@@ -1,0 +1,70 @@
+"""JSON log lines: one object a line, the ids as fields, exceptions included."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from gwstream.events import TurnEvent
+from gwstream.logs import JsonFormatter, configure, turn_fields
+
+
+def _record(msg: str, *args: object, **extra: object) -> logging.LogRecord:
+    record = logging.LogRecord("gwstream.test", logging.WARNING, __file__, 1, msg, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_a_turns_ids_are_fields_and_its_text_is_not_logged() -> None:
+    turn = TurnEvent(
+        turn_id="t-1",
+        tenant_id="acme",
+        session_id="s-9",
+        seq=0,
+        occurred_at="2026-12-01T10:00:00Z",  # type: ignore[arg-type]
+        text="my card is 4111 1111 1111 1111",
+    )
+    fields = turn_fields(turn)
+    assert fields == {"turn_id": "t-1", "session_id": "s-9", "tenant_id": "acme"}
+    line = JsonFormatter(child="1").format(
+        _record("turn %s failed: %s", "t-1", "timeout", outcome="timeout", attempts=3, **fields)
+    )
+    doc = json.loads(line)
+    assert doc["message"] == "turn t-1 failed: timeout"
+    assert (doc["turn_id"], doc["tenant_id"], doc["session_id"]) == ("t-1", "acme", "s-9")
+    assert (doc["outcome"], doc["attempts"], doc["child"], doc["level"]) == (
+        "timeout",
+        3,
+        "1",
+        "WARNING",
+    )
+    assert doc["ts"].endswith("+00:00")
+    assert "4111" not in line
+
+
+def test_exceptions_travel_in_the_line() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = _record("failed")
+        record.exc_info = sys.exc_info()
+    doc = json.loads(JsonFormatter().format(record))
+    assert "ValueError: boom" in doc["exception"]
+    assert "\n" not in JsonFormatter().format(record)  # one line, the traceback escaped
+
+
+def test_configure_switches_format_and_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure("WARNING", "json")
+    try:
+        logging.getLogger("gwstream.x").info("hidden")
+        logging.getLogger("gwstream.x").warning("shown %d", 1, extra={"partition": 3})
+        err = capsys.readouterr().err.strip().splitlines()
+        assert [json.loads(line)["message"] for line in err] == ["shown 1"]
+        assert json.loads(err[0])["partition"] == 3
+        assert logging.getLogger("aiokafka").level == logging.WARNING
+    finally:
+        configure("INFO", "text")
