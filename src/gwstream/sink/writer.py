@@ -17,15 +17,13 @@ inserted again skipping stored ids, and the next batches take that path
 directly until one of them turns out free of duplicates again (replays come
 in runs).
 
-A batch travels to DuckDB as newline-delimited JSON, one :class:`CostRow`
-per line, in a temporary file that ``read_json`` reads within the batch's
-transaction. DuckDB's file reader takes about half the time per event of
-``json_transform`` over one JSON parameter (the previous way), avoids a
-pandas or pyarrow dependency, and is several times faster than binding
-parameters row by row (see ``bench/sink_bench.py``). The file is created
-next to the database (``mkstemp``: private, never an existing path), removed
-after its batch whatever happens, and one a crash leaves behind is removed
-when the database is next opened.
+A batch travels to DuckDB as one Arrow table per table (pyarrow: each column
+built in one call from the rows), registered on the writer's connection and
+inserted with one ``INSERT ... SELECT`` inside the batch's transaction. That
+takes half the time per event of the newline-delimited JSON files that
+``read_json`` read before (118,000 against 59,000 events/s for the writer
+alone on 100,000 events), and needs no file: batch files an earlier gwstream
+left beside the database after a crash are removed when it is next opened.
 
 Costs are stored as ``DECIMAL(18,9)``: exact, in units of 10^-9 of the
 currency, rounded half-even when an event carries finer fractions. Cost
@@ -41,8 +39,7 @@ import logging
 import math
 import os
 import re
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -50,7 +47,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import duckdb
-import orjson
+import pyarrow as pa
 
 from gwstream.errors import SinkError
 from gwstream.events import AuditEvent, BudgetNotice, CostEvent
@@ -92,10 +89,6 @@ _QUANTUM = Decimal(1).scaleb(-COST_SCALE)
 # Amounts below this in magnitude round (half-even, to COST_SCALE places) to at most MAX_COST.
 _COST_LIMIT = MAX_COST + _QUANTUM / 2
 _MAX_BIGINT = 2**63 - 1
-# Far above any Kafka record; DuckDB's default (16 MiB) would fail a batch on one large event.
-_MAX_RECORD_BYTES = 1 << 30
-# read_json expands glob patterns, even in a path that exists as written.
-_GLOB_CHARS = re.compile(r"[*?\[\]{}]")
 
 
 class CostRow(TypedDict):
@@ -333,21 +326,56 @@ def notice_row(event: BudgetNotice) -> NoticeRow:
     )
 
 
+def _arrow_type(sql_type: str) -> pa.DataType:
+    if sql_type == MONEY:
+        return pa.string()  # a decimal string: cast exactly in SQL
+    return {
+        "VARCHAR": pa.string(),
+        "BIGINT": pa.int64(),
+        "INTEGER": pa.int32(),
+        "DOUBLE": pa.float64(),
+        "BOOLEAN": pa.bool_(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        "MAP(VARCHAR, BIGINT)": pa.map_(pa.string(), pa.int64()),
+    }[sql_type]
+
+
+_ARROW: dict[str, pa.Schema] = {
+    t.name: pa.schema([(c.name, _arrow_type(c.sql_type)) for c in t.columns]) for t in schema.TABLES
+}
+
+
+def _when(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _arrow_batch(table: Table, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """``rows`` as one Arrow table of ``table``'s columns, each built in one call."""
+    arrays = []
+    for c, f in zip(table.columns, _ARROW[table.name], strict=True):
+        values: list[Any] = [r[c.name] for r in rows]
+        if c.sql_type == "TIMESTAMPTZ":
+            values = [_when(v) for v in values]
+        elif c.sql_type.startswith("MAP("):
+            values = [None if v is None else list(v.items()) for v in values]
+        arrays.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=_ARROW[table.name])
+
+
 def _insert_sql(table: Table, *, skip_existing: bool) -> str:
-    # Decimals travel as strings (exact); everything else in its own type.
-    types = ", ".join(
-        f"'{c.name}': '{'VARCHAR' if c.sql_type == MONEY else c.sql_type}'" for c in table.columns
-    )
     values = ", ".join(
         f"CAST({c.name} AS {c.sql_type})" if c.sql_type == MONEY else c.name for c in table.columns
     )
     return (
         f"INSERT INTO {table.name} ({', '.join(table.names)})\n"
         f"SELECT {values}\n"
-        f"FROM read_json($path, format = 'newline_delimited', records = true, "
-        f"maximum_object_size = {_MAX_RECORD_BYTES}, columns = {{{types}}})"
-        + ("\nON CONFLICT DO NOTHING" if skip_existing else "")
+        f"FROM {_relation(table)}" + ("\nON CONFLICT DO NOTHING" if skip_existing else "")
     )
+
+
+def _relation(table: Table) -> str:
+    """The name a batch of ``table`` is registered under on the writer's connection."""
+    return f"gwstream_batch_{table.name}"
 
 
 _INSERT: dict[tuple[str, bool], str] = {
@@ -355,18 +383,6 @@ _INSERT: dict[tuple[str, bool], str] = {
     for t in schema.TABLES
     for skip in (False, True)
 }
-
-
-def _batch_file_folder(database: Path) -> Path:
-    """Where batch files go: next to the database, else the system's temporary folder."""
-    for folder in (database.resolve().parent, Path(tempfile.gettempdir()).resolve()):
-        if not _GLOB_CHARS.search(str(folder)):
-            return folder
-    raise SinkError(
-        f"cannot place the cost sink's batch files: neither the folder of {database} nor the "
-        f"temporary folder {tempfile.gettempdir()} is free of the characters * ? [ ] {{ }}; "
-        "move the database or set TMPDIR"
-    )
 
 
 def rollback(conn: duckdb.DuckDBPyConnection) -> None:
@@ -411,7 +427,6 @@ class CostWriter(Resource):
         self._threads = threads
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._expect_duplicates = False
-        self._batch_folder: Path | None = None
         # Names the batch files of this database apart from any other's in the folder.
         self._batch_prefix = "." + re.sub(r"[^A-Za-z0-9._-]", "_", database.name) + ".batch-"
 
@@ -434,11 +449,6 @@ class CostWriter(Resource):
         except (duckdb.Error, ValueError) as exc:
             conn.close()
             raise SinkError(f"cannot apply the cost schema to {self._database}: {exc}") from exc
-        try:
-            self._batch_folder = _batch_file_folder(self._database)
-        except SinkError:
-            conn.close()
-            raise
         self._conn = conn
         for m in applied:
             logger.info(
@@ -451,29 +461,14 @@ class CostWriter(Resource):
         logger.debug("opened cost database %s", self._database)
 
     def _remove_stale_batch_files(self) -> None:
-        """Remove batch files a crashed writer of this database left (we hold its lock now)."""
-        folder = self._batch_folder
-        if folder is None or folder != self._database.resolve().parent:
-            return  # the shared temporary folder: leave other files alone
+        """Remove the NDJSON batch files a crashed writer of an earlier gwstream (which
+        passed batches through files) left beside this database (we hold its lock now)."""
+        folder = self._database.resolve().parent
         for name in os.listdir(folder):
             if name.startswith(self._batch_prefix) and name.endswith(".ndjson"):
                 with contextlib.suppress(OSError):
                     (folder / name).unlink()
                 logger.info("removed the stale cost batch file %s", folder / name)
-
-    @contextlib.contextmanager
-    def _batch_file(self, content: bytes) -> Iterator[str]:
-        """A private file holding ``content`` for the duration of the block, then removed."""
-        fd, name = tempfile.mkstemp(
-            prefix=self._batch_prefix, suffix=".ndjson", dir=self._batch_folder
-        )
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(content)
-            yield name
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -519,40 +514,42 @@ class CostWriter(Resource):
 
     def write(self, batch: Batch) -> dict[str, int]:
         """Store every row of ``batch`` in one transaction; return the new rows per table."""
-        contents: list[tuple[Table, bytes, int]] = []
+        tables: list[tuple[Table, pa.Table]] = []
         for table, rows in batch.by_table():
             unique: dict[str, Mapping[str, Any]] = {}
             for row in rows:
                 unique.setdefault(row["event_id"], row)
             if unique:
-                contents.append(
-                    (table, b"\n".join(map(orjson.dumps, unique.values())), len(unique))
-                )
+                tables.append((table, _arrow_batch(table, list(unique.values()))))
         inserted = {t.name: 0 for t in schema.TABLES}
-        if not contents:
+        if not tables:
             return inserted
-        self._connection()
-        with contextlib.ExitStack() as files:
-            paths = [(t, files.enter_context(self._batch_file(c)), n) for t, c, n in contents]
+        conn = self._connection()
+        for table, data in tables:
+            conn.register(_relation(table), data)
+        try:
             if not self._expect_duplicates:
                 try:
-                    return inserted | self._insert(paths, skip_existing=False)
+                    return inserted | self._insert(tables, skip_existing=False)
                 except duckdb.ConstraintException:
                     logger.debug("batch repeats stored events; storing only the new ones")
-            new = self._insert(paths, skip_existing=True)
-        self._expect_duplicates = any(new[t.name] < n for t, _, n in paths)
+            new = self._insert(tables, skip_existing=True)
+        finally:
+            for table, _ in tables:
+                conn.unregister(_relation(table))
+        self._expect_duplicates = any(new[t.name] < d.num_rows for t, d in tables)
         return inserted | new
 
     def _insert(
-        self, paths: Sequence[tuple[Table, str, int]], *, skip_existing: bool
+        self, tables: Sequence[tuple[Table, pa.Table]], *, skip_existing: bool
     ) -> dict[str, int]:
         conn = self._connection()
         new: dict[str, int] = {}
         conn.execute("BEGIN TRANSACTION")
         try:
-            for table, path, _ in paths:
-                row = conn.execute(_INSERT[table.name, skip_existing], {"path": path}).fetchone()
-                new[table.name] = int(row[0]) if row else 0
+            for table, _ in tables:
+                rows = conn.execute(_INSERT[table.name, skip_existing]).fetchall()
+                new[table.name] = int(rows[0][0]) if rows else 0
             conn.execute("COMMIT")
         except BaseException:
             rollback(conn)
@@ -568,16 +565,16 @@ class CostWriter(Resource):
         conn = self._connection()
         conn.execute("BEGIN TRANSACTION")
         try:
-            row = conn.execute(statement, parameters).fetchone()
+            rows = conn.execute(statement, parameters).fetchall()
             conn.execute("COMMIT")
         except BaseException:
             rollback(conn)
             raise
-        return int(row[0]) if row else 0
+        return int(rows[0][0]) if rows else 0
 
     def count(self, table: str = COST_TABLE) -> int:
         """Rows in ``table`` (the cost table by default)."""
         if table not in {t.name for t in schema.TABLES}:
             raise ValueError(f"unknown table {table!r}")
-        row = self._connection().execute(f"SELECT count(*) FROM {table}").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._connection().execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(rows[0][0]) if rows else 0
