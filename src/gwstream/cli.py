@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -70,11 +70,20 @@ def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
     try:
         return asyncio.run(runner())
     except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        _fail(exc, 2)
     except GwstreamError as exc:  # the broker, a topic, the database: a runtime failure
+        _fail(exc, 1)
+
+
+def _fail(exc: BaseException, code: int) -> NoReturn:
+    """Report why the command stops, in the log's format, and exit with ``code``."""
+    from gwstream.logs import json_logs
+
+    if json_logs():
+        logging.getLogger("gwstream.cli").error("%s", exc, extra={"exit_code": code})
+    else:
         err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 def _require_cluster(settings: Settings) -> None:
@@ -117,18 +126,15 @@ def run(
 
     try:
         settings = _settings(config)
-        _require_cluster(settings)
         if processes is not None:
-            runtime = settings.runtime.model_validate(
-                {
-                    **settings.runtime.model_dump(),
-                    "processes": processes if processes == "auto" else _int(processes),
-                }
-            )
+            count = processes if processes == "auto" else _int(processes)
+            if isinstance(count, int) and not 1 <= count <= 256:
+                raise ValueError(f"--processes must be between 1 and 256, or auto, not {count}")
+            runtime = settings.runtime.model_copy(update={"processes": count})
             settings = settings.model_copy(update={"runtime": runtime})
+        _require_cluster(settings)
     except (GwstreamError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        _fail(exc, 2)
     count = settings.runtime.process_count()
     if count == 1 or CHILD_ENV in os.environ:
         _run(lambda stop: run_processor(settings, stop))
@@ -153,7 +159,9 @@ def _int(value: str) -> int:
 
 @app.command()
 def broker(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 9092,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 9092,
 ) -> None:
     """Run the embedded Tansu broker in the foreground (in-memory; for development)."""
     from gwstream.broker import EmbeddedBroker

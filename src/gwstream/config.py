@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -82,11 +83,33 @@ class KafkaSettings(_Section):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle for SSL/SASL_SSL (default: the system's CAs)"
+    )
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(default=None, description="Client key (mutual TLS)")
 
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> KafkaSettings:
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
+
+    @model_validator(mode="after")
+    def _security(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_mechanism, sasl_username "
+                "and sasl_password (GWSTREAM_KAFKA__SASL_PASSWORD)"
+            )
+        if not sasl and self.sasl_mechanism:
+            raise ValueError(
+                f"sasl_mechanism {self.sasl_mechanism} needs security_protocol SASL_SSL or "
+                f"SASL_PLAINTEXT, not {self.security_protocol}"
+            )
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("give both ssl_certfile and ssl_keyfile, or neither")
         return self
 
     def client_options(self) -> dict[str, Any]:
@@ -96,6 +119,8 @@ class KafkaSettings(_Section):
             "client_id": self.client_id,
             "security_protocol": self.security_protocol,
         }
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            opts["ssl_context"] = self._ssl_context()
         if self.sasl_mechanism:
             opts["sasl_mechanism"] = self.sasl_mechanism
             opts["sasl_plain_username"] = self.sasl_username
@@ -103,6 +128,18 @@ class KafkaSettings(_Section):
                 self.sasl_password.get_secret_value() if self.sasl_password else None
             )
         return opts
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """A TLS context verifying the broker (the system's CAs unless ssl_cafile is given)."""
+        try:
+            context = ssl.create_default_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+            )
+            if self.ssl_certfile is not None and self.ssl_keyfile is not None:
+                context.load_cert_chain(str(self.ssl_certfile), str(self.ssl_keyfile))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"kafka TLS files: {exc}") from None
+        return context
 
 
 class TopicNames(_Section):

@@ -31,6 +31,7 @@ FIELDS = (
     "attempts",
     "partition",
     "offset",
+    "exit_code",
 )
 
 
@@ -60,6 +61,14 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(doc, default=str).decode()
+
+
+def json_logs() -> bool:
+    """Whether :func:`configure` set up JSON lines (then even the last error is one)."""
+    return any(
+        h.get_name() == _HANDLER and isinstance(h.formatter, JsonFormatter)
+        for h in logging.getLogger().handlers
+    )
 
 
 def configure(level: str, fmt: LogFormat = "text", *, child: str | None = None) -> None:

@@ -37,3 +37,27 @@ def test_a_bad_setting_is_a_configuration_error_exit_2() -> None:
     )
     assert done.returncode == 2, done.stderr[-2000:]
     assert "runtime.max_in_flight" in done.stderr
+
+
+def test_with_json_logs_even_the_last_error_is_a_json_line() -> None:
+    import json
+
+    port = free_port()
+    done = _run(GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=f"127.0.0.1:{port}", GWSTREAM_LOG_FORMAT="json")
+    assert done.returncode == 1
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1]["level"] == "ERROR" and lines[-1]["exit_code"] == 1
+    assert "cannot reach Kafka" in lines[-1]["message"]
+
+
+def test_processes_out_of_range_is_a_usage_error_in_one_line() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GWSTREAM_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "gwstream", "run", "--processes", "0"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --processes must be between 1 and 256, or auto, not 0"

@@ -30,6 +30,25 @@ def test_simulate_gateway_names_each_bad_option_on_its_own_line() -> None:
     assert "validation error" not in result.output and "pydantic" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("70000", "error: --port: must be between 0 and 65535, not 70000"),
+        ("x", "error: --port: must be a whole number, not 'x'"),
+    ],
+)
+def test_simulate_gateway_refuses_a_port_out_of_range_in_one_line(port: str, message: str) -> None:
+    result = invoke("simulate-gateway", "--port", port)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [message]
+
+
+def test_broker_refuses_a_port_out_of_range() -> None:
+    result = invoke("broker", "--port", "70000")
+    assert result.exit_code == 2
+    assert "65535" in result.output
+
+
 GATEWAYS = """
 gateways:
   good: {protocol: openai, base_urls: ["http://127.0.0.1:9"]}

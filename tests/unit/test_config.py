@@ -272,3 +272,46 @@ def test_list_entries_are_named_as_the_file_nests_them(tmp_path: Path) -> None:
     assert _refusal(tmp_path, yaml).splitlines()[1] == (
         "  price_maps[1].efective_from: no such setting; did you mean price_maps[1].effective_from?"
     )
+
+
+def test_kafka_tls_gets_a_context_with_the_system_cas() -> None:
+    import ssl
+
+    from gwstream.config import KafkaSettings
+
+    opts = KafkaSettings(bootstrap_servers="b:9093", security_protocol="SSL").client_options()
+    assert isinstance(opts["ssl_context"], ssl.SSLContext)
+    assert opts["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert "ssl_context" not in KafkaSettings(bootstrap_servers="b:9092").client_options()
+
+
+def test_kafka_tls_files_that_cannot_be_read_are_a_configuration_error(tmp_path: Path) -> None:
+    from gwstream.config import KafkaSettings
+
+    settings = KafkaSettings(
+        bootstrap_servers="b:9093", security_protocol="SSL", ssl_cafile=tmp_path / "none.pem"
+    )
+    with pytest.raises(ConfigError, match="kafka TLS files"):
+        settings.client_options()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"security_protocol": "SASL_SSL"},
+            "needs sasl_mechanism, sasl_username and sasl_password",
+        ),
+        ({"sasl_mechanism": "PLAIN"}, "needs security_protocol SASL_SSL or SASL_PLAINTEXT"),
+        ({"ssl_certfile": "/c.pem"}, "both ssl_certfile and ssl_keyfile"),
+    ],
+)
+def test_kafka_security_settings_that_cannot_work_are_refused(
+    fields: dict[str, str], message: str
+) -> None:
+    from pydantic import ValidationError
+
+    from gwstream.config import KafkaSettings
+
+    with pytest.raises(ValidationError, match=message):
+        KafkaSettings(bootstrap_servers="b:9093", **fields)  # type: ignore[arg-type]

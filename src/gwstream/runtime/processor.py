@@ -467,7 +467,12 @@ class Processor(Service, Generic[T]):
             failed_at=utcnow(),
         )
         log.warning(
-            "dead-lettered %s[%d]@%d: %s", rec.topic, rec.partition, rec.offset, poison.reason
+            "dead-lettered %s[%d]@%d: %s",
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            poison.reason,
+            extra={"partition": rec.partition, "offset": rec.offset},
         )
         value = rec.value or b""
         headers = [*rec.headers, *info.headers()]

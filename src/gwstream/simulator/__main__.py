@@ -25,13 +25,23 @@ from gwstream.simulator.server import serve_forever
 _JSON_FIELDS = ("routes", "clients")
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise _BadOptions([f"--port: must be a whole number, not {text!r}"]) from None
+    if not 0 <= port <= 65535:
+        raise _BadOptions([f"--port: must be between 0 and 65535, not {port}"])
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gwstream simulate-gateway",
         description="Serve the gateway simulator (OpenAI, Cognigy, Genesys) until SIGINT/SIGTERM.",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port", default="0", help="0 picks a free port")
     for name, field in SimulatorConfig.model_fields.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, help=field.description)
     return parser
@@ -39,8 +49,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
-    host, port = args.pop("host"), args.pop("port")
+    host = args.pop("host")
     try:
+        port = _port(args.pop("port"))
         config = _config({k: v for k, v in args.items() if v is not None})
     except _BadOptions as exc:
         for line in exc.lines:
