@@ -48,6 +48,8 @@ from gwstream.sink.writer import CostWriter
 
 ReportFormat = Literal["table", "csv", "json"]
 
+_NO_ROWS = "No cost events. (None are stored yet, or none match the filters.)"
+
 #: Columns of a spend report row, in output order.
 SPEND_COLUMNS: tuple[str, ...] = VIEWS["spend"].columns
 _SUMMED = (
@@ -192,7 +194,7 @@ def _render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             *(_text(total[name]) for name in _SUMMED),
             style="bold",
         )
-    return _plain(table, "No cost events." if not rows else None)
+    return _plain(table, _NO_ROWS if not rows else None)
 
 
 def _plain(table: Table, note: str | None, *, width: int = _TABLE_WIDTH) -> str:
@@ -329,7 +331,7 @@ def _render_variants_table(rows: Sequence[Mapping[str, Any]]) -> str:
             _number(row["latency_ms_p50"]),
             _number(row["latency_ms_p95"]),
         )
-    return _plain(table, VARIANTS_NOTE if rows else "No cost events.", width=_VARIANTS_TABLE_WIDTH)
+    return _plain(table, VARIANTS_NOTE if rows else _NO_ROWS, width=_VARIANTS_TABLE_WIDTH)
 
 
 def render_variants(rows: Sequence[Mapping[str, Any]], fmt: ReportFormat) -> str:
