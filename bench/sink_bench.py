@@ -36,7 +36,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter
-from gwstream.sink.consumer import parse_batch
+from gwstream.sink.parse import parse_batch
 from gwstream.sink.report import open_read_only
 from gwstream.sink.views import VIEWS, Filters, read_view
 

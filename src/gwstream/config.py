@@ -369,15 +369,31 @@ class SpendSettings(_Section):
     )
 
 
-class Settings(BaseSettings):
-    """Everything gwstream reads at start."""
+class _FileAndEnv(BaseSettings):
+    """Settings read from init values, then GWSTREAM_* variables, then the YAML file."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GWSTREAM_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_default=True,
+        env_prefix="GWSTREAM_", env_nested_delimiter="__", extra="forbid", validate_default=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+
+class Settings(_FileAndEnv):
+    """Everything gwstream reads at start."""
 
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicNames = TopicNames()
@@ -465,23 +481,8 @@ class Settings(BaseSettings):
                 )
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = _config_file.get()
-        if path is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
-        return tuple(sources)
 
-
-class AnalystSettings(BaseSettings):
+class AnalystSettings(_FileAndEnv):
     """The sections `gwstream report` and `gwstream export` read.
 
     Only ``sink`` and ``log_level``: the other sections of the same file and
@@ -489,25 +490,10 @@ class AnalystSettings(BaseSettings):
     secrets and no broker to read reports.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="GWSTREAM_", env_nested_delimiter="__", extra="ignore", validate_default=True
-    )
+    model_config = SettingsConfigDict(extra="ignore")
 
     sink: SinkSettings = SinkSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return Settings.settings_customise_sources(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
 
 
 def _check_yaml_shape(path: Path) -> None:

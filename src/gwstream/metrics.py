@@ -18,9 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gwstream.errors import ConfigError
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.breaker import CircuitState
+from gwstream.httpserve import serve
 from gwstream.lifecycle import Service
 from gwstream.pipeline.cache import AnswerCache
 from gwstream.runtime import RuntimeStats
@@ -177,20 +177,7 @@ class MetricsServer(Service):
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise ConfigError(
-                f"metrics.port: cannot listen on {self.host}:{self.port}: {exc.strerror}"
-            ) from None
-        self._runner = runner
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self._runner, self.port = await serve(app, self.host, self.port, setting="metrics.port")
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -206,7 +206,8 @@ def _plain(table: Table, note: str | None, *, width: int = _TABLE_WIDTH) -> str:
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
-def _render_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = SPEND_COLUMNS) -> str:
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = SPEND_COLUMNS) -> str:
+    """Rows as CSV with a header; money as exact decimal strings, dates ISO, None empty."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -225,7 +226,7 @@ def render_view(
 ) -> str:
     """Render rows of any report view (no totals) as a table, CSV or JSON."""
     if fmt == "csv":
-        return _render_csv(rows, columns)
+        return csv_text(rows, columns)
     if fmt == "json":
         return _render_json(rows)
     if fmt != "table":
@@ -263,7 +264,7 @@ def render(rows: Sequence[Mapping[str, Any]], fmt: ReportFormat) -> str:
     if fmt == "table":
         return _render_table(rows)
     if fmt == "csv":
-        return _render_csv(rows)
+        return csv_text(rows)
     if fmt == "json":
         return _render_json(rows)
     raise ValueError(f"unknown report format {fmt!r}; use table, csv or json")
@@ -345,7 +346,7 @@ def render_variants(rows: Sequence[Mapping[str, Any]], fmt: ReportFormat) -> str
     if fmt == "table":
         return _render_variants_table(rows)
     if fmt == "csv":
-        return _render_csv(rows, VARIANT_COLUMNS)
+        return csv_text(rows, VARIANT_COLUMNS)
     if fmt == "json":
         return _render_json(rows)
     raise ValueError(f"unknown report format {fmt!r}; use table, csv or json")

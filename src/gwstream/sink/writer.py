@@ -39,7 +39,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -393,16 +393,23 @@ def rollback(conn: duckdb.DuckDBPyConnection) -> None:
         logger.debug("rollback after a failed batch found no open transaction")
 
 
-def apply_schema(conn: duckdb.DuckDBPyConnection) -> list[schema.Migration]:
-    """Migrate ``conn``'s database and (re)create the views, all or nothing."""
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction: committed when it ends, rolled back when it raises."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        applied = schema.migrate(conn)
-        create_views(conn)
+        yield conn
         conn.execute("COMMIT")
     except BaseException:
         rollback(conn)
         raise
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> list[schema.Migration]:
+    """Migrate ``conn``'s database and (re)create the views, all or nothing."""
+    with transaction(conn):
+        applied = schema.migrate(conn)
+        create_views(conn)
     return applied
 
 
@@ -543,17 +550,11 @@ class CostWriter(Resource):
     def _insert(
         self, tables: Sequence[tuple[Table, pa.Table]], *, skip_existing: bool
     ) -> dict[str, int]:
-        conn = self._connection()
         new: dict[str, int] = {}
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self._connection()) as conn:
             for table, _ in tables:
                 rows = conn.execute(_INSERT[table.name, skip_existing]).fetchall()
                 new[table.name] = int(rows[0][0]) if rows else 0
-            conn.execute("COMMIT")
-        except BaseException:
-            rollback(conn)
-            raise
         return new
 
     def execute_write(self, statement: str, parameters: object = None) -> int:
@@ -562,14 +563,8 @@ class CostWriter(Resource):
         For the other writers of the database (vendor metrics), so that one
         connection holds the file.
         """
-        conn = self._connection()
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self._connection()) as conn:
             rows = conn.execute(statement, parameters).fetchall()
-            conn.execute("COMMIT")
-        except BaseException:
-            rollback(conn)
-            raise
         return int(rows[0][0]) if rows else 0
 
     def count(self, table: str = COST_TABLE) -> int:

@@ -19,7 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.events import BudgetInfo, CostEvent, event_id
 from gwstream.sink import CostWriter
-from gwstream.sink.consumer import fast_row, parse_batch
+from gwstream.sink.parse import fast_row, parse_batch
 from gwstream.sink.writer import cost_row
 
 TOPIC = "gw.costs.v1"

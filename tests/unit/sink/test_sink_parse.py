@@ -11,7 +11,7 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.events import CostEvent, event_id
-from gwstream.sink.consumer import parse_batch
+from gwstream.sink.parse import parse_batch
 
 TOPIC = "gw.costs.v1"
 SECRET = "do-not-log-me"
@@ -71,7 +71,7 @@ def test_bad_records_are_counted_skipped_and_logged_by_position_only(
             record(1, 42, cost_event("t-3").to_json()),
         ],
     }
-    with caplog.at_level(logging.WARNING, logger="gwstream.sink.consumer"):
+    with caplog.at_level(logging.WARNING, logger="gwstream.sink.parse"):
         batch = parse_batch(fetched)
     assert [row["turn_id"] for row in batch.rows] == ["t-1", "t-3"]
     assert batch.bad_records == 4
