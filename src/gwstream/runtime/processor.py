@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
@@ -52,6 +52,7 @@ from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
 from gwstream.runtime.limiter import InFlightLimit
 from gwstream.runtime.offsets import decode_done, encode_done
+from gwstream.runtime.outage import BrokerWatch, retriable
 from gwstream.runtime.records import InRecord, OutRecord, RecordHandler, RuntimeStats
 from gwstream.runtime.state import KeyState, StateStore
 
@@ -62,15 +63,6 @@ T = TypeVar("T")
 
 class _Fatal(ProcessingHalted):
     """A failure after which continuing could lose data (e.g. the producer failed)."""
-
-
-def _retriable(exc: BaseException) -> bool:
-    """Whether ``exc`` means the broker is away or busy (send again later), not a bad record.
-
-    aiokafka marks the errors of an unreachable or changing cluster retriable; a batch
-    that waited past its timeout fails with KafkaTimeoutError, which it does not mark.
-    """
-    return isinstance(exc, KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
 
 
 #: Records decoded between two yields to the event loop.
@@ -126,8 +118,7 @@ class Processor(Service, Generic[T]):
         )
         self._fatal: BaseException | None = None
         #: Set while the broker answers; cleared during an outage (dispatch waits on it).
-        self._broker_ok = asyncio.Event()
-        self._broker_ok.set()
+        self._broker = BrokerWatch(self._cfg, self.stats)
         self._joined = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -166,7 +157,7 @@ class Processor(Service, Generic[T]):
         limiter = asyncio.create_task(self.limit.run(), name="gwstream-in-flight-limit")
         limiter.add_done_callback(self._worker_exited)
         self._workers.append(limiter)
-        watch = asyncio.create_task(self._watch_broker(), name="gwstream-broker-watch")
+        watch = asyncio.create_task(self._broker.run(producer), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
         self._workers.append(watch)
 
@@ -234,7 +225,7 @@ class Processor(Service, Generic[T]):
             log.error("%s, stopping without committing it: %r", what, exc)
             self._fatal = exc
 
-    # -- broker outages and readiness -----------------------------------------------
+    # -- readiness -------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
@@ -243,51 +234,18 @@ class Processor(Service, Generic[T]):
             self._consumer is not None
             and self._fatal is None
             and self._joined
-            and self._broker_ok.is_set()
+            and self._broker.available
             and not any(p.restoring for p in self._parts.values())
         )
 
     @property
     def broker_available(self) -> bool:
-        return self._broker_ok.is_set()
+        return self._broker.available
 
     @property
     def failed(self) -> bool:
         """Stopped on a failure (``run`` raises or has raised)."""
         return self._fatal is not None
-
-    def _broker_lost(self, exc: BaseException, what: str) -> None:
-        """Note an outage: dispatch pauses and readiness turns false until the broker answers."""
-        if self._broker_ok.is_set():
-            self._broker_ok.clear()
-            self.stats.broker_outages += 1
-            log.warning(
-                "broker not answering (%s: %r): no new turns start, finished ones wait to be "
-                "published; resuming when it answers",
-                what,
-                exc,
-            )
-
-    def _broker_back(self) -> None:
-        if not self._broker_ok.is_set():
-            self._broker_ok.set()
-            log.warning("broker answers again: publishing and dispatch resume")
-
-    async def _watch_broker(self) -> None:
-        """Ask the broker for metadata every ``broker_check_interval_s``; a slow or failed
-        answer is an outage, the next prompt one its end."""
-        producer = self._producer
-        assert producer is not None
-        interval = self._cfg.broker_check_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                async with asyncio.timeout(self._cfg.broker_check_timeout_s):
-                    await producer.client.fetch_all_metadata()
-            except (TimeoutError, KafkaError, OSError) as exc:
-                self._broker_lost(exc, "metadata request")
-            else:
-                self._broker_back()
 
     # -- fetch side ----------------------------------------------------------------
 
@@ -407,8 +365,8 @@ class Processor(Service, Generic[T]):
         """Take an in-flight slot for ``lane``'s head record; False if it has none to run."""
         if lane.part.revoked or not lane.queue:
             return False
-        if not self._broker_ok.is_set():
-            await self._broker_ok.wait()  # no gateway call whose answer cannot be published
+        if not self._broker.available:
+            await self._broker.wait()  # no gateway call whose answer cannot be published
         await self.limit.acquire()
         if lane.part.revoked or not lane.queue:  # drained while held back
             self.limit.release()
@@ -507,17 +465,17 @@ class Processor(Service, Generic[T]):
             failures = await self._send(pending, change)
             if not failures:
                 break
-            fatal = next((e for _, e in failures if not _retriable(e)), None)
+            fatal = next((e for _, e in failures if not retriable(e)), None)
             if fatal is not None:
                 self._halt(fatal, "publishing failed")
                 raise _Fatal(str(fatal)) from fatal
             # The broker is away: keep these records (the turn stays uncommitted) and
             # send them again once it answers. Re-sending may duplicate a record the
             # broker did take: the usual at-least-once, deduplicated by event id.
-            self._broker_lost(failures[0][1], "publishing")
+            self._broker.lost(failures[0][1], "publishing")
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
-            await self._broker_ok.wait()
+            await self._broker.wait()
             pending = [r for r, _ in failures]
         self.stats.outputs += len(outputs)
 
@@ -587,9 +545,9 @@ class Processor(Service, Generic[T]):
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None and _retriable(exc):
+        if exc is not None and retriable(exc):
             # Harmless: the restore point moves only once a snapshot completes.
-            self._broker_lost(exc, "writing a snapshot")
+            self._broker.lost(exc, "writing a snapshot")
         elif exc is not None:
             self._halt(exc, "writing a snapshot failed")
         else:
@@ -603,9 +561,9 @@ class Processor(Service, Generic[T]):
                 part.tp.partition, store, part.lanes, now, self._state_cfg.idle_expiry_s
             )
         except KafkaError as exc:
-            if _retriable(exc):
+            if retriable(exc):
                 # The sessions come back at the next restore and expire again.
-                self._broker_lost(exc, "writing expiry tombstones")
+                self._broker.lost(exc, "writing expiry tombstones")
             else:
                 self._halt(exc, "writing expiry tombstones failed")
             return
