@@ -434,6 +434,7 @@ def gateways_check(
 
     from gwstream.app import load_prices
     from gwstream.gateways.health import check_gateways
+    from gwstream.gateways.overview import invalid_gateways, missing_key_hint, tenants_table
 
     try:
         settings = _settings(config)
@@ -441,7 +442,7 @@ def gateways_check(
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    invalid = _invalid_gateways(settings)
+    invalid = invalid_gateways(settings)
     out = Console(soft_wrap=True)
     table = Table(title="Gateways" if invalid else "Gateways (configuration valid)")
     for col in ("gateway", "protocol", "model", "endpoints", "auth", "limits"):
@@ -458,7 +459,7 @@ def gateways_check(
         table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
     out.print(table)
     if settings.tenants:
-        out.print(_tenants_table(settings, out.width))
+        out.print(tenants_table(settings, out.width))
     for message in invalid.values():
         err.print(f"[red]error:[/] {escape(message)}")
     valid = [name for name in settings.gateways if name not in invalid]
@@ -477,7 +478,7 @@ def gateways_check(
             err.print(f"[red]no healthy endpoint for:[/] {', '.join(unhealthy)}")
         refused = {r.gateway for r in results if r.outcome == "auth"}
         for name in sorted(refused & set(unhealthy)):
-            hint = _missing_key_hint(settings, name)
+            hint = missing_key_hint(settings, name)
             if hint:
                 err.print(f"[yellow]hint:[/] {escape(hint)}")
     if invalid:
@@ -485,140 +486,6 @@ def gateways_check(
         raise typer.Exit(2)
     if unhealthy:
         raise typer.Exit(1)
-
-
-def _invalid_gateways(settings: Settings) -> dict[str, str]:
-    """Each gateway `run` would refuse to build, with why: the same construction, secret
-    files read, no network."""
-    from gwstream.gateways.factory import gateway_from_settings
-
-    invalid = {}
-    for name, gw in settings.gateways.items():
-        try:
-            gateway_from_settings(name, gw)
-        except ConfigError as exc:
-            invalid[name] = str(exc)
-    return invalid
-
-
-def _missing_key_hint(settings: Settings, name: str) -> str:
-    """Where the API key goes, for a gateway refused as unauthenticated that has none."""
-    from gwstream.config import env_name
-
-    gw = settings.gateways[name]
-    if gw.oauth is not None or gw.api_key or gw.api_key_file:
-        return ""
-    what = f"gateways.{name} has no API key and its endpoints want one"
-    if name != name.lower():  # environment names are read in lower case
-        return f"{what}: set api_key_file to a file holding it"
-    variable = env_name("gateways", name, "api_key")
-    return f"{what}: set {variable}, or api_key_file to a file holding it"
-
-
-#: Columns of the tenants overview, in order.
-_TENANT_COLUMNS = (
-    "gateway",
-    "rate limits",
-    "session budget",
-    "spend limits",
-    "guardrails",
-    "prompts",
-    "cache",
-)
-#: Narrower consoles get one small table per tenant instead of one wide table.
-_WIDE_TENANTS = 140
-
-
-def _tenant_rows(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
-    """Each tenant with its :data:`_TENANT_COLUMNS` values."""
-    rows: list[tuple[str, tuple[str, ...]]] = []
-    for tenant, t in settings.tenants.items():
-        rates = ", ".join(f"{v} {unit}" for v, unit in ((t.rpm, "rpm"), (t.tpm, "tpm")) if v)
-        b, sp = t.budget, t.spend
-        budget = (
-            f"{b.session_tokens} tokens per {b.window}, lightweight below {b.lightweight_below}"
-            if b is not None
-            else ""
-        )
-        spend = (
-            ", ".join(
-                f"{v} {sp.currency} {per}"
-                for v, per in ((sp.daily, "a day"), (sp.monthly, "a month"))
-                if v is not None
-            )
-            + f" (notice at {sp.soft_threshold:.0%})"
-            if sp is not None
-            else ""
-        )
-        g = settings.guardrails_for(tenant)
-        guard = f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}" + (
-            "" if t.guardrails is not None else " (default)"
-        )
-        values = (
-            t.gateway or settings.default_gateway,
-            rates,
-            budget,
-            spend,
-            guard,
-            _prompts_cell(settings, tenant),
-            _cache_cell(settings, tenant),
-        )
-        rows.append((tenant, values))
-    return rows
-
-
-def _tenants_table(settings: Settings, width: int = _WIDE_TENANTS) -> Any:
-    """The tenants' policies: one table on a wide console, one per tenant on a narrow one
-    (eight columns in 80 characters fold every header)."""
-    from rich.console import Group
-    from rich.table import Table
-
-    rows = _tenant_rows(settings)
-    if width >= _WIDE_TENANTS:
-        table = Table(title="Tenants")
-        for col in ("tenant", *_TENANT_COLUMNS):
-            table.add_column(col, overflow="fold")
-        for tenant, values in rows:
-            table.add_row(tenant, *values)
-        return table
-    tables = []
-    for tenant, values in rows:
-        table = Table(title=f"Tenant {tenant}", show_header=False, title_justify="left")
-        table.add_column("setting", no_wrap=True)
-        table.add_column("value", overflow="fold")
-        for col, value in zip(_TENANT_COLUMNS, values, strict=True):
-            table.add_row(col, value or "-")
-        tables.append(table)
-    return Group(*tables)
-
-
-def _prompts_cell(settings: Settings, tenant: str) -> str:
-    """Each use case's versions with their shares, e.g. ``default: v1 50%, v2 50%``."""
-    t = settings.tenants.get(tenant)
-    cases = settings.prompts_for(tenant)
-    if not cases:
-        return "system_prompt"
-    parts = []
-    for name, p in cases.items():
-        split = p.split if p.split is not None else {next(iter(p.versions)): 1.0}
-        parts.append(f"{name}: " + ", ".join(f"{v} {w:.0%}" for v, w in split.items()))
-    own = t is not None and t.prompts is not None
-    return "; ".join(parts) + ("" if own else " (default)")
-
-
-def _cache_cell(settings: Settings, tenant: str) -> str:
-    c = settings.cache_for(tenant)
-    kinds = [
-        f"{kind} {ttl:g}s"
-        for kind, on, ttl in (
-            ("exact", c.exact, c.exact_ttl_s),
-            ("intent", c.intent, c.intent_ttl_s),
-        )
-        if on
-    ]
-    t = settings.tenants.get(tenant)
-    own = t is not None and t.cache is not None
-    return (", ".join(kinds) or "off") + ("" if own else " (default)")
 
 
 @guardrails_app.command("scan")

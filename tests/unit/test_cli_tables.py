@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gwstream.cli import _cache_cell, _prompts_cell
 from gwstream.config import Settings
+from gwstream.gateways.overview import cache_cell, prompts_cell
 
 SPLIT = {
     "default": {
@@ -16,10 +16,10 @@ SPLIT = {
 
 def test_each_use_case_lists_its_versions_with_their_shares() -> None:
     s = Settings(tenants={"acme": {"prompts": SPLIT}, "globex": {}})
-    assert _prompts_cell(s, "acme") == "default: v1 25%, v2 75%; billing: b1 100%"
-    assert _prompts_cell(s, "globex") == "system_prompt"
+    assert prompts_cell(s, "acme") == "default: v1 25%, v2 75%; billing: b1 100%"
+    assert prompts_cell(s, "globex") == "system_prompt"
     shared = Settings(prompts=SPLIT, tenants={"globex": {}})
-    assert _prompts_cell(shared, "globex").endswith("(default)")
+    assert prompts_cell(shared, "globex").endswith("(default)")
 
 
 def test_the_cache_column_names_the_kinds_on_and_their_ttls() -> None:
@@ -30,24 +30,24 @@ def test_the_cache_column_names_the_kinds_on_and_their_ttls() -> None:
             "globex": {},
         }
     )
-    assert _cache_cell(s, "acme") == "exact 3600s, intent 600s"
-    assert _cache_cell(s, "off") == "off"
-    assert _cache_cell(s, "globex") == "exact 3600s (default)"
+    assert cache_cell(s, "acme") == "exact 3600s, intent 600s"
+    assert cache_cell(s, "off") == "off"
+    assert cache_cell(s, "globex") == "exact 3600s (default)"
 
 
 def test_the_tenants_overview_stays_readable_on_a_narrow_console() -> None:
     from rich.console import Console
 
-    from gwstream.cli import _tenants_table
+    from gwstream.gateways.overview import tenants_table
 
     s = Settings(tenants={"acme": {"prompts": SPLIT, "rpm": 60}, "globex": {}})
     narrow = Console(width=80, record=True)
-    narrow.print(_tenants_table(s, narrow.width))
+    narrow.print(tenants_table(s, narrow.width))
     text = narrow.export_text()
     assert "Tenant acme" in text and "Tenant globex" in text
     assert "guardrails" in text and "injection flag" in text  # headers are not folded
     assert "default: v1 25%, v2 75%; billing: b1 100%" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     wide = Console(width=200, record=True)
-    wide.print(_tenants_table(s, wide.width))
+    wide.print(tenants_table(s, wide.width))
     assert "Tenants" in wide.export_text() and "Tenant acme" not in wide.export_text()
