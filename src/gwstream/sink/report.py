@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 from rich.console import Console
@@ -378,16 +378,36 @@ def read_anywhere(
     """
     if view not in VIEWS:
         raise SinkError(f"no report view {view!r}; views: {', '.join(VIEWS)}")
-    if database is None:
-        target = url or api_url(sink)
-        if target is not None:
-            result = fetch_view(target, view, filters)
-            if result is not None:
-                return result, target
-            if url is not None:
-                raise SinkError(f"no sink answers at {url}")
-        database = sink.database
+    fetched = _from_api(database, sink, url, lambda at: fetch_view(at, view, filters))
+    if fetched is not None:
+        return fetched
+    database = database or sink.database
     return read_report(database, view, filters), str(database)
+
+
+_T = TypeVar("_T")
+
+
+def _from_api(
+    database: Path | None, sink: SinkSettings, url: str | None, fetch: Callable[[str], _T | None]
+) -> tuple[_T, str] | None:
+    """What ``fetch`` got from the running sink's API, and its address; None: read the file.
+
+    ``database`` given: the file, always. ``url`` given: that API, always (no sink
+    answering there is an error). Otherwise the API at ``sink.api_host:api_port`` when a
+    sink answers there.
+    """
+    if database is not None:
+        return None
+    target = url or api_url(sink)
+    if target is None:
+        return None
+    got = fetch(target)
+    if got is not None:
+        return got, target
+    if url is not None:
+        raise SinkError(f"no sink answers at {url}")
+    return None
 
 
 def parquet_rows(path: Path) -> int:
@@ -409,16 +429,12 @@ def export_anywhere(
     """Write ``view`` as Parquet to ``output`` (DuckDB's writer); return where it was read."""
     if view not in VIEWS:
         raise SinkError(f"no view {view!r}; views: {', '.join(VIEWS)}")
-    if database is None:
-        target = url or api_url(sink)
-        if target is not None:
-            body = fetch_parquet(target, view, filters)
-            if body is not None:
-                _write_atomically(output, body)
-                return target
-            if url is not None:
-                raise SinkError(f"no sink answers at {url}")
-        database = sink.database
+    fetched = _from_api(database, sink, url, lambda at: fetch_parquet(at, view, filters))
+    if fetched is not None:
+        body, target = fetched
+        _write_atomically(output, body)
+        return target
+    database = database or sink.database
     conn = open_read_only(database)
     try:
         sql, params = view_sql(VIEWS[view], filters)
