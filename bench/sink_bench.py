@@ -2,6 +2,7 @@
 
     python bench/sink_bench.py [--events 200000] [--batch 5000] [--view-rows 10000000]
     python bench/sink_bench.py --kafka   # also the whole sink, from the embedded broker
+    python bench/sink_bench.py --kafka --budgets   # every event with a budget, as with limits
 
 Figures:
 - writer: N synthetic cost events through ``CostWriter.write_batch`` in
@@ -34,7 +35,7 @@ from pathlib import Path
 import duckdb
 from aiokafka import ConsumerRecord, TopicPartition
 
-from gwstream.events import CostEvent, event_id
+from gwstream.events import BudgetInfo, CostEvent, event_id
 from gwstream.sink import CostWriter
 from gwstream.sink.parse import parse_batch
 from gwstream.sink.report import open_read_only
@@ -46,7 +47,9 @@ _STATUSES = ("ok",) * 16 + ("refused",) * 2 + ("failed", "invalid_output")
 _VERSIONS = ("v1", "v2", None)
 
 
-def synthetic_events(n: int, *, tenants: int = 50, days: int = 30) -> list[CostEvent]:
+def synthetic_events(
+    n: int, *, tenants: int = 50, days: int = 30, budgets: bool = False
+) -> list[CostEvent]:
     start = datetime(2025, 1, 1, tzinfo=UTC)
     produced = datetime.now(UTC)
     events = []
@@ -79,9 +82,25 @@ def synthetic_events(n: int, *, tenants: int = 50, days: int = 30) -> list[CostE
                 avoided_cost=price if cached else Decimal(0),
                 use_case="billing" if version else None,
                 prompt_version=version,
+                budget=_budget(i, start) if budgets else None,
             )
         )
     return events
+
+
+def _budget(i: int, start: datetime) -> BudgetInfo:
+    """A tenant with a session token budget and daily and monthly spend limits."""
+    return BudgetInfo(
+        mode="lightweight" if i % 8 == 7 else "standard",
+        session_tokens_used=300 * (i % 8),
+        session_tokens_left=max(0, 2_000 - 300 * (i % 8)),
+        session_window_start=start,
+        tenant_spend_day=Decimal(i % 1000).scaleb(-4),
+        tenant_limit_day=Decimal(50),
+        tenant_spend_month=Decimal(i % 10_000).scaleb(-3),
+        tenant_limit_month=Decimal(1_000),
+        currency="USD",
+    )
 
 
 def _batches(items: Sequence[CostEvent], size: int) -> Iterator[Sequence[CostEvent]]:
@@ -112,9 +131,9 @@ def bench_writer(events: list[CostEvent], batch: int, folder: Path) -> Path:
     with CostWriter(folder / "parsed.duckdb") as writer:
         started = time.perf_counter()
         for i in range(0, len(records), batch):
-            writer.write_rows(parse_batch({tp: records[i : i + batch]}).rows)
+            writer.write(parse_batch({tp: records[i : i + batch]}).batch)
         elapsed = time.perf_counter() - started
-        print(f"parse+write  {_rate(len(events), elapsed)} (parse_batch, one thread)")
+        print(f"parse+write  {_rate(len(events), elapsed)} (parse_batch: bulk Arrow JSON reader)")
     with CostWriter(folder / "parsed-model.duckdb") as writer:
         started = time.perf_counter()
         for i in range(0, len(payloads), batch):
@@ -276,10 +295,13 @@ def main() -> None:
         "--view-rows", type=int, default=0, help="also time the view on this many rows"
     )
     parser.add_argument("--kafka", action="store_true", help="also time the sink from the broker")
+    parser.add_argument(
+        "--budgets", action="store_true", help="every event carries a budget (tenant limits)"
+    )
     args = parser.parse_args()
 
     print(f"building {args.events:,} synthetic cost events ...")
-    events = synthetic_events(args.events)
+    events = synthetic_events(args.events, budgets=args.budgets)
     with tempfile.TemporaryDirectory(prefix="gwstream-sink-bench-") as tmp:
         folder = Path(tmp)
         database = bench_writer(events, args.batch, folder)

@@ -277,9 +277,9 @@ class CostSink(Service):
         audit_new = inserted.get(AUDIT_TABLE, 0) + inserted.get(NOTICE_TABLE, 0)
         result = BatchResult(
             records=batch.records,
-            events=len(batch.rows),
+            events=batch.cost_events,
             inserted=costs,
-            duplicates=len(batch.rows) - costs,
+            duplicates=batch.cost_events - costs,
             bad_records=batch.bad_records,
             committed=committed,
             audit_events=audits,

@@ -48,6 +48,7 @@ from typing import Any, TypedDict
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gwstream.errors import SinkError
 from gwstream.events import AuditEvent, BudgetNotice, CostEvent
@@ -76,6 +77,7 @@ __all__ = [
     "CostRow",
     "CostWriter",
     "NoticeRow",
+    "arrow_schema",
     "audit_row",
     "cost_row",
     "money_text",
@@ -183,9 +185,24 @@ class Batch:
     costs: list[CostRow] = field(default_factory=list)
     audits: list[AuditRow] = field(default_factory=list)
     notices: list[NoticeRow] = field(default_factory=list)
+    cost_tables: list[pa.Table] = field(default_factory=list)
+    """Cost rows already in the cost table's Arrow form (:func:`arrow_schema`), checked as
+    strictly as :func:`cost_row`'s (the sink's bulk parser); stored before :attr:`costs`."""
+
+    @property
+    def cost_count(self) -> int:
+        """Cost rows in the batch, duplicates included."""
+        return len(self.costs) + sum(int(t.num_rows) for t in self.cost_tables)
+
+    def cost_rows(self) -> list[dict[str, Any]]:
+        """Every cost row as a dict, in storing order (for inspection: this converts)."""
+        rows: list[dict[str, Any]] = []
+        for table in self.cost_tables:
+            rows += table.to_pylist()
+        return rows + [dict(row) for row in self.costs]
 
     def __len__(self) -> int:
-        return len(self.costs) + len(self.audits) + len(self.notices)
+        return self.cost_count + len(self.audits) + len(self.notices)
 
     def by_table(self) -> list[tuple[Table, Sequence[Mapping[str, Any]]]]:
         return [
@@ -345,6 +362,11 @@ _ARROW: dict[str, pa.Schema] = {
 }
 
 
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow form a batch of ``table`` takes: its columns in order, money as decimal text."""
+    return _ARROW[table.name]
+
+
 def _when(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
@@ -360,6 +382,17 @@ def _arrow_batch(table: Table, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
             values = [None if v is None else list(v.items()) for v in values]
         arrays.append(pa.array(values, type=f.type))
     return pa.Table.from_arrays(arrays, schema=_ARROW[table.name])
+
+
+def _first_per_id(data: pa.Table) -> pa.Table:
+    """``data`` without the rows whose event id an earlier row has (the first one wins)."""
+    ids = data["event_id"]
+    if pc.count_distinct(ids).as_py() == data.num_rows:
+        return data  # the usual case, checked without leaving Arrow
+    first: dict[str, int] = {}
+    for i, value in enumerate(ids.to_pylist()):
+        first.setdefault(value, i)
+    return data.take(list(first.values()))
 
 
 def _insert_sql(table: Table, *, skip_existing: bool) -> str:
@@ -523,11 +556,11 @@ class CostWriter(Resource):
         """Store every row of ``batch`` in one transaction; return the new rows per table."""
         tables: list[tuple[Table, pa.Table]] = []
         for table, rows in batch.by_table():
-            unique: dict[str, Mapping[str, Any]] = {}
-            for row in rows:
-                unique.setdefault(row["event_id"], row)
-            if unique:
-                tables.append((table, _arrow_batch(table, list(unique.values()))))
+            parts = list(batch.cost_tables) if table is COSTS else []
+            if rows:
+                parts.append(_arrow_batch(table, rows))
+            if parts:
+                tables.append((table, _first_per_id(pa.concat_tables(parts))))
         inserted = {t.name: 0 for t in schema.TABLES}
         if not tables:
             return inserted

@@ -1,4 +1,4 @@
-"""The sink's fast path: records as the processor writes them, stored without the model.
+"""The sink's fast path: records as the processor writes them, read in bulk by Arrow.
 
 Whatever it accepts must store the same row as the pydantic path; whatever
 else arrives goes through the model, so bad records are still rejected.
@@ -19,7 +19,9 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from gwstream.events import BudgetInfo, CostEvent, event_id
 from gwstream.sink import CostWriter
-from gwstream.sink.parse import fast_row, parse_batch
+from gwstream.sink.bulk import SMALLEST, parse_costs
+from gwstream.sink.parse import ParsedBatch, parse_batch
+from gwstream.sink.schema import COST_TABLE
 from gwstream.sink.writer import cost_row
 
 TOPIC = "gw.costs.v1"
@@ -85,7 +87,25 @@ WELL_FORMED = [
     cost_event(cost=Decimal("999999999.999999999"), seq=2**63 - 1, status="invalid_output"),
     cost_event(produced_at=datetime(2025, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))),
     cost_event(request_model='modèle "x"\n', price_source=""),
+    cost_event(budget=BudgetInfo(tenant_spend_day=Decimal("1.5"))),
+    cost_event(
+        budget=BudgetInfo(
+            mode="lightweight",
+            session_tokens_used=900,
+            session_tokens_left=0,
+            session_window_start=datetime(2025, 3, 1, 11, tzinfo=UTC),
+            tenant_spend_day=Decimal("0.25"),
+            tenant_limit_day=Decimal("10"),
+            tenant_spend_month=Decimal("3.5"),
+            tenant_limit_month=Decimal("100.000000001"),
+            currency="USD",
+        )
+    ),
 ]
+
+
+def parse_one(payload: bytes) -> ParsedBatch:
+    return parse_batch({TP: [record(0, payload)]})
 
 
 @pytest.mark.parametrize("event", WELL_FORMED, ids=range(len(WELL_FORMED)))
@@ -93,14 +113,15 @@ def test_a_well_formed_record_takes_the_fast_path_and_stores_the_models_row(
     event: CostEvent, tmp_path: Path
 ) -> None:
     payload = event.to_json()
-    row = fast_row(payload)
-    assert row is not None
+    tables, rest = parse_costs([payload])
+    assert rest == []
+    assert [t.num_rows for t in tables] == [1]
     with CostWriter(tmp_path / "fast.duckdb") as writer:
-        writer.write_rows([row])
+        assert writer.write(parse_one(payload).batch)[COST_TABLE] == 1
     with CostWriter(tmp_path / "model.duckdb") as writer:
         writer.write_batch([CostEvent.model_validate_json(payload)])
     assert stored(tmp_path / "fast.duckdb") == stored(tmp_path / "model.duckdb")
-    assert row.keys() == cost_row(event).keys()
+    assert tables[0].column_names == list(cost_row(event).keys())
 
 
 def valid_json(**changes: Any) -> bytes:
@@ -134,23 +155,40 @@ MALFORMED = {
     "infinite latency": valid_json(latency_ms=1e999),
     "cached as a word": valid_json(cached="sometimes"),
     "bad budget": valid_json(budget={"mode": "luxury"}),
+    "bad budget limit": valid_json(budget={"mode": "standard", "tenant_limit_day": "lots"}),
+    "negative budget tokens": valid_json(budget={"mode": "standard", "session_tokens_left": -1}),
+    "budget window without offset": valid_json(
+        budget={"mode": "standard", "session_window_start": "2025-03-01T11:00:00"}
+    ),
+    "budget with an unknown field": valid_json(budget={"mode": "standard", "spare": 1}),
+    "two objects": cost_event().to_json() * 2,
+    "empty": b"",
+    "null": b"null",
+    "null after a space": b" null",
+    "an object then null": b'{"event_id": "x"}\nnull',
+    "lone surrogate": valid_json(request_model="x").replace(b'"x"', b'"\\ud800"'),
+    "timestamp with a leap second": valid_json(occurred_at="2025-03-01T23:59:60Z"),
+    "year zero": valid_json(occurred_at="0000-03-01T12:00:00Z"),
 }
 
 
 @pytest.mark.parametrize("payload", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_record_is_still_rejected(payload: bytes) -> None:
-    assert fast_row(payload) is None
-    batch = parse_batch({TP: [record(0, payload)]})
-    assert batch.rows == []
+    tables, rest = parse_costs([payload])
+    assert (tables, rest) == ([], [0])
+    batch = parse_one(payload)
+    assert batch.cost_events == 0
     assert batch.bad_records == 1
 
 
 # Valid for CostEvent, but not in the processor's form: the model stores them.
 UNUSUAL = {
-    "a budget": cost_event(budget=BudgetInfo(tenant_spend_day=Decimal("1.5"))).to_json(),
     "a cost finer than the column": valid_json(cost="0.0000000025"),
     "an exponent": valid_json(cost="3E-5"),
     "seq as a string": valid_json(seq="4"),
+    "a repeated field": cost_event().to_json().replace(b'"seq":4', b'"seq":4,"seq":5'),
+    "a budget without its mode": valid_json(budget={"tenant_limit_day": "5"}),
+    "a timestamp without seconds": valid_json(occurred_at="2025-03-01T12:00Z"),
     "an older version without the new fields": valid_json(
         status=..., latency_ms=..., cached=..., avoided_cost=..., use_case=..., prompt_version=...
     ),
@@ -161,29 +199,51 @@ UNUSUAL = {
 def test_an_unusual_valid_record_is_stored_through_the_model(
     payload: bytes, tmp_path: Path
 ) -> None:
-    assert fast_row(payload) is None
-    batch = parse_batch({TP: [record(0, payload)]})
+    assert parse_costs([payload]) == ([], [0])
+    batch = parse_one(payload)
     assert batch.bad_records == 0
-    assert batch.rows == [cost_row(CostEvent.model_validate_json(payload))]
+    assert batch.batch.costs == [cost_row(CostEvent.model_validate_json(payload))]
 
 
 def test_a_finer_cost_on_the_model_path_is_rounded_half_even(tmp_path: Path) -> None:
-    [row] = parse_batch({TP: [record(0, valid_json(cost="0.0000000025"))]}).rows
+    [row] = parse_one(valid_json(cost="0.0000000025")).batch.costs
     assert row["cost"] == "0.000000002"
+
+
+def test_a_bad_record_among_good_ones_sends_only_its_group_through_the_model(
+    tmp_path: Path,
+) -> None:
+    payloads = [cost_event(f"t-{i}").to_json() for i in range(1000)]
+    payloads[377] = valid_json(seq="many")  # refused by the reader: its whole read fails
+    payloads[600] = valid_json(tenant_id="ac me")  # refused by a check: only its row
+    payloads[0] = b"null"  # never shown to the reader (Arrow 26 crashes on a leading null)
+    payloads[1] = payloads[2][:-1] + b"\n}"  # two lines: not shown to the reader either
+    tables, rest = parse_costs(payloads)
+    assert {0, 1, 377, 600} <= set(rest)
+    assert len(rest) <= SMALLEST + 3
+    assert rest == sorted(rest)
+    assert sum(t.num_rows for t in tables) + len(rest) == len(payloads)
+    parsed = parse_batch({TP: [record(i, p) for i, p in enumerate(payloads)]})
+    assert (parsed.cost_events, parsed.bad_records) == (997, 3)
+    with CostWriter(tmp_path / "costs.duckdb") as writer:
+        assert writer.write(parsed.batch)[COST_TABLE] == 996  # t-2 came twice
+        stored_turns = writer._connection().execute("SELECT turn_id FROM cost_events").fetchall()
+    turns = {t for (t,) in stored_turns}
+    assert turns == {f"t-{i}" for i in range(1000)} - {"t-0", "t-1", "t-377", "t-600"}
 
 
 def test_duplicates_within_and_across_batches_are_stored_once(tmp_path: Path) -> None:
     first = cost_event("t-1").to_json()
     replayed = cost_event("t-1", cost=Decimal("9")).to_json()  # same id, other values
     second = cost_event("t-2").to_json()
-    third = cost_event("t-3", budget=BudgetInfo()).to_json()  # the model's path
+    third = valid_json(turn_id="t-3", event_id=event_id("t-3", "cost"), cost="1E-3")  # model
     with CostWriter(tmp_path / "costs.duckdb") as writer:
         batch = parse_batch({TP: [record(0, first), record(1, replayed), record(2, second)]})
-        assert writer.write_rows(batch.rows) == 2
+        assert writer.write(batch.batch)[COST_TABLE] == 2
         batch = parse_batch({TP: [record(3, second), record(4, third), record(5, third)]})
-        assert writer.write_rows(batch.rows) == 1
+        assert writer.write(batch.batch)[COST_TABLE] == 1
         # A fresh batch after the replay takes the plain path again.
-        assert writer.write_rows(parse_batch({TP: [record(6, replayed)]}).rows) == 0
+        assert writer.write(parse_one(replayed).batch)[COST_TABLE] == 0
         assert writer.write_rows([cost_row(cost_event("t-4"))]) == 1
         assert writer.count() == 4
         costs = dict(

@@ -73,7 +73,7 @@ def test_bad_records_are_counted_skipped_and_logged_by_position_only(
     }
     with caplog.at_level(logging.WARNING, logger="gwstream.sink.parse"):
         batch = parse_batch(fetched)
-    assert [row["turn_id"] for row in batch.rows] == ["t-1", "t-3"]
+    assert [row["turn_id"] for row in batch.batch.cost_rows()] == ["t-1", "t-3"]
     assert batch.bad_records == 4
     assert batch.records == 6
     # Bad records are handled, so the offsets to commit go past them too.
@@ -100,7 +100,7 @@ def test_the_new_fields_survive_parsing_and_an_infinite_latency_is_skipped() -> 
     batch = parse_batch(
         {TopicPartition(TOPIC, 0): [record(0, 0, good.to_json()), record(0, 1, endless)]}
     )
-    [row] = batch.rows
+    [row] = batch.batch.cost_rows()
     assert (row["status"], row["latency_ms"], row["use_case"], row["prompt_version"]) == (
         "ok",
         12.5,
