@@ -9,9 +9,10 @@ Every count should be recorded with :attr:`TokenCounter.encoding_name`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 import tiktoken
@@ -38,6 +39,8 @@ TOKENS_PER_NAME = 1
 REPLY_PRIMING_TOKENS = 3
 
 _MAX_CACHED_ROLES = 32
+# Longer contents are counted every time: a memo of them would hold too much text.
+_MEMO_MAX_CHARS = 4_096
 
 
 class _RoleContent(Protocol):
@@ -68,13 +71,18 @@ class TokenCounter:
     as ordinary text, never rejected: content is untrusted input.
     """
 
-    __slots__ = ("_encoding", "_lock", "_role_tokens", "encoding_name")
+    __slots__ = ("_encoding", "_lock", "_memo", "_memo_size", "_role_tokens", "encoding_name")
 
-    def __init__(self, encoding_name: str = DEFAULT_ENCODING) -> None:
+    def __init__(self, encoding_name: str = DEFAULT_ENCODING, *, memo_size: int = 0) -> None:
+        """``memo_size`` > 0 remembers the counts of that many message contents (of up to
+        4,096 characters each, oldest forgotten first) in :meth:`count_messages`: for
+        a server that sees each conversation's history again on every turn."""
         self.encoding_name = encoding_name
         self._encoding: tiktoken.Encoding | None = None
         self._lock = threading.Lock()
         self._role_tokens: dict[str, int] = {}
+        self._memo: dict[str, int] | None = {} if memo_size > 0 else None
+        self._memo_size = memo_size
 
     def __repr__(self) -> str:
         return f"TokenCounter(encoding_name={self.encoding_name!r})"
@@ -119,8 +127,25 @@ class TokenCounter:
             else:
                 role = message.role
                 content = message.content
-            total += TOKENS_PER_MESSAGE + self._count_role(role) + len(encode(content))
+            if self._memo is None:
+                tokens = len(encode(content))
+            else:
+                tokens = self._remembered(content, encode)
+            total += TOKENS_PER_MESSAGE + self._count_role(role) + tokens
         return total
+
+    def _remembered(self, content: str, encode: Callable[[str], list[int]]) -> int:
+        memo = self._memo
+        assert memo is not None
+        n = memo.get(content)
+        if n is None:
+            n = len(encode(content))
+            if len(content) <= _MEMO_MAX_CHARS:
+                if len(memo) >= self._memo_size:
+                    with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                        del memo[next(iter(memo))]  # the oldest: dicts keep insertion order
+                memo[content] = n
+        return n
 
     def _count_role(self, role: str) -> int:
         cached = self._role_tokens.get(role)

@@ -32,13 +32,14 @@ from gwstream.simulator.replies import ReplyBook
 from gwstream.simulator.routes import ROUTE_NAMES, ROUTES
 from gwstream.simulator.state import JSON, SimulatorState
 from gwstream.simulator.stats import RouteStats, SimulatorStats
-from gwstream.tokens import TokenCounter, default_counter
+from gwstream.tokens import TokenCounter
 
 __all__ = ["CHAT_PATH", "HEALTH_PATH", "GatewaySimulator", "SimulatorStats", "serve_forever"]
 
 CHAT_PATH = ROUTES["openai.chat"].path
 HEALTH_PATH = "/health"
 _MAX_BODY_BYTES = 16 * 1024 * 1024
+_MEMO_SIZE = 65_536  # message contents whose token counts the simulator remembers
 _HEALTH = orjson.dumps({"status": "ok"})
 
 
@@ -63,8 +64,9 @@ class GatewaySimulator(Service):
     ) -> None:
         self.host = host
         self._requested_port = port
+        # Each turn's request repeats its conversation's history: remember the counts.
         self._state = SimulatorState(
-            config or SimulatorConfig(), token_counter or default_counter()
+            config or SimulatorConfig(), token_counter or TokenCounter(memo_size=_MEMO_SIZE)
         )
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
