@@ -45,6 +45,9 @@ from gwstream.tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
 
+#: Sessions kept decoded between their turns (a few tens of KB each at most).
+DECODED_SESSIONS = 2_048
+
 
 class TurnHandler:
     """The runtime's handler for turns: session state in, events and new state out.
@@ -53,10 +56,18 @@ class TurnHandler:
     session's last, and its outcome is no longer kept) was answered before;
     it is counted as skipped and publishes nothing. Otherwise the pipeline
     runs with the session; a replayed outcome leaves the state unchanged.
+
+    The sessions of the last :data:`DECODED_SESSIONS` turns are kept decoded
+    beside the bytes they were encoded to: when a session's next turn finds
+    its state still those very bytes (the same object, so nothing changed it
+    since: no restore, no expiry, no failed turn), the kept session is used
+    and decoding is skipped. A turn takes its session out while it runs, so a
+    turn that fails half way never leaves a half-changed session behind.
     """
 
     def __init__(self, pipeline: Pipeline, topics: TopicNames) -> None:
         self._pipeline = pipeline
+        self._decoded: dict[bytes, tuple[bytes, Session]] = {}
         self._targets: dict[str, str] = {
             "response": topics.responses,
             "cost": topics.costs,
@@ -72,7 +83,9 @@ class TurnHandler:
     async def handle(
         self, item: TurnEvent, record: InRecord, state: KeyState
     ) -> Sequence[OutRecord]:
-        session = _session(state.value, item)
+        raw = state.value
+        kept = self._decoded.pop(record.key, None) if record.key is not None else None
+        session = kept[1] if kept is not None and kept[0] is raw else _session(raw, item)
         position = session.last_position
         if (
             position is not None
@@ -92,9 +105,19 @@ class TurnHandler:
         else:
             session.last_position = max(record.offset, position or -1)
             session.turns += 1
-            state.set(session.encode())
+            encoded = session.encode()
+            state.set(encoded)
+            if record.key is not None:
+                self._keep(record.key, encoded, session)
         events = build_events(item, outcome, Origin(record.partition, record.offset))
         return [self._encode(e, record.key) for e in events.all()]
+
+    def _keep(self, key: bytes, encoded: bytes, session: Session) -> None:
+        decoded = self._decoded
+        if len(decoded) >= DECODED_SESSIONS:
+            with contextlib.suppress(StopIteration, KeyError):
+                del decoded[next(iter(decoded))]  # the least recently used
+        decoded[key] = (encoded, session)
 
     def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:
         return OutRecord(self._targets[event.kind], key, event.to_json(), cloudevent_headers(event))
