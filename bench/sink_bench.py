@@ -236,9 +236,10 @@ def generate_rows(database: Path, n: int) -> None:
 async def bench_kafka(events: list[CostEvent], batch: int, folder: Path) -> None:
     from gwstream import topics
     from gwstream.broker import EmbeddedBroker
-    from gwstream.config import KafkaSettings, SinkSettings, TopicNames
+    from gwstream.config import DEFAULT_GC_YOUNG_THRESHOLD, KafkaSettings, SinkSettings, TopicNames
     from gwstream.events import cloudevent_headers
     from gwstream.kafkaio import make_producer, send_all
+    from gwstream.runtime.memory import tune_gc
     from gwstream.sink import BatchResult, CostSink, SinkStats
 
     async with EmbeddedBroker() as broker:
@@ -274,6 +275,9 @@ async def bench_kafka(events: list[CostEvent], batch: int, folder: Path) -> None
         settings = SinkSettings(
             database=folder / "kafka.duckdb", group_id="bench-sink", batch_size=batch
         )
+        # As `gwstream sink` runs (run_sink): the collector tuned, what exists frozen
+        # (here the bench's own events, which a sink process does not hold).
+        tune_gc(DEFAULT_GC_YOUNG_THRESHOLD)
         stop = asyncio.Event()
         async with CostSink(kafka, names, settings, on_batch=on_batch) as sink:
             task = asyncio.create_task(sink.run(stop))

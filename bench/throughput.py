@@ -45,6 +45,7 @@ from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker, free_port
 from gwstream.config import (
+    DEFAULT_GC_YOUNG_THRESHOLD,
     CacheSettings,
     GatewaySettings,
     KafkaSettings,
@@ -59,6 +60,7 @@ from gwstream.kafkaio import make_consumer, make_producer, send_all
 from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.validate import decode_turn
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
+from gwstream.runtime.memory import tune_gc
 
 OUTPUTS_PER_TURN = 3
 
@@ -427,6 +429,8 @@ async def main() -> None:
         help="sessions open with one of N questions: (c) only",
     )
     args = ap.parse_args()
+    # Every run (the baselines too) with the garbage collector as gwstream runs it.
+    tune_gc(DEFAULT_GC_YOUNG_THRESHOLD)
     async with EmbeddedBroker() as broker:
         kafka = KafkaSettings(
             bootstrap_servers=broker.bootstrap_servers,

