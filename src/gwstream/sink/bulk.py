@@ -30,13 +30,15 @@ exponent) and logs and skips it if not. Bad input therefore costs speed,
 never correctness. When the reader refuses a batch, its halves are read
 again, down to :data:`SMALLEST` payloads, so one bad record costs about one
 more reading of the batch and sends at most that many records through the
-model.
+model; a batch refused everywhere (a topic in another form) stops being
+re-read after :data:`REREADS` times its size.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,11 +48,14 @@ from gwstream.events import ID_PATTERN, BudgetInfo, CostEvent
 from gwstream.sink.schema import COSTS
 from gwstream.sink.writer import arrow_schema
 
-__all__ = ["SMALLEST", "parse_costs"]
+__all__ = ["REREADS", "SMALLEST", "parse_costs"]
 
 #: Payloads in the smallest group the reader is retried on: a refused group of this many
 #: or fewer goes through the model whole.
 SMALLEST = 32
+#: Re-reading a refused batch by halves stops once it has read this many times the
+#: batch's payloads again (a batch refused everywhere then costs at most that much).
+REREADS = 2
 
 _STR = pa.string()
 _INT = pa.int64()
@@ -221,22 +226,33 @@ def _read(payloads: Sequence[bytes]) -> tuple[pa.Table, list[int]] | None:
         return None
 
 
-def _parse(
-    payloads: Sequence[bytes], at: Sequence[int], tables: list[pa.Table], rest: list[int]
-) -> None:
+@dataclass(slots=True)
+class _Batch:
+    """What one :func:`parse_costs` call collects, and the re-reading it may still spend."""
+
+    tables: list[pa.Table]
+    rest: list[int]
+    rereads: int
+    """Payloads the reader may still read a second time while looking for refused ones."""
+
+
+def _parse(payloads: Sequence[bytes], at: Sequence[int], out: _Batch) -> None:
     """Read ``payloads`` (which are ``at`` in the caller's list), by halves where refused."""
     read = _read(payloads)
     if read is not None:
         table, rejected = read
         if table.num_rows:
-            tables.append(table)
-        rest += [at[i] for i in rejected]
-    elif len(payloads) <= SMALLEST:
-        rest += at
+            out.tables.append(table)
+        out.rest += [at[i] for i in rejected]
+    elif len(payloads) <= SMALLEST or len(payloads) > out.rereads:
+        # Small enough, or refusals are everywhere (a topic in another form): the
+        # model takes them without more reading.
+        out.rest += at
     else:  # find the payloads the reader refuses by halves: the rest stay fast
+        out.rereads -= len(payloads)
         half = len(payloads) // 2
-        _parse(payloads[:half], at[:half], tables, rest)
-        _parse(payloads[half:], at[half:], tables, rest)
+        _parse(payloads[:half], at[:half], out)
+        _parse(payloads[half:], at[half:], out)
 
 
 def _one_line_object(payload: bytes) -> bool:
@@ -256,14 +272,11 @@ def parse_costs(payloads: Sequence[bytes]) -> tuple[list[pa.Table], list[int]]:
     Returns Arrow tables of the accepted rows (in payload order) and the
     indices into ``payloads`` of those to validate with the model, in order.
     """
-    tables: list[pa.Table] = []
-    rest: list[int] = []
     at = [i for i, payload in enumerate(payloads) if _one_line_object(payload)]
+    out = _Batch([], sorted(set(range(len(payloads))) - set(at)), REREADS * len(payloads))
     if len(at) == len(payloads):
-        _parse(payloads, range(len(payloads)), tables, rest)
-    else:
-        rest = sorted(set(range(len(payloads))) - set(at))
-        if at:
-            _parse([payloads[i] for i in at], at, tables, rest)
-        rest.sort()
-    return tables, rest
+        _parse(payloads, range(len(payloads)), out)
+    elif at:
+        _parse([payloads[i] for i in at], at, out)
+    out.rest.sort()
+    return out.tables, out.rest

@@ -276,3 +276,24 @@ def test_a_batch_file_a_crash_left_is_removed_on_open(tmp_path: Path) -> None:
         pass
     assert not stale.exists()
     assert other.exists()  # another database's
+
+
+def test_a_batch_refused_everywhere_is_reread_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gwstream.sink import bulk
+
+    read: list[int] = []
+    real = bulk._read
+
+    def counting(payloads: Any) -> Any:
+        read.append(len(payloads))
+        return real(payloads)
+
+    monkeypatch.setattr(bulk, "_read", counting)
+    payloads = [valid_json(turn_id=f"t-{i}", extra_field=i) for i in range(1000)]  # all refused
+    tables, rest = parse_costs(payloads)
+    assert (tables, rest) == ([], list(range(1000)))
+    assert sum(read) <= (1 + bulk.REREADS) * len(payloads)
+    parsed = parse_batch({TP: [record(i, p) for i, p in enumerate(payloads)]})
+    assert (parsed.cost_events, parsed.bad_records) == (0, 1000)  # the model refuses them too
