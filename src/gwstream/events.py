@@ -1,6 +1,6 @@
 """Event payloads and their Kafka encoding.
 
-Payloads are pydantic v2 models serialised with orjson. Records follow the
+Payloads are pydantic v2 models serialised by pydantic-core. Records follow the
 CloudEvents Kafka protocol binding in binary mode: the ``ce_*`` attributes and
 ``content-type`` travel as headers, the payload as the value.
 
@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -82,7 +81,9 @@ class Event(BaseModel):
     ce_type: ClassVar[str]
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        # pydantic-core writes the JSON itself: the same bytes as dumping model_dump(mode=
+        # "json") with orjson (tests/unit/test_events.py), in half the time.
+        return self.__pydantic_serializer__.to_json(self)
 
 
 # Turns come from outside, so TurnEvent validates exactly what its published JSON

@@ -108,3 +108,65 @@ def test_response_status_is_constrained() -> None:
             produced_at=utcnow(),
             status="maybe",
         )  # type: ignore[arg-type]
+
+
+def test_to_json_writes_what_orjson_writes_of_the_json_dump() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from gwstream.events import AuditEvent, BudgetInfo, CostEvent, GuardInfo
+
+    when = datetime(2026, 3, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=-5)))
+    budget = BudgetInfo(
+        mode="lightweight",
+        session_tokens_used=10,
+        session_window_start=datetime(2026, 3, 1, tzinfo=UTC),
+        tenant_spend_day=Decimal("0.000000001"),
+        tenant_limit_day=Decimal("1E+3"),
+        currency="EUR",
+    )
+    common = {"turn_id": "t-1", "tenant_id": "acme", "session_id": "s-1", "seq": 0}
+    events = [
+        CostEvent(
+            event_id="e-1",
+            **common,
+            produced_at=when,
+            occurred_at=when,
+            request_model="modèle «x» 😀\n\u2028",
+            input_tokens=2**62,
+            output_tokens=0,
+            usage_source="tiktoken",
+            cost=Decimal("-0.0000000025"),
+            price_source="",
+            latency_ms=1e-7,
+            budget=budget,
+        ),
+        CostEvent(
+            event_id="e-2",
+            **common,
+            produced_at=when,
+            occurred_at=when,
+            request_model="m",
+            input_tokens=1,
+            output_tokens=1,
+            usage_source="gateway",
+            cost=Decimal("123456789.123456789"),
+            price_source="litellm",
+            latency_ms=1.5e300,
+        ),
+        AuditEvent(
+            event_id="e-3",
+            **common,
+            produced_at=when,
+            status="refused",
+            outcome="not_called",
+            reason="injection",
+            input_sha256="0" * 64,
+            input_chars=3,
+            source_partition=2,
+            source_offset=41,
+            guardrails=GuardInfo(pii={"CARD": 2}, injection_score=0.25),
+            budget=budget,
+        ),
+    ]
+    for event in events:
+        assert event.to_json() == orjson.dumps(event.model_dump(mode="json"))
