@@ -1,0 +1,56 @@
+"""What a view is (:class:`View`, made with :func:`make_view`), and the SQL pieces
+several views share."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    """What the CLI and the API call it."""
+    relation: str
+    """Its name in the database file."""
+    description: str
+    query: str
+    """Over ``costs``, ``audits`` and ``notices``."""
+    order_by: str
+    columns: tuple[str, ...]
+    #: Columns holding money (Decimal), for renderers.
+    money: frozenset[str] = frozenset()
+    #: Rows a read returns when it names no limit (None: all).
+    default_limit: int | None = None
+
+
+def make_view(
+    name: str,
+    relation: str,
+    description: str,
+    query: str,
+    order_by: str,
+    columns: Sequence[str],
+    money: Collection[str] = (),
+    default_limit: int | None = None,
+) -> View:
+    return View(
+        name,
+        relation,
+        description,
+        query,
+        order_by,
+        tuple(columns),
+        frozenset(money),
+        default_limit,
+    )
+
+
+DAY = "CAST(timezone('UTC', occurred_at) AS DATE)"
+AUDIT_DAY = "CAST(timezone('UTC', produced_at) AS DATE)"
+
+#: A turn the gateway answered: a call was made and billed (not a cache hit, not refused
+#: or failed). Older events without a status count when they have tokens.
+ANSWERED = (
+    "NOT cached AND (status IN ('ok', 'invalid_output') OR (status IS NULL AND input_tokens > 0))"
+)
