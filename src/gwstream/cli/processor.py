@@ -1,0 +1,127 @@
+"""The processor's commands: ``demo``, ``run``, ``broker`` and ``simulate-gateway``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gwstream.cli.shared import ConfigOpt, _fail, _require_cluster, _run, _settings, app
+from gwstream.errors import GwstreamError
+
+
+@app.command()
+def demo(
+    latency_ms: Annotated[float, typer.Option(help="Mean simulated gateway latency.")] = 150.0,
+    database: Annotated[Path, typer.Option(help="DuckDB file for the cost report.")] = Path(
+        "gwstream-demo.duckdb"
+    ),
+) -> None:
+    """Run everything on the embedded broker and simulator, then print the cost report."""
+    from gwstream.demo import run_demo
+
+    logging.basicConfig(level=logging.ERROR)
+    code = _run(lambda stop: run_demo(database=database, latency_ms=latency_ms))
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    processes: Annotated[
+        str | None,
+        typer.Option(
+            help="Processor processes in one consumer group, supervised: a number or auto "
+            "(the cores available); default runtime.processes."
+        ),
+    ] = None,
+) -> None:
+    """Run the turn processor against the configured cluster until SIGTERM/SIGINT."""
+    from gwstream.app import run_processor
+    from gwstream.supervisor import CHILD_ENV, RestartPolicy, Supervisor
+
+    try:
+        settings = _settings(config)
+        if processes is not None:
+            count = processes if processes == "auto" else _int(processes)
+            if isinstance(count, int) and not 1 <= count <= 256:
+                raise ValueError(f"--processes must be between 1 and 256, or auto, not {count}")
+            runtime = settings.runtime.model_copy(update={"processes": count})
+            settings = settings.model_copy(update={"runtime": runtime})
+        _require_cluster(settings)
+    except (GwstreamError, ValueError) as exc:
+        _fail(exc, 2)
+    count = settings.runtime.process_count()
+    if count == 1 or CHILD_ENV in os.environ:
+        _run(lambda stop: run_processor(settings, stop))
+        return
+    r = settings.runtime
+    supervisor = Supervisor(
+        count,
+        ["run", "--processes", "1", *(["--config", str(config)] if config else [])],
+        metrics_port=settings.metrics.port,
+        policy=RestartPolicy(r.restart_backoff_s, r.restart_limit, r.restart_window_s),
+        drain_timeout_s=r.drain_timeout_s,
+    )
+    raise typer.Exit(_run(supervisor.run))
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"--processes must be a number or auto, not {value!r}") from None
+
+
+@app.command()
+def broker(
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 9092,
+) -> None:
+    """Run the embedded Tansu broker in the foreground (in-memory; for development)."""
+    from gwstream.broker import EmbeddedBroker
+
+    async def main(stop: asyncio.Event) -> None:
+        async with EmbeddedBroker(port=port) as b:
+            print(
+                f"embedded broker listening on {b.bootstrap_servers} (Ctrl-C stops it)", flush=True
+            )
+            waiter = asyncio.create_task(b.wait())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait([waiter, stopper], return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+
+    _run(main)
+
+
+@app.command(
+    "simulate-gateway",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def simulate_gateway(ctx: typer.Context) -> None:
+    """Serve the gateway simulator (OpenAI, Cognigy, Genesys) on loopback; --help lists its options.
+
+    Port 8089 unless --port is given. GWSTREAM_SIMULATOR_API_KEY, when set,
+    is the bearer key its OpenAI-compatible route requires.
+    """
+    import os
+
+    from gwstream.simulator.__main__ import main as simulator_main
+
+    args = list(ctx.args)
+    if not any(a == "--port" or a.startswith("--port=") for a in args):
+        args = ["--port", "8089", *args]
+    key = os.environ.get("GWSTREAM_SIMULATOR_API_KEY")
+    if key and not any(a.startswith("--api-key") for a in args):
+        args += ["--api-key", key]
+    raise typer.Exit(simulator_main(args))

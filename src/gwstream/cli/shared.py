@@ -1,0 +1,114 @@
+"""The ``gwstream`` app, its command groups, and what every command shares: the
+``--config`` option, the stderr console, loading settings, running a coroutine until
+SIGTERM/SIGINT, and failing with the right exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from gwstream.config import Settings, load_settings
+from gwstream.errors import ConfigError, GwstreamError
+
+if TYPE_CHECKING:
+    from gwstream.sink.report import ReportFormat
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="gwstream: a Kafka stream processor between contact-center conversations and LLM gateways.",
+)
+topics_app = typer.Typer(
+    no_args_is_help=True, help="Topic specs: apply them to a cluster, export them."
+)
+app.add_typer(topics_app, name="topics")
+gateways_app = typer.Typer(
+    no_args_is_help=True,
+    help="Gateways: check their configuration and health, pull vendor metrics.",
+)
+app.add_typer(gateways_app, name="gateways")
+guardrails_app = typer.Typer(
+    help="Try the guardrails (injection detection, PII redaction) on your own text.",
+    no_args_is_help=True,
+)
+app.add_typer(guardrails_app, name="guardrails")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG)."),
+]
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings(config: Path | None) -> Settings:
+    from gwstream.logs import configure
+    from gwstream.supervisor import CHILD_ENV
+
+    settings = load_settings(config)
+    configure(settings.log_level, settings.log_format, child=os.environ.get(CHILD_ENV))
+    return settings
+
+
+def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
+    """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean drain."""
+
+    async def runner() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await main(stop)
+
+    try:
+        return asyncio.run(runner())
+    except ConfigError as exc:
+        _fail(exc, 2)
+    except GwstreamError as exc:  # the broker, a topic, the database: a runtime failure
+        _fail(exc, 1)
+
+
+def _fail(exc: BaseException, code: int) -> NoReturn:
+    """Report why the command stops, in the log's format, and exit with ``code``."""
+    from gwstream.logs import json_logs
+
+    if json_logs():
+        logging.getLogger("gwstream.cli").error("%s", exc, extra={"exit_code": code})
+    else:
+        err.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(code)
+
+
+def _require_cluster(settings: Settings) -> None:
+    if not settings.kafka.bootstrap_servers:
+        raise GwstreamError(
+            "kafka.bootstrap_servers is empty: set GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=host:port "
+            "(for a local try, start `gwstream broker --port 9092` and point it at 127.0.0.1:9092)"
+        )
+
+
+def _print_report(
+    fmt: str,
+    database: Path | None,
+    config: Path | None,
+    produce: Callable[[Path, ReportFormat], str],
+) -> None:
+    """Shared by the report commands: check --format, find the database, print or explain."""
+    if fmt not in ("table", "csv", "json"):
+        err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
+        raise typer.Exit(2)
+    try:
+        path = database or _settings(config).sink.database
+        out = produce(path, fmt)  # type: ignore[arg-type]
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
