@@ -8,7 +8,9 @@ the default configuration (each wrapped so that its own CPU is counted apart
 from the stages inside it), the gateway call through the real OpenAI-
 compatible adapter over loopback HTTP to the simulator in its own process
 (answering at once), the session written back, and the three events built,
-serialised and given their CloudEvents headers. One turn at a time, so the
+serialised and given their CloudEvents headers. The garbage collector runs
+as ``gwstream run`` tunes it; the session is decoded every turn (the
+processor keeps the last turns' sessions decoded, so there it mostly is not). One turn at a time, so the
 process time between two points is that part's alone. The runtime and Kafka
 (fetch, lanes, produce, acknowledgements, commits) are what bench/throughput.py's
 figure (b) adds to the total printed here.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 import time
 from collections import defaultdict
@@ -34,6 +35,7 @@ from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.stage import compose
 from gwstream.pipeline.validate import decode_turn
 from gwstream.runtime import InRecord
+from gwstream.runtime.memory import tune_gc
 from gwstream.tokens import default_counter
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -97,7 +99,7 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, float]:
     default_counter().load()
     stored: dict[bytes, bytes] = {}
     records = _records(args.turns, args.sessions)
-    gc.collect()
+    tune_gc(settings.runtime.gc_young_threshold)  # as `gwstream run` does once all is built
     try:
         for record in records:
             t0 = Clock()
