@@ -194,7 +194,7 @@ class RuntimeSettings(_Section):
 
     max_in_flight: int = Field(default=2_000, ge=1, le=100_000, description="Handler calls at once")
     loop_lag_target_ms: float = Field(
-        default=20.0,
+        default=10.0,
         ge=0,
         le=1_000,
         description="Event-loop lag the in-flight limit keeps under, by holding records back "
