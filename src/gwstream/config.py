@@ -79,6 +79,11 @@ class KafkaSettings(_Section):
         le=300_000,
         description="How long a produce request may wait for the broker before it is sent again",
     )
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        default="none",
+        description="How gwstream compresses what it publishes; input in any of these "
+        "is read whatever this says",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None

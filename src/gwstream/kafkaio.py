@@ -68,6 +68,7 @@ def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
         "max_request_size": 4 * 1024 * 1024,
         "request_timeout_ms": kafka.request_timeout_ms,
         "partitioner": key_partitioner,
+        "compression_type": None if kafka.compression_type == "none" else kafka.compression_type,
     }
     opts.update(overrides)
     return AIOKafkaProducer(**opts)
