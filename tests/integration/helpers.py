@@ -19,7 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from gwstream.config import GatewaySettings, KafkaSettings, RuntimeSettings, Settings, TopicNames
 from gwstream.events import AuditEvent, ResponseEvent, TurnEvent, turn_headers
 from gwstream.kafkaio import make_consumer
-from gwstream.runtime import Processor
+from gwstream.runtime import Processor, RuntimeStats
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -171,3 +171,23 @@ async def run_processor_until(
         finally:
             stop.set()
             await task
+
+
+async def process_turns(
+    settings: Settings, until: Callable[[RuntimeStats], bool], timeout: float = 60
+) -> RuntimeStats:
+    """Run the processor of ``settings`` in-process until ``until(stats)`` holds (or it
+    stops by itself), then stop it and re-raise whatever it failed with."""
+    from tests.conftest import wait_for
+
+    from gwstream.app import run_processor
+
+    stats = RuntimeStats()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+    try:
+        await wait_for(lambda: task.done() or until(stats), timeout)
+    finally:
+        stop.set()
+        await task
+    return stats

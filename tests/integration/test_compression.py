@@ -6,58 +6,39 @@ those codecs aiokafka cannot read such a batch at all (UnsupportedCodecError).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import pytest
-from tests.conftest import wait_for
-from tests.integration.helpers import (
-    distinct_turns,
-    make_turns,
-    responses_by_turn,
-    settings_for,
-    turn_records,
-)
+from tests.integration import helpers
 
-from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.kafkaio import publish, read_topic
-from gwstream.runtime import RuntimeStats
 from gwstream.simulator import GatewaySimulator
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def gateway() -> AsyncIterator[GatewaySimulator]:
-    async with GatewaySimulator() as sim:
-        yield sim
-
-
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
 async def test_turns_in_compressed_batches_are_answered_and_outputs_can_be_compressed(
-    codec: str, kafka: KafkaSettings, topic_names: TopicNames, gateway: GatewaySimulator
+    codec: str,
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
 ) -> None:
-    turns = make_turns(sessions=4, turns_per_session=3)
-    platform = kafka.model_copy(update={"compression_type": codec})
-    await publish(platform, turn_records(topic_names.turns, turns))
+    gateway = await start_simulator()
+    turns = helpers.make_turns(sessions=4, turns_per_session=3)
+    compressed = kafka.model_copy(update={"compression_type": codec})
+    await publish(compressed, helpers.turn_records(topic_names.turns, turns))
 
-    settings = settings_for(
-        kafka.model_copy(update={"compression_type": codec}), topic_names, gateway.url
-    )
-    stats = RuntimeStats()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_processor(settings, stop, stats=stats))
-    try:
-        await wait_for(lambda: task.done() or stats.processed == len(turns), 60)
-    finally:
-        stop.set()
-        await task
+    settings = helpers.settings_for(compressed, topic_names, gateway.url)
+    stats = await helpers.process_turns(settings, lambda s: s.processed == len(turns))
     assert stats.dead_lettered == 0
 
     records = await read_topic(
-        kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(turns)
+        kafka,
+        topic_names.responses,
+        until=lambda rs: len(helpers.distinct_turns(rs)) == len(turns),
     )
-    answers = responses_by_turn(records)
+    answers = helpers.responses_by_turn(records)
     assert set(answers) == {t.turn_id for t in turns}
     assert all(r.status == "ok" for rs in answers.values() for r in rs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -11,21 +10,19 @@ from importlib import resources
 
 import orjson
 import pytest
-from tests.conftest import wait_for
 from tests.integration.helpers import (
     distinct_turns,
     make_turns,
+    process_turns,
     responses_by_turn,
     settings_for,
     turn_records,
 )
 
-from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.demo import load_sample, republished_in_sample
 from gwstream.events import AuditEvent, CostEvent, DeadLetter, event_id
 from gwstream.kafkaio import publish, read_topic
-from gwstream.runtime import RuntimeStats
 from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
@@ -40,25 +37,13 @@ async def slow_gateway() -> AsyncIterator[GatewaySimulator]:
         yield sim
 
 
-async def _process(settings: object, until: object, timeout: float = 60) -> RuntimeStats:
-    stats = RuntimeStats()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_processor(settings, stop, stats=stats))  # type: ignore[arg-type]
-    try:
-        await wait_for(lambda: task.done() or until(stats), timeout)  # type: ignore[operator]
-    finally:
-        stop.set()
-        await task
-    return stats
-
-
 async def test_each_session_is_answered_in_order_while_sessions_overlap(
     kafka: KafkaSettings, topic_names: TopicNames, slow_gateway: GatewaySimulator
 ) -> None:
     turns = make_turns(sessions=24, turns_per_session=6)
     await publish(kafka, turn_records(topic_names.turns, turns))
     settings = settings_for(kafka, topic_names, slow_gateway.url, max_in_flight=64)
-    await _process(settings, lambda s: s.processed == len(turns))
+    await process_turns(settings, lambda s: s.processed == len(turns))
 
     records = await read_topic(
         kafka, topic_names.responses, until=lambda rs: len(distinct_turns(rs)) == len(turns)
@@ -95,7 +80,7 @@ async def test_every_turn_gets_response_cost_and_audit_with_deterministic_ids(
     slow_gateway.update(latency_ms=0, latency_jitter_ms=0)
     turns = make_turns(sessions=5, turns_per_session=3)
     await publish(kafka, turn_records(topic_names.turns, turns))
-    await _process(
+    await process_turns(
         settings_for(kafka, topic_names, slow_gateway.url), lambda s: s.processed == len(turns)
     )
     n = len(turns)
@@ -124,7 +109,7 @@ async def test_a_gateway_that_stays_down_yields_failure_responses_not_silence(
         await publish(kafka, turn_records(topic_names.turns, turns))
         settings = settings_for(kafka, topic_names, sim.url)
         settings.gateways["default"].max_attempts = 2
-        await _process(settings, lambda s: s.processed == len(turns))
+        await process_turns(settings, lambda s: s.processed == len(turns))
     records = await read_topic(kafka, topic_names.responses, until=lambda rs: len(rs) >= len(turns))
     got = responses_by_turn(records)
     assert set(got) == {t.turn_id for t in turns}
@@ -143,7 +128,7 @@ async def test_every_malformed_sample_record_lands_in_the_dead_letter_topic_with
     lines = resources.files("gwstream").joinpath("data/sample_turns.jsonl").read_text().splitlines()
     expected = sorted(orjson.loads(line)["why"] for line in lines if '"why"' in line)
     await publish(kafka, [(topic_names.turns, k, v, h) for k, v, h in sample])
-    await _process(
+    await process_turns(
         settings_for(kafka, topic_names, slow_gateway.url), lambda s: s.processed == len(sample)
     )
     dlq = await read_topic(kafka, topic_names.dlq, until=lambda rs: len(rs) >= len(expected))
