@@ -302,3 +302,27 @@ def test_a_batch_refused_everywhere_is_reread_a_bounded_number_of_times(
     assert sum(read) <= (1 + bulk.REREADS) * len(payloads)
     parsed = parse_batch({TP: [record(i, p) for i, p in enumerate(payloads)]})
     assert (parsed.cost_events, parsed.bad_records) == (0, 1000)  # the model refuses them too
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2025-03-01T12:00:00Z",
+        "2025-03-01T12:00:00.5Z",
+        "2025-03-01T12:00:00.123Z",
+        "2025-03-01T12:00:00.000001Z",
+        "2025-03-01T23:30:00.25+05:30",
+        "2025-03-01T00:10:00-09:00",
+    ],
+)
+def test_timestamps_in_other_rfc3339_forms_store_the_models_instant(
+    written: str, tmp_path: Path
+) -> None:
+    payload = valid_json(occurred_at=written, produced_at=written)
+    tables, rest = parse_costs([payload])
+    assert rest == []
+    with CostWriter(tmp_path / "fast.duckdb") as writer:
+        writer.write(parse_one(payload).batch)
+    with CostWriter(tmp_path / "model.duckdb") as writer:
+        writer.write_batch([CostEvent.model_validate_json(payload)])
+    assert stored(tmp_path / "fast.duckdb") == stored(tmp_path / "model.duckdb")
