@@ -504,13 +504,24 @@ class Processor(Service, Generic[T]):
                 sent.append(r)
             except KafkaError as exc:
                 failures.append((r, exc))
-        # Every send that was made is awaited, even after one failed.
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for r, result in zip(sent, results, strict=True):
-            if isinstance(result, BaseException):
-                if not isinstance(result, KafkaError):
-                    raise result
-                failures.append((r, result))
+        # Every send that was made is awaited, even after one failed. One at a time, not
+        # with gather: a turn's records are acknowledged together, so the first wait
+        # wakes this task once they are, and the others are done by then (gather would
+        # add a callback per record and a second trip through the event loop's queue).
+        unexpected: BaseException | None = None
+        for i, (r, future) in enumerate(zip(sent, futures, strict=True)):
+            try:
+                await future
+            except KafkaError as exc:
+                failures.append((r, exc))
+            except asyncio.CancelledError:
+                for rest in futures[i + 1 :]:
+                    rest.cancel()
+                raise
+            except Exception as exc:
+                unexpected = unexpected or exc
+        if unexpected is not None:
+            raise unexpected
         return failures
 
     # -- state: snapshots and expiry ----------------------------------------------------
