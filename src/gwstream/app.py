@@ -378,7 +378,8 @@ async def run_processor(
             scrub=scrub_bytes,  # a dead letter keeps its bytes, less the PII in them
         )
         log.info(
-            "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight; gateways %s",
+            "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight, publishing "
+            "with compression %s; gateways %s",
             settings.topics.turns,
             settings.topics.responses,
             settings.topics.costs,
@@ -386,6 +387,7 @@ async def run_processor(
             (kafka or settings.kafka).group_id,
             (kafka or settings.kafka).bootstrap_servers,
             settings.runtime.max_in_flight,
+            (kafka or settings.kafka).compression_type,
             {name: [_origin(u) for u in g.base_urls] for name, g in settings.gateways.items()},
         )
         async with contextlib.AsyncExitStack() as stack:

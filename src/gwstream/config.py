@@ -328,6 +328,18 @@ class SinkSettings(_Section):
     )
     api_host: str = Field(default="127.0.0.1", description="Where the API listens")
     stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
+    gc_young_threshold: int = Field(
+        default=DEFAULT_GC_YOUNG_THRESHOLD,
+        ge=0,
+        le=10_000_000,
+        description="Allocations between the garbage collector's young-generation runs "
+        "(as runtime.gc_young_threshold, for the sink); 0 keeps Python's thresholds",
+    )
+
+    @field_validator("api_port", mode="before")
+    @classmethod
+    def _no_api(cls, v: object) -> object:
+        return _unset_port(v)
 
 
 class MetricsSettings(_Section):
@@ -335,6 +347,18 @@ class MetricsSettings(_Section):
 
     port: int | None = Field(default=None, ge=0, le=65535)
     host: str = "127.0.0.1"
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _no_port(cls, v: object) -> object:
+        return _unset_port(v)
+
+
+def _unset_port(v: object) -> object:
+    """An empty value or ``null`` (as an environment variable can only write it): no port."""
+    if isinstance(v, str) and v.strip().lower() in ("", "null", "none"):
+        return None
+    return v
 
 
 class TenantSettings(_Section):

@@ -315,3 +315,22 @@ def test_kafka_security_settings_that_cannot_work_are_refused(
 
     with pytest.raises(ValidationError, match=message):
         KafkaSettings(bootstrap_servers="b:9093", **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("unset", ["", "null", "None"])
+def test_an_environment_variable_can_turn_the_api_and_metrics_ports_off(
+    unset: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GWSTREAM_SINK__API_PORT", unset)
+    monkeypatch.setenv("GWSTREAM_METRICS__PORT", unset)
+    s = load_settings(None)
+    assert (s.sink.api_port, s.metrics.port) == (None, None)
+
+
+def test_the_sink_has_its_own_collector_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GWSTREAM_SINK__GC_YOUNG_THRESHOLD", "0")
+    s = load_settings(None)
+    assert (s.sink.gc_young_threshold, s.runtime.gc_young_threshold) == (0, 50_000)
+    monkeypatch.setenv("GWSTREAM_SINK__API_PORT", "not a port")
+    with pytest.raises(ConfigError):
+        load_settings(None)

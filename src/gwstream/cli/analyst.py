@@ -170,6 +170,7 @@ def export(
     from gwstream.sink.report import parquet_rows
 
     rows = parquet_rows(output)
-    err.print(f"wrote {rows} rows of {view} to {output} as Parquet (read from {source})")
+    noun = "row" if rows == 1 else "rows"
+    err.print(f"wrote {rows} {noun} of {view} to {output} as Parquet (read from {source})")
     if output.suffix.lower() != ".parquet":
         err.print(f"[yellow]note:[/] {output.name} holds Parquet whatever its name says")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from gwstream.config import DEFAULT_GC_YOUNG_THRESHOLD, KafkaSettings, SinkSettings, TopicNames
+from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.runtime.memory import tune_gc
 from gwstream.sink.api import SinkApi
 from gwstream.sink.consumer import BatchCallback, CostSink, SinkStats
@@ -38,7 +38,7 @@ async def run_sink(
             await api.start()
         if api_started is not None and not api_started.done():
             api_started.set_result(api.port if api is not None and api.port else -1)
-        tune_gc(DEFAULT_GC_YOUNG_THRESHOLD)  # all is built: freeze it
+        tune_gc(sink.gc_young_threshold)  # all is built: freeze it
         try:
             return await cost_sink.run(stop)
         finally:
