@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka import ConsumerRecord, TopicPartition
 from pydantic import (
@@ -38,6 +39,7 @@ from gwstream.sink.writer import (
 logger = logging.getLogger(__name__)
 
 Records = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+_E = TypeVar("_E", CostEvent, AuditEvent, BudgetNotice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +69,25 @@ def _reason(exc: ValidationError) -> str:
     return f"{len(errors)} error(s), first {kind} at {where or '(root)'}"
 
 
-def _cost(value: bytes, position: str) -> CostRow | None:
-    """The row of a cost record through the model, or None (logged) when it cannot be stored."""
+def _storable(kind: type[_E], value: bytes, what: str, position: str) -> _E | None:
+    """``value`` validated as ``kind`` if its table can hold it; else None, logged by
+    position and reason (never content)."""
     try:
-        event = CostEvent.model_validate_json(value)
+        event = kind.model_validate_json(value)
     except ValidationError as exc:
-        logger.warning("skipping cost record %s: %s", position, _reason(exc))
+        logger.warning("skipping %s record %s: %s", what, position, _reason(exc))
         return None
     problem = storage_problem(event)
     if problem is not None:
-        logger.warning("skipping cost record %s: %s", position, problem)
+        logger.warning("skipping %s record %s: %s", what, position, problem)
         return None
-    return cost_row(event)
+    return event
+
+
+def _cost(value: bytes, position: str) -> CostRow | None:
+    """The row of a cost record through the model, or None (logged) when it cannot be stored."""
+    event = _storable(CostEvent, value, "cost", position)
+    return None if event is None else cost_row(event)
 
 
 _NOTICE_TYPE = BudgetNotice.ce_type.encode()
@@ -86,23 +95,15 @@ _NOTICE_TYPE = BudgetNotice.ce_type.encode()
 
 def _audit(value: bytes, headers: Sequence[tuple[str, bytes]], position: str, batch: Batch) -> bool:
     """Add an audit record's row (an audit event or a budget notice) to ``batch``."""
-    kind: type[AuditEvent] | type[BudgetNotice] = AuditEvent
     if any(k == "ce_type" and v == _NOTICE_TYPE for k, v in headers):
-        kind = BudgetNotice
-    try:
-        event = kind.model_validate_json(value)
-    except ValidationError as exc:
-        logger.warning("skipping audit record %s: %s", position, _reason(exc))
-        return False
-    problem = storage_problem(event)
-    if problem is not None:
-        logger.warning("skipping audit record %s: %s", position, problem)
-        return False
-    if isinstance(event, BudgetNotice):
-        batch.notices.append(notice_row(event))
-    else:
+        notice = _storable(BudgetNotice, value, "audit", position)
+        if notice is not None:
+            batch.notices.append(notice_row(notice))
+        return notice is not None
+    event = _storable(AuditEvent, value, "audit", position)
+    if event is not None:
         batch.audits.append(audit_row(event))
-    return True
+    return event is not None
 
 
 def _position(tp: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> str:
