@@ -117,8 +117,7 @@ class TurnHandler:
     def _keep(self, key: bytes, encoded: bytes, session: Session) -> None:
         decoded = self._decoded
         if len(decoded) >= DECODED_SESSIONS:
-            with contextlib.suppress(StopIteration, KeyError):
-                del decoded[next(iter(decoded))]  # the least recently used
+            del decoded[next(iter(decoded))]  # the least recently used (taken out, put back)
         decoded[key] = (encoded, session)
 
     def _encode(self, event: OutputEvent, key: bytes | None) -> OutRecord:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from gwstream.errors import SinkError
 from gwstream.sink.consumer import BatchCallback, BatchResult, CostSink, SinkStats
 from gwstream.sink.report import ReportFormat, render, spend_report
+from gwstream.sink.rows import storage_problem
 from gwstream.sink.views import SPEND_VIEW
-from gwstream.sink.writer import COST_TABLE, CostWriter, storage_problem
+from gwstream.sink.writer import COST_TABLE, CostWriter
 
 __all__ = [
     "COST_TABLE",

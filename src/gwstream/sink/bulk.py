@@ -10,7 +10,7 @@ columns, and the rows that pass go to DuckDB without ever becoming Python
 objects.
 
 What this path accepts is a strict subset of what :class:`CostEvent` plus
-:func:`~gwstream.sink.writer.storage_problem` accept, with the same values:
+:func:`~gwstream.sink.rows.storage_problem` accept, with the same values:
 
 - the reader itself refuses, for the whole chunk, anything not in the form:
   a type other than the field's (``"seq": "4"``, ``"seq": 1.5``,

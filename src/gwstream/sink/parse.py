@@ -27,7 +27,7 @@ from pydantic import (
 
 from gwstream.events import AuditEvent, BudgetNotice, CostEvent
 from gwstream.sink.bulk import parse_costs
-from gwstream.sink.writer import (
+from gwstream.sink.rows import (
     Batch,
     CostRow,
     audit_row,

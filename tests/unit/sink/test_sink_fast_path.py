@@ -21,8 +21,8 @@ from gwstream.events import BudgetInfo, CostEvent, event_id
 from gwstream.sink import CostWriter
 from gwstream.sink.bulk import SMALLEST, parse_costs
 from gwstream.sink.parse import ParsedBatch, parse_batch
+from gwstream.sink.rows import cost_row
 from gwstream.sink.schema import COST_TABLE
-from gwstream.sink.writer import cost_row
 
 TOPIC = "gw.costs.v1"
 TP = TopicPartition(TOPIC, 0)

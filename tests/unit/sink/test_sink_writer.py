@@ -14,8 +14,8 @@ from tests.unit.sink.conftest import PREVIOUS_ROW
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, SinkError, spend_report, storage_problem
 from gwstream.sink.report import variant_report
+from gwstream.sink.rows import MAX_COST
 from gwstream.sink.schema import COSTS
-from gwstream.sink.writer import MAX_COST
 
 NOON = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -18,9 +18,10 @@ from gwstream.events import (
     GuardInfo,
     event_id,
 )
+from gwstream.sink.rows import Batch, audit_row, cost_row, notice_row
 from gwstream.sink.schema import SCHEMA_VERSION
 from gwstream.sink.views import VIEWS, Filters, read_view
-from gwstream.sink.writer import Batch, CostWriter, audit_row, cost_row, notice_row
+from gwstream.sink.writer import CostWriter
 
 DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 DEC2 = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
