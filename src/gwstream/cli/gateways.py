@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from gwstream.cli.shared import ConfigOpt, _print_report, _run, _settings, err, gateways_app
+from gwstream.cli.shared import (
+    ConfigOpt,
+    _print_report,
+    _run,
+    _settings,
+    _settings_or_exit,
+    err,
+    gateways_app,
+)
 from gwstream.errors import GwstreamError
 
 if TYPE_CHECKING:
@@ -99,11 +107,7 @@ def gateways_pull_metrics(
     """Pull Cognigy metrics and Genesys telemetry into DuckDB beside gwstream's own costs."""
     from gwstream.reconcile.pull import pull_vendor_metrics
 
-    try:
-        settings = _settings(config)
-    except GwstreamError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = _settings_or_exit(config)
     path = database or settings.sink.database
     try:
         counts = asyncio.run(pull_vendor_metrics(settings, path, gateways=gateway or None))

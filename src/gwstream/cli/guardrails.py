@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gwstream.cli.shared import ConfigOpt, _settings, err, guardrails_app
-from gwstream.errors import GwstreamError
+from gwstream.cli.shared import ConfigOpt, _settings_or_exit, err, guardrails_app
 
 
 @guardrails_app.command("scan")
@@ -25,11 +24,7 @@ def guardrails_scan(
     """One JSON line per input: id, flagged, score, rule, entities (type, start, end)."""
     from gwstream.guardrails.scan import ScanError, scan_lines
 
-    try:
-        settings = _settings(config)
-    except GwstreamError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = _settings_or_exit(config)
     if tenant is not None and tenant not in settings.tenants:
         err.print(
             f"[red]error:[/] --tenant {tenant!r} is not one of tenants: {sorted(settings.tenants)}"

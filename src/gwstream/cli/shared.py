@@ -58,6 +58,15 @@ def _settings(config: Path | None) -> Settings:
     return settings
 
 
+def _settings_or_exit(config: Path | None) -> Settings:
+    """:func:`_settings`, or the error printed and exit code 2 (a configuration error)."""
+    try:
+        return _settings(config)
+    except GwstreamError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
     """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean drain."""
 
