@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -93,6 +94,14 @@ class KafkaSettings(_Section):
     )
     ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
     ssl_keyfile: Path | None = Field(default=None, description="Client key (mutual TLS)")
+
+    @field_validator("compression_type", "security_protocol", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        """``GZIP`` and ``sasl_ssl`` mean what Kafka's own clients take them to mean."""
+        if not isinstance(value, str):
+            return value
+        return value.lower() if info.field_name == "compression_type" else value.upper()
 
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> KafkaSettings:

@@ -127,17 +127,31 @@ async def read_topic(
         await consumer.stop()
 
 
+#: How long a topic the cluster does not list may take to appear (a topic created a
+#: moment ago reaches every broker's metadata within this) before it counts as missing.
+ABSENT_GRACE_S = 2.0
+
+
 async def partitions_of(
     consumer: AIOKafkaConsumer, topic: str, timeout_s: float
 ) -> list[TopicPartition]:
-    """The partitions of ``topic``, waiting for metadata; TimeoutError if it has none."""
-    deadline = time.monotonic() + timeout_s
+    """The partitions of ``topic``, waiting for metadata; TimeoutError if it has none.
+
+    A topic the cluster does not list fails after :data:`ABSENT_GRACE_S`, not
+    after ``timeout_s``: an operator who forgot ``gwstream topics apply`` hears so
+    at once."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    absent_deadline = started + min(ABSENT_GRACE_S, timeout_s)
     while True:
         parts = consumer.partitions_for_topic(topic)
         if parts:
             return [TopicPartition(topic, p) for p in sorted(parts)]
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise TimeoutError(f"topic {topic} has no partitions")
+        if now > absent_deadline and topic not in await consumer.topics():
+            raise TimeoutError(f"topic {topic} does not exist")
         await consumer._client.force_metadata_update()
         await asyncio.sleep(0.05)
 

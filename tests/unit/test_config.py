@@ -334,3 +334,15 @@ def test_the_sink_has_its_own_collector_threshold(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("GWSTREAM_SINK__API_PORT", "not a port")
     with pytest.raises(ConfigError):
         load_settings(None)
+
+
+def test_compression_and_security_protocol_are_read_in_any_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GWSTREAM_KAFKA__COMPRESSION_TYPE", "ZSTD")
+    monkeypatch.setenv("GWSTREAM_KAFKA__SECURITY_PROTOCOL", "ssl")
+    kafka = load_settings().kafka
+    assert (kafka.compression_type, kafka.security_protocol) == ("zstd", "SSL")
+    monkeypatch.setenv("GWSTREAM_KAFKA__COMPRESSION_TYPE", "brotli")
+    with pytest.raises(ConfigError, match="compression_type"):
+        load_settings()

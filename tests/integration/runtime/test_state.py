@@ -152,3 +152,14 @@ async def test_a_changelog_not_copartitioned_with_the_input_is_refused_at_start(
     p = _processor(kafka, names, Appender(names.responses))
     with pytest.raises(BrokerError, match="must be equal"):
         await p.start()
+
+
+async def test_a_missing_input_topic_is_named_at_start_without_waiting_out_the_timeout(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    names = topic_names.model_copy(update={"turns": topic_names.turns + "-never-created"})
+    p = _processor(kafka, names, Appender(names.responses))
+    # partitions_of waits up to 15 s for a topic that has no partitions yet; one the
+    # cluster does not list fails after ABSENT_GRACE_S, which this bound would catch.
+    with pytest.raises(BrokerError, match=f"topic {names.turns} does not exist"):
+        await asyncio.wait_for(p.start(), 10)
