@@ -43,7 +43,7 @@ class _Collector(Collector):
             ("gwstream_turns_fetched", "Input records fetched", s.fetched),
             (
                 "gwstream_turns_processed",
-                "Input records finished (outputs acknowledged)",
+                "Input records finished (outputs acknowledged), dead letters included",
                 s.processed,
             ),
             (

@@ -585,8 +585,9 @@ class Processor(Service, Generic[T]):
     def _log_progress(self, prefix: str) -> None:
         s = self.stats
         log.info(
-            "%s: %d processed, %d dead-lettered, %d skipped, %d in flight (limit %d, "
-            "loop lag up to %.1f ms), %d queued, %d keys with state, partitions %s, paused %s",
+            "%s: %d records done (%d of them dead-lettered), %d skipped as done before, "
+            "%d in flight (limit %d, loop lag up to %.1f ms), %d queued, %d keys with state, "
+            "partitions %s, paused %s",
             prefix,
             s.processed,
             s.dead_lettered,
