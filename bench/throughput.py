@@ -61,6 +61,7 @@ from gwstream.pipeline.call import CallGateway
 from gwstream.pipeline.validate import decode_turn
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
 from gwstream.runtime.memory import tune_gc
+from gwstream.runtime.publish import Publisher
 
 OUTPUTS_PER_TURN = 3
 
@@ -209,7 +210,7 @@ def overheads(samples: list[float], acks: list[float] | None = None) -> Iterator
     the record to its outputs being acknowledged, less the gateway call; and in ``acks``
     the part of it spent waiting for the broker to acknowledge the outputs. (The bench
     wraps three methods for the run; gwstream itself carries no such timing.)"""
-    process, call, publish = Processor._process, CallGateway.__call__, Processor._publish
+    process, call, publish = Processor._process, CallGateway.__call__, Publisher.publish
 
     async def timed_publish(self: Any, outputs: Any, change: Any) -> None:
         started = time.perf_counter()
@@ -240,13 +241,13 @@ def overheads(samples: list[float], acks: list[float] | None = None) -> Iterator
 
     Processor._process = timed_process  # type: ignore[method-assign]
     CallGateway.__call__ = timed_call  # type: ignore[method-assign]
-    Processor._publish = timed_publish  # type: ignore[method-assign]
+    Publisher.publish = timed_publish  # type: ignore[method-assign]
     try:
         yield
     finally:
         Processor._process = process  # type: ignore[method-assign]
         CallGateway.__call__ = call  # type: ignore[method-assign]
-        Processor._publish = publish  # type: ignore[method-assign]
+        Publisher.publish = publish  # type: ignore[method-assign]
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -29,7 +29,7 @@ from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import TurnEvent
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime.changelog import CONTROL_KEY
-from gwstream.runtime.processor import SCRUBBED_HEADER
+from gwstream.runtime.publish import SCRUBBED_HEADER
 from gwstream.simulator import GatewaySimulator
 from gwstream.sink.consumer import CostSink
 

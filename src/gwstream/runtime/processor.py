@@ -44,8 +44,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
-from gwstream.errors import PoisonRecord, ProcessingHalted
-from gwstream.events import DeadLetter, utcnow
+from gwstream.errors import PoisonRecord
 from gwstream.kafkaio import make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
@@ -53,6 +52,7 @@ from gwstream.runtime.lanes import Lane, Partition, Work
 from gwstream.runtime.limiter import InFlightLimit
 from gwstream.runtime.offsets import decode_done, encode_done
 from gwstream.runtime.outage import BrokerWatch, retriable
+from gwstream.runtime.publish import Fatal, Publisher
 from gwstream.runtime.records import InRecord, OutRecord, RecordHandler, RuntimeStats
 from gwstream.runtime.state import KeyState, StateStore
 
@@ -61,15 +61,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class _Fatal(ProcessingHalted):
-    """A failure after which continuing could lose data (e.g. the producer failed)."""
-
-
 #: Records decoded between two yields to the event loop.
 ACCEPT_CHUNK = 32
-
-#: Header on a dead letter whose value was changed by the scrubber (PII replaced).
-SCRUBBED_HEADER = "gw_scrubbed"
 
 
 class Processor(Service, Generic[T]):
@@ -99,6 +92,8 @@ class Processor(Service, Generic[T]):
         self._kafka = kafka
         #: Applied to a dead letter's value (the guardrails replace PII in it).
         self._scrub = scrub
+        #: The way out (outputs, state changes, dead letters), once started.
+        self._out: Publisher | None = None
         self._input = input_topic
         self._dlq = dlq_topic
         self._handler = handler
@@ -139,6 +134,16 @@ class Processor(Service, Generic[T]):
                 max_poll_records=self._cfg.fetch_max_records,
             )
             self._consumer.subscribe([self._input], listener=_Listener(self))
+            self._out = Publisher(
+                producer,
+                self._changelog,
+                dlq_topic=self._dlq,
+                settings=self._cfg,
+                stats=self.stats,
+                broker=self._broker,
+                halt=self._halt,
+                scrub=self._scrub,
+            )
             await start_client(self._consumer, self._kafka)
         except BaseException:
             self._consumer = None
@@ -210,7 +215,7 @@ class Processor(Service, Generic[T]):
 
     def _check_health(self) -> None:
         if self._fatal is not None:
-            raise _Fatal("processing stopped; unfinished records stay uncommitted") from self._fatal
+            raise Fatal("processing stopped; unfinished records stay uncommitted") from self._fatal
 
     def _worker_exited(self, task: asyncio.Task[None]) -> None:
         """Workers only end when cancelled at shutdown; any other end stops the processor."""
@@ -334,10 +339,10 @@ class Processor(Service, Generic[T]):
                 if not work.abandoned or current.uncancel() > 0:
                     raise
             except Exception as exc:
-                # _Fatal (the broker failed us) or a failure outside the handler:
+                # Fatal (the broker failed us) or a failure outside the handler:
                 # never marked done, so never committed; the lane stays parked
                 # until run() raises and the process restarts from the commit.
-                if not isinstance(exc, _Fatal):
+                if not isinstance(exc, Fatal):
                     log.exception(
                         "worker failed on %s[%d]@%d outside the handler",
                         work.record.topic,
@@ -374,11 +379,12 @@ class Processor(Service, Generic[T]):
         return True
 
     async def _process(self, part: Partition, work: Work[T]) -> None:
-        rec = work.record
+        rec, out = work.record, self._out
+        assert out is not None, "start() first"
         outputs: Sequence[OutRecord]
         state = KeyState(None)
         if work.poison is not None:
-            outputs = [self._dead_letter(rec, work.poison)]
+            outputs = [out.dead_letter(rec, work.poison)]
         else:
             started = time.perf_counter()
             if part.store is not None and rec.key is not None:
@@ -387,19 +393,17 @@ class Processor(Service, Generic[T]):
                 outputs = await self._handler.handle(work.item, rec, state)  # type: ignore[arg-type]
             except PoisonRecord as poison:
                 state.changed = False
-                outputs = [self._dead_letter(rec, poison)]
+                outputs = [out.dead_letter(rec, poison)]
             except Exception as exc:
                 log.exception("handler failed on %s[%d]@%d", rec.topic, rec.partition, rec.offset)
                 self.stats.handler_errors += 1
                 state.changed = False
-                outputs = [
-                    self._dead_letter(rec, PoisonRecord("handler_error", type(exc).__name__))
-                ]
+                outputs = [out.dead_letter(rec, PoisonRecord("handler_error", type(exc).__name__))]
             self.stats.handle_seconds += time.perf_counter() - started
         if state.changed and part.store is not None and rec.key is not None:
-            await self._publish(outputs, (part, rec.key, state.value))
+            await out.publish(outputs, (part, rec.key, state.value))
         else:
-            await self._publish(outputs, None)
+            await out.publish(outputs, None)
         if work.abandoned or part.dropped:
             return
         part.tracker.mark_done(rec.offset)
@@ -413,116 +417,6 @@ class Processor(Service, Generic[T]):
             self._consumer.resume(part.tp)
             part.paused = False
             self.stats.paused.discard(part.tp.partition)
-
-    def _dead_letter(self, rec: InRecord, poison: PoisonRecord) -> OutRecord:
-        self.stats.dead_lettered += 1
-        info = DeadLetter(
-            reason=poison.reason,
-            detail=poison.detail[:1000],
-            source_topic=rec.topic,
-            source_partition=rec.partition,
-            source_offset=rec.offset,
-            failed_at=utcnow(),
-        )
-        log.warning(
-            "dead-lettered %s[%d]@%d: %s",
-            rec.topic,
-            rec.partition,
-            rec.offset,
-            poison.reason,
-            extra={"partition": rec.partition, "offset": rec.offset},
-        )
-        value = rec.value or b""
-        headers = [*rec.headers, *info.headers()]
-        if self._scrub is not None:
-            scrubbed = self._scrub(value)
-            if scrubbed != value:
-                value = scrubbed
-                headers.append((SCRUBBED_HEADER, b"true"))
-        return OutRecord(self._dlq, rec.key, value, headers)
-
-    async def _publish(
-        self,
-        outputs: Sequence[OutRecord],
-        change: tuple[Partition, bytes, bytes | None] | None,
-    ) -> None:
-        """Send the state change and the outputs; wait for the broker to acknowledge all.
-
-        The change goes first, so that outputs a consumer has seen almost never
-        belong to a turn whose state a crash would lose (such a turn would be
-        answered again by the gateway instead of from state).
-        """
-        producer = self._producer
-        assert producer is not None
-        if change is not None:
-            part, key, value = change
-            assert part.store is not None and self._changelog is not None
-            part.store.apply(key, value, time.time())
-        pending: list[OutRecord | None] = [None] if change is not None else []
-        pending.extend(outputs)
-        delay = self._cfg.publish_retry_backoff_s
-        while True:
-            failures = await self._send(pending, change)
-            if not failures:
-                break
-            fatal = next((e for _, e in failures if not retriable(e)), None)
-            if fatal is not None:
-                self._halt(fatal, "publishing failed")
-                raise _Fatal(str(fatal)) from fatal
-            # The broker is away: keep these records (the turn stays uncommitted) and
-            # send them again once it answers. Re-sending may duplicate a record the
-            # broker did take: the usual at-least-once, deduplicated by event id.
-            self._broker.lost(failures[0][1], "publishing")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
-            await self._broker.wait()
-            pending = [r for r, _ in failures]
-        self.stats.outputs += len(outputs)
-
-    async def _send(
-        self,
-        records: Sequence[OutRecord | None],
-        change: tuple[Partition, bytes, bytes | None] | None,
-    ) -> list[tuple[OutRecord | None, BaseException]]:
-        """Send ``records`` (None: the state change) and wait for every acknowledgement;
-        the records that failed, with why."""
-        producer = self._producer
-        assert producer is not None
-        futures: list[asyncio.Future[Any]] = []
-        sent: list[OutRecord | None] = []
-        failures: list[tuple[OutRecord | None, BaseException]] = []
-        for r in records:
-            try:
-                if r is None:
-                    assert change is not None and self._changelog is not None
-                    part, key, value = change
-                    futures.append(await self._changelog.send(part.tp.partition, key, value))
-                else:
-                    futures.append(
-                        await producer.send(r.topic, r.value, key=r.key, headers=r.headers)
-                    )
-                sent.append(r)
-            except KafkaError as exc:
-                failures.append((r, exc))
-        # Every send that was made is awaited, even after one failed. One at a time, not
-        # with gather: a turn's records are acknowledged together, so the first wait
-        # wakes this task once they are, and the others are done by then (gather would
-        # add a callback per record and a second trip through the event loop's queue).
-        unexpected: BaseException | None = None
-        for i, (r, future) in enumerate(zip(sent, futures, strict=True)):
-            try:
-                await future
-            except KafkaError as exc:
-                failures.append((r, exc))
-            except asyncio.CancelledError:
-                for rest in futures[i + 1 :]:
-                    rest.cancel()
-                raise
-            except Exception as exc:
-                unexpected = unexpected or exc
-        if unexpected is not None:
-            raise unexpected
-        return failures
 
     # -- state: snapshots and expiry ----------------------------------------------------
 
