@@ -64,11 +64,12 @@ _SUMMED = (
 _MONEY = frozenset({"cost", "avoided_cost"})
 _NUMERIC = frozenset(_SUMMED)
 _TABLE_WIDTH = 160
-# Eighteen columns, two of them "value ± margin": narrower folds the figures.
+# Eighteen columns, five of them two lines high: narrower folds the figures.
 _VARIANTS_TABLE_WIDTH = 240
 
 VARIANTS_NOTE = (
-    "Each ± is a 95% interval (costs: normal approximation; rates: Wilson). Per turn: "
+    "Costs: value ± a 95% interval (normal approximation); rates: the value over its "
+    "95% Wilson interval, low-high. Per turn: "
     "everything, cache hits and refusals included; per answer: the turns the gateway "
     "answered. "
     "Two variants differ, roughly, only if their intervals do not overlap; "
@@ -296,6 +297,13 @@ def _percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
+def _between(value: Any, low: Any, high: Any) -> str:
+    """A rate with its interval, which is not centred on it (Wilson)."""
+    if value is None:
+        return ""
+    return f"{_percent(value)}\n{_percent(low)}-{_percent(high)}"
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
@@ -326,7 +334,7 @@ def _render_variants_table(rows: Sequence[Mapping[str, Any]]) -> str:
             _number(row["output_tokens_per_answer"]),
             _plus_minus(row["cost_per_answer"], row["cost_per_answer_margin"], _text),
             *(
-                _plus_minus(row[name], row[f"{name}_margin"], _percent)
+                _between(row[name], row[f"{name}_low"], row[f"{name}_high"])
                 for _, name in _VARIANT_RATES
             ),
             _number(row["latency_ms_p50"]),
@@ -340,7 +348,8 @@ def render_variants(rows: Sequence[Mapping[str, Any]], fmt: ReportFormat) -> str
 
     ``csv`` and ``json`` carry every column of :data:`VARIANT_COLUMNS`, costs
     as exact decimal strings and missing values empty or null; ``table`` shows
-    each figure with its margin (``value ± margin``, rates in percent) and a
+    costs with their margin (``value ± margin``), rates in percent over their
+    interval (``low-high``), and a
     line under it on reading the intervals.
     """
     if fmt == "table":

@@ -119,6 +119,14 @@ def wilson_margin(hits: int, n: int) -> float:
     return max(p - (centre - half), (centre + half) - p)
 
 
+def wilson_bounds(hits: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of hits/n."""
+    p = hits / n
+    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
+    half = Z / (1 + Z**2 / n) * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2))
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
 def quantile(values: list[float], q: float) -> float:
     """Linear interpolation between the closest ranks (quantile_cont's definition)."""
     ordered = sorted(values)
@@ -242,6 +250,17 @@ def test_rates_and_their_wilson_margins(rows: dict[tuple[Any, ...], Any]) -> Non
         assert row["failure_rate_margin"] == pytest.approx(
             wilson_margin(failed, len(rated)), abs=1e-6
         )
+        for name, hits, n in (
+            ("cache_hit_rate", cached, len(turns)),
+            ("refusal_rate", refused, len(rated)),
+            ("failure_rate", failed, len(rated)),
+        ):
+            low, high = wilson_bounds(hits, n)
+            assert (row[f"{name}_low"], row[f"{name}_high"]) == (
+                pytest.approx(low, abs=1e-6),
+                pytest.approx(high, abs=1e-6),
+            )
+            assert row[f"{name}_low"] <= row[name] <= row[f"{name}_high"]
 
 
 def test_rates_leave_out_turns_without_a_status(rows: dict[tuple[Any, ...], Any]) -> None:
@@ -301,7 +320,7 @@ def test_the_table_shows_margins_and_how_to_read_them(database: Path) -> None:
     v2 = next(line for line in text.splitlines() if "v2" in line)
     assert re.search(r"\b3\b.*0\.001200000.*\b0\.0%", v2)
     assert "± 0.000113161" in text
-    assert "± 56.2%" in text  # v2's refusal margin, in percent
+    assert "0.0%-56.2%" in text  # v2's refusal interval, in percent
     assert "(none)" in text  # the turns without versioned prompts
     assert " ".join(VARIANTS_NOTE.split()[:6]) in " ".join(text.split())
 

@@ -450,6 +450,9 @@ export function variants(section, view, { colour }) {
     });
   const pm = (value, margin, format) =>
     value === null ? "–" : margin === null ? format(value) : `${format(value)} ± ${format(margin)}`;
+  // A rate's Wilson interval is not centred on it: shown as its bounds.
+  const within = (value, low, high) =>
+    value === null ? "–" : low === null ? percent(value) : `${percent(value)} (${percent(low)}–${percent(high)})`;
   const m = (r) => (v) => money(v, r.currency);
   const detail =
     rows.length > 0 &&
@@ -464,17 +467,17 @@ export function variants(section, view, { colour }) {
         { key: "cost_per_answer", label: "Cost per answer", numeric: true,
           format: (v, r) => pm(v, r.cost_per_answer_margin, m(r)) },
         { key: "cache_hit_rate", label: "Cache hits", numeric: true,
-          format: (v, r) => pm(v, r.cache_hit_rate_margin, percent) },
+          format: (v, r) => within(v, r.cache_hit_rate_low, r.cache_hit_rate_high) },
         { key: "refusal_rate", label: "Refused", numeric: true,
-          format: (v, r) => pm(v, r.refusal_rate_margin, percent) },
+          format: (v, r) => within(v, r.refusal_rate_low, r.refusal_rate_high) },
         { key: "failure_rate", label: "Failed", numeric: true,
-          format: (v, r) => pm(v, r.failure_rate_margin, percent) },
+          format: (v, r) => within(v, r.failure_rate_low, r.failure_rate_high) },
         { key: "latency_ms_p50", label: "p50", numeric: true, format: ms },
         { key: "latency_ms_p95", label: "p95", numeric: true, format: ms },
       ],
       rows,
       "table-variants",
-      "Prompt variants side by side (value ± 95% margin)",
+      "Prompt variants side by side (costs ± 95% margin; rates with their 95% interval)",
     );
   fill(section, [chart, detail]);
 }

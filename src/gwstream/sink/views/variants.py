@@ -11,15 +11,28 @@ _Z = 1.96
 """Two-sided 95% quantile of the normal distribution."""
 
 
-def _wilson_margin(rate: str, n: str) -> str:
-    """SQL for the 95% margin of ``rate`` (a share of ``n`` trials), from the Wilson score
-    interval: half its width plus the distance from its centre to ``rate``, so that
-    ``rate +/- margin`` covers the whole interval, which is not centred on the rate."""
+def _wilson(rate: str, n: str) -> tuple[str, str, str]:
+    """SQL for the 95% Wilson score interval of ``rate`` (a share of ``n`` trials): its
+    lower and upper bound, and a margin (half its width plus the distance from its centre
+    to ``rate``, so that ``rate +/- margin`` covers the interval, which is not centred on
+    the rate)."""
     z2 = _Z * _Z
     shrink = f"(1 + {z2} / {n})"
     centre = f"(({rate} + {z2} / (2 * {n})) / {shrink})"
     half = f"({_Z} * sqrt({rate} * (1 - {rate}) / {n} + {z2} / (4 * {n} * {n})) / {shrink})"
-    return f"round({half} + abs({centre} - {rate}), 6)"
+    return (
+        f"round(greatest({centre} - {half}, 0), 6)",
+        f"round(least({centre} + {half}, 1), 6)",
+        f"round({half} + abs({centre} - {rate}), 6)",
+    )
+
+
+def _rate_columns(name: str, n: str) -> str:
+    low, high, margin = _wilson(name, n)
+    return (
+        f"round({name}, 6) AS {name},\n    {margin} AS {name}_margin,\n"
+        f"    {low} AS {name}_low,\n    {high} AS {name}_high,"
+    )
 
 
 def _variant_query() -> str:
@@ -50,8 +63,9 @@ def _variant_query() -> str:
       versions before statuses were recorded have none). Their margins come
       from the Wilson score interval, which stays honest for small counts
       and rates near 0 or 1, where the normal approximation claims a width
-      of 0; a margin is the larger distance from the rate to a bound of the
-      Wilson interval, so ``rate +/- margin`` contains it.
+      of 0. The interval is not centred on the rate: ``*_low`` and
+      ``*_high`` are its bounds, and a margin is the larger distance from the
+      rate to a bound, so ``rate +/- margin`` contains it.
     - ``latency_ms_mean``, ``latency_ms_p50`` and ``latency_ms_p95``
       (``quantile_cont``, interpolated), over the turns with a status (older
       events carry no latency).
@@ -119,12 +133,9 @@ SELECT
     CAST(
         {_Z} * answer_cost_sd / sqrt(NULLIF(answers, 0)) AS DECIMAL(38,{COST_SCALE})
     ) AS cost_per_answer_margin,
-    round(cache_hit_rate, 6) AS cache_hit_rate,
-    {_wilson_margin("cache_hit_rate", "turns")} AS cache_hit_rate_margin,
-    round(refusal_rate, 6) AS refusal_rate,
-    {_wilson_margin("refusal_rate", "rated_turns")} AS refusal_rate_margin,
-    round(failure_rate, 6) AS failure_rate,
-    {_wilson_margin("failure_rate", "rated_turns")} AS failure_rate_margin,
+    {_rate_columns("cache_hit_rate", "turns")}
+    {_rate_columns("refusal_rate", "rated_turns")}
+    {_rate_columns("failure_rate", "rated_turns")}
     round(latency_ms_mean, 3) AS latency_ms_mean,
     round(latency_ms_p50, 3) AS latency_ms_p50,
     round(latency_ms_p95, 3) AS latency_ms_p95
@@ -157,10 +168,16 @@ VARIANT_COLUMNS: tuple[str, ...] = (
     "cost_per_answer_margin",
     "cache_hit_rate",
     "cache_hit_rate_margin",
+    "cache_hit_rate_low",
+    "cache_hit_rate_high",
     "refusal_rate",
     "refusal_rate_margin",
+    "refusal_rate_low",
+    "refusal_rate_high",
     "failure_rate",
     "failure_rate_margin",
+    "failure_rate_low",
+    "failure_rate_high",
     "latency_ms_mean",
     "latency_ms_p50",
     "latency_ms_p95",
