@@ -95,6 +95,22 @@ class KafkaSettings(_Section):
     ssl_certfile: Path | None = Field(default=None, description="Client certificate (mutual TLS)")
     ssl_keyfile: Path | None = Field(default=None, description="Client key (mutual TLS)")
 
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        """Each comma-separated entry is ``host:port`` (``[::1]:9092`` for IPv6) or a bare
+        host, which the client takes as port 9092."""
+        for entry in filter(None, (e.strip() for e in value.split(","))):
+            host, sep, port = entry.rpartition(":")
+            if entry.endswith("]") or not sep:
+                continue
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(
+                    f"{entry!r} is not host:port (a port from 1 to 65535); "
+                    "separate several brokers with commas"
+                )
+        return value
+
     @field_validator("compression_type", "security_protocol", mode="before")
     @classmethod
     def _any_case(cls, value: object, info: ValidationInfo) -> object:

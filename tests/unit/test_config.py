@@ -346,3 +346,20 @@ def test_compression_and_security_protocol_are_read_in_any_case(
     monkeypatch.setenv("GWSTREAM_KAFKA__COMPRESSION_TYPE", "brotli")
     with pytest.raises(ConfigError, match="compression_type"):
         load_settings()
+
+
+@pytest.mark.parametrize("servers", ["localhost:9092x", "h:0", "h:70000", ":9092", "a:1,b:"])
+def test_a_bootstrap_address_that_is_not_host_port_is_a_configuration_error(
+    servers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GWSTREAM_KAFKA__BOOTSTRAP_SERVERS", servers)
+    with pytest.raises(ConfigError, match=r"GWSTREAM_KAFKA__BOOTSTRAP_SERVERS.*not host:port"):
+        load_settings()
+
+
+@pytest.mark.parametrize("servers", ["", "localhost", "a:1, b:2", "[::1]:9092", "[::1]"])
+def test_bootstrap_addresses_clients_take_are_taken(
+    servers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GWSTREAM_KAFKA__BOOTSTRAP_SERVERS", servers)
+    assert load_settings().kafka.bootstrap_servers == servers

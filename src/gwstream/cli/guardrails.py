@@ -26,10 +26,17 @@ def guardrails_scan(
 
     settings = _settings_or_exit(config)
     if tenant is not None and tenant not in settings.tenants:
-        err.print(
-            f"[red]error:[/] --tenant {tenant!r} is not one of tenants: {sorted(settings.tenants)}"
+        # As in `gwstream run`: a tenant without settings of its own gets the defaults.
+        known = sorted(settings.tenants)
+        hint = (
+            f"the configured tenants are {', '.join(known)}"
+            if known
+            else "no tenants are configured: pass the configuration file with -c"
         )
-        raise typer.Exit(2)
+        err.print(
+            f"[yellow]note:[/] tenant {tenant!r} has no settings of its own, so the default "
+            f"policy applies ({hint})"
+        )
     policy = settings.guardrails_for(tenant or "")
     try:
         source = sys.stdin.buffer if file == "-" else Path(file).open("rb")

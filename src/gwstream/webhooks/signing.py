@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import time
 
 __all__ = [
     "DEFAULT_TOLERANCE_S",
@@ -56,14 +57,17 @@ def verify(
     header: str | None,
     body: bytes,
     *,
-    now: float,
+    now: float | None = None,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
 ) -> bool:
     """Whether ``header`` is a genuine, current signature of ``body`` (the receiver's check).
 
     False when the header is missing or malformed, its timestamp is more than
-    ``tolerance_s`` from ``now`` (either way), or no ``v1`` entry matches.
+    ``tolerance_s`` from ``now`` (either way; default: the clock's time now),
+    or no ``v1`` entry matches.
     """
+    if now is None:
+        now = time.time()
     if not header or len(header) > _MAX_HEADER_CHARS:
         return False
     timestamp: int | None = None

@@ -54,3 +54,14 @@ def test_the_command_reads_a_file_or_stdin_and_names_a_bad_line(tmp_path: Path) 
         check=False,
     )
     assert bad.returncode == 2 and b"line 2: not JSON" in bad.stderr
+
+
+def test_a_tenant_without_settings_gets_the_default_policy_with_a_note() -> None:
+    """As in `gwstream run`, where tenants need no registration."""
+    cmd = [sys.executable, "-m", "gwstream", "guardrails", "scan", "--tenant", "nosuch", "-"]
+    done = subprocess.run(
+        cmd, input=json.dumps(LINES[1]).encode(), capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["entities"][0]["type"] == "EMAIL"
+    assert b"default policy" in done.stderr and b"-c" in done.stderr

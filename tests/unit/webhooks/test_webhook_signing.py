@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 from gwstream.webhooks.signing import sign, signature_header, verify
 
@@ -63,3 +64,10 @@ def test_malformed_headers_do_not_verify() -> None:
         "t=1," + "v1=x," * 2_000,
     ]:
         assert not verify(SECRET, header, BODY, now=NOW), header
+
+
+def test_verify_reads_the_clock_when_not_given_now() -> None:
+    """As README shows it: verify(secret, header, body)."""
+    fresh = signature_header(SECRET, int(time.time()), BODY)
+    assert verify(SECRET, fresh, BODY)
+    assert not verify(SECRET, signature_header(SECRET, NOW - 10_000_000, BODY), BODY)
