@@ -142,19 +142,26 @@ def _validator(schema_json: str) -> Any:
     return cls(schema)
 
 
-def check_json_answer(text: str | None, schema: dict[str, Any] | None) -> Reason | None:
-    """Why ``text`` is not the JSON answer asked for (None: it is)."""
+def _schema_validator(schema: dict[str, Any]) -> Any | None:
+    """A validator for ``schema``; None when it is not a valid JSON Schema."""
     import jsonschema
 
+    try:
+        return _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
+    except jsonschema.SchemaError:
+        return None
+
+
+def check_json_answer(text: str | None, schema: dict[str, Any] | None) -> Reason | None:
+    """Why ``text`` is not the JSON answer asked for (None: it is)."""
     try:
         document = orjson.loads(text or "")
     except orjson.JSONDecodeError:
         return Reason.INVALID_JSON
     if schema is None:
         return None
-    try:
-        validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
-    except jsonschema.SchemaError:
+    validator = _schema_validator(schema)
+    if validator is None:
         return Reason.INVALID_RESPONSE_SCHEMA
     return None if validator.is_valid(document) else Reason.SCHEMA_MISMATCH
 
@@ -164,8 +171,11 @@ class OutputGuardStage:
         self._policies = policies
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
-        outcome = await self._redacted(ctx, await call_next(ctx))
         turn = ctx.turn
+        if turn.response_schema is not None and _schema_validator(turn.response_schema) is None:
+            # No answer could ever satisfy it: refused before the gateway bills a call.
+            return Outcome.refused(Reason.INVALID_RESPONSE_SCHEMA)
+        outcome = await self._redacted(ctx, await call_next(ctx))
         if outcome.status is Status.OK and (
             turn.response_format == "json" or turn.response_schema is not None
         ):

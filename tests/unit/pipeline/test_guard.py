@@ -114,5 +114,8 @@ async def test_a_json_answer_is_checked_against_the_turns_schema() -> None:
     p, _ = pipeline(answer='{"status": "shipped"}')
     assert (await p.run(with_schema, Session())).status is Status.OK
     broken = turn(2).model_copy(update={"response_schema": {"type": "nonsense"}})
+    p, gw = pipeline(answer='{"status": "shipped"}')
     out = await p.run(broken, Session())
-    assert out.reason is Reason.INVALID_RESPONSE_SCHEMA
+    # Refused before the call: no answer could satisfy a schema that is not one.
+    assert (out.status, out.reason) == (Status.REFUSED, Reason.INVALID_RESPONSE_SCHEMA)
+    assert gw.requests == [] and out.output_tokens == 0
