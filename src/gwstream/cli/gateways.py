@@ -17,6 +17,7 @@ from gwstream.cli.shared import (
     _settings,
     _settings_or_exit,
     err,
+    exit_code,
     gateways_app,
 )
 from gwstream.errors import GwstreamError
@@ -118,7 +119,7 @@ def gateways_pull_metrics(
             else ""
         )
         err.print(f"[red]error:[/] {exc}{hint}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(exc)) from None
     if not counts:
         err.print("no Cognigy or Genesys gateway configured: nothing to pull")
     for name, rows in counts.items():

@@ -104,6 +104,12 @@ def _require_cluster(settings: Settings) -> None:
         )
 
 
+def exit_code(exc: GwstreamError) -> int:
+    """2 for what the configuration or the command line got wrong; 1 for the rest (data
+    that cannot be read, a file another process holds, a broker or gateway that fails)."""
+    return 2 if isinstance(exc, ConfigError) else 1
+
+
 def _print_report(
     fmt: str,
     database: Path | None,
@@ -119,5 +125,5 @@ def _print_report(
         out = produce(path, fmt)  # type: ignore[arg-type]
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_code(exc)) from None
     sys.stdout.write(out if out.endswith("\n") else out + "\n")

@@ -153,3 +153,18 @@ def test_bad_filters_are_usage_errors(database: Path) -> None:
     assert "ends (2026-12-01) before it starts (2026-12-02)" in result.stderr
     result = report("--from", "yesterday", "--database", str(database))
     assert result.exit_code == 2
+
+
+def test_reconcile_exits_as_report_does_on_a_file_it_cannot_read(
+    tmp_path: Path, database: Path
+) -> None:
+    """1 for data that cannot be read (README: 2 is for usage and configuration only)."""
+    runner = CliRunner()
+    missing = tmp_path / "nowhere.duckdb"
+    result = runner.invoke(app, ["gateways", "reconcile", "--database", str(missing)])
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    with CostWriter(database):
+        held = runner.invoke(app, ["gateways", "reconcile", "--database", str(database)])
+    assert held.exit_code == 1, held.stderr
+    bad = runner.invoke(app, ["gateways", "reconcile", "--format", "xml"])
+    assert bad.exit_code == 2
