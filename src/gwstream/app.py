@@ -36,7 +36,13 @@ from gwstream.pipeline.ratelimit import RateLimitStage
 from gwstream.pipeline.replay import ReplayStage
 from gwstream.pipeline.route import RouteStage
 from gwstream.pipeline.session import SessionDecodeError
-from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendReportStage, SpendStage
+from gwstream.pipeline.spend import (
+    SpendLedger,
+    SpendLimit,
+    SpendReportStage,
+    SpendStage,
+    worst_case,
+)
 from gwstream.pipeline.validate import decode_turn
 from gwstream.pricing import PriceBook
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeStats
@@ -203,17 +209,39 @@ def load_prices(settings: Settings, *, now: datetime | None = None) -> PriceBook
     )
     now = now if now is not None else utcnow()
     for tenant, c in settings.tenants.items():
+        name = c.gateway or settings.default_gateway
+        route = _route(name, settings.gateways[name])
+        output = route.output_bound
+        where = f"gateways.{name}.max_tokens" if route.max_tokens else f"{route.model}'s limit"
+        if c.budget is not None and output is not None and c.budget.session_tokens <= output:
+            # A call is admitted only if the prompt and the output it may bill fit.
+            raise ConfigError(
+                f"tenants.{tenant}.budget.session_tokens: {c.budget.session_tokens} cannot admit "
+                f"a single turn, which reserves up to {output} output tokens ({where}) plus "
+                "its prompt; raise the budget well above that or lower max_tokens"
+            )
         if c.spend is None:
             continue
-        name = c.gateway or settings.default_gateway
-        model = settings.gateways[name].model
         for at in (now, *book.changes_after(tenant, now)):
-            if book.quote(model, tenant, at) is None:
+            quote = book.quote(route.model, tenant, at)
+            if quote is None:
                 raise ConfigError(
-                    f"tenants.{tenant}.spend: model {model!r} of gateway {name!r} has no price "
-                    f"in {_price_map_named(settings, book, at, now)}; price it (in a price map "
-                    f"or a tenants.{tenant}.prices override) or drop the limit"
+                    f"tenants.{tenant}.spend: model {route.model!r} of gateway {name!r} has no "
+                    f"price in {_price_map_named(settings, book, at, now)}; price it (in a price "
+                    f"map or a tenants.{tenant}.prices override) or drop the limit"
                 )
+            if output is None:
+                continue
+            # Admitted only if spent + reservations + this call's worst case fit the limit.
+            worst = worst_case(quote.price, 0, output, 0.0)
+            for period, limit in (("daily", c.spend.daily), ("monthly", c.spend.monthly)):
+                if limit is not None and limit < worst:
+                    raise ConfigError(
+                        f"tenants.{tenant}.spend.{period}: {limit} {c.spend.currency} is less "
+                        f"than one call can cost ({worst.normalize():f}: {output} output tokens "
+                        f"of {route.model!r}, {where}), so no turn would ever be admitted; "
+                        "raise the limit or lower max_tokens"
+                    )
     return book
 
 

@@ -203,3 +203,32 @@ def test_a_tenant_override_can_supply_the_price_a_spend_limit_needs(tmp_path: Pa
     at = datetime(2026, 3, 15, tzinfo=UTC)
     # 1000 * 0.000001 + 100 * 0.000002 = 0.001 + 0.0002
     assert book.cost("house-llm", "acme", at, 1000, 100).amount == D("0.0012")
+
+
+def test_a_spend_limit_below_one_calls_worst_case_is_refused_at_start(tmp_path: Path) -> None:
+    """Every turn would be refused tenant_budget_exhausted: 512 output tokens (the gateway's
+    max_tokens) of house-llm at 2e-6 cost 0.001024, so a daily limit of 0.001 never admits
+    one."""
+    (tmp_path / "house.json").write_text(HOUSE)
+    maps = "price_maps:\n  - {file: DIR/house.json}\n"
+    tiny = SPEND.replace('daily: "5"', 'daily: "0.001"')
+    with pytest.raises(
+        ConfigError,
+        match=r"tenants\.acme\.spend\.daily: 0\.001 USD is less than one call can cost "
+        r"\(0\.001024: 512 output tokens of 'house-llm', gateways\.house\.max_tokens\)",
+    ):
+        load_prices(settings(tmp_path, tiny + maps))
+    assert load_prices(settings(tmp_path, SPEND.replace('"5"', '"0.001024"') + maps))
+
+
+def test_a_session_budget_that_cannot_hold_one_turns_output_is_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    base = SPEND.replace('spend: {daily: "5"}', "budget: {session_tokens: TOKENS}")
+    with pytest.raises(
+        ConfigError,
+        match=r"tenants\.acme\.budget\.session_tokens: 512 cannot admit a single turn, "
+        r"which reserves up to 512 output tokens \(gateways\.house\.max_tokens\)",
+    ):
+        load_prices(settings(tmp_path, base.replace("TOKENS", "512")))
+    assert load_prices(settings(tmp_path, base.replace("TOKENS", "5000")))
