@@ -29,6 +29,9 @@ from gwstream.cli import (  # noqa: F401  webhooks; the others fill their groups
     webhooks,
 )
 
+# isort: split
+from gwstream.cli import turns  # noqa: F401  send, tail
+
 __all__ = ["app", "main"]
 
 
