@@ -7,12 +7,15 @@ import contextlib
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, for_code
 from aiokafka.partitioner import murmur2
+from aiokafka.protocol.api import Request, RequestStruct, Response
+from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
 
 from gwstream.config import KafkaSettings
 from gwstream.errors import BrokerError
@@ -193,3 +196,82 @@ async def publish(
         return await send_all(producer, records)
     finally:
         await producer.stop()
+
+
+class _IncrementalAlterConfigsResponseV0(Response):  # type: ignore[misc]
+    API_KEY = 44
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "responses",
+            Array(
+                ("error_code", Int16),
+                ("error_message", String("utf-8")),
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+            ),
+        ),
+    )
+
+
+class _IncrementalAlterConfigsRequestV0(RequestStruct):  # type: ignore[misc]
+    API_KEY = 44
+    API_VERSION = 0
+    RESPONSE_TYPE = _IncrementalAlterConfigsResponseV0
+    SCHEMA = Schema(
+        (
+            "resources",
+            Array(
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+                (
+                    "configs",
+                    Array(
+                        ("name", String("utf-8")),
+                        ("config_operation", Int8),
+                        ("value", String("utf-8")),
+                    ),
+                ),
+            ),
+        ),
+        ("validate_only", Boolean),
+    )
+
+
+class _IncrementalAlterConfigs(Request[_IncrementalAlterConfigsRequestV0]):  # type: ignore[misc]
+    API_KEY = 44
+
+    def __init__(self, resources: list[tuple[int, str, list[tuple[str, int, str]]]]) -> None:
+        self._resources = resources
+
+    def build(self, request_struct_class: type[Any]) -> Any:
+        return request_struct_class(self._resources, False)
+
+
+_TOPIC_RESOURCE = 2
+_SET = 0
+
+
+async def set_topic_configs(
+    admin: AIOKafkaAdminClient, configs: Mapping[str, Mapping[str, str]]
+) -> dict[str, str | None]:
+    """Set the given configs of topics (topic -> name -> value), leaving their others alone.
+
+    IncrementalAlterConfigs, which aiokafka lacks: its AlterConfigs replaces a
+    topic's whole set, resetting every override not named to the broker's
+    default. Returns topic -> None when set, else the broker's error. Raises
+    IncompatibleBrokerVersion when the broker does not support the request.
+    """
+    request = _IncrementalAlterConfigs(
+        [
+            (_TOPIC_RESOURCE, topic, [(name, _SET, value) for name, value in entries.items()])
+            for topic, entries in configs.items()
+        ]
+    )
+    client = admin._client  # aiokafka's admin client has no public way to send a request
+    response = await client.send(client.get_random_node(), request)
+    out: dict[str, str | None] = {}
+    for code, message, _type, name in response.responses:
+        out[name] = None if code == 0 else f"{for_code(code).__name__}: {message or ''}".rstrip()
+    return out

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import (
+    IncompatibleBrokerVersion,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 from pydantic import BaseModel
 
 from gwstream.config import KafkaSettings, TopicNames
-from gwstream.errors import TopicError
+from gwstream.errors import BrokerError, TopicError
 from gwstream.events import AuditRecord, CostEvent, ResponseEvent, TurnEvent
-from gwstream.kafkaio import start_client
+from gwstream.kafkaio import set_topic_configs, start_client
 from gwstream.webhooks.deadletter import WebhookDeadLetter
+
+logger = logging.getLogger(__name__)
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -169,29 +179,137 @@ def names_of(specs: list[TopicSpec], role: str) -> str:
     return next(s.name for s in specs if s.role == role)
 
 
-async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[str, str]:
-    """Create missing topics; check existing ones have the partitions asked. Idempotent.
+TopicState = Literal["created", "exists", "altered"]
 
-    Returns topic name -> ``created`` or ``exists``. Raises TopicError when an
-    existing topic has fewer partitions than its spec (per-key order would
-    break if we silently repartitioned).
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :func:`apply` did with one topic, and what it noticed on the way."""
+
+    state: TopicState
+    notes: tuple[str, ...] = ()
+    """The configs altered (``retention.ms 604800000 -> 3024000000``), differences
+    kept on purpose (more partitions, a longer retention), or what was not checked."""
+
+
+#: Configs kept when a topic has more than its spec asks: lowering a retention would
+#: delete records someone chose to keep longer (-1: forever).
+_AT_LEAST = frozenset({"retention.ms"})
+
+
+def config_differences(
+    wanted: Mapping[str, str], have: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The configs to set (name -> the spec's value), and the differences kept, described.
+
+    A config ``have`` does not list is unset on the topic, so the broker's default
+    applies (Tansu lists only the configs set on a topic; Kafka lists all). A
+    retention longer than the spec's, or -1 (forever), is kept.
+    """
+    to_set: dict[str, str] = {}
+    kept: list[str] = []
+    for name, want in sorted(wanted.items()):
+        value = have.get(name)
+        if value == want:
+            continue
+        if name in _AT_LEAST and value is not None and _longer(value, want):
+            kept.append(f"{name} {value} kept: longer than the {want} asked")
+            continue
+        to_set[name] = want
+    return to_set, kept
+
+
+def _longer(value: str, want: str) -> bool:
+    try:
+        v, w = int(value), int(want)
+    except ValueError:
+        return False
+    return v < 0 or (w >= 0 and v > w)
+
+
+def partition_problems(
+    specs: list[TopicSpec], counts: Mapping[str, int], checked: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    """What is wrong with the partition counts, and notes on counts kept.
+
+    ``counts`` holds every topic's partition count (those just created too);
+    ``checked`` names the topics that existed, whose counts are compared with
+    their spec. Fewer partitions than the spec asks is a problem (apply never
+    changes a count: keys would move to other partitions); more is kept. The
+    changelog must have as many partitions as the turns topic, whatever the spec.
+    """
+    problems: list[str] = []
+    notes: dict[str, str] = {}
+    turns, sessions = names_of(specs, "turns"), names_of(specs, "sessions")
+    auto_created_hint = False
+    for s in specs:
+        have = counts.get(s.name)
+        if s.name not in checked or have is None or have == s.partitions:
+            continue
+        if have > s.partitions:
+            notes[s.name] = f"{have} partitions kept: more than the {s.partitions} asked"
+        elif s.role in ("turns", "sessions"):
+            problems.append(
+                f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}: set "
+                f"topics.partitions to {have}, or add partitions to {turns} and {sessions} "
+                "together (see the runbook's Scaling)"
+            )
+        else:
+            auto_created_hint = True
+            problems.append(
+                f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}: add "
+                f"partitions with your cluster's tools (kafka-topics.sh --alter --topic {s.name} "
+                f"--partitions {s.partitions})"
+            )
+    if turns in counts and sessions in counts and counts[turns] != counts[sessions]:
+        problems.append(
+            f"topic {sessions} has {counts[sessions]} partitions and {turns} has "
+            f"{counts[turns]}: session state is co-partitioned with turns, so they must be "
+            "equal; recreate the changelog"
+        )
+    if auto_created_hint:
+        problems.append(
+            "(a topic the broker created by itself, with auto.create.topics.enable, because a "
+            "client used it before `gwstream topics apply`, has the broker's default partitions "
+            "and configs)"
+        )
+    return problems, notes
+
+
+async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[str, Applied]:
+    """Create missing topics; check existing ones against their specs and fix what it can.
+
+    Idempotent. For every topic that exists, compares its partition count and
+    the configs its spec sets (cleanup.policy, retention.ms, ...): configs
+    that differ are set to the spec's (IncrementalAlterConfigs, which leaves
+    the topic's other configs alone); a partition count is never changed.
+    Returns topic name -> what was done. Raises TopicError, after doing what
+    it could, listing every difference it cannot fix: fewer partitions than
+    the spec, a changelog not co-partitioned with turns, a config the broker
+    cannot or will not set. A broker that cannot describe configs is no
+    error: the topics it concerns say "configs not checked" and why.
     """
     specs = topic_specs(names)
     admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=15_000)
     await start_client(admin, kafka)
     try:
         existing = set(await admin.list_topics())
+        present = [s for s in specs if s.name in existing]
+        counts: dict[str, int] = {}
+        if present:
+            # Only topics the cluster lists: a metadata request for another would
+            # let a broker with auto.create.topics.enable create it.
+            described = await admin.describe_topics([s.name for s in present])
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
         missing = [s for s in specs if s.name not in existing]
         turns = names_of(specs, "turns")
-        if turns in existing and any(s.role == "sessions" for s in missing):
+        if turns in counts:
             # The changelog must match the input's real partition count, not the default.
-            described = await admin.describe_topics([turns])
-            count = len(described[0]["partitions"])
             missing = [
-                dataclasses.replace(s, partitions=count) if s.role == "sessions" else s
+                dataclasses.replace(s, partitions=counts[turns]) if s.role == "sessions" else s
                 for s in missing
             ]
-        result = {s.name: "exists" for s in specs if s.name in existing}
+        result = {s.name: Applied("exists") for s in present}
         if missing:
             new = [
                 NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
@@ -201,26 +319,104 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:
                 pass  # another instance won the race
-            result.update({s.name: "created" for s in missing})
-        present = [s for s in specs if s.name in existing]
-        if present:
-            described = await admin.describe_topics([s.name for s in present])
-            counts = {d["topic"]: len(d["partitions"]) for d in described}
-            for s in present:
-                have = counts.get(s.name, 0)
-                if have < s.partitions and s.role == "turns":
-                    raise TopicError(
-                        f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}; "
-                        "set topics.partitions to match or recreate the topic"
-                    )
-            created = {s.name: s.partitions for s in missing}
-            by_role = {s.role: counts.get(s.name, created.get(s.name, s.partitions)) for s in specs}
-            if by_role["sessions"] != by_role["turns"]:
-                raise TopicError(
-                    f"topic {names_of(specs, 'sessions')} has {by_role['sessions']} partitions and "
-                    f"{names_of(specs, 'turns')} has {by_role['turns']}: session state is "
-                    "co-partitioned with turns, so they must be equal; recreate the changelog"
-                )
+            result.update({s.name: Applied("created") for s in missing})
+            counts.update({s.name: s.partitions for s in missing})
+        problems, partition_notes = partition_problems(specs, counts, existing)
+        for name, note in partition_notes.items():
+            result[name] = Applied(result[name].state, (*result[name].notes, note))
+        problems += await _check_configs(admin, present, result)
+        if problems:
+            raise TopicError(
+                problems[0]
+                if len(problems) == 1
+                else "topics differ from their specs in ways `gwstream topics apply` does not "
+                "fix:\n  " + "\n  ".join(problems)
+            )
         return result
     finally:
         await admin.close()
+
+
+async def _check_configs(
+    admin: AIOKafkaAdminClient, present: list[TopicSpec], result: dict[str, Applied]
+) -> list[str]:
+    """Compare the existing topics' configs with their specs, set those that differ, note
+    it in ``result``; return the differences it could not set."""
+    described = await _topic_configs(admin, [s.name for s in present])
+    to_set: dict[str, dict[str, str]] = {}
+    before: dict[str, Mapping[str, str]] = {}
+    for s in present:
+        have = described[s.name]
+        if isinstance(have, str):
+            result[s.name] = _noted(result[s.name], f"configs not checked: {have}")
+            logger.warning("topic %s: configs not checked: %s", s.name, have)
+            continue
+        changes, kept = config_differences(s.configs, have)
+        for note in kept:
+            result[s.name] = _noted(result[s.name], note)
+        if changes:
+            to_set[s.name], before[s.name] = changes, have
+    if not to_set:
+        return []
+    try:
+        refused = await set_topic_configs(admin, to_set)
+    except IncompatibleBrokerVersion:
+        refused = dict.fromkeys(
+            to_set, "this broker cannot alter topic configs (no IncrementalAlterConfigs)"
+        )
+    except KafkaError as exc:
+        raise BrokerError(
+            f"cannot alter the configs of {', '.join(to_set)} ({type(exc).__name__}): "
+            "check that the broker is up and run `gwstream topics apply` again"
+        ) from None
+    problems: list[str] = []
+    for name, changes in to_set.items():
+        was = before[name]
+        error = refused.get(name, "the broker did not answer for this topic")
+        if error is None:
+            done = [f"{k} {was.get(k, 'unset')} -> {v}" for k, v in changes.items()]
+            result[name] = Applied("altered", (*result[name].notes, *done))
+            logger.warning("topic %s altered to its spec: %s", name, "; ".join(done))
+            continue
+        for k, v in changes.items():
+            problems.append(
+                f"topic {name}: {k} is {was.get(k, 'unset (the broker default applies)')}, its "
+                f"spec asks for {v}, and setting it failed ({error}): set it with your "
+                f"cluster's tools (kafka-configs.sh --alter --entity-type topics --entity-name "
+                f"{name} --add-config {k}={v})"
+            )
+    return problems
+
+
+def _noted(applied: Applied, note: str) -> Applied:
+    return Applied(applied.state, (*applied.notes, note))
+
+
+async def _topic_configs(
+    admin: AIOKafkaAdminClient, names: list[str]
+) -> dict[str, Mapping[str, str] | str]:
+    """Topic -> its configs as the broker describes them, or why they could not be read.
+
+    Asks for every config (no names): Tansu drops the connection when a
+    DescribeConfigs names the configs it wants.
+    """
+    if not names:
+        return {}
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        )
+    except KafkaError as exc:
+        reason = f"the broker did not describe them ({type(exc).__name__})"
+        return dict.fromkeys(names, reason)
+    out: dict[str, Mapping[str, str] | str] = dict.fromkeys(
+        names, "the broker's answer did not name this topic"
+    )
+    for response in responses:
+        for code, message, _type, name, entries in response.resources:
+            if code != 0:
+                error = f"{for_code(code).__name__}: {message or 'no detail'}"
+                out[name] = f"the broker refused to describe them ({error})"
+            else:
+                out[name] = {e[0]: e[1] for e in entries if e[1] is not None}
+    return out

@@ -5,6 +5,7 @@ from pathlib import Path
 import jsonschema
 
 from gwstream import topics
+from gwstream.config import TopicNames
 from gwstream.events import TurnEvent
 
 REPO_TOPICS = Path(__file__).resolve().parents[2] / "topics"
@@ -39,3 +40,56 @@ def test_dead_letter_topic_keeps_raw_bytes_so_has_no_payload_schema() -> None:
     dlq = next(s for s in topics.topic_specs() if s.role == "dlq")
     assert dlq.json_schema() is None
     assert "gw_dlq_reason" in dlq.to_document()["headers"]
+
+
+def test_configs_the_topic_lacks_or_sets_otherwise_are_set_to_the_specs() -> None:
+    wanted = {"cleanup.policy": "delete", "retention.ms": "3024000000"}
+    to_set, kept = topics.config_differences(wanted, {"retention.ms": "604800000"})
+    assert to_set == wanted
+    assert kept == []
+
+
+def test_matching_configs_and_configs_the_spec_does_not_set_are_left_alone() -> None:
+    have = {"cleanup.policy": "delete", "retention.ms": "3024000000", "segment.ms": "1"}
+    assert topics.config_differences(
+        {"cleanup.policy": "delete", "retention.ms": "3024000000"}, have
+    ) == ({}, [])
+
+
+def test_a_longer_or_endless_retention_is_kept_and_said() -> None:
+    wanted = {"retention.ms": "3024000000"}
+    for longer in ("9999999999", "-1"):
+        to_set, kept = topics.config_differences(wanted, {"retention.ms": longer})
+        assert to_set == {}
+        assert kept == [f"retention.ms {longer} kept: longer than the 3024000000 asked"]
+
+
+def _counts(specs: list[topics.TopicSpec], **by_role: int) -> dict[str, int]:
+    return {s.name: by_role.get(s.role, s.partitions) for s in specs}
+
+
+def test_fewer_partitions_than_the_spec_is_a_problem_naming_topic_and_counts() -> None:
+    specs = topics.topic_specs(TopicNames(partitions=8))
+    counts = _counts(specs, costs=4)
+    problems, notes = topics.partition_problems(specs, counts, set(counts))
+    assert problems[0].startswith("topic gw.costs.v1 has 4 partitions, its spec asks for 8")
+    assert "auto" in problems[-1]  # the likely cause: a broker's auto-creation
+    assert notes == {}
+
+
+def test_more_partitions_than_the_spec_is_kept_with_a_note() -> None:
+    specs = topics.topic_specs(TopicNames(partitions=4))
+    counts = _counts(specs, turns=6, sessions=6)
+    problems, notes = topics.partition_problems(specs, counts, set(counts))
+    assert problems == []
+    assert notes["gw.turns.v1"] == "6 partitions kept: more than the 4 asked"
+
+
+def test_a_changelog_not_co_partitioned_with_turns_is_a_problem_even_when_just_created() -> None:
+    specs = topics.topic_specs(TopicNames(partitions=4))
+    counts = _counts(specs, turns=6)
+    problems, _ = topics.partition_problems(specs, counts, checked={"gw.turns.v1"})
+    assert problems == [
+        "topic gw.sessions.v1 has 4 partitions and gw.turns.v1 has 6: session state is "
+        "co-partitioned with turns, so they must be equal; recreate the changelog"
+    ]

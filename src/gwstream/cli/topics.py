@@ -9,21 +9,31 @@ from typing import Annotated
 import typer
 
 from gwstream.cli.shared import ConfigOpt, _require_cluster, _run, _settings, err, topics_app
+from gwstream.errors import ConfigError, TopicError
 
 
 @topics_app.command("apply")
 def topics_apply(config: ConfigOpt = None) -> None:
-    """Create missing topics and check existing ones (idempotent)."""
+    """Create missing topics, check existing ones and set configs that differ (idempotent).
+
+    Prints one line per topic: its name, created, exists or altered, and any notes
+    (configs altered, differences kept, what was not checked). A difference it
+    cannot fix (too few partitions, a config the broker will not set) exits 2:
+    the configuration or the cluster has to change.
+    """
     from gwstream import topics
 
     settings = _settings(config)
     _require_cluster(settings)
 
-    async def main(stop: asyncio.Event) -> dict[str, str]:
-        return await topics.apply(settings.kafka, settings.topics)
+    async def main(stop: asyncio.Event) -> dict[str, topics.Applied]:
+        try:
+            return await topics.apply(settings.kafka, settings.topics)
+        except TopicError as exc:
+            raise ConfigError(str(exc)) from None
 
-    for name, state in _run(main).items():
-        print(f"{name}\t{state}")
+    for name, applied in _run(main).items():
+        print("\t".join((name, applied.state, *applied.notes)))
 
 
 @topics_app.command("export")

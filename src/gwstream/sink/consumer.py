@@ -32,7 +32,8 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
-from gwstream.kafkaio import make_consumer, start_client
+from gwstream.errors import BrokerError
+from gwstream.kafkaio import make_consumer, partitions_of, start_client
 from gwstream.lifecycle import Service
 from gwstream.sink.parse import ParsedBatch, Records, parse_batch
 from gwstream.sink.schema import AUDIT_TABLE, COST_TABLE, NOTICE_TABLE
@@ -104,9 +105,10 @@ class CostSink(Service):
     """Consumes the cost and audit topics into the database with group ``sink.group_id``.
 
     Use as ``async with CostSink(...) as sink: await sink.run(stop)``. Entering
-    opens the database and joins the group; :meth:`run` stores batches until
-    ``stop`` is set, then finishes the batch in hand; leaving stops the
-    consumer and closes the database. ``on_batch`` is called after each
+    reaches the broker, checks the topics exist and opens (locks) the
+    database; :meth:`run` joins the group and stores batches until ``stop`` is
+    set, then finishes the batch in hand; leaving stops the consumer (leaving
+    the group) and closes the database. ``on_batch`` is called after each
     stored batch (from the event loop; keep it quick). A progress line is
     logged every ``sink.stats_interval_s`` and a summary at the end.
     """
@@ -169,21 +171,45 @@ class CostSink(Service):
     def group_id(self) -> str:
         return self._settings.group_id
 
+    @property
+    def topics(self) -> list[str]:
+        """The topics consumed: the cost topic, and the audit topic unless ``sink.audit`` is off."""
+        return [self._topic] + ([self._audit_topic] if self._audit_topic else [])
+
     async def start(self) -> None:
+        """Reach the broker, check the topics exist, open the database; join no group yet.
+
+        The group is joined by :meth:`run`, so whatever its caller sets up in
+        between (the HTTP API's port) fails before any member of the group
+        notices: a second sink on a held database or a used port disturbs no
+        running one. A topic the cluster does not list is an error, not
+        something to subscribe to: a broker with auto.create.topics.enable
+        would create it with its defaults (the cost topic's retention too short).
+        """
         # Kafka first: a sink that cannot reach the broker leaves no empty database behind.
         consumer = make_consumer(self._kafka, group_id=self._settings.group_id)
-        topics = [self._topic] + ([self._audit_topic] if self._audit_topic else [])
-        consumer.subscribe(topics, listener=_WaitForBatch(self._lock))
-        await start_client(consumer, self._kafka)
+        await start_client(consumer, self._kafka)  # no subscription: no group traffic
         try:
+            for topic in self.topics:
+                try:
+                    await partitions_of(consumer, topic, timeout_s=15.0)
+                except TimeoutError:
+                    raise BrokerError(
+                        f"topic {topic} does not exist: run `gwstream topics apply`"
+                    ) from None
             await asyncio.to_thread(self._writer.open)
         except BaseException:
             await consumer.stop()
             raise
         self._consumer = consumer
+
+    def _join(self, consumer: AIOKafkaConsumer) -> None:
+        if consumer.subscription():
+            return
+        consumer.subscribe(self.topics, listener=_WaitForBatch(self._lock))
         logger.info(
             "cost sink consuming %s as group %s into %s",
-            " and ".join(topics),
+            " and ".join(self.topics),
             self._settings.group_id,
             self._settings.database,
         )
@@ -210,6 +236,7 @@ class CostSink(Service):
         if self._consumer is None:
             raise RuntimeError("CostSink.run() needs a started sink (use 'async with')")
         consumer = self._consumer
+        self._join(consumer)
         interval = self._settings.stats_interval_s
         next_report = time.monotonic() + interval
         try:
