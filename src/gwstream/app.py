@@ -403,6 +403,7 @@ async def run_processor(
             changelog_topic=settings.topics.sessions if settings.state.enabled else None,
             state=settings.state,
             scrub=scrub_bytes,  # a dead letter keeps its bytes, less the PII in them
+            outputs=(settings.topics.responses, settings.topics.costs, settings.topics.audit),
         )
         log.info(
             "processor: %s -> %s/%s/%s as group %s on %s, %d calls in flight, publishing "

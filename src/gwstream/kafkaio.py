@@ -159,6 +159,16 @@ async def partitions_of(
         await asyncio.sleep(0.05)
 
 
+async def require_partitions(
+    consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 15.0
+) -> list[TopicPartition]:
+    """:func:`partitions_of`, with a missing topic a BrokerError that says what to run."""
+    try:
+        return await partitions_of(consumer, topic, timeout_s)
+    except TimeoutError:
+        raise BrokerError(f"topic {topic} does not exist: run `gwstream topics apply`") from None
+
+
 async def settle(futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
     """Wait for every future; then raise the first failure, if any.
 

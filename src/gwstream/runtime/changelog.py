@@ -42,7 +42,7 @@ from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from gwstream.config import KafkaSettings, StateSettings
 from gwstream.errors import BrokerError
-from gwstream.kafkaio import make_consumer, partitions_of, settle, start_client
+from gwstream.kafkaio import make_consumer, require_partitions, settle, start_client
 from gwstream.runtime.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,8 @@ class Changelog:
         consumer = make_consumer(self._kafka, group_id=self.pointer_group)
         await start_client(consumer, self._kafka)
         try:
-            tps = await self._partitions(consumer, self.topic)
-            inputs = await self._partitions(consumer, input_topic)
+            tps = await require_partitions(consumer, self.topic)
+            inputs = await require_partitions(consumer, input_topic)
             if len(inputs) != len(tps):
                 raise BrokerError(
                     f"changelog topic {self.topic} has {len(tps)} partitions and {input_topic} "
@@ -104,15 +104,6 @@ class Changelog:
         consumer.assign(tps)
         consumer.pause(*tps)
         self._pointers = consumer
-
-    @staticmethod
-    async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-        try:
-            return await partitions_of(consumer, topic, timeout_s=15.0)
-        except TimeoutError:
-            raise BrokerError(
-                f"topic {topic} does not exist: run `gwstream topics apply`"
-            ) from None
 
     async def stop(self) -> None:
         if self._pointers is not None:

@@ -45,7 +45,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
 from gwstream.errors import PoisonRecord
-from gwstream.kafkaio import make_consumer, make_producer, start_client
+from gwstream.kafkaio import make_consumer, make_producer, require_partitions, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
@@ -88,8 +88,11 @@ class Processor(Service, Generic[T]):
         changelog_topic: str | None = None,
         state: StateSettings | None = None,
         scrub: Callable[[bytes], bytes] | None = None,
+        outputs: Sequence[str] = (),
     ) -> None:
         self._kafka = kafka
+        #: Topics the handler writes to: checked to exist at start, like the input.
+        self._outputs = tuple(outputs)
         #: Applied to a dead letter's value (the guardrails replace PII in it).
         self._scrub = scrub
         #: The way out (outputs, state changes, dead letters), once started.
@@ -133,7 +136,6 @@ class Processor(Service, Generic[T]):
                 group_id=self._kafka.group_id,
                 max_poll_records=self._cfg.fetch_max_records,
             )
-            self._consumer.subscribe([self._input], listener=_Listener(self))
             self._out = Publisher(
                 producer,
                 self._changelog,
@@ -145,7 +147,15 @@ class Processor(Service, Generic[T]):
                 scrub=self._scrub,
             )
             await start_client(self._consumer, self._kafka)
+            # Before subscribing or producing: a broker that creates topics on first use
+            # would otherwise create a missing one with its own defaults.
+            for topic in dict.fromkeys((self._input, self._dlq, *self._outputs)):
+                await require_partitions(self._consumer, topic)
+            self._consumer.subscribe([self._input], listener=_Listener(self))
         except BaseException:
+            if self._consumer is not None:
+                with contextlib.suppress(KafkaError):
+                    await self._consumer.stop()
             self._consumer = None
             self._producer = None
             if self._changelog is not None:

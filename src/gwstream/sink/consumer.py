@@ -32,8 +32,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
-from gwstream.errors import BrokerError
-from gwstream.kafkaio import make_consumer, partitions_of, start_client
+from gwstream.kafkaio import make_consumer, require_partitions, start_client
 from gwstream.lifecycle import Service
 from gwstream.sink.parse import ParsedBatch, Records, parse_batch
 from gwstream.sink.schema import AUDIT_TABLE, COST_TABLE, NOTICE_TABLE
@@ -191,12 +190,7 @@ class CostSink(Service):
         await start_client(consumer, self._kafka)  # no subscription: no group traffic
         try:
             for topic in self.topics:
-                try:
-                    await partitions_of(consumer, topic, timeout_s=15.0)
-                except TimeoutError:
-                    raise BrokerError(
-                        f"topic {topic} does not exist: run `gwstream topics apply`"
-                    ) from None
+                await require_partitions(consumer, topic)
             await asyncio.to_thread(self._writer.open)
         except BaseException:
             await consumer.stop()

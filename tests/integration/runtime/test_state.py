@@ -163,3 +163,29 @@ async def test_a_missing_input_topic_is_named_at_start_without_waiting_out_the_t
     # cluster does not list fails after ABSENT_GRACE_S, which this bound would catch.
     with pytest.raises(BrokerError, match=f"topic {names.turns} does not exist"):
         await asyncio.wait_for(p.start(), 10)
+
+
+async def test_a_missing_output_topic_is_named_at_start_and_not_created(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    """A broker that creates topics on first use must not get the chance to."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    missing = topic_names.responses + "-never-created"
+    p = Processor(
+        kafka,
+        input_topic=topic_names.turns,
+        dlq_topic=topic_names.dlq,
+        handler=Appender(missing),  # type: ignore[arg-type]
+        settings=RuntimeSettings(commit_interval_s=0.1),
+        changelog_topic=topic_names.sessions,
+        outputs=[missing],
+    )
+    with pytest.raises(BrokerError, match=f"topic {missing} does not exist"):
+        await asyncio.wait_for(p.start(), 10)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        assert missing not in await admin.list_topics()
+    finally:
+        await admin.close()
