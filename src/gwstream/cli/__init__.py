@@ -30,7 +30,10 @@ from gwstream.cli import (  # noqa: F401  webhooks; the others fill their groups
 )
 
 # isort: split
-from gwstream.cli import turns  # noqa: F401  send, tail
+from gwstream.cli import turns  # noqa: F401  send
+
+# isort: split
+from gwstream.cli import tail  # noqa: F401  tail
 
 __all__ = ["app", "main"]
 
