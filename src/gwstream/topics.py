@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -276,6 +276,26 @@ def partition_problems(
     return problems, notes
 
 
+def creation_outcomes(
+    topic_errors: Sequence[Sequence[Any]],
+) -> tuple[set[str], list[str]]:
+    """Read a CreateTopics response's ``(topic, error_code[, message])`` entries (aiokafka
+    returns them; it raises for none): the topics another client created meanwhile (a
+    race, harmless), and a sentence for each topic the broker refused to create."""
+    raced: set[str] = set()
+    failed: list[str] = []
+    for topic, code, *rest in topic_errors:
+        if code == 0:
+            continue
+        error = for_code(code)
+        if error is TopicAlreadyExistsError:
+            raced.add(topic)
+            continue
+        message = rest[0] if rest and rest[0] else error.description
+        failed.append(f"{topic}: {error.__name__} ({message})")
+    return raced, failed
+
+
 async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[str, Applied]:
     """Create missing topics; check existing ones against their specs and fix what it can.
 
@@ -315,11 +335,13 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
                 NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
                 for s in missing
             ]
-            try:
-                await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another instance won the race
-            result.update({s.name: Applied("created") for s in missing})
+            response = await admin.create_topics(new)
+            raced, failed = creation_outcomes(response.topic_errors)
+            if failed:
+                raise TopicError("the broker did not create every topic: " + "; ".join(failed))
+            result.update(
+                {s.name: Applied("exists" if s.name in raced else "created") for s in missing}
+            )
             counts.update({s.name: s.partitions for s in missing})
         problems, partition_notes = partition_problems(specs, counts, existing)
         for name, note in partition_notes.items():

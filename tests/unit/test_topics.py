@@ -93,3 +93,22 @@ def test_a_changelog_not_co_partitioned_with_turns_is_a_problem_even_when_just_c
         "topic gw.sessions.v1 has 4 partitions and gw.turns.v1 has 6: session state is "
         "co-partitioned with turns, so they must be equal; recreate the changelog"
     ]
+
+
+def test_a_topic_the_broker_refused_to_create_is_named_with_why() -> None:
+    """aiokafka returns CreateTopics' per-topic errors instead of raising them: a refusal
+    (here a replication factor the cluster cannot meet) must not pass for created."""
+    from gwstream.topics import creation_outcomes
+
+    raced, failed = creation_outcomes(
+        [
+            ("gw.turns.v1", 0, None),
+            ("gw.costs.v1", 36, "Topic with this name already exists."),
+            ("gw.audit.v1", 38, "Replication factor: 3 larger than available brokers: 1."),
+        ]
+    )
+    assert raced == {"gw.costs.v1"}  # another instance created it meanwhile: harmless
+    assert failed == [
+        "gw.audit.v1: InvalidReplicationFactorError "
+        "(Replication factor: 3 larger than available brokers: 1.)"
+    ]
