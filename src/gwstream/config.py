@@ -80,6 +80,13 @@ class KafkaSettings(_Section):
         le=300_000,
         description="How long a produce request may wait for the broker before it is sent again",
     )
+    close_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long a stopping consumer may wait to leave its group; past it, it "
+        "closes anyway and the broker drops it after session_timeout_ms",
+    )
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         default="none",
         description="How gwstream compresses what it publishes; input in any of these "

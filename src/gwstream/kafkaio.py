@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +20,8 @@ from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, 
 
 from gwstream.config import KafkaSettings
 from gwstream.errors import BrokerError
+
+log = logging.getLogger(__name__)
 
 
 class _Startable(Protocol):
@@ -94,6 +97,56 @@ def make_consumer(
     }
     opts.update(overrides)
     return AIOKafkaConsumer(*topics, **opts)
+
+
+async def fetch(
+    consumer: AIOKafkaConsumer, stop: asyncio.Event, *, timeout_ms: int, max_records: int
+) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    """``consumer.getmany``, returning nothing as soon as ``stop`` is set.
+
+    aiokafka's getmany ignores its timeout while the group rebalances (it waits
+    for the new assignment), so a join the broker holds open (for a member that
+    died, up to the group's rebalance timeout) would hold a stop signal with it.
+    """
+    if stop.is_set():
+        return {}
+    getting = asyncio.ensure_future(
+        consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+    )
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((getting, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not getting.done():
+            getting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getting
+    return getting.result() if not getting.cancelled() else {}
+
+
+async def close_consumer(consumer: AIOKafkaConsumer, kafka: KafkaSettings) -> None:
+    """``consumer.stop()`` (leave the group, close), bounded by ``kafka.close_timeout_s``.
+
+    aiokafka lets a group join already sent finish before it leaves, and the
+    broker may hold a join open for minutes. Past the bound the consumer closes
+    without leaving: the broker drops the member after ``session_timeout_ms``,
+    as it would a crashed one, and nothing committed is lost.
+    """
+    try:
+        await asyncio.wait_for(consumer.stop(), kafka.close_timeout_s)
+    except TimeoutError:
+        log.warning(
+            "leaving consumer group %s took over %.0fs (a group join was in progress); closed "
+            "without leaving: the group rebalances once the broker drops this member after "
+            "kafka.session_timeout_ms",
+            kafka.group_id,
+            kafka.close_timeout_s,
+        )
+        client = getattr(consumer, "_client", None)  # the connections stop() did not reach
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
 
 
 async def read_topic(

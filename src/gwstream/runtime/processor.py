@@ -45,7 +45,14 @@ from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
 from gwstream.errors import PoisonRecord
-from gwstream.kafkaio import make_consumer, make_producer, require_partitions, start_client
+from gwstream.kafkaio import (
+    close_consumer,
+    fetch,
+    make_consumer,
+    make_producer,
+    require_partitions,
+    start_client,
+)
 from gwstream.lifecycle import Service
 from gwstream.runtime.changelog import Changelog
 from gwstream.runtime.lanes import Lane, Partition, Work
@@ -188,7 +195,7 @@ class Processor(Service, Generic[T]):
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             with contextlib.suppress(KafkaError):
-                await consumer.stop()
+                await close_consumer(consumer, self._kafka)
         if self._changelog is not None:
             changelog, self._changelog = self._changelog, None
             with contextlib.suppress(KafkaError):
@@ -208,8 +215,8 @@ class Processor(Service, Generic[T]):
                     committer.result()  # a commit loop that died must not fail silently
                     break
                 self._check_health()
-                batch = await self._consumer.getmany(
-                    timeout_ms=100, max_records=self._cfg.fetch_max_records
+                batch = await fetch(
+                    self._consumer, stop, timeout_ms=100, max_records=self._cfg.fetch_max_records
                 )
                 for tp, records in batch.items():
                     # A fetch brings up to fetch_max_records; decoding them all in one

@@ -32,7 +32,13 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
-from gwstream.kafkaio import make_consumer, require_partitions, start_client
+from gwstream.kafkaio import (
+    close_consumer,
+    fetch,
+    make_consumer,
+    require_partitions,
+    start_client,
+)
 from gwstream.lifecycle import Service
 from gwstream.sink.parse import ParsedBatch, Records, parse_batch
 from gwstream.sink.schema import AUDIT_TABLE, COST_TABLE, NOTICE_TABLE
@@ -216,7 +222,7 @@ class CostSink(Service):
             consumer, self._consumer = self._consumer, None
             try:
                 if consumer is not None:
-                    await consumer.stop()
+                    await close_consumer(consumer, self._kafka)
             finally:
                 await asyncio.to_thread(self._writer.close)
 
@@ -235,7 +241,9 @@ class CostSink(Service):
         next_report = time.monotonic() + interval
         try:
             while not stop.is_set():
-                fetched = await consumer.getmany(
+                fetched = await fetch(
+                    consumer,
+                    stop,
                     timeout_ms=self._settings.batch_timeout_ms,
                     max_records=self._settings.batch_size,
                 )

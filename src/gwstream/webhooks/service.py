@@ -59,7 +59,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import BrokerError, ConfigError
-from gwstream.kafkaio import make_consumer, make_producer, start_client
+from gwstream.kafkaio import close_consumer, fetch, make_consumer, make_producer, start_client
 from gwstream.lifecycle import Service
 from gwstream.runtime.offsets import OffsetTracker
 from gwstream.webhooks.deadletter import DeadLetterReason, WebhookDeadLetter
@@ -241,7 +241,7 @@ class WebhookService(Service):
         finally:
             try:
                 if consumer is not None:
-                    await consumer.stop()
+                    await close_consumer(consumer, self._kafka)
             finally:
                 if producer is not None:
                     await producer.stop()
@@ -259,8 +259,8 @@ class WebhookService(Service):
         try:
             while not stop.is_set() and self._fatal is None:
                 self._backpressure(consumer, intake)
-                fetched = await consumer.getmany(
-                    timeout_ms=_FETCH_TIMEOUT_MS, max_records=_FETCH_MAX_RECORDS
+                fetched = await fetch(
+                    consumer, stop, timeout_ms=_FETCH_TIMEOUT_MS, max_records=_FETCH_MAX_RECORDS
                 )
                 for tp, records in fetched.items():
                     tracker = self._parts.get(tp)
