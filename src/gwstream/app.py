@@ -213,13 +213,16 @@ def load_prices(settings: Settings, *, now: datetime | None = None) -> PriceBook
         route = _route(name, settings.gateways[name])
         output = route.output_bound
         where = f"gateways.{name}.max_tokens" if route.max_tokens else f"{route.model}'s limit"
-        if c.budget is not None and output is not None and c.budget.session_tokens <= output:
+        if c.budget is not None and output is not None:
             # A call is admitted only if the prompt and the output it may bill fit.
-            raise ConfigError(
-                f"tenants.{tenant}.budget.session_tokens: {c.budget.session_tokens} cannot admit "
-                f"a single turn, which reserves up to {output} output tokens ({where}) plus "
-                "its prompt; raise the budget well above that or lower max_tokens"
-            )
+            prompt = _smallest_prompt_tokens(settings, tenant)
+            if c.budget.session_tokens < output + prompt:
+                raise ConfigError(
+                    f"tenants.{tenant}.budget.session_tokens: {c.budget.session_tokens} cannot "
+                    f"admit a single turn, which reserves up to {output} output tokens ({where}) "
+                    f"plus a prompt of at least {prompt} (the shortest system instruction and a "
+                    "one-token turn); raise the budget well above that or lower max_tokens"
+                )
         if c.spend is None:
             continue
         for at in (now, *book.changes_after(tenant, now)):
@@ -243,6 +246,26 @@ def load_prices(settings: Settings, *, now: datetime | None = None) -> PriceBook
                         "raise the limit or lower max_tokens"
                     )
     return book
+
+
+def _smallest_prompt_tokens(settings: Settings, tenant: str) -> int:
+    """Prompt tokens of the smallest first request ``tenant`` can send: its shortest system
+    instruction (templates with every turn variable empty, examples left out; a session's
+    first turn never has the lightweight one, as its budget is whole) and a one-token turn.
+    A lower bound, so a budget it refuses can admit no turn at all."""
+    import string
+
+    texts = [settings.system_prompt]
+    for use_case in settings.prompts_for(tenant).values():
+        empty = dict.fromkeys(use_case.turn_variables, "") | use_case.variables
+        texts += [
+            string.Template(v.system).safe_substitute(empty) for v in use_case.versions.values()
+        ]
+    counter = default_counter()
+    return min(
+        counter.count_messages(({"role": "system", "content": t}, {"role": "user", "content": "?"}))
+        for t in texts
+    )
 
 
 def _price_map_named(settings: Settings, book: PriceBook, at: datetime, now: datetime) -> str:

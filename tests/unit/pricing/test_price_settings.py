@@ -228,7 +228,13 @@ def test_a_session_budget_that_cannot_hold_one_turns_output_is_refused_at_start(
     with pytest.raises(
         ConfigError,
         match=r"tenants\.acme\.budget\.session_tokens: 512 cannot admit a single turn, "
-        r"which reserves up to 512 output tokens \(gateways\.house\.max_tokens\)",
+        r"which reserves up to 512 output tokens \(gateways\.house\.max_tokens\) plus a "
+        r"prompt of at least 22 ",
     ):
         load_prices(settings(tmp_path, base.replace("TOKENS", "512")))
+    # One output bound plus one token admits nothing either: the system instruction and the
+    # turn's own message take tokens too: 22 with the default system instruction.
+    with pytest.raises(ConfigError, match="at least 22 "):
+        load_prices(settings(tmp_path, base.replace("TOKENS", "513")))
+    assert load_prices(settings(tmp_path, base.replace("TOKENS", str(512 + 22))))
     assert load_prices(settings(tmp_path, base.replace("TOKENS", "5000")))
