@@ -296,6 +296,15 @@ def creation_outcomes(
     return raced, failed
 
 
+class TopicsDiffer(TopicError):
+    """Topics differ from their specs in ways ``apply`` cannot fix; ``applied`` is what it
+    did to every topic before it gave up (created, altered, exists, with notes)."""
+
+    def __init__(self, message: str, applied: dict[str, Applied]) -> None:
+        super().__init__(message)
+        self.applied = applied
+
+
 async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[str, Applied]:
     """Create missing topics; check existing ones against their specs and fix what it can.
 
@@ -348,11 +357,12 @@ async def apply(kafka: KafkaSettings, names: TopicNames | None = None) -> dict[s
             result[name] = Applied(result[name].state, (*result[name].notes, note))
         problems += await _check_configs(admin, present, result)
         if problems:
-            raise TopicError(
+            raise TopicsDiffer(
                 problems[0]
                 if len(problems) == 1
                 else "topics differ from their specs in ways `gwstream topics apply` does not "
-                "fix:\n  " + "\n  ".join(problems)
+                "fix:\n  " + "\n  ".join(problems),
+                result,
             )
         return result
     finally:

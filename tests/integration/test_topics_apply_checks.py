@@ -68,9 +68,15 @@ async def test_an_existing_topic_with_too_few_partitions_exits_2_naming_it_and_t
 ) -> None:
     topic = getattr(names, role)
     await admin.create_topics([NewTopic(topic, 2, 1)])
-    code, _out, err = await topics_apply(kafka, names)
+    code, out, err = await topics_apply(kafka, names)
     assert code == 2, err
     assert f"topic {topic} has 2 partitions, its spec asks for 4" in err
+    # Before the error, what it did: every other topic created, this one found (its
+    # configs set to the spec's, which apply can fix).
+    states = dict(line.split("\t")[:2] for line in out.splitlines())
+    assert states.pop(topic) in {"exists", "altered"}
+    assert set(states.values()) == {"created"}, out
+    assert len(states) == len(ROLES) - 1, out
 
 
 async def test_a_topic_created_without_the_specs_configs_gets_them_and_says_so(

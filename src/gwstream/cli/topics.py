@@ -26,14 +26,20 @@ def topics_apply(config: ConfigOpt = None) -> None:
     settings = _settings(config)
     _require_cluster(settings)
 
-    async def main(stop: asyncio.Event) -> dict[str, topics.Applied]:
+    def show(result: dict[str, topics.Applied]) -> None:
+        for name, applied in result.items():
+            print("\t".join((name, applied.state, *applied.notes)), flush=True)
+
+    async def main(stop: asyncio.Event) -> None:
         try:
-            return await topics.apply(settings.kafka, settings.topics)
+            show(await topics.apply(settings.kafka, settings.topics))
+        except topics.TopicsDiffer as exc:
+            show(exc.applied)  # what it did and found, before why it exits 2
+            raise ConfigError(str(exc)) from None
         except TopicError as exc:
             raise ConfigError(str(exc)) from None
 
-    for name, applied in _run(main).items():
-        print("\t".join((name, applied.state, *applied.notes)))
+    _run(main)
 
 
 @topics_app.command("export")
