@@ -151,6 +151,10 @@ class VendorMetricsStore(Resource):
                 raise SinkError(f"cannot write vendor metrics to {self._database}: {exc}") from exc
 
 
+#: reconcile reads the file itself; the same view is served by a running sink's API.
+_IF_HELD = "read the same rows through it with `gwstream report --view reconciliation`"
+
+
 def reconciliation_report(database: Path) -> list[dict[str, Any]]:
     """The reconciliation view's rows, ordered by gateway and day (see :mod:`gwstream.sink.views`).
 
@@ -159,9 +163,9 @@ def reconciliation_report(database: Path) -> list[dict[str, Any]]:
     vendor minus gwstream). Raises :class:`SinkError` naming the file when it
     is missing, held by a running sink, or has never had metrics pulled into it.
     """
-    rows = read_report(database, "reconciliation").rows
+    rows = read_report(database, "reconciliation", if_held=_IF_HELD).rows
     if not rows:
-        conn = open_read_only(database)
+        conn = open_read_only(database, if_held=_IF_HELD)
         try:
             pulled = conn.execute(
                 f"SELECT (SELECT count(*) FROM {PULLS_TABLE}) + (SELECT count(*) FROM {VENDOR_TABLE})"

@@ -77,7 +77,11 @@ VARIANTS_NOTE = (
 )
 
 
-def open_read_only(database: Path) -> duckdb.DuckDBPyConnection:
+#: What to do when a running sink holds the file, for a command that can read its API.
+READ_THROUGH_API = "leave out --database to read through its API"
+
+
+def open_read_only(database: Path, *, if_held: str = READ_THROUGH_API) -> duckdb.DuckDBPyConnection:
     """A read-only connection to ``database``, migrated first if an older gwstream wrote it.
 
     Raises :class:`SinkError` naming the file when it is missing, held by a
@@ -89,7 +93,7 @@ def open_read_only(database: Path) -> duckdb.DuckDBPyConnection:
             f"cost database {database} does not exist: run the cost sink first, or name "
             "another file with --database (sink.database)"
         )
-    conn = _connect(database, read_only=True)
+    conn = _connect(database, if_held)
     try:
         version = stored_version(conn)
     except duckdb.Error as exc:
@@ -107,26 +111,28 @@ def open_read_only(database: Path) -> duckdb.DuckDBPyConnection:
         writer = CostWriter(database)
         writer.open()
         writer.close()
-        conn = _connect(database, read_only=True)
+        conn = _connect(database, if_held)
     conn.execute("SET TimeZone = 'UTC'")
     return conn
 
 
-def _connect(database: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _connect(database: Path, if_held: str) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(database), read_only=read_only)
+        return duckdb.connect(str(database), read_only=True)
     except duckdb.Error as exc:
         raise SinkError(
             f"cannot open cost database {database} read-only (is a sink holding it? then "
-            f"leave out --database to read through its API; or is it not a DuckDB file?): {exc}"
+            f"{if_held}; or is it not a DuckDB file?): {exc}"
         ) from exc
 
 
-def read_report(database: Path, view: str, filters: Filters = NO_FILTERS) -> ViewResult:
+def read_report(
+    database: Path, view: str, filters: Filters = NO_FILTERS, *, if_held: str = READ_THROUGH_API
+) -> ViewResult:
     """The rows of ``view`` (a name of :data:`~gwstream.sink.views.VIEWS`) from the file."""
     if view not in VIEWS:
         raise SinkError(f"no report view {view!r}; views: {', '.join(VIEWS)}")
-    conn = open_read_only(database)
+    conn = open_read_only(database, if_held=if_held)
     try:
         return read_view(conn, view, filters)
     except duckdb.Error as exc:

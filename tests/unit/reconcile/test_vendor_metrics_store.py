@@ -270,6 +270,9 @@ def test_the_report_on_a_database_never_pulled_into_says_to_pull(database: Path)
 
 
 def test_the_report_while_the_file_is_held_for_writing_says_so(database: Path) -> None:
-    with VendorMetricsStore(database), pytest.raises(SinkError, match="read-only"):
+    with VendorMetricsStore(database), pytest.raises(SinkError, match="read-only") as held:
         # Another connection in this process with another configuration is refused too.
         reconciliation_report(database)
+    # reconcile has no API mode of its own: it points at the command that has one.
+    assert "gwstream report --view reconciliation" in str(held.value)
+    assert "leave out --database" not in str(held.value)
