@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,11 +29,12 @@ def guardrails_scan(
     if tenant is not None and tenant not in settings.tenants:
         # As in `gwstream run`: a tenant without settings of its own gets the defaults.
         known = sorted(settings.tenants)
-        hint = (
-            f"the configured tenants are {', '.join(known)}"
-            if known
-            else "no tenants are configured: pass the configuration file with -c"
-        )
+        if known:
+            hint = f"the configured tenants are {', '.join(known)}"
+        elif config is not None or os.environ.get("GWSTREAM_CONFIG"):
+            hint = "the configuration defines no tenants"
+        else:
+            hint = "no tenants are configured: pass the configuration file with -c"
         err.print(
             f"[yellow]note:[/] tenant {tenant!r} has no settings of its own, so the default "
             f"policy applies ({hint})"

@@ -65,3 +65,19 @@ def test_a_tenant_without_settings_gets_the_default_policy_with_a_note() -> None
     assert done.returncode == 0, done.stderr
     assert orjson.loads(done.stdout)["entities"][0]["type"] == "EMAIL"
     assert b"default policy" in done.stderr and b"-c" in done.stderr
+
+
+def test_the_note_for_an_unknown_tenant_fits_the_configuration_given(tmp_path: Path) -> None:
+    config = tmp_path / "gwstream.yaml"
+    config.write_text("log_level: INFO\n")  # a configuration, with no tenants in it
+    cmd = [sys.executable, "-m", "gwstream", "guardrails", "scan", "--tenant", "nosuch"]
+    done = subprocess.run(
+        [*cmd, "-c", str(config), "-"],
+        input=json.dumps(LINES[1]).encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"the configuration defines no tenants" in done.stderr
+    assert b"pass the configuration file" not in done.stderr
