@@ -42,18 +42,20 @@ DEFAULT_TOLERANCE_S = 300.0
 _MAX_HEADER_CHARS = 4_096
 
 
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256 of ``b"<timestamp>." + body`` under ``secret``."""
-    return hmac.new(secret, b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+def sign(secret: bytes | str, timestamp: int, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``b"<timestamp>." + body`` under ``secret`` (a str secret,
+    as configured, is its UTF-8 bytes)."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, b"%d." % timestamp + body, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: bytes, timestamp: int, body: bytes) -> str:
+def signature_header(secret: bytes | str, timestamp: int, body: bytes) -> str:
     """The ``X-Gwstream-Signature`` value for ``body`` sent at ``timestamp``."""
     return f"t={timestamp},v1={sign(secret, timestamp, body)}"
 
 
 def verify(
-    secret: bytes,
+    secret: bytes | str,
     header: str | None,
     body: bytes,
     *,
@@ -64,7 +66,8 @@ def verify(
 
     False when the header is missing or malformed, its timestamp is more than
     ``tolerance_s`` from ``now`` (either way; default: the clock's time now),
-    or no ``v1`` entry matches.
+    or no ``v1`` entry matches. ``secret`` as configured (a str is taken as its
+    UTF-8 bytes) or as bytes.
     """
     if now is None:
         now = time.time()

@@ -23,6 +23,14 @@ def test_a_genuine_current_signature_verifies() -> None:
     assert verify(SECRET, header, BODY, now=NOW - 299)
 
 
+def test_a_secret_as_configured_a_str_is_its_utf8_bytes() -> None:
+    """Receivers hold the secret as the text they configured; either form verifies."""
+    header = signature_header(SECRET, NOW, BODY)
+    assert verify(SECRET.decode(), header, BODY, now=NOW)
+    assert sign("s\u00e9cret", NOW, BODY) == sign("s\u00e9cret".encode(), NOW, BODY)
+    assert not verify("another-secret", header, BODY, now=NOW)
+
+
 def test_a_changed_body_or_another_secret_does_not_verify() -> None:
     header = signature_header(SECRET, NOW, BODY)
     assert not verify(SECRET, header, BODY + b" ", now=NOW)
