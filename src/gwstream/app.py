@@ -414,13 +414,14 @@ async def run_processor(
     cache = build_cache(settings)
     tracing = start_tracing(settings.tracing)  # None unless an OTLP endpoint is set
     pipeline = build_pipeline(settings, gateways, ledger=ledger, cache=cache, tracing=tracing)
+    handler = TurnHandler(pipeline, settings.topics)
     try:
         await pipeline.start()
         processor: Processor[TurnEvent] = Processor(
             kafka or settings.kafka,
             input_topic=settings.topics.turns,
             dlq_topic=settings.topics.dlq,
-            handler=TurnHandler(pipeline, settings.topics),
+            handler=handler,
             settings=settings.runtime,
             stats=stats,
             changelog_topic=settings.topics.sessions if settings.state.enabled else None,
@@ -479,6 +480,13 @@ async def run_processor(
         await pipeline.aclose()
         if tracing is not None:
             await tracing.aclose()
+        if handler.replayed or handler.skipped:
+            log.info(
+                "sessions: %d turns delivered again were answered from their session's state "
+                "(no gateway call), %d skipped as applied before",
+                handler.replayed,
+                handler.skipped,
+            )
         if cache.enabled:
             c = cache.stats
             log.info(

@@ -496,7 +496,8 @@ class Processor(Service, Generic[T]):
     def _log_progress(self, prefix: str) -> None:
         s = self.stats
         log.info(
-            "%s: %d records done (%d of them dead-lettered), %d skipped as done before, "
+            "%s: %d records done (%d of them dead-lettered), %d skipped as finished before "
+            "(commit metadata), "
             "%d in flight (limit %d, loop lag up to %.1f ms), %d queued, %d keys with state, "
             "partitions %s, paused %s",
             prefix,
