@@ -47,7 +47,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gwstream.errors import ConfigError
+from gwstream.errors import SinkError
 from gwstream.httpserve import serve
 from gwstream.sink.budget_status import session_status, tenant_status
 from gwstream.sink.report import csv_text
@@ -105,6 +105,13 @@ def _error(status: int, message: str) -> web.Response:
     )
 
 
+def _unavailable(message: str) -> web.HTTPServiceUnavailable:
+    """A 503 with the API's JSON error body, raised from under a route."""
+    return web.HTTPServiceUnavailable(
+        text=_dumps({"error": message}).decode(), content_type="application/json"
+    )
+
+
 class _Collector(Collector):
     def __init__(self, status: SinkStatus) -> None:
         self._status = status
@@ -141,7 +148,10 @@ class SinkApi:
     """The aiohttp application over ``cursor`` (a DuckDB connection for this API alone).
 
     ``start()`` listens on ``host:port`` (port 0: any free one; :attr:`port`
-    tells which), ``stop()`` closes it.
+    tells which), ``stop()`` closes it. The API opens its connection on the
+    first request that needs it, so it can listen before the sink opens the
+    database (a port already taken then leaves no database file behind);
+    until the database is open such requests answer 503.
     """
 
     def __init__(
@@ -161,6 +171,7 @@ class SinkApi:
         self._port = port
         self._lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
+        self._stopped = False
         self._registry = CollectorRegistry(auto_describe=True)
         self._registry.register(_Collector(status))
         self.port: int | None = None
@@ -177,31 +188,31 @@ class SinkApi:
         return app
 
     async def start(self) -> None:
-        self._conn = await asyncio.to_thread(self._cursor_factory)
-        try:
-            self._runner, self.port = await serve(
-                self.app(), self._host, self._port, setting="sink.api_port"
-            )
-        except ConfigError:
-            conn, self._conn = self._conn, None
-            await asyncio.to_thread(conn.close)
-            raise
+        self._runner, self.port = await serve(
+            self.app(), self._host, self._port, setting="sink.api_port"
+        )
         log.info("sink API and dashboard on http://%s:%s/", self._host, self.port)
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            async with self._lock:
+        async with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
                 await asyncio.to_thread(conn.close)
 
     async def _query(self, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        conn = self._conn
-        if conn is None:
-            raise web.HTTPServiceUnavailable(text="the sink is stopping")
         async with self._lock:
+            conn = self._conn
+            if conn is None:
+                if self._stopped:
+                    raise _unavailable("the sink is stopping")
+                try:
+                    conn = self._conn = await asyncio.to_thread(self._cursor_factory)
+                except SinkError:
+                    raise _unavailable("the sink has not opened the database yet") from None
             return await asyncio.to_thread(work, conn)
 
     # -- routes ------------------------------------------------------------------

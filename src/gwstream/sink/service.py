@@ -25,23 +25,25 @@ async def run_sink(
     ``api_started`` (if given) gets the port the API listens on once it does
     (useful with port 0), or -1 when ``sink.api_port`` is empty.
     """
-    async with CostSink(kafka, topics, sink, on_batch=on_batch) as cost_sink:
-        api: SinkApi | None = None
-        if sink.api_port is not None:
-            api = SinkApi(
-                cost_sink.writer.cursor,
-                cost_sink,
-                sink.database,
-                host=sink.api_host,
-                port=sink.api_port,
-            )
-            await api.start()
-        if api_started is not None and not api_started.done():
-            api_started.set_result(api.port if api is not None and api.port else -1)
-        tune_gc(sink.gc_young_threshold)  # all is built: freeze it
-        try:
+    cost_sink = CostSink(kafka, topics, sink, on_batch=on_batch)
+    api: SinkApi | None = None
+    if sink.api_port is not None:
+        # Listen first: a port already taken stops the sink before it creates a database.
+        api = SinkApi(
+            cost_sink.writer.cursor,
+            cost_sink,
+            sink.database,
+            host=sink.api_host,
+            port=sink.api_port,
+        )
+        await api.start()
+    try:
+        async with cost_sink:
+            if api_started is not None and not api_started.done():
+                api_started.set_result(api.port if api is not None and api.port else -1)
+            tune_gc(sink.gc_young_threshold)  # all is built: freeze it
             return await cost_sink.run(stop)
-        finally:
-            if api is not None:
-                with contextlib.suppress(Exception):
-                    await api.stop()
+    finally:
+        if api is not None:
+            with contextlib.suppress(Exception):
+                await api.stop()

@@ -329,10 +329,15 @@ async def _complete(url: str, sink: subprocess.Popen[bytes], costs: int, audits:
         raise AssertionError(f"the sink exited with {sink.returncode}")
     try:
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            spend = (await client.get("/api/views/spend")).json()["rows"]
-            outcomes = (await client.get("/api/views/outcomes")).json()["rows"]
+            spend_at, outcomes_at = (
+                await client.get("/api/views/spend"),
+                await client.get("/api/views/outcomes"),
+            )
     except httpx.HTTPError:
         return False  # not listening yet
+    if 503 in (spend_at.status_code, outcomes_at.status_code):
+        return False  # listening, the database not open yet
+    spend, outcomes = spend_at.json()["rows"], outcomes_at.json()["rows"]
     stored_costs = sum(r["turns"] for r in spend)
     stored_audits = sum(r["turns"] for r in outcomes)
     assert stored_costs <= costs and stored_audits <= audits  # dedupe: never more

@@ -169,6 +169,8 @@ async def test_a_second_sink_on_a_held_database_or_port_fails_fast_without_joini
         else:
             assert second.code == 2, second.stderr
             assert f"sink.api_port: cannot listen on 127.0.0.1:{first.port}" in second.stderr
+            # It listens before it opens the database: nothing left behind to clean up.
+            assert not (tmp_path / "second.duckdb").exists()
         # A process's start (imports) takes about a second here; joining the group took
         # 6-8 s with the default session timeout.
         assert second.seconds < 5, second
