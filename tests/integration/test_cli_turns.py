@@ -186,6 +186,31 @@ async def test_a_file_with_an_invalid_line_sends_nothing_and_names_line_and_fiel
     assert turn_ids(records) == [later]
 
 
+async def test_a_turn_the_processor_would_dead_letter_as_oversized_is_not_sent(
+    kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path
+) -> None:
+    # Text within its own bound; metadata pushes the record over runtime.max_record_bytes.
+    env = processor_env(kafka, topic_names, NO_GATEWAY, RUNTIME__MAX_RECORD_BYTES="4096")
+    big = dict(TURNS[1], metadata={"notes": "y" * 5_000})
+    path = tmp_path / "turns.jsonl"
+    path.write_text(_jsonl([TURNS[0], big]))
+
+    done = await gwstream(env, "send", "--file", str(path))
+    assert done.returncode == 2, done.stderr
+    assert "line 2: would be a record of" in done.stderr
+    assert "over runtime.max_record_bytes (4096)" in done.stderr
+    assert "nothing was sent" in done.stderr
+    one = await gwstream(
+        env, "send", "--tenant", "acme", "--session", "s9", "--metadata", f"n={'y' * 5000}", "Hi"
+    )
+    assert one.returncode == 2 and "max_record_bytes (4096)" in one.stderr, one.stderr
+
+    after = await gwstream(env, "send", "--tenant", "acme", "--session", "s9", "Later.")
+    [later] = sent_ids(after)
+    records = await read_topic(kafka, topic_names.turns, until=lambda rs: later in turn_ids(rs))
+    assert turn_ids(records) == [later]
+
+
 async def test_tail_prints_only_what_is_published_after_it_says_it_is_reading(
     kafka: KafkaSettings, topic_names: TopicNames, tmp_path: Path
 ) -> None:

@@ -123,9 +123,12 @@ def send(
                 raise GwstreamError(
                     f"--file takes every field from its lines: drop {', '.join(given)}"
                 )
-            turns = _turns_from_file(file)
+            turns = _turns_from_file(file, settings.runtime.max_record_bytes)
         else:
             turns = [_turn_from_options(fields)]
+            problem = _oversized(turns[0], settings.runtime.max_record_bytes)
+            if problem is not None:
+                raise GwstreamError(f"the turn {problem}; nothing was sent")
     except GwstreamError as exc:
         _fail(exc, 2)
 
@@ -165,8 +168,20 @@ def _metadata(items: list[str]) -> dict[str, str]:
     return pairs
 
 
-def _turns_from_file(file: str) -> list[TurnEvent]:
-    """Every turn of ``file`` (``-``: stdin), or GwstreamError naming each bad line's fields."""
+def _oversized(turn: TurnEvent, max_bytes: int) -> str | None:
+    """Why the processor would dead-letter ``turn`` as oversized, or None."""
+    size = len(turn.to_json()) + len(turn.key.encode())
+    if size <= max_bytes:
+        return None
+    return (
+        f"would be a record of {size} bytes, over runtime.max_record_bytes ({max_bytes}), "
+        "which the processor dead-letters as oversized"
+    )
+
+
+def _turns_from_file(file: str, max_bytes: int) -> list[TurnEvent]:
+    """Every turn of ``file`` (``-``: stdin), or GwstreamError naming each bad line's fields
+    (or its size, over ``max_bytes``)."""
     try:
         source: IO[bytes] = sys.stdin.buffer if file == "-" else open(file, "rb")
     except OSError as exc:
@@ -179,9 +194,14 @@ def _turns_from_file(file: str) -> list[TurnEvent]:
             if not line.strip():
                 continue
             try:
-                turns.append(TurnEvent.model_validate_json(line))
+                turn = TurnEvent.model_validate_json(line)
             except ValidationError as exc:
                 bad.append(f"line {number}: {_line_problem(line, exc)}")
+                continue
+            problem = _oversized(turn, max_bytes)
+            if problem is not None:
+                bad.append(f"line {number}: {problem}")
+            turns.append(turn)
     if bad:
         more = len(bad) - _LINES_SHOWN
         shown = bad[:_LINES_SHOWN] + ([f"and {more} more lines"] if more > 0 else [])
