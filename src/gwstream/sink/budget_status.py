@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 
+from gwstream.sink.views.definition import rfc3339
+
 
 def tenant_status(
     conn: duckdb.DuckDBPyConnection, now: datetime, tenant: str | None = None
@@ -113,7 +115,7 @@ def _window(
         "turns": turns,
         "spend": spent,
         "limit": limit,
-        "share_used": float(spent / limit) if limit else None,
+        "share_used": round(float(spent / limit), 6) if limit else None,
         "state": state,
     }
 
@@ -123,7 +125,7 @@ def session_status(
 ) -> dict[str, Any] | None:
     """One session's turns, tokens, cost and token budget (None: no turns stored)."""
     row = conn.execute(
-        """
+        f"""
         SELECT
             count(*),
             sum(input_tokens),
@@ -132,8 +134,13 @@ def session_status(
             any_value(currency),
             arg_max(session_tokens_used, seq) FILTER (WHERE session_tokens_used IS NOT NULL),
             arg_max(session_tokens_left, seq) FILTER (WHERE session_tokens_left IS NOT NULL),
-            count(*) FILTER (WHERE budget_mode = 'lightweight'),
-            CAST(max(occurred_at) AS VARCHAR)
+            count(*) FILTER (
+                WHERE budget_mode = 'lightweight' AND status IS DISTINCT FROM 'refused'
+            ),
+            {rfc3339("max(occurred_at)")},
+            max(seq) FILTER (
+                WHERE session_tokens_left IS NOT NULL AND status IS DISTINCT FROM 'refused'
+            )
         FROM cost_events
         WHERE tenant_id = $tenant AND session_id = $session
         """,
@@ -142,11 +149,22 @@ def session_status(
     if row is None or not row[0]:
         return None
     refused = conn.execute(
-        "SELECT count(*) FROM audit_events WHERE tenant_id = $tenant AND session_id = $session "
-        "AND reason = 'budget_exhausted'",
+        "SELECT count(*), max(seq) FROM audit_events WHERE tenant_id = $tenant "
+        "AND session_id = $session AND reason = 'budget_exhausted'",
         {"tenant": tenant, "session": session},
     ).fetchone()
-    turns, inp, out, cost, currency, used, left, light, last = row
+    refusals, last_refused = refused if refused is not None else (0, None)
+    turns, inp, out, cost, currency, used, left, light, last, last_charged = row
+    if left is None:
+        state = "unlimited"
+    elif left == 0 or (
+        # Refused after the last turn it charged: spent now. A turn answered after a
+        # refusal (a new window) means it is not.
+        last_refused is not None and (last_charged is None or last_refused > last_charged)
+    ):
+        state = "exhausted"
+    else:
+        state = "ok"
     return {
         "tenant_id": tenant,
         "session_id": session,
@@ -158,9 +176,7 @@ def session_status(
         "session_tokens_used": used,
         "session_tokens_left": left,
         "lightweight_turns": light,
-        "budget_refusals": refused[0] if refused else 0,
+        "budget_refusals": refusals,
         "last_turn_at": last,
-        "state": "unlimited"
-        if left is None
-        else ("exhausted" if left == 0 or (refused and refused[0]) else "ok"),
+        "state": state,
     }

@@ -169,6 +169,10 @@ def _text(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, float):
+        # Positional, as a spreadsheet reads it: 5e-06 is written 0.000005.
+        text = repr(value)
+        return format(value, ".15f").rstrip("0").rstrip(".") if "e" in text else text
     return "" if value is None else str(value)
 
 

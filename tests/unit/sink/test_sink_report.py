@@ -17,6 +17,7 @@ import pytest
 from gwstream.errors import GwstreamError
 from gwstream.events import CostEvent, event_id
 from gwstream.sink import CostWriter, SinkError, render, spend_report
+from gwstream.sink.report import csv_text
 from gwstream.sink.schema import COSTS, SCHEMA_VERSION
 
 DAY = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -280,3 +281,9 @@ def test_a_file_of_the_previous_version_is_migrated_then_reported(
     # Nobody held the file, so the report migrated it as a sink would have.
     assert columns == (len(COSTS.columns) + 1,)
     assert versions == (SCHEMA_VERSION,)
+
+
+def test_csv_writes_small_rates_positionally_never_in_exponent_notation() -> None:
+    rows = [{"share": 5e-06, "rate": 0.25, "none": None}]
+    parsed = list(csv.DictReader(io.StringIO(csv_text(rows, ["share", "rate", "none"]))))
+    assert parsed == [{"share": "0.000005", "rate": "0.25", "none": ""}]

@@ -49,6 +49,13 @@ def make_view(
 DAY = "CAST(timezone('UTC', occurred_at) AS DATE)"
 AUDIT_DAY = "CAST(timezone('UTC', produced_at) AS DATE)"
 
+
+def rfc3339(column: str) -> str:
+    """SQL for a TIMESTAMPTZ ``column`` as the events write instants: RFC 3339 in UTC with a
+    ``Z`` and microseconds (a plain VARCHAR cast gives ``2026-12-07 02:33:55.285943+00``)."""
+    return f"strftime(timezone('UTC', {column}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+
 #: A turn the gateway answered: a call was made and billed (not a cache hit, not refused
 #: or failed). Older events without a status count when they have tokens.
 ANSWERED = (

@@ -4,16 +4,16 @@ against its limits."""
 
 from __future__ import annotations
 
-from gwstream.sink.views.definition import AUDIT_DAY, DAY, View, make_view
+from gwstream.sink.views.definition import AUDIT_DAY, DAY, View, make_view, rfc3339
 
-_TOP_SESSIONS = """
+_TOP_SESSIONS = f"""
 SELECT
     tenant_id,
     session_id,
     currency,
     count(*) AS turns,
-    CAST(min(occurred_at) AS VARCHAR) AS first_turn_at,
-    CAST(max(occurred_at) AS VARCHAR) AS last_turn_at,
+    {rfc3339("min(occurred_at)")} AS first_turn_at,
+    {rfc3339("max(occurred_at)")} AS last_turn_at,
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,
     sum(cost) AS cost,
