@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -110,8 +110,8 @@ class CostSink(Service):
     """Consumes the cost and audit topics into the database with group ``sink.group_id``.
 
     Use as ``async with CostSink(...) as sink: await sink.run(stop)``. Entering
-    reaches the broker, checks the topics exist and opens (locks) the
-    database; :meth:`run` joins the group and stores batches until ``stop`` is
+    reaches the broker, checks the topics exist, awaits ``before_open`` (the
+    API binds its port there) and opens (locks) the database; :meth:`run` joins the group and stores batches until ``stop`` is
     set, then finishes the batch in hand; leaving stops the consumer (leaving
     the group) and closes the database. ``on_batch`` is called after each
     stored batch (from the event loop; keep it quick). A progress line is
@@ -125,8 +125,10 @@ class CostSink(Service):
         sink: SinkSettings,
         *,
         on_batch: BatchCallback | None = None,
+        before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._kafka = kafka
+        self._before_open = before_open
         self._topic = topics.costs
         self._audit_topic = topics.audit if sink.audit else None
         self._settings = sink
@@ -197,6 +199,8 @@ class CostSink(Service):
         try:
             for topic in self.topics:
                 await require_partitions(consumer, topic)
+            if self._before_open is not None:
+                await self._before_open()
             await asyncio.to_thread(self._writer.open)
         except BaseException:
             await consumer.stop()

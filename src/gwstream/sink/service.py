@@ -25,10 +25,16 @@ async def run_sink(
     ``api_started`` (if given) gets the port the API listens on once it does
     (useful with port 0), or -1 when ``sink.api_port`` is empty.
     """
-    cost_sink = CostSink(kafka, topics, sink, on_batch=on_batch)
     api: SinkApi | None = None
+
+    async def listen() -> None:
+        # After the topic checks, before the database: a port already taken stops the
+        # sink before it creates a file.
+        if api is not None:
+            await api.start()
+
+    cost_sink = CostSink(kafka, topics, sink, on_batch=on_batch, before_open=listen)
     if sink.api_port is not None:
-        # Listen first: a port already taken stops the sink before it creates a database.
         api = SinkApi(
             cost_sink.writer.cursor,
             cost_sink,
@@ -36,7 +42,6 @@ async def run_sink(
             host=sink.api_host,
             port=sink.api_port,
         )
-        await api.start()
     try:
         async with cost_sink:
             if api_started is not None and not api_started.done():
