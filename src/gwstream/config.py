@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -459,11 +460,47 @@ class _FileAndEnv(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = _config_file.get()
-        if path is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
-        return tuple(sources)
+        if path is None:
+            return (init_settings, env_settings)
+        file = YamlConfigSettingsSource(settings_cls, yaml_file=path)
+        return (init_settings, _EnvMatchingFileIds(settings_cls, env_settings, file), file)
+
+
+class _EnvMatchingFileIds(PydanticBaseSettingsSource):
+    """The GWSTREAM_* variables, with the ids the YAML file defines (tenants, gateways, use
+    cases) matched across what a variable name cannot carry: ``GWSTREAM_TENANTS__NORTHWIND_BANK
+    __SPEND__DAILY`` sets tenant ``northwind-bank`` when the file defines it and no
+    ``northwind_bank`` (names are matched ignoring case and with ``-`` read as ``_``)."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env: PydanticBaseSettingsSource,
+        file: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._env, self._file = env, file
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        matched = _match_ids(self._env(), self._file())
+        return matched if isinstance(matched, dict) else {}
+
+
+def _match_ids(env: Any, file: Any) -> Any:
+    """``env`` with each key the file has under another spelling renamed to the file's."""
+    if not isinstance(env, dict) or not isinstance(file, dict):
+        return env
+    spelled = {str(k).lower().replace("-", "_"): k for k in file}
+    out: dict[Any, Any] = {}
+    for key, value in env.items():
+        if key not in file:
+            key = spelled.get(str(key).lower().replace("-", "_"), key)
+        out[key] = _match_ids(value, file.get(key))
+    return out
 
 
 class Settings(_FileAndEnv):
@@ -624,8 +661,9 @@ def _unparsable_env(exc: SettingsError) -> str:
 
 
 def env_name(*path: str | int) -> str:
-    """The environment variable that sets ``path`` (``GWSTREAM_RUNTIME__MAX_IN_FLIGHT``)."""
-    return "GWSTREAM_" + "__".join(str(p).upper() for p in path)
+    """The environment variable that sets ``path`` (``GWSTREAM_RUNTIME__MAX_IN_FLIGHT``; an id
+    such as tenant ``northwind-bank`` is written ``NORTHWIND_BANK``, see :class:`_EnvMatchingFileIds`)."""
+    return "GWSTREAM_" + "__".join(str(p).upper().replace("-", "_") for p in path)
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:
@@ -673,9 +711,6 @@ def _missing_secret(path: tuple[str | int, ...], ctx: Mapping[str, Any]) -> str:
     what, needs = str(ctx["what"]), str(ctx.get("needs") or "")
     secret, file = str(ctx["secret"]).split("."), str(ctx["file"])
     first = f"{needs}, and " if needs else ""
-    if any(isinstance(p, str) and p != p.lower() for p in path):
-        # Names in the environment are read in lower case: it cannot reach this one.
-        return f"{what}: set {first}{file} to a file holding the secret"
     variable = env_name(*path, *secret)
     return f"{what}: set {first}{variable} in the environment, or {file} to a file holding it"
 

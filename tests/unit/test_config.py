@@ -258,13 +258,42 @@ def test_a_gateway_without_its_oauth_section_is_told_what_to_set(tmp_path: Path)
     )
 
 
-def test_a_gateway_the_environment_cannot_name_is_told_to_use_a_secret_file(
-    tmp_path: Path,
+def test_a_gateway_named_with_capitals_and_hyphens_is_told_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    yaml = COGNIGY.format(name="Cog") + "    oauth: {client_id: cx}\ndefault_gateway: Cog\n"
+    yaml = COGNIGY.format(name="Cog-EU") + "    oauth: {client_id: cx}\ndefault_gateway: Cog-EU\n"
     assert _refusal(tmp_path, yaml).splitlines()[1] == (
-        "  gateways.Cog.oauth: no client secret: set client_secret_file to a file holding the secret"
+        "  gateways.Cog-EU.oauth: no client secret: set "
+        "GWSTREAM_GATEWAYS__COG_EU__OAUTH__CLIENT_SECRET in the environment, or "
+        "client_secret_file to a file holding it"
     )
+    # And that variable does reach it.
+    monkeypatch.setenv("GWSTREAM_GATEWAYS__COG_EU__OAUTH__CLIENT_SECRET", "s3cret")
+    (tmp_path / "g.yaml").write_text(yaml)
+    settings = load_settings(tmp_path / "g.yaml")
+    oauth = settings.gateways["Cog-EU"].oauth
+    assert oauth is not None and oauth.client_secret is not None
+    assert oauth.client_secret.get_secret_value() == "s3cret"
+
+
+def test_variables_reach_ids_the_file_spells_with_hyphens_or_capitals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable name cannot hold '-' and is read in lower case: NORTHWIND_BANK is the
+    file's northwind-bank (not a new tenant northwind_bank), ACMETEL its AcmeTel."""
+    config = tmp_path / "t.yaml"
+    config.write_text(
+        'tenants:\n  northwind-bank: {spend: {daily: "0.003"}}\n  AcmeTel: {rpm: 10}\n'
+    )
+    monkeypatch.setenv("GWSTREAM_TENANTS__NORTHWIND_BANK__SPEND__DAILY", "600")
+    monkeypatch.setenv("GWSTREAM_TENANTS__ACMETEL__RPM", "5")
+    monkeypatch.setenv("GWSTREAM_TENANTS__NEW_ONE__RPM", "7")
+    settings = load_settings(config)
+    assert sorted(settings.tenants) == ["AcmeTel", "new_one", "northwind-bank"]
+    spend = settings.tenants["northwind-bank"].spend
+    assert spend is not None and str(spend.daily) == "600"
+    assert settings.tenants["AcmeTel"].rpm == 5
+    assert settings.tenants["new_one"].rpm == 7  # no such id in the file: taken as written
 
 
 def test_list_entries_are_named_as_the_file_nests_them(tmp_path: Path) -> None:
