@@ -1,3 +1,3 @@
-from gwstream.cli import main
+from gwstream.entry import main
 
 main()

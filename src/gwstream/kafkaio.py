@@ -137,9 +137,9 @@ async def close_consumer(consumer: AIOKafkaConsumer, kafka: KafkaSettings) -> No
         await asyncio.wait_for(consumer.stop(), kafka.close_timeout_s)
     except TimeoutError:
         log.warning(
-            "leaving consumer group %s took over %.0fs (a group join was in progress); closed "
-            "without leaving: the group rebalances once the broker drops this member after "
-            "kafka.session_timeout_ms",
+            "leaving consumer group %s took over %.0fs (the broker did not answer, or held a "
+            "group join open); closed without leaving: the group rebalances once the broker "
+            "drops this member after kafka.session_timeout_ms",
             kafka.group_id,
             kafka.close_timeout_s,
         )

@@ -47,6 +47,7 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG)."),
 ]
 err = Console(stderr=True, soft_wrap=True)
+_log = logging.getLogger("gwstream.cli")
 
 
 def _settings(config: Path | None) -> Settings:
@@ -73,12 +74,27 @@ def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
     async def runner() -> Any:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_signal(sig: signal.Signals) -> None:
+            if not stop.is_set():
+                _log.info("%s: stopping cleanly (a second signal stops at once)", sig.name)
+                stop.set()
+            elif task is not None:
+                _log.warning(
+                    "%s again: stopping at once; work not finished is done again on the next start",
+                    sig.name,
+                )
+                task.cancel()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         return await main(stop)
 
     try:
         return asyncio.run(runner())
+    except asyncio.CancelledError:  # a second signal
+        raise typer.Exit(130) from None
     except ConfigError as exc:
         _fail(exc, 2)
     except GwstreamError as exc:  # the broker, a topic, the database: a runtime failure

@@ -184,10 +184,16 @@ class Processor(Service, Generic[T]):
         self._workers.append(watch)
 
     async def stop(self) -> None:
-        """Drain every partition (bounded), commit, and close the clients."""
-        if self._consumer is not None:
-            await self._drain(list(self._parts.values()))
-            self._log_progress("stopped")
+        """Drain every partition (bounded), commit, and close the clients. Cancelled while it
+        drains (a second signal), it still stops the workers and closes the clients."""
+        try:
+            if self._consumer is not None:
+                await self._drain(list(self._parts.values()))
+                self._log_progress("stopped")
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
