@@ -17,6 +17,7 @@ from tests.integration.helpers import (
     audits,
     distinct_turns,
     make_turns,
+    process_turns,
     processor_env,
     settings_for,
     turn_records,
@@ -137,3 +138,22 @@ async def test_a_turn_id_published_twice_is_answered_once_with_the_same_answer(
     assert sorted(a.replayed for a in audits(audit)) == [False, True]
     # The summary at stop counts it, beside what the runtime skipped by commit metadata.
     assert "1 turns delivered again were answered from their session's state" in caplog.text
+
+
+async def test_the_stop_line_counts_the_sessions_held_at_that_moment(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    start_simulator,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="gwstream.runtime.processor")
+    sim: GatewaySimulator = await start_simulator(latency_ms=5)
+    turns = make_turns(sessions=7, turns_per_session=1)
+    # The stop line is logged after the drain, when the commit loop (which also counts the
+    # keys as it goes) has ended: it must count them itself.
+    settings = settings_for(kafka, topic_names, sim.url, stats_interval_s=600)
+    await publish(kafka, turn_records(topic_names.turns, turns))
+    await process_turns(settings, until=lambda s: s.processed == len(turns))
+    stopped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stopped:")]
+    assert len(stopped) == 1 and "7 records done" in stopped[0]
+    assert ", 7 keys with state," in stopped[0], stopped[0]

@@ -188,8 +188,8 @@ class Processor(Service, Generic[T]):
         drains (a second signal), it still stops the workers and closes the clients."""
         try:
             if self._consumer is not None:
-                await self._drain(list(self._parts.values()))
-                self._log_progress("stopped")
+                held = await self._drain(list(self._parts.values()))
+                self._log_progress("stopped", state_keys=held)  # the drain let go of them
         finally:
             await self._close()
 
@@ -499,8 +499,16 @@ class Processor(Service, Generic[T]):
 
     # -- commits, rebalance, drain -----------------------------------------------------
 
-    def _log_progress(self, prefix: str) -> None:
+    def _live_state_keys(self) -> int:
+        return sum(
+            len(p.store)
+            for p in self._parts.values()
+            if p.store is not None and not p.revoked and not p.restoring
+        )
+
+    def _log_progress(self, prefix: str, state_keys: int | None = None) -> None:
         s = self.stats
+        s.state_keys = self._live_state_keys() if state_keys is None else state_keys
         log.info(
             "%s: %d records done (%d of them dead-lettered), %d skipped as finished before "
             "(commit metadata), "
@@ -561,10 +569,11 @@ class Processor(Service, Generic[T]):
                 p.committed = (offsets[p.tp].offset, offsets[p.tp].metadata)
         self.stats.commits += 1
 
-    async def _drain(self, parts: Sequence[Partition]) -> None:
-        """Stop dispatching for ``parts``, wait (bounded) for their work, commit, drop them."""
+    async def _drain(self, parts: Sequence[Partition]) -> int:
+        """Stop dispatching for ``parts``, wait (bounded) for their work, commit, drop them;
+        return how many keys with state they held at the end."""
         if not parts:
-            return
+            return 0
         self.stats.draining += len(parts)
         for p in parts:
             p.revoked = True
@@ -588,6 +597,7 @@ class Processor(Service, Generic[T]):
                     task.cancel()
         # Only records marked done count, so abandoned ones stay uncommitted.
         await self._commit(parts)
+        held = sum(len(p.store) for p in parts if p.store is not None and not p.restoring)
         for p in parts:
             if p.snapshot is not None and not p.snapshot.done():
                 p.snapshot.cancel()  # its restore point is only moved once it completes
@@ -597,6 +607,7 @@ class Processor(Service, Generic[T]):
             self.stats.paused.discard(p.tp.partition)
         self.stats.assigned = sorted(tp.partition for tp in self._parts)
         self.stats.draining -= len(parts)
+        return held
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         self.stats.rebalances += 1
