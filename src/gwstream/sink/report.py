@@ -400,8 +400,22 @@ def read_anywhere(
     fetched = _from_api(database, sink, url, lambda at: fetch_view(at, view, filters))
     if fetched is not None:
         return fetched
+    hint = _if_held(database, sink)
     database = database or sink.database
-    return read_report(database, view, filters), str(database)
+    return read_report(database, view, filters, if_held=hint), str(database)
+
+
+def _if_held(database: Path | None, sink: SinkSettings) -> str:
+    """What to do when a sink holds the file a report (or export) was about to read."""
+    if database is not None:
+        return READ_THROUGH_API
+    at = api_url(sink)
+    if at is None:
+        return (
+            "its API is off (sink.api_port is empty): give the sink an api_port to read "
+            "through it, or stop the sink"
+        )
+    return f"no sink answered at {at}: pass --url with the address of the one holding it"
 
 
 _T = TypeVar("_T")
@@ -453,8 +467,9 @@ def export_anywhere(
         body, target = fetched
         _write_atomically(output, body)
         return target
+    hint = _if_held(database, sink)
     database = database or sink.database
-    conn = open_read_only(database)
+    conn = open_read_only(database, if_held=hint)
     try:
         sql, params = view_sql(VIEWS[view], filters)
         partial = output.with_name(f".{output.name}.partial")

@@ -287,3 +287,25 @@ def test_csv_writes_small_rates_positionally_never_in_exponent_notation() -> Non
     rows = [{"share": 5e-06, "rate": 0.25, "none": None}]
     parsed = list(csv.DictReader(io.StringIO(csv_text(rows, ["share", "rate", "none"]))))
     assert parsed == [{"share": "0.000005", "rate": "0.25", "none": ""}]
+
+
+@pytest.mark.parametrize(
+    ("api_port", "hint"),
+    [
+        (None, "its API is off (sink.api_port is empty)"),
+        (9, "no sink answered at http://127.0.0.1:9: pass --url"),
+    ],
+)
+def test_a_held_file_with_no_api_to_read_says_what_to_do_instead(
+    tmp_path: Path, api_port: int | None, hint: str
+) -> None:
+    from gwstream.config import SinkSettings
+    from gwstream.sink.report import read_anywhere
+    from gwstream.sink.views import NO_FILTERS
+
+    database = tmp_path / "costs.duckdb"
+    sink = SinkSettings(database=database, api_port=api_port)
+    with CostWriter(database), pytest.raises(SinkError) as held:
+        read_anywhere("spend", NO_FILTERS, database=None, sink=sink)
+    assert hint in str(held.value)
+    assert "leave out --database" not in str(held.value)
