@@ -131,6 +131,11 @@ class _Collector(Collector):
                 "Audit events and budget notices new to the database",
                 s.audit_inserted,
             ),
+            (
+                "gwstream_sink_audit_duplicates",
+                "Audit events and budget notices already stored (replays)",
+                s.audit_seen - s.audit_inserted,
+            ),
             ("gwstream_sink_bad_records", "Records skipped as unparsable", s.bad_records),
         ):
             yield CounterMetricFamily(name, doc, value=value)

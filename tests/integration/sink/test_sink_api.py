@@ -162,8 +162,12 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
             assert (session["turns"], session["cost"]) == (2, "0.125000000")
             assert (await client.get("/budget/status", params={"session": "s2"})).status_code == 400
 
+            # Two audit events delivered again (a replay): stored once, counted as duplicates.
+            await publish(kafka, topic_names.audit, audits[:2])
+            await wait_for(lambda: sink.stats[-1].audit_seen >= len(audits) + 2, timeout=30)
             metrics = (await client.get("/metrics")).text
             assert "gwstream_sink_cost_events_stored_total 4.0" in metrics
+            assert "gwstream_sink_audit_duplicates_total 2.0" in metrics
             assert "gwstream_sink_lag_records" in metrics
 
         # The CLI reads through the API while the sink holds the file (in a thread: the
