@@ -108,3 +108,23 @@ async def test_a_missing_changelog_is_created_with_the_turns_topics_real_partiti
     finally:
         await admin.close()
     assert len(described[0]["partitions"]) == 5
+
+
+def test_the_broker_command_on_a_taken_port_is_a_usage_error_exit_2() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "gwstream", "broker", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"--port: 127.0.0.1:{port} is already in use" in done.stderr

@@ -161,6 +161,10 @@ def export(
     if fmt != "parquet":
         err.print(f"[red]error:[/] --format must be parquet, not {fmt!r}")
         raise typer.Exit(2)
+    if not output.parent.is_dir() or output.is_dir():
+        where = "is a directory" if output.is_dir() else f"{output.parent} is no directory"
+        err.print(f"[red]error:[/] --output {output}: {where}")
+        raise typer.Exit(2)
     _check_view(view, "VIEW")
     filters = _filters(tenant, since, until, model, gateway, limit)
     source = _analyst(

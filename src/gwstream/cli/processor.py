@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gwstream.cli.shared import ConfigOpt, _fail, _require_cluster, _run, _settings, app
+from gwstream.cli.shared import ConfigOpt, _fail, _require_cluster, _run, _settings, app, err
 from gwstream.errors import GwstreamError
 
 
@@ -84,7 +84,15 @@ def broker(
     ] = 9092,
 ) -> None:
     """Run the embedded Tansu broker in the foreground (in-memory; for development)."""
-    from gwstream.broker import EmbeddedBroker
+    from gwstream.broker import EmbeddedBroker, port_is_free
+
+    if port and not port_is_free("127.0.0.1", port):
+        # A usage error, as for the sink's api_port: the command line asks for a taken port.
+        err.print(
+            f"[red]error:[/] --port: 127.0.0.1:{port} is already in use; pick another port "
+            "(0 picks a free one)"
+        )
+        raise typer.Exit(2)
 
     async def main(stop: asyncio.Event) -> None:
         async with EmbeddedBroker(port=port) as b:

@@ -168,3 +168,15 @@ def test_reconcile_exits_as_report_does_on_a_file_it_cannot_read(
     assert held.exit_code == 1, held.stderr
     bad = runner.invoke(app, ["gateways", "reconcile", "--format", "xml"])
     assert bad.exit_code == 2
+
+
+def test_export_to_a_directory_that_does_not_exist_is_a_usage_error_exit_2(
+    database: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "nope" / "spend.parquet"
+    done = CliRunner().invoke(
+        app, ["export", "spend", "-o", str(output), "--database", str(database)]
+    )
+    assert done.exit_code == 2, done.output
+    assert f"{output.parent} is no directory" in done.output
+    assert not output.parent.exists()
