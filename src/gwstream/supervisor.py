@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 #: The environment variable naming a child's index.
 CHILD_ENV = "GWSTREAM_CHILD"
+#: The environment variable naming the supervisor's pid (a child checks it is still there).
+PARENT_ENV = "GWSTREAM_CHILD_OF"
+#: How long children told to stop at once may take before they are killed.
+_HURRY_S = 10.0
 _MAX_BACKOFF_S = 30.0
 #: Exit code of a child whose configuration is wrong (see `gwstream run`).
 _USAGE_ERROR = 2
@@ -78,14 +82,21 @@ class Supervisor:
         self.restarts = 0
 
     def _child_env(self, index: int) -> dict[str, str]:
-        env = {**self._env, CHILD_ENV: str(index)}
+        env = {**self._env, CHILD_ENV: str(index), PARENT_ENV: str(os.getpid())}
         if self._metrics_port:
             env["GWSTREAM_METRICS__PORT"] = str(self._metrics_port + index)
         return env
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
+        # A session of its own: a terminal's Ctrl-C reaches the supervisor alone, which
+        # forwards it once (a child that got it twice would stop without draining).
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gwstream", *self._argv, env=self._child_env(index)
+            sys.executable,
+            "-m",
+            "gwstream",
+            *self._argv,
+            env=self._child_env(index),
+            start_new_session=True,
         )
         self._children[index] = proc
         log.info("child %d started (pid %d)", index, proc.pid)
@@ -112,6 +123,11 @@ class Supervisor:
                 failed = [t.result() for t in done if t is not stopping]
                 # A keeper returns only when the children cannot be kept running.
                 return await self._drain(max(failed))
+        except asyncio.CancelledError:
+            # A second signal: pass it on (each child then stops at once) and leave no
+            # child behind.
+            await self._hurry()
+            raise
         finally:
             for task in (stopping, *keepers):
                 task.cancel()
@@ -154,6 +170,24 @@ class Supervisor:
             self.restarts += 1
             await self._spawn(index)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    async def _hurry(self) -> None:
+        """SIGTERM every live child again (the second signal stops it without draining),
+        wait a little, SIGKILL what is left."""
+        self._stopping = True
+        live = [p for p in self._children.values() if p.returncode is None]
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(_HURRY_S):
+                await asyncio.gather(*(p.wait() for p in live))
+        except TimeoutError:
+            for proc in live:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await asyncio.gather(*(p.wait() for p in live))
+        log.warning("children stopped without draining: %s", [p.returncode for p in live])
 
     async def _drain(self, code: int) -> int:
         """SIGTERM every live child, wait for them to drain, SIGKILL the ones that do not."""

@@ -1,6 +1,8 @@
 """`gwstream run --processes 2` on the embedded broker with the simulator over HTTP: two
 children share the consumer group, a child killed with SIGKILL is restarted and nothing is
-lost, SIGTERM drains them all, and children that keep dying stop the supervisor with 1."""
+lost, SIGTERM drains them all, and children that keep dying stop the supervisor with 1.
+A terminal's Ctrl-C (SIGINT to the whole process group) drains once; a second signal stops
+everything at once; children never outlive their supervisor."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Supervised:
             env=env,
             stdout=self._out,
             stderr=self._out,
+            start_new_session=True,  # a process group of its own, as a terminal gives it
         )
 
     def text(self) -> str:
@@ -145,3 +148,70 @@ async def test_children_that_keep_dying_stop_the_supervisor_with_1(
     for pid in run.child_pids().values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def test_ctrl_c_at_a_terminal_drains_once_and_exits_0(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    sim = await start_simulator(latency_ms=5)
+    run = Supervised(processor_env(kafka, topic_names, sim.url), tmp_path / "run.log", 2)
+    supervised.append(run)
+    await wait_for(lambda: "assigned partitions" in run.text(), timeout=60)
+    os.killpg(run.proc.pid, signal.SIGINT)  # what a terminal does: every process in its group
+    assert await _exit_code(run.proc) == 0, run.text()[-3000:]
+    assert "again: stopping at once" not in run.text()
+    for pid in run.child_pids().values():
+        assert _gone(pid)
+
+
+async def test_children_stop_by_themselves_when_their_supervisor_is_killed(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    sim = await start_simulator(latency_ms=5)
+    run = Supervised(processor_env(kafka, topic_names, sim.url), tmp_path / "run.log", 2)
+    supervised.append(run)
+    await wait_for(lambda: len(run.child_pids()) == 2, timeout=60)
+    children = list(run.child_pids().values())
+    run.proc.kill()
+    assert await _exit_code(run.proc) == -signal.SIGKILL
+    await wait_for(lambda: all(_gone(pid) for pid in children), timeout=30)
+    assert "the supervisor (pid" in run.text() and "is gone: stopping cleanly" in run.text()
+
+
+async def test_a_second_signal_stops_the_supervisor_and_its_children_at_once_with_130(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    sim = await start_simulator(latency_ms=20_000)  # calls that outlast any test
+    env = processor_env(kafka, topic_names, sim.url, RUNTIME__DRAIN_TIMEOUT_S="60")
+    run = Supervised(env, tmp_path / "run.log", 2)
+    supervised.append(run)
+    await publish(
+        kafka, turn_records(topic_names.turns, make_turns(sessions=8, turns_per_session=1))
+    )
+    await wait_for(lambda: sim.stats.in_flight > 0 and len(run.child_pids()) == 2, timeout=60)
+    children = list(run.child_pids().values())
+    run.proc.send_signal(signal.SIGTERM)
+    await wait_for(lambda: run.text().count("SIGTERM: stopping cleanly") >= 3, timeout=30)
+    run.proc.send_signal(signal.SIGTERM)
+    assert await _exit_code(run.proc, timeout=30) == 130, run.text()[-3000:]
+    assert all(_gone(pid) for pid in children)  # none left draining as an orphan

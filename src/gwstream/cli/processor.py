@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated
 
@@ -56,7 +58,10 @@ def run(
     except (GwstreamError, ValueError) as exc:
         _fail(exc, 2)
     count = settings.runtime.process_count()
-    if count == 1 or CHILD_ENV in os.environ:
+    if CHILD_ENV in os.environ:
+        _run(lambda stop: _as_child(run_processor(settings, stop), stop))
+        return
+    if count == 1:
         _run(lambda stop: run_processor(settings, stop))
         return
     r = settings.runtime
@@ -75,6 +80,35 @@ def _int(value: str) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"--processes must be a number or auto, not {value!r}") from None
+
+
+async def _as_child(main: Awaitable[None], stop: asyncio.Event) -> None:
+    """Run a supervised child's ``main``; should the supervisor die (SIGKILL, a crash), stop
+    as on SIGTERM rather than run on as an orphan the next supervisor knows nothing of."""
+    from gwstream.supervisor import PARENT_ENV
+
+    # The supervisor's pid as it said, not getppid(): it may have died before this ran.
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
+
+    async def watch() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), _PARENT_CHECK_S)
+            if os.getppid() != parent and not stop.is_set():
+                logging.getLogger("gwstream.cli").warning(
+                    "the supervisor (pid %d) is gone: stopping cleanly", parent
+                )
+                stop.set()
+
+    watcher = asyncio.create_task(watch(), name="gwstream-parent-watch")
+    try:
+        await main
+    finally:
+        watcher.cancel()
+
+
+#: How often a supervised child checks that its supervisor is alive.
+_PARENT_CHECK_S = 1.0
 
 
 @app.command()
