@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -623,11 +624,33 @@ def _check_yaml_shape(path: Path) -> None:
 _OTHER_ENV = ("GWSTREAM_CONFIG", "GWSTREAM_TEST_", "GWSTREAM_SIMULATOR_", "GWSTREAM_CHILD")
 
 
+#: What Kubernetes sets for a Service (named gwstream, gwstream-sink, ...) in every pod of its
+#: namespace unless the pod says enableServiceLinks: false: GWSTREAM_SINK_SERVICE_HOST,
+#: GWSTREAM_SINK_SERVICE_PORT[_NAME], GWSTREAM_SINK_PORT=tcp://..., GWSTREAM_SINK_PORT_9480_TCP
+#: [_PROTO|_PORT|_ADDR]. Not settings, and never a typo of one (those hold no tcp:// URL).
+_SERVICE_LINK = re.compile(
+    r"^GWSTREAM(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+    r"|PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$"
+)
+_SERVICE_LINK_URL = re.compile(r"^(tcp|udp|sctp)://", re.IGNORECASE)
+
+
+def _service_link(name: str, value: str) -> bool:
+    upper = name.upper()
+    if "__" in upper:
+        return False
+    if _SERVICE_LINK.match(upper):
+        return True
+    return upper.endswith("_PORT") and bool(_SERVICE_LINK_URL.match(value))
+
+
 def _check_env_names() -> None:
     """Catch typos in section names, which pydantic-settings would silently ignore."""
     known = sorted(Settings.model_fields)
-    for name in os.environ:
+    for name, value in os.environ.items():
         if not name.upper().startswith("GWSTREAM_") or name.upper().startswith(_OTHER_ENV):
+            continue
+        if _service_link(name, value):
             continue
         section = name[len("GWSTREAM_") :].split("__", 1)[0].lower()
         if section not in known:

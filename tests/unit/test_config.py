@@ -198,6 +198,28 @@ def test_a_mistyped_environment_variable_gets_the_closest_known_one(
     assert str(caught.value) == hint
 
 
+def test_kubernetes_service_links_are_not_taken_for_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What Kubernetes sets for Services named gwstream and gwstream-sink in every pod."""
+    for name, value in {
+        "GWSTREAM_SERVICE_HOST": "10.0.0.2",
+        "GWSTREAM_SERVICE_PORT": "9464",
+        "GWSTREAM_PORT": "tcp://10.0.0.2:9464",
+        "GWSTREAM_SINK_SERVICE_PORT_API": "9480",
+        "GWSTREAM_SINK_PORT": "tcp://10.0.0.1:9480",
+        "GWSTREAM_SINK_PORT_9480_TCP": "tcp://10.0.0.1:9480",
+        "GWSTREAM_SINK_PORT_9480_TCP_ADDR": "10.0.0.1",
+        "GWSTREAM_SINK_PORT_9480_TCP_PROTO": "tcp",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().sink.api_port == 9480
+    # A typo of a setting is still one: it holds no tcp:// address.
+    monkeypatch.setenv("GWSTREAM_METRICS_PORT", "9464")
+    with pytest.raises(ConfigError, match="did you mean GWSTREAM_METRICS__PORT"):
+        load_settings()
+
+
 def test_a_bad_value_from_the_environment_names_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
