@@ -31,15 +31,25 @@ def test_each_protocol_with_what_it_needs_is_accepted() -> None:
         ({"model": "no-such-model"}, "not in the model matrix"),
         ({"max_tokens": 100_000}, "exceeds gpt-4o-mini's max output"),
         ({"rpm": 0}, r"gateways\.g\.rpm"),
-        ({"base_urls": ["ftp://x"]}, "not an http"),
+        ({"base_urls": ["ftp://x"]}, r"base_urls\[0\] \(ftp://x\): must be an http\(s\) URL"),
+        # Credentials in a URL are refused without being quoted.
+        (
+            {"base_urls": ["http://a.example/v1?api-key=SECRETKEY"]},
+            r"base_urls\[0\] \(http://a\.example/v1\?\*\*\*\): must not have a query",
+        ),
+        (
+            {"base_urls": ["http://a.example", "http://u:pw-SECRET@b.example"]},
+            r"base_urls\[1\] \(http://\*\*\*@b\.example\): must not carry credentials",
+        ),
         ({"protocol": "cognigy.chat", "oauth": {"client_id": "cx"}}, "client_secret"),
     ],
 )
 def test_bad_gateway_definitions_fail_at_start_naming_the_problem(
     gw: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as refused:
         load_settings(**_gateways(**gw))
+    assert "SECRETKEY" not in str(refused.value) and "pw-SECRET" not in str(refused.value)
 
 
 def test_a_model_can_be_added_to_the_matrix_per_gateway() -> None:

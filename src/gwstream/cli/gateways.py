@@ -42,6 +42,7 @@ def gateways_check(
     from gwstream.app import load_prices
     from gwstream.gateways.health import check_gateways
     from gwstream.gateways.overview import invalid_gateways, missing_key_hint, tenants_table
+    from gwstream.gateways.settings import safe_url
 
     try:
         settings = _settings(config)
@@ -63,7 +64,8 @@ def gateways_check(
             ", ".join(f"{v} {unit}" for v, unit in ((gw.rpm, "rpm"), (gw.tpm, "tpm")) if v)
             or "unlimited"
         )
-        table.add_row(name, gw.protocol, gw.model, "\n".join(gw.base_urls), auth, limits)
+        urls = "\n".join(safe_url(u) for u in gw.base_urls)
+        table.add_row(name, gw.protocol, gw.model, urls, auth, limits)
     out.print(table)
     if settings.tenants:
         out.print(tenants_table(settings, out.width))

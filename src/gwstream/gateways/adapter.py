@@ -47,6 +47,7 @@ from gwstream.gateways.failures import (
 from gwstream.gateways.protocols import facts
 from gwstream.gateways.resilience import Retrier, RetryPolicy
 from gwstream.gateways.scopes import forbidden_error
+from gwstream.gateways.settings import safe_url
 from gwstream.gateways.streams import MalformedChunk, StreamCut
 from gwstream.lifecycle import Service
 from gwstream.tokens import MessageLike, TokenCounter, default_counter
@@ -77,11 +78,13 @@ class Exchange:
 def _normalise_base_url(url: str, *, credentials_hint: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"gateway base_url must be an http(s) URL, got {url!r}")
+        raise ConfigError(f"gateway base_url must be an http(s) URL, got {safe_url(url)}")
     if parts.username or parts.password:
         raise ConfigError(f"gateway base_url must not carry credentials; {credentials_hint}")
     if parts.query or parts.fragment:
-        raise ConfigError(f"gateway base_url must not have a query or fragment, got {url!r}")
+        raise ConfigError(
+            f"gateway base_url must not have a query or fragment, got {safe_url(url)}"
+        )
     return url.rstrip("/")
 
 

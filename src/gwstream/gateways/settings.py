@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -48,6 +49,38 @@ def missing_secret(what: str, *, prefix: str = "", needs: str = "") -> PydanticC
         f"{what}: set {also}{secret} or {file}",
         {"what": what, "needs": needs, "secret": secret, "file": file},
     )
+
+
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line, an error or a table: no user, password, query or fragment
+    (an API key often rides in one), which show as ``***``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not a URL)"
+    if not parts.scheme or not host:
+        return "(not a URL)"
+    user = "***@" if parts.username or parts.password else ""
+    rest = ("?***" if parts.query else "") + ("#***" if parts.fragment else "")
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}{rest}"
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a gateway endpoint (never quoting it), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  raises on a port that is no number
+    except ValueError:
+        return "not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host"
+    if parts.username or parts.password:
+        return "must not carry credentials: give them as api_key/api_key_file or oauth"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment: give credentials as api_key/api_key_file"
+    return None
 
 
 class ModelLimits(_Section):
@@ -149,9 +182,10 @@ class GatewaySettings(_Section):
 
     @model_validator(mode="after")
     def _protocol_requirements(self) -> GatewaySettings:
-        for url in self.base_urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"base_urls: {url!r} is not an http(s) URL")
+        for i, url in enumerate(self.base_urls):
+            problem = base_url_problem(url)
+            if problem is not None:
+                raise ValueError(f"base_urls[{i}] ({safe_url(url)}): {problem}")
         needs_oauth = PROTOCOL_FACTS[self.protocol].oauth
         if needs_oauth and self.oauth is None:
             raise missing_secret(
