@@ -12,6 +12,7 @@ CloudEvents headers), some twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import socket
@@ -295,6 +296,7 @@ def service_settings(**overrides: Any) -> WebhookServiceSettings:
         "drain_timeout_s": 2.0,
         "cost_wait_s": 5.0,
         "stats_interval_s": 1.0,
+        "start_from": "earliest",  # the tests publish before the service starts
     }
     return WebhookServiceSettings(**(fields | overrides))
 
@@ -490,6 +492,35 @@ async def test_events_not_delivered_by_shutdown_are_delivered_after_a_restart(
     assert stats.delivered == TURNS
     assert receiver.bad_signatures == 0
     assert await committed(kafka, settings.group_id, sorted(ends)) == ends
+
+
+async def test_a_new_group_starting_from_latest_sends_no_history(
+    kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
+) -> None:
+    receiver.script = lambda tenant, turn_id, attempt: (200, {})
+    # One record a batch: the embedded broker reports a partition's end short (by batches,
+    # not records) when records were written in batches, and latest would start before it.
+    for event in [e for i in range(4) for e in turn_events("acme", i)]:
+        await publish(kafka, topic_names, [event])
+    hooks = {
+        "acme": WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    }
+    service = WebhookService(kafka, topic_names, service_settings(start_from="latest"), hooks)
+    stop = asyncio.Event()
+    async with service:
+        run = asyncio.create_task(service.run(stop))
+        # Publish new turns until one arrives: the group has then found the end it starts at.
+        new = 100
+        while not receiver.ids("acme") and not run.done():
+            await publish(kafka, topic_names, turn_events("acme", new))
+            new += 1
+            with contextlib.suppress(AssertionError):
+                await wait_for(lambda: bool(receiver.ids("acme")) or run.done(), timeout=2)
+        stop.set()
+        await run
+    delivered = receiver.ids("acme")
+    assert delivered, "a turn published after the start was delivered"
+    assert not delivered & ids("acme", range(4)), "history was sent"
 
 
 async def test_the_service_refuses_to_start_without_a_readable_secret(

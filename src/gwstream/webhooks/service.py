@@ -208,6 +208,7 @@ class WebhookService(Service):
             self._kafka,
             group_id=self._cfg.group_id,
             partition_assignment_strategy=(RangePartitionAssignor,),
+            auto_offset_reset=self._cfg.start_from,
         )
         consumer.subscribe(topics, listener=_Listener(self))
         await start_client(producer, self._kafka)

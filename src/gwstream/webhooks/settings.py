@@ -110,6 +110,12 @@ class WebhookServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     group_id: str = Field(default="gwstream-webhooks", min_length=1)
+    start_from: Literal["latest", "earliest"] = Field(
+        default="latest",
+        description="Where the group starts the first time, before it has committed anything: "
+        "latest sends only what is published from then on; earliest also every retained event "
+        "(days of history, to every tenant); later starts resume where it left off",
+    )
     concurrency: int = Field(
         default=256, ge=1, le=10_000, description="Webhook requests in flight, all tenants"
     )
