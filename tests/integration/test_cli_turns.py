@@ -265,6 +265,21 @@ async def test_tail_exits_1_when_count_is_not_reached_before_the_timeout(
     assert f"0 of 1 records from {topic_names.responses}, then none for 1 s" in done.stderr
 
 
+async def test_tail_reads_the_webhook_dead_letters(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    env = processor_env(
+        kafka, topic_names, NO_GATEWAY, TOPICS__WEBHOOKS_DLQ=topic_names.webhooks_dlq
+    )
+    given = {"event_id": "e-1", "tenant_id": "acme", "reason": "attempts_exhausted"}
+    await publish(kafka, [(topic_names.webhooks_dlq, b"acme:s-7", json.dumps(given).encode(), [])])
+    done = await gwstream(
+        env, "tail", "webhooks_dlq", "--from-beginning", "--count", "1", "--timeout", "30"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == given
+
+
 async def test_tail_dlq_prints_each_dead_letter_with_its_reason(
     kafka: KafkaSettings,
     topic_names: TopicNames,

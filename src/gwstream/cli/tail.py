@@ -41,6 +41,7 @@ class TailTopic(StrEnum):
     audit = "audit"
     dlq = "dlq"
     turns = "turns"
+    webhooks_dlq = "webhooks_dlq"
 
 
 @app.command()
