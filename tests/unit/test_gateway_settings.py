@@ -89,3 +89,12 @@ def test_retry_and_fallback_statuses_take_only_retryable_kinds() -> None:
     assert (ok.retry_on_status, ok.fallback_on_status) == ([429, 529], [])
     with pytest.raises(ValidationError, match=r"remove \[400\]"):
         GatewaySettings(base_urls=["http://gw"], fallback_on_status=[400, 503])
+
+
+def test_an_empty_api_key_from_the_environment_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GWSTREAM_GATEWAYS__G__API_KEY", "")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(**_gateways())
+    assert "gateways.g.api_key (GWSTREAM_GATEWAYS__G__API_KEY): is empty" in str(refused.value)

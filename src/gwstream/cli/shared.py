@@ -108,7 +108,11 @@ def _fail(exc: BaseException, code: int) -> NoReturn:
     if json_logs():
         logging.getLogger("gwstream.cli").error("%s", exc, extra={"exit_code": code})
     else:
-        err.print(f"[red]error:[/] {exc}")
+        from gwstream.supervisor import CHILD_ENV
+
+        child = os.environ.get(CHILD_ENV)  # a supervised child: say which
+        who = f"child {child} " if child is not None else ""
+        err.print(f"[red]{who}error:[/] {exc}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -167,6 +167,14 @@ class GatewaySettings(_Section):
         default_factory=dict, description="Model matrix entries (beside the bundled ones)"
     )
 
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_empty(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().strip():
+            # An empty variable (a secret not mounted) would mean calls without a key.
+            raise ValueError("is empty: give the key, or leave api_key out for no key")
+        return v
+
     @field_validator("retry_on_status", "fallback_on_status")
     @classmethod
     def _retryable_statuses(cls, v: list[int] | None) -> list[int] | None:

@@ -74,6 +74,8 @@ class WebhookSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> WebhookSettings:
+        if self.secret is not None and not self.secret.get_secret_value().strip():
+            raise ValueError("secret is empty: give the secret, or use secret_env or secret_file")
         sources = [self.secret, self.secret_env, self.secret_file]
         if sum(s is not None for s in sources) != 1:
             raise ValueError("give exactly one of secret, secret_env or secret_file")

@@ -58,6 +58,7 @@ def test_the_secret_stays_out_of_reprs() -> None:
         ({"max_attempts": 0}, "greater than or equal to 1"),
         ({"timeout_s": 0}, "greater than 0"),
         ({"retries": 3}, "Extra inputs are not permitted"),
+        ({"secret": ""}, "secret is empty"),
     ],
 )
 def test_invalid_endpoint_settings_say_what_to_fix(fields: dict[str, Any], message: str) -> None:
