@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import logging
 import socket
 import time
 import uuid
@@ -600,15 +601,22 @@ async def test_a_second_member_takes_partitions_and_every_event_is_still_deliver
 
 
 async def test_a_tenant_with_a_full_queue_has_new_events_dead_lettered(
-    kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="gwstream.webhooks.service")
     events = [e for i in range(TURNS) for e in turn_events("globex", i)]
     ends = await publish(kafka, topic_names, events)
     hooks = {
         "globex": WebhookSettings(url=f"{receiver.url}/globex", secret=SECRETS["globex"])  # type: ignore[arg-type]
     }
     receiver.script = lambda tenant, turn_id, attempt: (200, {})
-    settings = service_settings(per_tenant_concurrency=1, max_queued_per_tenant=2)
+    # Progress (which sums up dead letters) only at the stop.
+    settings = service_settings(
+        per_tenant_concurrency=1, max_queued_per_tenant=2, stats_interval_s=600
+    )
     service = WebhookService(kafka, topic_names, settings, hooks)
     stop = asyncio.Event()
     async with service:
@@ -636,6 +644,14 @@ async def test_a_tenant_with_a_full_queue_has_new_events_dead_lettered(
     )
     letters = [WebhookDeadLetter.model_validate_json(r.value or b"") for r in records]
     assert {(d.reason, d.attempts) for d in letters} == {("backlog_full", 0)}
+    # One line for the first dead letter of the tenant and reason; the rest summed up.
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("dead-lettered: backlog_full" in m for m in lines) == 1
+    more = stats.dead_lettered - 1
+    assert (
+        f"webhooks: {more} more dead letters since the last progress line: "
+        f"globex backlog_full {more}" in lines
+    )
     assert {d.event_id for d in letters} | receiver.ids("globex") == ids("globex", range(TURNS))
     assert not {d.event_id for d in letters} & receiver.ids("globex")
     assert await committed(kafka, settings.group_id, sorted(ends)) == ends

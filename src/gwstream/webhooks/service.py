@@ -138,6 +138,10 @@ class WebhookService(Service):
         self._fatal: BaseException | None = None
         self._delivered = 0
         self._dead_lettered = 0
+        #: Dead letters since the last progress line, by (tenant, reason): the first of each
+        #: is logged on its own, the rest summed up in the next progress line (a tenant
+        #: that is down would otherwise write a line per event).
+        self._unlogged: dict[tuple[str, str], int] = {}
         self._commits = 0
         self._paused = False
 
@@ -345,16 +349,20 @@ class WebhookService(Service):
         finally:
             if self._dispatcher is not None:
                 self._dispatcher.signal.notify()
-        log.warning(
-            "webhook %s (%s) for tenant %s at %s dead-lettered: %s after %d attempt(s), last %s",
-            d.event_id,
-            d.event_type,
-            event.tenant_id,
-            job.endpoint.host,
-            reason,
-            d.attempts,
-            d.last_error or "none",
-        )
+        seen = self._unlogged.get((event.tenant_id, reason))
+        if seen is None:
+            log.warning(
+                "webhook %s (%s) for tenant %s at %s dead-lettered: %s after %d attempt(s), "
+                "last %s (more of this tenant and reason are summed up in the progress line)",
+                d.event_id,
+                d.event_type,
+                event.tenant_id,
+                job.endpoint.host,
+                reason,
+                d.attempts,
+                d.last_error or "none",
+            )
+        self._unlogged[(event.tenant_id, reason)] = (seen or 0) + (seen is not None)
         self._dead_lettered += 1
         if self._intake is not None:
             self._intake.finish(job)
@@ -484,6 +492,14 @@ class WebhookService(Service):
         )
 
     def _log_progress(self, prefix: str) -> None:
+        more = {k: n for k, n in self._unlogged.items() if n}
+        self._unlogged.clear()
+        if more:
+            log.warning(
+                "webhooks: %d more dead letters since the last progress line: %s",
+                sum(more.values()),
+                ", ".join(f"{t} {r} {n}" for (t, r), n in sorted(more.items())),
+            )
         s = self.stats
         dispatcher = self._dispatcher
         queued = dispatcher.queued() if dispatcher is not None else {}
