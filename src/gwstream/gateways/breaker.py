@@ -124,7 +124,16 @@ class CircuitBreaker:
         state = self.state
         self._failures += 1
         if state is CircuitState.HALF_OPEN or self._failures >= self._policy.failure_threshold:
-            if state is not CircuitState.OPEN:
+            if state is CircuitState.HALF_OPEN:
+                self._times_opened += 1
+                _log.warning(
+                    "circuit for %s %s (model %s) opened again: the probe failed; resting %.0fs",
+                    self.gateway,
+                    self.endpoint,
+                    self.model or "any",
+                    self._policy.open_s,
+                )
+            elif state is not CircuitState.OPEN:
                 self._times_opened += 1
                 _log.warning(
                     "circuit for %s %s (model %s) opened after %d consecutive failures; "

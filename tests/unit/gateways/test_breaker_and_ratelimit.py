@@ -48,6 +48,23 @@ def test_half_open_allows_one_probe_then_closes_on_success_or_reopens_on_failure
     assert b.state is CircuitState.CLOSED and b.allow() and b.allow()
 
 
+def test_a_failed_probe_is_logged_as_such_not_as_the_failures_counted_while_open(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=2, open_s=5), clock=clock)
+    for _ in range(5):  # two open it; three more are calls that were in flight then
+        b.record_failure()
+    clock.now += 5
+    assert b.allow()
+    caplog.clear()
+    b.record_failure()
+    assert b.state is CircuitState.OPEN
+    assert [r.getMessage() for r in caplog.records] == [
+        "circuit for  http://gw (model any) opened again: the probe failed; resting 5s"
+    ]
+
+
 def test_breaker_policy_is_validated() -> None:
     with pytest.raises(ValueError):
         BreakerPolicy(failure_threshold=0)
