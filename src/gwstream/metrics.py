@@ -177,7 +177,9 @@ class MetricsServer(Service):
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
-        self._runner, self.port = await serve(app, self.host, self.port, setting="metrics.port")
+        self._runner, self.port = await serve(
+            app, self.host, self.port, setting="metrics.port", host_setting="metrics.host"
+        )
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

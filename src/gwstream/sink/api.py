@@ -194,7 +194,11 @@ class SinkApi:
 
     async def start(self) -> None:
         self._runner, self.port = await serve(
-            self.app(), self._host, self._port, setting="sink.api_port"
+            self.app(),
+            self._host,
+            self._port,
+            setting="sink.api_port",
+            host_setting="sink.api_host",
         )
         log.info("sink API and dashboard on http://%s:%s/", self._host, self.port)
 
