@@ -42,6 +42,16 @@ _MAX_BACKOFF_S = 30.0
 _USAGE_ERROR = 2
 
 
+def _exit_text(code: int) -> str:
+    """A child's exit code as a log line shows it: ``-9 (SIGKILL)`` for a signal."""
+    if code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return str(code)
+    return str(code)
+
+
 def available_cores() -> int:
     """Cores this process may run on (its CPU affinity, not the machine's count)."""
     try:
@@ -151,16 +161,18 @@ class Supervisor:
                 window.popleft()
             if len(window) >= self._policy.limit:
                 log.error(
-                    "child %d exited %d; %d restarts within %.0fs: children keep failing, stopping",
+                    "child %d exited %s; %d restarts within %.0fs: children keep failing, stopping",
                     index,
-                    code,
+                    _exit_text(code),
                     len(window),
                     self._policy.window_s,
                 )
                 return 1
             if now - started > self._policy.window_s:
                 backoff = self._policy.backoff_s  # it had been running well: start over
-            log.warning("child %d exited %d; restarting it in %.1fs", index, code, backoff)
+            log.warning(
+                "child %d exited %s; restarting it in %.1fs", index, _exit_text(code), backoff
+            )
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(backoff):
                     await stop.wait()

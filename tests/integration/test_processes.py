@@ -98,7 +98,7 @@ async def test_two_children_share_the_group_and_a_killed_one_is_restarted(
     old = run.child_pids()[1]
     os.kill(old, signal.SIGKILL)
     await wait_for(lambda: run.child_pids().get(1, old) != old, timeout=30)
-    assert "child 1 exited -9; restarting it in 0.2s" in run.text()
+    assert "child 1 exited -9 (SIGKILL); restarting it in 0.2s" in run.text()
 
     rest = [t for t in turns if t.seq >= 2]
     await publish(kafka, turn_records(topic_names.turns, rest))
