@@ -183,40 +183,35 @@ class Supervisor:
             await self._spawn(index)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
+    async def _terminate(self, within_s: float) -> list[int] | None:
+        """SIGTERM every live child and wait up to ``within_s`` for them to end; their exit
+        codes, or None when some did not end in time and all left were SIGKILLed."""
+        self._stopping = True
+        live = [p for p in self._children.values() if p.returncode is None]
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(within_s):
+                return list(await asyncio.gather(*(p.wait() for p in live)))
+        except TimeoutError:
+            for proc in live:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await asyncio.gather(*(p.wait() for p in live))
+            return None
+
     async def _hurry(self) -> None:
         """SIGTERM every live child again (the second signal stops it without draining),
         wait a little, SIGKILL what is left."""
-        self._stopping = True
-        live = [p for p in self._children.values() if p.returncode is None]
-        for proc in live:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(_HURRY_S):
-                await asyncio.gather(*(p.wait() for p in live))
-        except TimeoutError:
-            for proc in live:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await asyncio.gather(*(p.wait() for p in live))
-        log.warning("children stopped without draining: %s", [p.returncode for p in live])
+        await self._terminate(_HURRY_S)
+        log.warning("children stopped without draining")
 
     async def _drain(self, code: int) -> int:
         """SIGTERM every live child, wait for them to drain, SIGKILL the ones that do not."""
-        self._stopping = True
-        live = [p for p in self._children.values() if p.returncode is None]
-        for proc in live:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(self._drain_timeout_s + 10):
-                codes = await asyncio.gather(*(p.wait() for p in live))
-        except TimeoutError:
+        codes = await self._terminate(self._drain_timeout_s + 10)
+        if codes is None:
             log.error("children did not drain within %.0fs: killing them", self._drain_timeout_s)
-            for proc in live:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await asyncio.gather(*(p.wait() for p in live))
             return code or 1
         unclean = [c for c in codes if c not in (0, -signal.SIGTERM)]
         if code == 0 and unclean:
