@@ -444,15 +444,16 @@ async def run_processor(
         )
         async with contextlib.AsyncExitStack() as stack:
             if settings.metrics.port is not None:
-                from gwstream.metrics import MetricsServer
+                from gwstream.metrics import MetricsServer, ProcessorCollector
 
+                collector = ProcessorCollector(
+                    processor.stats, gateways, cache if cache.enabled else None
+                )
                 server = await stack.enter_async_context(
                     MetricsServer(
-                        processor.stats,
-                        gateways,
+                        collector,
                         host=settings.metrics.host,
                         port=settings.metrics.port,
-                        cache=cache if cache.enabled else None,
                         probe=processor,
                     )
                 )

@@ -50,6 +50,7 @@ from gwstream.policies import PromptVersionSettings as PromptVersionSettings
 from gwstream.policies import SessionBudgetSettings as SessionBudgetSettings
 from gwstream.policies import SpendLimitSettings as SpendLimitSettings
 from gwstream.policies import window_seconds as window_seconds
+from gwstream.ports import unset_port
 from gwstream.pricing.settings import ModelPriceSettings as ModelPriceSettings
 from gwstream.pricing.settings import PriceMaps, PriceOverrides
 from gwstream.pricing.settings import PriceMapSettings as PriceMapSettings
@@ -373,7 +374,7 @@ class SinkSettings(_Section):
     @field_validator("api_port", mode="before")
     @classmethod
     def _no_api(cls, v: object) -> object:
-        return _unset_port(v)
+        return unset_port(v)
 
 
 class MetricsSettings(_Section):
@@ -385,14 +386,7 @@ class MetricsSettings(_Section):
     @field_validator("port", mode="before")
     @classmethod
     def _no_port(cls, v: object) -> object:
-        return _unset_port(v)
-
-
-def _unset_port(v: object) -> object:
-    """An empty value or ``null`` (as an environment variable can only write it): no port."""
-    if isinstance(v, str) and v.strip().lower() in ("", "null", "none"):
-        return None
-    return v
+        return unset_port(v)
 
 
 class TenantSettings(_Section):

@@ -1,9 +1,10 @@
-"""Prometheus metrics of one processor: read from live state at scrape time.
+"""Prometheus metrics and health probes of one service: read from live state at scrape time.
 
 Nothing is updated on the hot path: a collector reads the runtime's counters
 and every gateway's circuit breakers when Prometheus scrapes. The registry is
-the processor's own (no process-global state); the endpoint is opt-in
-(``metrics.port``) and listens on loopback unless ``metrics.host`` says
+the service's own (no process-global state); the endpoint is opt-in
+(``metrics.port`` for the processor, ``webhooks.metrics_port`` for the
+webhook sender) and listens on loopback unless its host setting says
 otherwise. The same port answers the liveness and readiness probes.
 """
 
@@ -29,7 +30,9 @@ from gwstream.supervisor import CHILD_ENV
 _STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
 
 
-class _Collector(Collector):
+class ProcessorCollector(Collector):
+    """The processor's runtime counters, circuit breakers and answer cache."""
+
     def __init__(
         self, stats: RuntimeStats, gateways: Mapping[str, Gateway], cache: AnswerCache | None
     ) -> None:
@@ -94,15 +97,7 @@ class _Collector(Collector):
         yield state
         yield opened
         yield from self._cache_metrics()
-        child = os.environ.get(CHILD_ENV)
-        if child is not None:
-            info = GaugeMetricFamily(
-                "gwstream_child",
-                "This process's index under `gwstream run --processes`",
-                labels=["child"],
-            )
-            info.add_metric([child], 1)
-            yield info
+        yield from _child_metric()
 
     def _cache_metrics(self) -> Iterator[Metric]:
         cache = self._cache
@@ -128,48 +123,59 @@ class _Collector(Collector):
         )
 
 
+def _child_metric() -> Iterator[Metric]:
+    child = os.environ.get(CHILD_ENV)
+    if child is not None:
+        info = GaugeMetricFamily(
+            "gwstream_child",
+            "This process's index under `gwstream run --processes`",
+            labels=["child"],
+        )
+        info.add_metric([child], 1)
+        yield info
+
+
 class Probe(Protocol):
-    """What the health endpoints ask of the processor."""
+    """What the health endpoints ask of the service."""
 
     @property
-    def ready(self) -> bool: ...
+    def failed(self) -> bool:
+        """Stopped on a failure: ``/healthz`` answers 503."""
+        ...
 
-    @property
-    def broker_available(self) -> bool: ...
-
-    @property
-    def failed(self) -> bool: ...
+    def unready_reason(self) -> str | None:
+        """Why ``/readyz`` answers 503 now; None: ready."""
+        ...
 
 
 class MetricsServer(Service):
-    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` for one processor on ``host:port``.
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` for one service on ``host:port``.
 
-    On the processor's own event loop (aiohttp), so that an answer from
+    On the service's own event loop (aiohttp), so that an answer from
     ``/healthz`` means the loop runs: a loop stuck for the probe's timeout
-    gets the process restarted. ``/healthz`` is 200 until the processor has
-    stopped on a failure; ``/readyz`` is 200 while it is in its group, its
-    partitions are restored and the broker answers (503 otherwise, with the
-    reason as JSON). Port 0 takes a free port (:attr:`port` then tells it).
+    gets the process restarted. ``/healthz`` is 200 until the service has
+    stopped on a failure; ``/readyz`` is 200 while ``probe`` names no reason
+    not to be (503 otherwise, with the reason as JSON). Port 0 takes a free
+    port (:attr:`port` then tells it). ``setting`` and ``host_setting`` name
+    the settings an error about the address points at.
     """
 
     def __init__(
         self,
-        stats: RuntimeStats,
-        gateways: Mapping[str, Gateway],
+        collector: Collector,
         *,
         host: str,
         port: int,
-        cache: AnswerCache | None = None,
         probe: Probe | None = None,
+        setting: str = "metrics.port",
+        host_setting: str = "metrics.host",
     ) -> None:
         self.host = host
         self.port = port
-        self._stats = stats
-        self._gateways = gateways
-        self._cache = cache
         self._probe = probe
+        self._setting, self._host_setting = setting, host_setting
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(stats, gateways, cache))
+        self._registry.register(collector)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -178,7 +184,7 @@ class MetricsServer(Service):
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         self._runner, self.port = await serve(
-            app, self.host, self.port, setting="metrics.port", host_setting="metrics.host"
+            app, self.host, self.port, setting=self._setting, host_setting=self._host_setting
         )
 
     async def stop(self) -> None:
@@ -198,14 +204,7 @@ class MetricsServer(Service):
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        probe = self._probe
-        if probe is None or probe.ready:
+        reason = self._probe.unready_reason() if self._probe is not None else None
+        if reason is None:
             return web.json_response({"ready": True})
-        reason = (
-            "stopped on a failure"
-            if probe.failed
-            else "the broker does not answer"
-            if not probe.broker_available
-            else "joining the group or restoring partitions"
-        )
         return web.json_response({"ready": False, "reason": reason}, status=503)

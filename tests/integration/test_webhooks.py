@@ -655,3 +655,52 @@ async def test_a_tenant_with_a_full_queue_has_new_events_dead_lettered(
     assert {d.event_id for d in letters} | receiver.ids("globex") == ids("globex", range(TURNS))
     assert not {d.event_id for d in letters} & receiver.ids("globex")
     assert await committed(kafka, settings.group_id, sorted(ends)) == ends
+
+
+async def test_the_service_serves_metrics_and_probes_when_given_a_port(
+    kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
+) -> None:
+    import httpx
+
+    from gwstream.broker import free_port
+    from gwstream.config import Settings, TenantSettings
+    from gwstream.webhooks.service import serve
+
+    receiver.script = lambda tenant, turn_id, attempt: (200, {})
+    await publish(kafka, topic_names, [e for i in range(4) for e in turn_events("acme", i)])
+    port = free_port()
+    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    settings = Settings(
+        kafka=kafka,
+        topics=topic_names,
+        webhooks=service_settings(metrics_port=port),
+        tenants={"acme": TenantSettings(webhook=hook)},
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(serve(settings, stop))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+
+            async def answers(path: str, status: int) -> bool:
+                with contextlib.suppress(httpx.TransportError):
+                    return (await client.get(base + path)).status_code == status
+                return False
+
+            await wait_for(lambda: answers("/readyz", 200) if not run.done() else True)
+            assert not run.done(), run
+            assert (await client.get(f"{base}/healthz")).json() == {"status": "ok"}
+            await wait_for(lambda: receiver.ids("acme") >= ids("acme", range(4)))
+
+            async def delivered_metric() -> bool:
+                text = (await client.get(f"{base}/metrics")).text
+                return "gwstream_webhooks_delivered_total 4.0" in text
+
+            await wait_for(delivered_metric)
+            text = (await client.get(f"{base}/metrics")).text
+            assert "gwstream_webhooks_dead_letters_total 0.0" in text
+            assert "gwstream_webhooks_partitions_assigned" in text
+    finally:
+        stop.set()
+        stats = await run
+    assert stats.delivered == 4

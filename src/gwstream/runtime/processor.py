@@ -275,6 +275,16 @@ class Processor(Service, Generic[T]):
         """Stopped on a failure (``run`` raises or has raised)."""
         return self._fatal is not None
 
+    def unready_reason(self) -> str | None:
+        """Why the processor is not :attr:`ready` (None: it is), for ``/readyz``."""
+        if self.ready:
+            return None
+        if self.failed:
+            return "stopped on a failure"
+        if not self.broker_available:
+            return "the broker does not answer"
+        return "joining the group or restoring partitions"
+
     # -- fetch side ----------------------------------------------------------------
 
     def _accept(self, tp: TopicPartition, records: Sequence[Any]) -> None:

@@ -144,6 +144,7 @@ class WebhookService(Service):
         self._unlogged: dict[tuple[str, str], int] = {}
         self._commits = 0
         self._paused = False
+        self._joined = False
 
     @property
     def group_id(self) -> str:
@@ -164,6 +165,21 @@ class WebhookService(Service):
             assigned=sorted({tp.partition for tp in self._parts}),
             paused=self._paused,
         )
+
+    @property
+    def failed(self) -> bool:
+        """Stopped on a failure (``run`` raises or has raised)."""
+        return self._fatal is not None
+
+    def unready_reason(self) -> str | None:
+        """Why ``/readyz`` answers 503 (None: started, in the group, not failed)."""
+        if self.failed:
+            return "stopped on a failure"
+        if self._consumer is None:
+            return "not started"
+        if not self._joined:
+            return "joining the group"
+        return None
 
     @property
     def in_hand(self) -> int:
@@ -427,6 +443,7 @@ class WebhookService(Service):
             )
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._joined = True
         for tp in assigned:
             self._parts.setdefault(tp, OffsetTracker())
         log.info("webhooks assigned partitions %s", self.stats.assigned)
@@ -554,5 +571,25 @@ async def serve(settings: Settings, stop: asyncio.Event) -> WebhookStats:
     """The body of ``gwstream webhooks``: run the service until ``stop`` is set."""
     kafka = settings.kafka.model_copy(update={"group_id": settings.webhooks.group_id})
     service = WebhookService(kafka, settings.topics, settings.webhooks, tenant_webhooks(settings))
-    async with service:
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(service)
+        cfg = settings.webhooks
+        if cfg.metrics_port is not None:
+            from gwstream.metrics import MetricsServer
+            from gwstream.webhooks.metrics import WebhookCollector
+
+            server = MetricsServer(
+                WebhookCollector(lambda: service.stats, lambda: service.in_hand),
+                host=cfg.metrics_host,
+                port=cfg.metrics_port,
+                probe=service,
+                setting="webhooks.metrics_port",
+                host_setting="webhooks.metrics_host",
+            )
+            await stack.enter_async_context(server)
+            log.info(
+                "webhooks metrics on http://%s:%d/metrics (and /healthz, /readyz)",
+                cfg.metrics_host,
+                server.port,
+            )
         return await service.run(stop)

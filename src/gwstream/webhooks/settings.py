@@ -16,9 +16,18 @@ from pathlib import Path
 from typing import Literal
 
 import yarl
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from gwstream.gateways.auth import load_secret
+from gwstream.ports import unset_port
 
 __all__ = ["WebhookEventClass", "WebhookServiceSettings", "WebhookSettings"]
 
@@ -160,6 +169,16 @@ class WebhookServiceSettings(BaseModel):
         description="At shutdown, how long deliveries in hand may still finish",
     )
     stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics, /healthz and /readyz on this port (off when unset)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where metrics_port listens (0.0.0.0: every interface)"
+    )
+
     dedupe_ids: int = Field(
         default=100_000,
         ge=0,
@@ -167,3 +186,8 @@ class WebhookServiceSettings(BaseModel):
         description="Recently delivered event ids remembered, so redelivered records are "
         "not sent again",
     )
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _no_port(cls, v: object) -> object:
+        return unset_port(v)
