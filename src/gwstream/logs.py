@@ -2,7 +2,8 @@
 
 ``log_format: json`` (``GWSTREAM_LOG_FORMAT=json``) writes each record as one
 line: ``ts`` (UTC, RFC 3339), ``level``, ``logger``, ``message``, ``child``
-(under ``gwstream run --processes``), the exception when there is one, and the
+(under ``gwstream run --processes``: a child's lines and the supervisor's
+lines about one), the exception when there is one, and the
 ids a record carries as fields of their own (:data:`FIELDS`: turn, session and
 tenant ids, gateway, outcome, attempts, partition, offset), so that a log store
 can filter by them. gwstream never logs a turn's text, in either format.
@@ -52,8 +53,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if self._child is not None:
-            doc["child"] = self._child
+        child = record.__dict__.get("child", self._child)
+        if child is not None:
+            doc["child"] = child
         for name in FIELDS:
             value = record.__dict__.get(name)
             if value is not None:

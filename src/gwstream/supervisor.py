@@ -109,7 +109,7 @@ class Supervisor:
             start_new_session=True,
         )
         self._children[index] = proc
-        log.info("child %d started (pid %d)", index, proc.pid)
+        log.info("child %d started (pid %d)", index, proc.pid, extra=_child(index))
         return proc
 
     async def run(self, stop: asyncio.Event) -> int:
@@ -153,7 +153,11 @@ class Supervisor:
             if stop.is_set() or self._stopping:
                 return 0
             if code == _USAGE_ERROR:
-                log.error("child %d exited 2 (a configuration error): stopping", index)
+                log.error(
+                    "child %d exited 2 (a configuration error): stopping",
+                    index,
+                    extra=_child(index),
+                )
                 return _USAGE_ERROR
             now = time.monotonic()
             window = self._restarts
@@ -166,12 +170,17 @@ class Supervisor:
                     _exit_text(code),
                     len(window),
                     self._policy.window_s,
+                    extra=_child(index),
                 )
                 return 1
             if now - started > self._policy.window_s:
                 backoff = self._policy.backoff_s  # it had been running well: start over
             log.warning(
-                "child %d exited %s; restarting it in %.1fs", index, _exit_text(code), backoff
+                "child %d exited %s; restarting it in %.1fs",
+                index,
+                _exit_text(code),
+                backoff,
+                extra=_child(index),
             )
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(backoff):
@@ -218,3 +227,8 @@ class Supervisor:
             log.error("children ended with %s while draining", unclean)
             return 1
         return code
+
+
+def _child(index: int) -> dict[str, str]:
+    """The ``extra`` of a line about child ``index``: JSON logs carry it as ``child``."""
+    return {"child": str(index)}

@@ -68,3 +68,9 @@ def test_configure_switches_format_and_level(capsys: pytest.CaptureFixture[str])
         assert logging.getLogger("aiokafka").level == logging.WARNING
     finally:
         configure("INFO", "text")
+
+
+def test_a_supervisor_line_about_a_child_names_it_as_a_field() -> None:
+    doc = json.loads(JsonFormatter().format(_record("child %d exited %s", 1, "-9", child="1")))
+    assert (doc["child"], doc["message"]) == ("1", "child 1 exited -9")
+    assert "child" not in json.loads(JsonFormatter().format(_record("supervising %d", 2)))
