@@ -22,7 +22,7 @@ from gwstream.events import OutputEvent, TurnEvent, cloudevent_headers, utcnow
 from gwstream.gateways.base import Gateway
 from gwstream.gateways.ratelimit import Limit, RateLimits
 from gwstream.gateways.settings import GatewaySettings
-from gwstream.guardrails.redact import scrub_bytes
+from gwstream.guardrails.redact import PROCESS_KEYS, PlaceholderKeys, scrub_bytes
 from gwstream.logs import turn_fields
 from gwstream.pipeline import Next, Origin, Pipeline, Route, Router, Session, Stage, build_events
 from gwstream.pipeline.budget import SessionBudget, SessionBudgetStage
@@ -326,16 +326,17 @@ def build_stages(
     # the gateway gets, is what they let through.
     # The prompt version before the guardrails, so that a turn they refuse still names
     # its session's variant; after the session budget, which decides the mode.
-    prompts = build_prompts(settings, counter)
+    keys = placeholder_keys(settings)
+    prompts = build_prompts(settings, counter, keys)
     if prompts is not None:
         stages.append(prompts)
-    stages.append(InputGuardStage(settings.guardrails_for))
+    stages.append(InputGuardStage(settings.guardrails_for, keys))
     stages.append(ConversationStage(counter, max_messages=settings.conversation.history_messages))
     # Inside the conversation stage (the history sent is part of the key), outside the
     # output guardrails, the spend reservation, the rate limits and the call.
     if cache is not None and cache.enabled:
         stages.append(CacheStage(cache, settings.cache_for))
-    stages.append(OutputGuardStage(settings.guardrails_for))
+    stages.append(OutputGuardStage(settings.guardrails_for, keys))
     if ledger is not None:
         stages.append(
             SpendStage(
@@ -348,7 +349,15 @@ def build_stages(
     return stages
 
 
-def build_prompts(settings: Settings, counter: TokenCounter) -> PromptStage | None:
+def placeholder_keys(settings: Settings) -> PlaceholderKeys:
+    """The keys of the sessions' PII placeholders: the configured secret's, or this process's."""
+    secret = settings.state.pii_secret()
+    return PlaceholderKeys(secret) if secret is not None else PROCESS_KEYS
+
+
+def build_prompts(
+    settings: Settings, counter: TokenCounter, keys: PlaceholderKeys = PROCESS_KEYS
+) -> PromptStage | None:
     """The prompt stage, or None when no tenant has versioned prompts."""
     default = build_use_cases(settings.prompts, counter, where="prompts")
     tenants = {
@@ -358,7 +367,7 @@ def build_prompts(settings: Settings, counter: TokenCounter) -> PromptStage | No
     }
     if not default and not any(tenants.values()):
         return None
-    return PromptStage(tenants, default, redact=pii_redactor(settings.guardrails_for))
+    return PromptStage(tenants, default, redact=pii_redactor(settings.guardrails_for, keys))
 
 
 def build_cache(settings: Settings) -> AnswerCache:

@@ -324,6 +324,37 @@ class StateSettings(_Section):
     snapshot_min_changes: int = Field(
         default=10_000, ge=1, description="...and at least this many changes"
     )
+    pii_key_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the secret (16 characters or more) that "
+        "keys the hashes by which a session remembers its PII placeholders; unset (and no "
+        "pii_key_file): a random one per process start, so a value seen again after a "
+        "restart or rebalance gets a new placeholder",
+    )
+    pii_key_file: Path | None = Field(default=None, description="File holding that secret")
+
+    @model_validator(mode="after")
+    def _one_pii_key(self) -> StateSettings:
+        if self.pii_key_env and self.pii_key_file:
+            raise ValueError("give pii_key_env or pii_key_file, not both")
+        return self
+
+    def pii_secret(self) -> bytes | None:
+        """The configured placeholder secret (None: none configured); ConfigError naming
+        the variable or file when it is missing or short, never the secret."""
+        if not self.pii_key_env and self.pii_key_file is None:
+            return None
+        from gwstream.gateways.auth import load_secret
+
+        secret = load_secret(env=self.pii_key_env, file=self.pii_key_file, what="state.pii_key")
+        value = secret.get_secret_value().encode()
+        if len(value) < 16:
+            source = self.pii_key_env or str(self.pii_key_file)
+            raise ConfigError(
+                f"state.pii_key: the secret in {source} has {len(value)} bytes; give 16 or more "
+                "(e.g. openssl rand -hex 32)"
+            )
+        return value
 
 
 class ConversationSettings(_Section):

@@ -142,6 +142,13 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     }
     assert all(not found for found in leaks.values()), {w: f[:5] for w, f in leaks.items() if f}
     assert "[CARD_1]" in searched[topic_names.sessions]  # the history kept the placeholders
+    # ...and their hashes, with a salt but not the key that would test a guess against them.
+    stored = [
+        orjson.loads(line)["placeholders"]
+        for line in searched[topic_names.sessions].splitlines()
+        if '"placeholders"' in line
+    ]
+    assert stored and all(set(p) == {"salt", "known"} for p in stored)
 
 
 async def test_a_turn_asking_for_json_gets_invalid_output_when_the_gateway_answers_prose(

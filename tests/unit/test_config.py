@@ -414,3 +414,26 @@ def test_bootstrap_addresses_clients_take_are_taken(
 ) -> None:
     monkeypatch.setenv("GWSTREAM_KAFKA__BOOTSTRAP_SERVERS", servers)
     assert load_settings().kafka.bootstrap_servers == servers
+
+
+def test_the_placeholder_secret_is_read_from_its_variable_and_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gwstream.config import StateSettings
+    from gwstream.errors import ConfigError
+
+    assert StateSettings().pii_secret() is None
+    state = StateSettings(pii_key_env="GW_TEST_PII_KEY")
+    monkeypatch.delenv("GW_TEST_PII_KEY", raising=False)
+    with pytest.raises(ConfigError, match="GW_TEST_PII_KEY is not set"):
+        state.pii_secret()
+    monkeypatch.setenv("GW_TEST_PII_KEY", "short-secret")
+    with pytest.raises(ConfigError, match="12 bytes; give 16 or more") as err:
+        state.pii_secret()
+    assert "short-secret" not in str(err.value)
+    monkeypatch.setenv("GW_TEST_PII_KEY", "a" * 32)
+    assert state.pii_secret() == b"a" * 32
+    (tmp_path / "key").write_text("b" * 20 + "\n")
+    assert StateSettings(pii_key_file=tmp_path / "key").pii_secret() == b"b" * 20
+    with pytest.raises(ValueError, match="not both"):
+        StateSettings(pii_key_env="X", pii_key_file=tmp_path / "key")

@@ -3,9 +3,12 @@
 ``[EMAIL_1]``, ``[CARD_1]``, ``[PHONE_2]``: the same value gets the same
 placeholder for the whole session, so "is [CARD_1] blocked?" still makes
 sense three turns later. A session remembers which placeholder a value got
-without keeping the value: by a keyed hash (BLAKE2b with a random key of
-the session's own), so its state, written to the changelog, holds no raw
-PII.
+without keeping the value: by a keyed hash (BLAKE2b). The key is derived
+from a random salt of the session's own and a secret that never leaves the
+process (``state.pii_key_env`` or ``state.pii_key_file``; without one, a
+random secret per process start), so the session's state, written to the
+changelog, holds neither raw PII nor what would test a guess against its
+hashes.
 """
 
 from __future__ import annotations
@@ -28,16 +31,42 @@ def _canonical(kind: str, value: str) -> str:
     return "".join(c for c in value.upper() if c.isalnum() or c == "+")
 
 
+class PlaceholderKeys:
+    """Derives each session's hashing key from its salt and a secret kept out of any state.
+
+    ``secret`` None: a random one, so placeholders are stable within this
+    process only (a value seen again after a restart or a rebalance gets a
+    new number; numbers already given are never reused).
+    """
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._secret = hashlib.blake2b(secret if secret is not None else os.urandom(32)).digest()
+
+    def key(self, salt: bytes) -> bytes:
+        return hashlib.blake2b(salt, key=self._secret, digest_size=16).digest()
+
+
+#: The keys of a process without a configured secret.
+PROCESS_KEYS = PlaceholderKeys()
+
+
 @dataclass(slots=True)
 class Placeholders:
     """A session's placeholder numbering: keyed hashes of values -> placeholders."""
 
-    key: bytes = field(default_factory=lambda: os.urandom(16))
+    salt: bytes = field(default_factory=lambda: os.urandom(16))
     known: dict[str, str] = field(default_factory=dict)
+    keys: PlaceholderKeys = PROCESS_KEYS
+    _key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._key = self.keys.key(self.salt)
 
     def label(self, kind: str, value: str) -> str:
         digest = hashlib.blake2b(
-            f"{kind}\0{_canonical(kind, value)}".encode(), key=self.key, digest_size=10
+            f"{kind}\0{_canonical(kind, value)}".encode(), key=self._key, digest_size=10
         ).hexdigest()
         label = self.known.get(digest)
         if label is None:
@@ -48,12 +77,20 @@ class Placeholders:
         return label
 
     def to_dict(self) -> dict[str, object]:
-        return {"key": self.key.hex(), "known": self.known}
+        """What the session stores: the salt and the hashes, never the key."""
+        return {"salt": self.salt.hex(), "known": self.known}
 
     @classmethod
-    def from_dict(cls, d: dict[str, object]) -> Placeholders:
+    def from_dict(cls, d: dict[str, object], keys: PlaceholderKeys = PROCESS_KEYS) -> Placeholders:
         known = d.get("known")
-        return cls(bytes.fromhex(str(d["key"])), dict(known) if isinstance(known, dict) else {})
+        known = dict(known) if isinstance(known, dict) else {}
+        try:
+            salt = bytes.fromhex(str(d["salt"]))
+        except (KeyError, ValueError):
+            # Stored before salts (with its key, which is dropped): a new salt; the numbers
+            # already given stay taken, so a value seen again gets a new one.
+            return cls(known=known, keys=keys)
+        return cls(salt, known, keys)
 
 
 def redact(text: str, entities: Sequence[Entity], placeholders: Placeholders) -> str:
