@@ -445,8 +445,12 @@ class AuditEvent(OutputEvent):
     attempts: int = Field(default=0, ge=0)
     latency_ms: float = Field(default=0.0, ge=0)
     usage_source: Literal["gateway", "tiktoken", "none"] = "none"
-    input_sha256: str
-    input_chars: int = Field(ge=0)
+    input_sha256: str = Field(
+        description="SHA-256 (hex) of the turn's text as the guardrails left it: with PII "
+        "replaced by placeholders and a filtered instruction removed, so it cannot confirm "
+        "a guessed value"
+    )
+    input_chars: int = Field(ge=0, description="Length of the turn's own text, in characters")
     output_chars: int = Field(default=0, ge=0)
     history_messages: int = Field(
         default=0, ge=0, description="Messages of the session's history sent with the turn"

@@ -201,6 +201,9 @@ class Outcome:
     #: The version of the price map (or tenant override) that priced the turn (None:
     #: unpriced); ``price_source`` names the map.
     price_version: str | None = None
+    #: SHA-256 (hex) of the turn's text as the guardrails left it (PII replaced, an
+    #: instruction filtered), for the audit event; None: they left it as it was.
+    input_sha256: str | None = None
 
     @classmethod
     def refused(cls, reason: Reason, **fields: Any) -> Outcome:

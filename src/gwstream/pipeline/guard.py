@@ -33,7 +33,7 @@ from gwstream.events import GuardInfo
 from gwstream.guardrails.injection import detect
 from gwstream.guardrails.normalize import Normalized, normalize
 from gwstream.guardrails.pii import Entity, find_pii
-from gwstream.guardrails.redact import Placeholders, redact
+from gwstream.guardrails.redact import PROCESS_KEYS, PlaceholderKeys, Placeholders, redact
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
 from gwstream.pipeline.session import Session
 from gwstream.pipeline.stage import Next
@@ -44,12 +44,12 @@ FILTERED = "[FILTERED]"
 Policies = Callable[[str], GuardrailPolicy]
 
 
-def _placeholders(session: Session) -> Placeholders:
+def _placeholders(session: Session, keys: PlaceholderKeys) -> Placeholders:
     if session.placeholders is None:
-        p = Placeholders()
+        p = Placeholders(keys=keys)
         session.placeholders = p.to_dict()
         return p
-    return Placeholders.from_dict(session.placeholders)
+    return Placeholders.from_dict(session.placeholders, keys)
 
 
 def _counts(entities: Sequence[Entity]) -> dict[str, int]:
@@ -62,19 +62,25 @@ def _add(counts: dict[str, int], entities: Sequence[Entity]) -> None:
 
 
 def _replace_pii(
-    ctx: TurnContext, policy: GuardrailPolicy, text: str, normalized: Normalized | None = None
+    ctx: TurnContext,
+    policy: GuardrailPolicy,
+    text: str,
+    keys: PlaceholderKeys,
+    normalized: Normalized | None = None,
 ) -> tuple[str, list[Entity]]:
     """``text`` with the policy's PII types replaced by the session's placeholders."""
     entities = find_pii(text, policy.pii, regions=policy.phone_regions, normalized=normalized)
     if not entities:
         return text, entities
-    placeholders = _placeholders(ctx.session)
+    placeholders = _placeholders(ctx.session, keys)
     text = redact(text, entities, placeholders)
     ctx.session.placeholders = placeholders.to_dict()
     return text, entities
 
 
-def pii_redactor(policies: Policies) -> Callable[[TurnContext, str], str]:
+def pii_redactor(
+    policies: Policies, keys: PlaceholderKeys = PROCESS_KEYS
+) -> Callable[[TurnContext, str], str]:
     """Redacts another value a turn supplies (a prompt variable) like the turn's text;
     what it replaces counts toward the turn's findings."""
 
@@ -82,7 +88,7 @@ def pii_redactor(policies: Policies) -> Callable[[TurnContext, str], str]:
         policy = policies(ctx.turn.tenant_id)
         if not policy.pii:
             return text
-        text, entities = _replace_pii(ctx, policy, text)
+        text, entities = _replace_pii(ctx, policy, text, keys)
         if entities:
             guard = ctx.guard if ctx.guard is not None else GuardInfo()
             _add(guard.pii, entities)
@@ -93,8 +99,9 @@ def pii_redactor(policies: Policies) -> Callable[[TurnContext, str], str]:
 
 
 class InputGuardStage:
-    def __init__(self, policies: Policies) -> None:
+    def __init__(self, policies: Policies, keys: PlaceholderKeys = PROCESS_KEYS) -> None:
         self._policies = policies
+        self._keys = keys
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         policy = self._policies(ctx.turn.tenant_id)
@@ -108,11 +115,11 @@ class InputGuardStage:
             if verdict.flagged:
                 guard.injection_action = policy.injection
                 if policy.injection == "block":
-                    if policy.pii:  # counted for the audit, though nothing is sent anywhere
-                        found = find_pii(
-                            text, policy.pii, regions=policy.phone_regions, normalized=n
-                        )
+                    if policy.pii:  # counted (and hashed) for the audit; nothing is sent
+                        text, found = _replace_pii(ctx, policy, text, self._keys, n)
                         _add(guard.pii, found)
+                        if found:
+                            ctx.text = text
                     ctx.guard = guard
                     return Outcome.refused(Reason.BLOCKED_INJECTION)
                 if policy.injection == "filter":
@@ -123,7 +130,7 @@ class InputGuardStage:
                         text = f"{text[:s]}{FILTERED}{text[e:]}"
                     n = normalize(text)
         if policy.pii:
-            text, entities = _replace_pii(ctx, policy, text, n)
+            text, entities = _replace_pii(ctx, policy, text, self._keys, n)
             _add(guard.pii, entities)
         if text is not ctx.user_text:
             ctx.text = text
@@ -167,8 +174,9 @@ def check_json_answer(text: str | None, schema: dict[str, Any] | None) -> Reason
 
 
 class OutputGuardStage:
-    def __init__(self, policies: Policies) -> None:
+    def __init__(self, policies: Policies, keys: PlaceholderKeys = PROCESS_KEYS) -> None:
         self._policies = policies
+        self._keys = keys
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         turn = ctx.turn
@@ -193,7 +201,7 @@ class OutputGuardStage:
         entities = find_pii(outcome.text, policy.output_pii, regions=policy.phone_regions)
         if not entities:
             return outcome
-        placeholders = _placeholders(ctx.session)
+        placeholders = _placeholders(ctx.session, self._keys)
         text = redact(outcome.text, entities, placeholders)
         ctx.session.placeholders = placeholders.to_dict()
         if ctx.guard is None:

@@ -116,7 +116,9 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         attempts=o.attempts,
         latency_ms=o.latency_ms,
         usage_source=o.usage_source,
-        input_sha256=hashlib.sha256(turn.text.encode()).hexdigest(),
+        # Of the text as the guardrails left it: a hash of the raw text would let whoever
+        # reads the audit topic test a guessed card or SSN against a short turn.
+        input_sha256=o.input_sha256 or hashlib.sha256(turn.text.encode()).hexdigest(),
         input_chars=len(turn.text),
         output_chars=len(o.text) if o.text else 0,
         history_messages=o.history_messages,

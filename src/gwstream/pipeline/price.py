@@ -16,6 +16,7 @@ and the budgets after it as the budget stages left them on the context.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -63,6 +64,9 @@ class PriceStage:
             produced_at=self._clock(),
             budget=ctx.budget(),
             guard=ctx.guard,
+            input_sha256=(
+                hashlib.sha256(ctx.text.encode()).hexdigest() if ctx.text is not None else None
+            ),
             notices=ctx.notices,
             use_case=ctx.use_case,
             prompt_version=ctx.prompt_version,

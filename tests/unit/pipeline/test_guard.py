@@ -119,3 +119,31 @@ async def test_a_json_answer_is_checked_against_the_turns_schema() -> None:
     # Refused before the call: no answer could satisfy a schema that is not one.
     assert (out.status, out.reason) == (Status.REFUSED, Reason.INVALID_RESPONSE_SCHEMA)
     assert gw.requests == [] and out.output_tokens == 0
+
+
+async def test_the_audit_hashes_the_text_as_redacted_never_the_raw_pii() -> None:
+    import hashlib
+
+    from gwstream.pipeline import Origin, build_events
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    p, gw = pipeline()
+    raw = f"SSN 536-22-1234, card {CARD}"
+    t = turn(1, raw)
+    out = await p.run(t, Session())
+    audit = build_events(t, out, Origin(0, 1)).audit
+    assert audit.input_sha256 == sha(gw.requests[0].messages[-1].content) != sha(raw)
+    assert audit.input_chars == len(raw)
+    restored = Outcome.from_dict(out.to_dict())  # a replay builds the same event
+    assert build_events(t, restored, Origin(0, 1)).audit.input_sha256 == audit.input_sha256
+    clean = turn(2, "Where is my parcel?")
+    assert build_events(clean, await p.run(clean, Session()), Origin(0, 2)).audit.input_sha256 == (
+        sha("Where is my parcel?")
+    )
+    p, _ = pipeline({"injection": "block"})
+    blocked = turn(3, f"{ATTACK} My card is {CARD}.")
+    out = await p.run(blocked, Session())
+    assert out.reason is Reason.BLOCKED_INJECTION
+    assert build_events(blocked, out, Origin(0, 3)).audit.input_sha256 != sha(blocked.text)
