@@ -100,6 +100,8 @@ def result_json(result: ViewResult) -> dict[str, Any]:
 
 
 def _error(status: int, message: str) -> web.Response:
+    if status >= 500:
+        log.warning("sink API answered %d: %s", status, message)
     return web.Response(
         status=status, body=_dumps({"error": message}), content_type="application/json"
     )
@@ -228,7 +230,9 @@ class SinkApi:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            await self._query(lambda c: c.execute("SELECT 1").fetchone())
+            # fetchall, not fetchone: a result left unfinished on this connection would
+            # stand in the way of the next Parquet export.
+            await self._query(lambda c: c.execute("SELECT 1").fetchall())
         except (duckdb.Error, web.HTTPException) as exc:
             return _error(503, f"database not answering: {exc}")
         body = {

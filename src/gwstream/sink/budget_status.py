@@ -145,15 +145,14 @@ def session_status(
         WHERE tenant_id = $tenant AND session_id = $session
         """,
         {"tenant": tenant, "session": session},
-    ).fetchone()
-    if row is None or not row[0]:
+    ).fetchall()[0]  # one row (an aggregate); fetchall leaves no result unfinished
+    if not row[0]:
         return None
-    refused = conn.execute(
+    refusals, last_refused = conn.execute(
         "SELECT count(*), max(seq) FROM audit_events WHERE tenant_id = $tenant "
         "AND session_id = $session AND reason = 'budget_exhausted'",
         {"tenant": tenant, "session": session},
-    ).fetchone()
-    refusals, last_refused = refused if refused is not None else (0, None)
+    ).fetchall()[0]
     turns, inp, out, cost, currency, used, left, light, last, last_charged = row
     if left is None:
         state = "unlimited"

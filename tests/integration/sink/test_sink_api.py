@@ -152,6 +152,8 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
             bad = await client.get("/api/views/spend", params={"from": "last week"})
             assert bad.status_code == 400 and "from must be a date" in bad.json()["error"]
             assert (await client.get("/api/views/nope")).status_code == 404
+            twice = await client.get("/api/views/spend?tenant=acme&tenant=bravo")
+            assert twice.status_code == 400 and "tenant came more than once" in twice.text
 
             status = (await client.get("/budget/status", params={"tenant": "acme"})).json()
             assert status[0]["day"]["spend"] == "0.375000000"
@@ -169,6 +171,12 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
             assert "gwstream_sink_cost_events_stored_total 4.0" in metrics
             assert "gwstream_sink_audit_duplicates_total 2.0" in metrics
             assert "gwstream_sink_lag_records" in metrics
+
+            # A probe or a status query just before an export leaves nothing in its way.
+            for before in ("/healthz", "/budget/status?tenant=acme&session=s2", "/metrics"):
+                assert (await client.get(before)).status_code == 200
+                r = await client.get("/api/views/spend_by_model", params={"format": "parquet"})
+                assert r.status_code == 200 and r.content[:4] == b"PAR1", (before, r.text[:200])
 
         # The CLI reads through the API while the sink holds the file (in a thread: the
         # sink's API answers on this test's event loop).

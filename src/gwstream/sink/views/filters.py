@@ -63,6 +63,14 @@ class Filters:
                 f"unknown parameter(s) {', '.join(sorted(unknown))}; "
                 f"filters are {', '.join(_PARAM_NAMES.values())}"
             )
+        getall = getattr(query, "getall", None)  # a multidict: a parameter may come twice
+        if getall is not None:
+            repeated = sorted(k for k in set(query) if len(getall(k)) > 1)
+            if repeated:
+                raise ValueError(
+                    f"give each filter once: {', '.join(repeated)} came more than once "
+                    "(a view filters by one tenant, model or gateway at a time)"
+                )
 
         def day(name: str) -> date | None:
             text = query.get(name)
