@@ -136,12 +136,18 @@ def _print_report(
     config: Path | None,
     produce: Callable[[Path, ReportFormat], str],
 ) -> None:
-    """Shared by the report commands: check --format, find the database, print or explain."""
+    """Shared by the report commands: check --format, find the database, print or explain.
+
+    Only the analyst's part of the configuration is read (as ``report`` does),
+    so gateway secrets need not be at hand to read the file.
+    """
+    from gwstream.config import load_analyst_settings
+
     if fmt not in ("table", "csv", "json"):
         err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
         raise typer.Exit(2)
     try:
-        path = database or _settings(config).sink.database
+        path = database or load_analyst_settings(config).sink.database
         out = produce(path, fmt)  # type: ignore[arg-type]
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {exc}")

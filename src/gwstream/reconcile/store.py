@@ -42,7 +42,7 @@ import orjson
 from gwstream.errors import SinkError
 from gwstream.lifecycle import Resource
 from gwstream.reconcile.pages import Vendor, VendorMetric
-from gwstream.sink.report import open_read_only, read_report
+from gwstream.sink.report import read_report
 from gwstream.sink.schema import PULLS_TABLE, VENDOR_COLUMNS, VENDOR_TABLE
 from gwstream.sink.views import RECONCILIATION_COLUMNS
 from gwstream.sink.writer import CostWriter
@@ -161,20 +161,7 @@ def reconciliation_report(database: Path) -> list[dict[str, Any]]:
     Each row maps :data:`RECONCILIATION_COLUMNS` to values: ``day`` a
     ``date``, the rest ``int`` (the difference columns may be negative:
     vendor minus gwstream). Raises :class:`SinkError` naming the file when it
-    is missing, held by a running sink, or has never had metrics pulled into it.
+    is missing or held by a running sink; a file without vendor metrics has no
+    rows (as ``report --view reconciliation`` shows it).
     """
-    rows = read_report(database, "reconciliation", if_held=_IF_HELD).rows
-    if not rows:
-        conn = open_read_only(database, if_held=_IF_HELD)
-        try:
-            pulled = conn.execute(
-                f"SELECT (SELECT count(*) FROM {PULLS_TABLE}) + (SELECT count(*) FROM {VENDOR_TABLE})"
-            ).fetchone()
-        finally:
-            conn.close()
-        if not pulled or not pulled[0]:
-            raise SinkError(
-                f"cost database {database} has no vendor metrics; "
-                "pull vendor metrics into it first (gwstream gateways pull-metrics)"
-            )
-    return rows
+    return read_report(database, "reconciliation", if_held=_IF_HELD).rows

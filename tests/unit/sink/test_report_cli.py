@@ -180,3 +180,17 @@ def test_export_to_a_directory_that_does_not_exist_is_a_usage_error_exit_2(
     assert done.exit_code == 2, done.output
     assert f"{output.parent} is no directory" in done.output
     assert not output.parent.exists()
+
+
+def test_reconcile_reads_a_file_without_vendor_metrics_or_gateway_secrets(
+    database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No pulls yet: the empty report and exit 0, as `report --view reconciliation` gives.
+    A configuration whose OAuth secrets are not given is no obstacle to reading."""
+    example = Path(__file__).parents[3] / "examples" / "gateways.yaml"
+    config = tmp_path / "gateways.yaml"
+    config.write_text("".join(line for line in example.open() if "client_secret_file" not in line))
+    monkeypatch.setenv("GWSTREAM_SINK__DATABASE", str(database))
+    result = CliRunner().invoke(app, ["gateways", "reconcile", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "No vendor metrics pulled yet" in result.stdout
