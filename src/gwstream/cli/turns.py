@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import UTC
 from typing import IO, Annotated, Any
 
 import orjson
@@ -198,6 +199,8 @@ def _turns_from_file(file: str, max_bytes: int) -> list[TurnEvent]:
             except ValidationError as exc:
                 bad.append(f"line {number}: {_line_problem(line, exc)}")
                 continue
+            if turn.occurred_at.utcoffset():  # the same instant, written in UTC
+                turn = turn.model_copy(update={"occurred_at": turn.occurred_at.astimezone(UTC)})
             problem = _oversized(turn, max_bytes)
             if problem is not None:
                 bad.append(f"line {number}: {problem}")
