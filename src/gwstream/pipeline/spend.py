@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +49,8 @@ from typing import Literal
 from gwstream.pipeline.context import Outcome, Reason, SpendNotice, TenantSpend, TurnContext
 from gwstream.pipeline.stage import Next
 from gwstream.pricing import ModelPrice, Prices
+
+log = logging.getLogger(__name__)
 
 Period = Literal["day", "month"]
 PERIODS: tuple[Period, ...] = ("day", "month")
@@ -125,7 +128,9 @@ class Refusal:
     """Why a call was not admitted: the first limit it would have crossed.
 
     ``held``: only because of calls in flight (spend alone leaves room for it), so it
-    may fit once they settle; otherwise the limit is exhausted for this call.
+    may fit once they settle. ``oversized``: the call's worst case exceeds the whole
+    limit, so it never fits, and the limit is not exhausted by it (cheaper calls may
+    still be admitted). Otherwise the limit is exhausted for this call.
     """
 
     period: Period
@@ -133,6 +138,7 @@ class Refusal:
     spend: Decimal
     limit: Decimal
     held: bool = False
+    oversized: bool = False
 
 
 class SpendLedger:
@@ -216,7 +222,7 @@ class SpendLedger:
         for w in ws:
             if w.spent + w.reserved + worst > w.cap:
                 held = w.spent + worst <= w.cap
-                return Refusal(w.period, w.window, w.spent, w.cap, held)
+                return Refusal(w.period, w.window, w.spent, w.cap, held, worst > w.cap)
         for w in ws:
             w.reserved += worst
         return Reservation(t, worst, ws)
@@ -327,8 +333,13 @@ class SpendLedger:
 
 def _exhausted_in(refused: Refusal | None, period: Period) -> bool:
     """Whether a refusal says the period's limit is reached (not merely held by calls in
-    flight)."""
-    return refused is not None and not refused.held and refused.period == period
+    flight, nor a call larger than the whole limit)."""
+    return (
+        refused is not None
+        and not refused.held
+        and not refused.oversized
+        and refused.period == period
+    )
 
 
 def worst_case(price: ModelPrice, input_tokens: int, output_tokens: int, margin: float) -> Decimal:
@@ -353,6 +364,8 @@ class SpendStage:
         self._prices = prices
         self._margin = input_margin
         self._clock = clock
+        #: (tenant, model, period) whose calls were found larger than the whole limit.
+        self._oversized: set[tuple[str, str, Period]] = set()
 
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         ledger = self._ledger
@@ -372,6 +385,8 @@ class SpendStage:
         if isinstance(admitted, Refusal):
             admitted = await self._wait(ctx, worst, admitted, route.deadline_s)
             if isinstance(admitted, Refusal):
+                if admitted.oversized:
+                    self._warn_oversized(turn.tenant_id, route.model, worst, admitted)
                 ctx.tenant_spend, ctx.notices = ledger.state(
                     ctx.turn.tenant_id, self._clock(), admitted
                 )
@@ -387,6 +402,22 @@ class SpendStage:
         ledger.settle(admitted, ctx.turn.turn_id, cost)
         ctx.tenant_spend, ctx.notices = ledger.after(admitted)
         return outcome
+
+    def _warn_oversized(self, tenant: str, model: str, worst: Decimal, refused: Refusal) -> None:
+        key = (tenant, model, refused.period)
+        if key in self._oversized:
+            return
+        self._oversized.add(key)
+        log.warning(
+            "tenant %s: a %s call's worst case (%s) exceeds its whole %s limit (%s), so such "
+            "calls are always refused tenant_budget_exhausted; set max_tokens lower or raise "
+            "the limit (cheaper calls are still admitted; no exhausted notice for these)",
+            tenant,
+            model,
+            format(worst, "f"),
+            refused.period,
+            format(refused.limit, "f"),
+        )
 
     async def _wait(
         self, ctx: TurnContext, worst: Decimal, refused: Refusal, deadline_s: float

@@ -394,3 +394,23 @@ async def test_every_turn_of_a_tenant_with_budgets_reports_both_refused_or_not()
         assert out.budget.tenant_spend_day == D("0.00045")
         assert out.budget.tenant_limit_day == D("5")
     assert second.gateway_outcome == elsewhere.gateway_outcome == NOT_CALLED
+
+
+async def test_a_call_larger_than_the_whole_limit_is_refused_without_an_exhausted_notice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Spend 0 and a limit below one call's worst case: that call never fits, but the
+    limit is not exhausted (a cheaper call is still admitted), and an operator is told."""
+    led = ledger("0.0001")  # gpt-4o-mini, 1000 in + 256 out: about 0.0003 worst case
+    nxt = Next()
+    with caplog.at_level("WARNING", logger="gwstream.pipeline.spend"):
+        out = await spend_stage(led)(_priced_ctx(), nxt)
+        await spend_stage(led)(_priced_ctx(), Next())
+    assert (out.status, out.reason) == (Status.REFUSED, Reason.TENANT_BUDGET_EXHAUSTED)
+    assert nxt.seen == [] and out.notices == ()
+    assert "exceeds its whole day limit" in caplog.text
+    small = _priced_ctx()
+    small.prompt_tokens = 10
+    small.route = Route("default", "gpt-4o-mini", 16)
+    admitted = await spend_stage(led)(small, Next())
+    assert admitted.status is Status.OK
