@@ -40,7 +40,12 @@ def test_the_tenants_overview_stays_readable_on_a_narrow_console() -> None:
 
     from gwstream.gateways.overview import tenants_table
 
-    s = Settings(tenants={"acme": {"prompts": SPLIT, "rpm": 60}, "globex": {}})
+    s = Settings(
+        tenants={
+            "acme": {"prompts": SPLIT, "rpm": 60, "guardrails": {"phone_regions": ["GB", "IE"]}},
+            "globex": {},
+        }
+    )
     narrow = Console(width=80, record=True)
     narrow.print(tenants_table(s, narrow.width))
     text = narrow.export_text()
@@ -48,6 +53,8 @@ def test_the_tenants_overview_stays_readable_on_a_narrow_console() -> None:
     assert "guardrails" in text and "injection flag" in text  # headers are not folded
     assert "default: v1 25%, v2 75%; billing: b1 100%" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+    flat = " ".join(text.split())
+    assert "GB, IE regions" in flat and "the 22 default regions" in flat
     wide = Console(width=200, record=True)
     wide.print(tenants_table(s, wide.width))
     assert "Tenants" in wide.export_text() and "Tenant acme" not in wide.export_text()

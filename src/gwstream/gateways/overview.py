@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gwstream.config import Settings
+from gwstream.config import DEFAULT_PHONE_REGIONS, Settings
 from gwstream.errors import ConfigError
 
 
@@ -73,8 +73,15 @@ def tenant_rows(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
             else ""
         )
         g = settings.guardrails_for(tenant)
-        guard = f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}" + (
-            "" if t.guardrails is not None else " (default)"
+        regions = (
+            f"the {len(DEFAULT_PHONE_REGIONS)} default"
+            if tuple(g.phone_regions) == DEFAULT_PHONE_REGIONS
+            else ", ".join(g.phone_regions) or "no"
+        )
+        guard = (
+            f"injection {g.injection}; PII {', '.join(g.pii) or 'none'}; "
+            f"national phones of {regions} regions"
+            + ("" if t.guardrails is not None else " (default)")
         )
         values = (
             t.gateway or settings.default_gateway,
