@@ -5,8 +5,9 @@ examples (see :mod:`gwstream.pipeline.prompt`), then as much of the session's
 history as fits, then the current turn. What fits: the routed
 model's context window minus the output tokens reserved (the route's
 ``max_tokens``), counted as OpenAI bills chat messages (tiktoken, offline,
-with the per-message overhead). The oldest messages are dropped first; the
-system instruction and the current turn never are, and a turn that cannot
+with the per-message overhead). The oldest messages are dropped first, by
+whole exchanges (the history sent never opens with an answer whose question
+was dropped); the system instruction and the current turn never are, and a turn that cannot
 fit with them alone is refused ``context_overflow``. A session with a token
 budget (see :mod:`gwstream.pipeline.budget`) also fits under what it has
 left: history is dropped to make room, and a turn that still cannot fit is
@@ -87,6 +88,10 @@ class ConversationStage:
                     break
                 used += cost
                 kept += 1
+            # Whole exchanges only: never an answer whose question did not fit.
+            if 0 < kept and history[len(history) - kept].role == "assistant":
+                used -= history[len(history) - kept].tokens + _MESSAGE
+                kept -= 1
         window_msgs = history[len(history) - kept :] if kept else []
         ctx.history = tuple(ChatMessage(m.role, m.content) for m in window_msgs)
         ctx.prompt_tokens = fixed + used

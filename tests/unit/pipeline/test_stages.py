@@ -154,22 +154,23 @@ async def test_the_whole_history_goes_with_the_turn_when_it_fits() -> None:
     assert c.prompt_tokens == _request_tokens(c)
 
 
-async def test_the_oldest_messages_are_dropped_first_to_fit_the_window_minus_the_reserved_output() -> (
-    None
-):
+@pytest.mark.parametrize("window", range(560, 900, 23))
+async def test_the_oldest_exchanges_are_dropped_first_to_fit_the_window_minus_the_reserved_output(
+    window: int,
+) -> None:
     session = _history(10)
-    window = 700
     route = Route("default", "small", 200, models={"small": window})
     before = list(session.history)
     c = ctx(session, route=route)
-    await ConversationStage(COUNTER, max_messages=50)(c, Next())
+    out = await ConversationStage(COUNTER, max_messages=50)(c, Next())
     kept = len(c.history)
-    assert 0 < kept < 20
+    assert 0 < kept < 20 and out.history_messages == kept
     assert [m.content for m in c.history] == [m.content for m in before[-kept:]]
+    assert c.history[0].role == "user", "an answer went without its question"
     assert _request_tokens(c) == c.prompt_tokens <= window - 200
-    # one more message would not have fitted
+    # one more exchange would not have fitted
     one_more = ctx(session, route=route)
-    one_more.history = tuple(ChatMessage(m.role, m.content) for m in before[-kept - 1 :])
+    one_more.history = tuple(ChatMessage(m.role, m.content) for m in before[-kept - 2 :])
     assert _request_tokens(one_more) > window - 200
 
 
