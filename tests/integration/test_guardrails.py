@@ -75,11 +75,18 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
         for n, item in enumerate(items)
     ]
     card, mail = "4111 1111 1111 1111", "jane.poison@example.com"
-    poison = [  # dead-lettered, with PII in them
+    key_mail, header_card = "key.holder@example.com", "5555 5555 5555 4444"
+    poison = [  # dead-lettered, with PII in them (in a key and a header too)
         (topic_names.turns, b"acme:p1", f'{{"text": "card {card}" not json'.encode(), []),
         (topic_names.turns, b"acme:p2", json.dumps({"text": f"mail {mail}"}).encode(), []),
+        (
+            topic_names.turns,
+            f"acme:{key_mail}".encode(),
+            b"not json",
+            [("x-note", f"card {header_card}".encode())],
+        ),
     ]
-    values |= _forms(card) | _forms(mail)
+    values |= _forms(card) | _forms(mail) | _forms(key_mail) | _forms(header_card)
     await publish(kafka, [*turn_records(topic_names.turns, turns), *poison])
 
     log = tmp_path / "processor.log"
@@ -120,7 +127,8 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     for topic in (topic_names.responses, topic_names.costs, topic_names.audit, topic_names.dlq):
         records = await read_topic(kafka, topic, until=lambda rs: len(rs) > 0)
         searched[topic] = "\n".join(
-            (r.value or b"").decode("utf-8", "replace")
+            (r.key or b"").decode("utf-8", "replace")
+            + (r.value or b"").decode("utf-8", "replace")
             + "".join(f"{k}={v.decode('utf-8', 'replace')}" for k, v in r.headers)
             for r in records
         )

@@ -84,14 +84,21 @@ class Publisher:
             poison.reason,
             extra={"partition": rec.partition, "offset": rec.offset},
         )
-        value = rec.value or b""
-        headers = [*rec.headers, *info.headers()]
-        if self._scrub is not None:
-            scrubbed = self._scrub(value)
-            if scrubbed != value:
-                value = scrubbed
-                headers.append((SCRUBBED_HEADER, b"true"))
-        return OutRecord(self._dlq, rec.key, value, headers)
+        value, key, copied = rec.value or b"", rec.key, list(rec.headers)
+        scrub = self._scrub
+        changed = False
+        if scrub is not None:
+            # The key and the record's own headers too: a platform may have put an e-mail
+            # address in a session id, or anything in a header.
+            scrubbed = scrub(value)
+            scrubbed_key = scrub(key) if key is not None else None
+            scrubbed_headers = [(k, scrub(v)) if v else (k, v) for k, v in copied]
+            changed = (scrubbed, scrubbed_key, scrubbed_headers) != (value, key, copied)
+            value, key, copied = scrubbed, scrubbed_key, scrubbed_headers
+        headers = [*copied, *info.headers()]
+        if changed:
+            headers.append((SCRUBBED_HEADER, b"true"))
+        return OutRecord(self._dlq, key, value, headers)
 
     async def publish(
         self,
