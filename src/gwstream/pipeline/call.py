@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from gwstream.errors import GatewayError
+from gwstream.errors import GatewayAuthError, GatewayError
 from gwstream.gateways.base import ChatMessage, Gateway, GatewayRequest
 from gwstream.logs import turn_fields
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
@@ -30,13 +30,17 @@ class CallGateway:
         try:
             result = await self._gateways[route.gateway].complete(request)
         except GatewayError as exc:
+            # An auth failure says what to fix (the scope to grant, the client refused);
+            # other errors' messages may quote what the gateway echoed, so only the outcome.
+            why = f" ({exc})" if isinstance(exc, GatewayAuthError) else ""
             log.warning(
-                "turn %s of tenant %s failed on gateway %s: %s after %d attempts",
+                "turn %s of tenant %s failed on gateway %s: %s after %d attempts%s",
                 turn.turn_id,
                 turn.tenant_id,
                 route.gateway,
                 exc.outcome,
                 exc.attempts,
+                why,
                 extra={
                     **turn_fields(turn),
                     "gateway": route.gateway,

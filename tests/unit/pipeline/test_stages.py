@@ -257,3 +257,22 @@ async def test_a_gateway_failure_is_a_failed_outcome_naming_it() -> None:
         "timeout",
         3,
     )
+
+
+async def test_an_auth_failure_is_logged_with_what_to_fix_other_failures_without_their_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gwstream.errors import GatewayAuthError
+
+    denied = GatewayAuthError(
+        "https://gw answered HTTP 403: OAuth client 'cc' lacks scope 'ai:gateway:write'",
+        attempts=1,
+    )
+    with caplog.at_level("WARNING", logger="gwstream.pipeline.call"):
+        await CallGateway({"default": ScriptedGateway(denied)})(ctx())
+        await CallGateway(
+            {"default": ScriptedGateway(GatewayTimeout("echo: my card", attempts=2))}
+        )(ctx())
+    first, second = (r.getMessage() for r in caplog.records)
+    assert "lacks scope 'ai:gateway:write'" in first and "auth after 1 attempts" in first
+    assert second.endswith("timeout after 2 attempts") and "my card" not in second
