@@ -37,7 +37,9 @@ class RateLimitStage:
                 exc,
                 extra=turn_fields(turn),
             )
-            return Outcome.refused(Reason.RATE_LIMITED, gateway_outcome=exc.outcome)
+            # Refused here, before any call: the outcome is not_called (as for every
+            # refusal), the reason rate_limited; a gateway's own 429 is outcome rate_limited.
+            return Outcome.refused(Reason.RATE_LIMITED)
         outcome = await call_next(ctx)
         reservation.settle(outcome.input_tokens + outcome.output_tokens)
         return outcome
