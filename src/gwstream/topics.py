@@ -249,6 +249,9 @@ def partition_problems(
         if have > s.partitions:
             notes[s.name] = f"{have} partitions kept: more than the {s.partitions} asked"
         elif s.role in ("turns", "sessions"):
+            other = counts.get(sessions if s.role == "turns" else turns)
+            if other is not None and other != have:
+                continue  # the pair disagrees: the co-partitioning problem below says what to do
             problems.append(
                 f"topic {s.name} has {have} partitions, its spec asks for {s.partitions}: set "
                 f"topics.partitions to {have}, or add partitions to {turns} and {sessions} "

@@ -95,6 +95,20 @@ def test_a_changelog_not_co_partitioned_with_turns_is_a_problem_even_when_just_c
     ]
 
 
+def test_a_short_changelog_beside_full_turns_gets_only_advice_that_can_work() -> None:
+    """turns 4, sessions 2, spec 4: "set topics.partitions to 2" would not help."""
+    specs = topics.topic_specs(TopicNames(partitions=4))
+    counts = _counts(specs, sessions=2)
+    problems, _ = topics.partition_problems(specs, counts, set(counts))
+    assert problems == [
+        "topic gw.sessions.v1 has 2 partitions and gw.turns.v1 has 4: session state is "
+        "co-partitioned with turns, so they must be equal; recreate the changelog"
+    ]
+    both_short = _counts(specs, turns=2, sessions=2)
+    problems, _ = topics.partition_problems(specs, both_short, set(both_short))
+    assert all("set topics.partitions to 2" in p for p in problems) and len(problems) == 2
+
+
 def test_a_topic_the_broker_refused_to_create_is_named_with_why() -> None:
     """aiokafka returns CreateTopics' per-topic errors instead of raising them: a refusal
     (here a replication factor the cluster cannot meet) must not pass for created."""
