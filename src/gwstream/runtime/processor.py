@@ -65,6 +65,9 @@ from gwstream.runtime.state import KeyState, StateStore
 
 log = logging.getLogger(__name__)
 
+#: The shortest wait for an assignment that is reported as long (seconds).
+LONG_JOIN_S = 60.0
+
 T = TypeVar("T")
 
 
@@ -125,6 +128,10 @@ class Processor(Service, Generic[T]):
         #: Set while the broker answers; cleared during an outage (dispatch waits on it).
         self._broker = BrokerWatch(self._cfg, self.stats)
         self._joined = False
+        #: Since when the processor waits for an assignment (None: it has one); and
+        #: whether that wait was reported as long.
+        self._joining_since: float | None = time.monotonic()
+        self._join_reported = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -553,8 +560,32 @@ class Processor(Service, Generic[T]):
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + self._cfg.stats_interval_s
                 self._log_progress("progress")
+            self._report_long_join()
         for t in sweeps:
             t.cancel()
+
+    def _since_joining(self) -> float:
+        return time.monotonic() - self._joining_since if self._joining_since is not None else 0.0
+
+    def _report_long_join(self) -> None:
+        """Warn once when the wait for an assignment outlasts what a rebalance needs."""
+        waited = self._since_joining()
+        limit = max(LONG_JOIN_S, 3 * self._kafka.session_timeout_ms / 1000)
+        if self._join_reported or waited < limit:
+            return
+        self._join_reported = True
+        group = self._kafka.group_id
+        log.warning(
+            "still joining group %s after %.0fs, with no partitions: the group is rebalancing, "
+            "and a member that died mid-join holds it until the broker drops it "
+            "(session_timeout_ms %d). If this lasts, look at the group "
+            "(kafka-consumer-groups.sh --describe --group %s); the embedded broker can keep "
+            "such a group stuck: restart it, or see README on changing kafka.group_id",
+            group,
+            waited,
+            self._kafka.session_timeout_ms,
+            group,
+        )
 
     async def _commit(self, parts: Sequence[Partition]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -621,6 +652,8 @@ class Processor(Service, Generic[T]):
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         self.stats.rebalances += 1
+        if self._joining_since is None:
+            self._joining_since = time.monotonic()
         parts = [self._parts[tp] for tp in revoked if tp in self._parts]
         if parts:
             started = time.monotonic()
@@ -633,6 +666,11 @@ class Processor(Service, Generic[T]):
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self._joined = True
+        if self._joining_since is not None and self._join_reported:
+            log.warning(
+                "joined group %s after %.0fs", self._kafka.group_id, self._since_joining()
+            )
+        self._joining_since, self._join_reported = None, False
         new = [tp for tp in assigned if tp not in self._parts]
         for tp in new:
             self._parts[tp] = Partition(tp, StateStore() if self._changelog else None)

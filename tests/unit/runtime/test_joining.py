@@ -1,0 +1,39 @@
+"""A long wait for partitions is reported once, and its end too (no broker needed)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from gwstream.config import KafkaSettings
+from gwstream.runtime.processor import LONG_JOIN_S, Processor
+
+
+def processor() -> Processor[Any]:
+    return Processor(
+        KafkaSettings(group_id="g-test", session_timeout_ms=6_000, heartbeat_interval_ms=1_000),
+        input_topic="turns",
+        dlq_topic="dlq",
+        handler=None,  # type: ignore[arg-type]  # never called: nothing is fetched
+    )
+
+
+async def test_a_long_join_is_warned_once_and_its_end_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    p = processor()
+    with caplog.at_level("WARNING", logger="gwstream.runtime.processor"):
+        p._report_long_join()
+        assert caplog.records == []  # just started: a join takes seconds
+        p._joining_since = time.monotonic() - LONG_JOIN_S - 1
+        p._report_long_join()
+        p._report_long_join()
+        await p._on_assigned(set())
+        p._report_long_join()
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("still joining group g-test after 61s")
+    assert "session_timeout_ms 6000" in messages[0]
+    assert messages[1].startswith("joined group g-test after 61s")
