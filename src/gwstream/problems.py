@@ -72,10 +72,18 @@ def problems(model: type[BaseModel], exc: ValidationError) -> list[Problem]:
 
 def closest(name: str, known: Sequence[str]) -> str | None:
     """The known name ``name`` was most likely meant to be, if one is close enough."""
-    matches = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+    low = name.lower()
+    matches = difflib.get_close_matches(low, [k.lower() for k in known], n=1, cutoff=0.6)
     if not matches:
         return None
-    return next(k for k in known if k.lower() == matches[0])
+    match = matches[0]
+    # A loose likeness must be a part of the name (output_cost -> output_cost_per_token),
+    # not a few shared letters (extra -> text).
+    if difflib.SequenceMatcher(None, low, match).ratio() < 0.75 and not (
+        low in match or match in low
+    ):
+        return None
+    return next(k for k in known if k.lower() == match)
 
 
 def plain_message(err: ErrorDetails) -> str:

@@ -98,3 +98,15 @@ def test_an_empty_api_key_from_the_environment_is_refused_naming_the_variable(
     with pytest.raises(ConfigError) as refused:
         load_settings(**_gateways())
     assert "gateways.g.api_key (GWSTREAM_GATEWAYS__G__API_KEY): is empty" in str(refused.value)
+
+
+def test_a_base_url_that_is_no_url_is_named_by_its_place_alone() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from gwstream.gateways.settings import GatewaySettings
+
+    with pytest.raises(ValidationError) as err:
+        GatewaySettings(base_urls=["sk-pasted-key-here"])
+    text = err.value.errors()[0]["msg"]  # what gwstream prints (pydantic's repr adds the input)
+    assert text == "Value error, base_urls[0]: must be an http(s) URL with a host"

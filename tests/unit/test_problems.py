@@ -72,3 +72,14 @@ def test_an_unknown_name_carries_the_names_its_model_takes_and_the_closest() -> 
 def test_a_validators_message_loses_pydantics_prefix() -> None:
     [p] = found(label="a b")
     assert p.message == "label must not contain spaces"
+
+
+def test_a_suggestion_shares_more_than_a_few_letters_with_the_name() -> None:
+    from gwstream.problems import closest
+
+    fields = ["turn_id", "session_id", "text", "metadata"]
+    assert closest("extra", fields) is None  # "ext" is not "text"
+    assert closest("sesion_id", fields) == "session_id"
+    assert closest("output_cost", ["output_cost_per_token", "input_cost_per_token"]) == (
+        "output_cost_per_token"
+    )

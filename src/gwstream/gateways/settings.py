@@ -193,7 +193,9 @@ class GatewaySettings(_Section):
         for i, url in enumerate(self.base_urls):
             problem = base_url_problem(url)
             if problem is not None:
-                raise ValueError(f"base_urls[{i}] ({safe_url(url)}): {problem}")
+                shown = safe_url(url)
+                where = f"base_urls[{i}]" + ("" if shown.startswith("(") else f" ({shown})")
+                raise ValueError(f"{where}: {problem}")
         needs_oauth = PROTOCOL_FACTS[self.protocol].oauth
         if needs_oauth and self.oauth is None:
             raise missing_secret(
