@@ -110,3 +110,21 @@ def test_a_base_url_that_is_no_url_is_named_by_its_place_alone() -> None:
         GatewaySettings(base_urls=["sk-pasted-key-here"])
     text = err.value.errors()[0]["msg"]  # what gwstream prints (pydantic's repr adds the input)
     assert text == "Value error, base_urls[0]: must be an http(s) URL with a host"
+
+
+def test_a_repeated_base_url_or_an_api_key_on_an_oauth_protocol_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from gwstream.gateways.settings import GatewaySettings
+
+    with pytest.raises(ValidationError, match=r"base_urls\[1\] repeats an earlier URL"):
+        GatewaySettings(base_urls=["https://gw.example/", "https://gw.example"])
+    with pytest.raises(ValidationError, match="authenticates with oauth; api_key and api_key_file"):
+        GatewaySettings(
+            protocol="cognigy.chat",
+            base_urls=["https://cognigy.example"],
+            model="gpt-4o",
+            api_key_file="/run/secrets/key",  # type: ignore[arg-type]
+            oauth={"client_id": "c", "client_secret": "s"},  # type: ignore[arg-type]
+        )

@@ -196,7 +196,17 @@ class GatewaySettings(_Section):
                 shown = safe_url(url)
                 where = f"base_urls[{i}]" + ("" if shown.startswith("(") else f" ({shown})")
                 raise ValueError(f"{where}: {problem}")
+            if url.rstrip("/") in (u.rstrip("/") for u in self.base_urls[:i]):
+                raise ValueError(
+                    f"base_urls[{i}] repeats an earlier URL: a fallback to the same endpoint "
+                    "adds nothing (retries on one endpoint are max_attempts)"
+                )
         needs_oauth = PROTOCOL_FACTS[self.protocol].oauth
+        if needs_oauth and (self.api_key is not None or self.api_key_file is not None):
+            raise ValueError(
+                f"protocol {self.protocol} authenticates with oauth; api_key and api_key_file "
+                "are not used: remove them"
+            )
         if needs_oauth and self.oauth is None:
             raise missing_secret(
                 f"protocol {self.protocol} needs oauth", prefix="oauth.", needs="oauth.client_id"
