@@ -32,7 +32,10 @@ def gateways_check(
     probe: Annotated[
         bool, typer.Option(help="Also call each endpoint (token + a 1-token completion).")
     ] = True,
-    timeout_s: Annotated[float, typer.Option(help="Per-endpoint probe timeout.")] = 10.0,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option(help="Per-endpoint probe timeout (default: each gateway's timeout_s)."),
+    ] = None,
 ) -> None:
     """Validate every gateway as `run` does, then probe the valid ones' endpoints; exit 2 if
     one is invalid, 1 if one has no healthy endpoint."""

@@ -71,11 +71,13 @@ async def probe_endpoint(
 
 
 async def check_gateways(
-    settings: Settings, *, timeout_s: float = 10.0, only: Collection[str] | None = None
+    settings: Settings, *, timeout_s: float | None = None, only: Collection[str] | None = None
 ) -> list[EndpointHealth]:
-    """Probe every endpoint of every configured gateway (or of those in ``only``), concurrently."""
+    """Probe every endpoint of every configured gateway (or of those in ``only``),
+    concurrently, within ``timeout_s`` each (None: the gateway's own ``timeout_s``, as
+    ``gwstream run`` calls it)."""
     probes = [
-        probe_endpoint(settings, name, endpoint, timeout_s)
+        probe_endpoint(settings, name, endpoint, gw.timeout_s if timeout_s is None else timeout_s)
         for name, gw in settings.gateways.items()
         if only is None or name in only
         for endpoint in gw.base_urls
