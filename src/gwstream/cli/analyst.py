@@ -137,6 +137,13 @@ def report(
     )
     out = render_result(result, fmt)  # type: ignore[arg-type]
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    narrowed = {k: v for k, v in filters.as_query().items() if k != "limit"}
+    if not result.rows and narrowed:
+        shown = ", ".join(f"{k}={v}" for k, v in narrowed.items())
+        err.print(
+            f"[yellow]note:[/] no rows match {shown}; names are matched exactly "
+            "(`--view spend` without filters lists the tenants, models and gateways there are)"
+        )
     err.print(f"[dim]read from {source}[/]")
 
 

@@ -194,3 +194,12 @@ def test_reconcile_reads_a_file_without_vendor_metrics_or_gateway_secrets(
     result = CliRunner().invoke(app, ["gateways", "reconcile", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "No vendor metrics pulled yet" in result.stdout
+
+
+def test_filters_that_match_nothing_get_a_note_on_stderr(database: Path) -> None:
+    nothing = report("--tenant", "nosuch", "--format", "csv", "--database", str(database))
+    assert nothing.exit_code == 0
+    assert "no rows match tenant=nosuch" in nothing.stderr
+    assert "nosuch" not in nothing.stdout  # stdout stays the bare CSV
+    found = report("--database", str(database))
+    assert found.exit_code == 0 and "no rows match" not in found.stderr
