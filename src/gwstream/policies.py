@@ -104,8 +104,14 @@ DEFAULT_PHONE_REGIONS = (
     "US", "GB", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "IE", "PT", "PL", "SE",
     "IN", "BR", "MX", "AU", "JP", "SG", "ZA", "CA",
 )  # fmt: skip
-PiiType = Literal["EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"]
-ALL_PII: list[PiiType] = ["EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"]
+#: What a policy may name: a detector's type, or NATIONAL_ID for every national identity
+#: number (the US SSN, the UK NINO, ... as gwstream.guardrails.ids lists them).
+PiiType = Literal[
+    "EMAIL", "PHONE", "CARD", "IBAN", "IPV4", "IPV6", "NATIONAL_ID",
+    "SSN", "NINO", "DNI", "NIE", "CODICE_FISCALE", "AADHAAR", "NIR", "STEUER_ID", "BSN", "CPF",
+    "SIN",
+]  # fmt: skip
+ALL_PII: list[PiiType] = ["EMAIL", "PHONE", "CARD", "IBAN", "NATIONAL_ID", "IPV4", "IPV6"]
 
 
 class GuardrailPolicy(_Section):

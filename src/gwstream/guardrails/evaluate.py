@@ -72,7 +72,7 @@ class Report:
         ]
         for kind in sorted(self.entities_by_type):
             n, lost = self.entities_by_type[kind], self.leaked_by_type[kind]
-            out.append(f"  {kind:<6} {n - lost:>4}/{n:<4} found ({(n - lost) / n:.1%})")
+            out.append(f"  {kind:<14} {n - lost:>4}/{n:<4} found ({(n - lost) / n:.1%})")
         out.append(
             f"injection: recall {self.injection_recall:.1%}, precision {self.precision:.1%}, "
             f"false positives {sum(self.false_alarms.values())} of {sum(self.clean.values())} "

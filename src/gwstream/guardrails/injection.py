@@ -7,10 +7,13 @@ fires (1 - prod(1 - w)); a turn is flagged at :data:`THRESHOLD`. The verdict
 names the strongest rule.
 
 The rules are in :mod:`~gwstream.guardrails.rules`; :mod:`~gwstream.guardrails.ruleset`
-runs them cheaply. Encoded payloads (base64, hex, rot13) are decoded and
-their text judged by the same rules; a request to decode something and obey
-it is a rule of its own. Instructions split over lines are joined; an
-instruction buried in a long message is found wherever it sits.
+runs them cheaply. Encoded payloads are decoded and their text judged by
+the same rules, whether or not the turn asks for decoding: long base64 and
+hex runs that decode to readable text, and text that reads as English only
+once rot13 is undone (few common English words, many in its rot13). A
+request to decode something and obey it is a rule of its own. Instructions
+split over lines are joined; an instruction buried in a long message is
+found wherever it sits.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ THRESHOLD = 0.5
 _RULESET = RuleSet(RULES)
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
-_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
+# Hex digits run together, or in pairs each followed by the same separator.
+_HEX = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2})"
+    r"(?![0-9A-Fa-f])"
+)
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z] ){3,}[a-z](?![a-z])")
 # Phrases looked for in text whose words were spaced out letter by letter and ran together.
 _SQUEEZED = (
@@ -50,6 +57,18 @@ _SQUEEZED = (
 )
 _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
+# Common English words, and what rot13 makes of them (none of which is English): text
+# holding more of the second than of the first is judged with rot13 undone.
+_ENGLISH = frozenset(
+    "the and you your to of is in it for on that this with all my me are not do can what "
+    "now from have will please previous instructions ignore reveal system prompt".split()
+)
+_ROT13_ENGLISH = frozenset(codecs.encode(w, "rot13") for w in _ENGLISH)
+# A word that is all base64 (or hex), maybe ending a sentence.
+_PAYLOAD_WORD = re.compile(r"[a-z0-9+/]{20,}={0,2}[.,;:!?)\"']*$")
+_HEX_PAIRS = frozenset(f"{i:02x}" for i in range(256))
+#: Shortest run (without spaces) worth decoding when nothing asks for decoding.
+MIN_BARE_PAYLOAD = 20
 _ENCODING_HINT = re.compile(
     r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|decipher|encoded|base\s*-?\s*64|hex|shift)\b"
 )
@@ -73,19 +92,23 @@ class Verdict:
 CLEAN = Verdict(0.0, None, None)
 
 
-def _decoded_payloads(original: str) -> list[tuple[str, int, int]]:
-    """Text hidden in base64 or hex runs, with the run's span in ``original``."""
+def _decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int, int]]:
+    """Text hidden in base64 or hex runs, with the run's span in ``original``; without a
+    ``hinted`` request to decode, only runs of :data:`MIN_BARE_PAYLOAD` characters that
+    decode to text with words in it."""
     out = []
     for m in _BASE64.finditer(original):
         blob = m.group()
         if blob.isdigit() or (blob.isalpha() and (blob.islower() or blob.isupper())):
             continue  # a plain word or number, not an encoding
+        if not hinted and len(blob) < MIN_BARE_PAYLOAD:
+            continue
         try:
             raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
         except (binascii.Error, ValueError):
             continue
         text = _printable(raw)
-        if text:
+        if text and (hinted or " " in text):
             out.append((text, m.start(), m.end()))
     for m in _HEX.finditer(original):
         try:
@@ -93,9 +116,31 @@ def _decoded_payloads(original: str) -> list[tuple[str, int, int]]:
         except ValueError:
             continue
         text = _printable(raw)
-        if text:
+        if text and (hinted or " " in text):
             out.append((text, m.start(), m.end()))
     return out
+
+
+def _looks_rot13(words: list[str]) -> bool:
+    """Whether text of ``words`` reads as English once rot13 is undone, and not before."""
+    if len(words) < 4 or _ROT13_ENGLISH.isdisjoint(words):
+        return False
+    rot = sum(w in _ROT13_ENGLISH for w in words)
+    return rot >= 2 and rot >= 0.2 * len(words) and rot > sum(w in _ENGLISH for w in words)
+
+
+def _may_hold_payload(words: list[str]) -> bool:
+    """Whether a base64 or hex run may be among ``words``: a long one, or pairs of hex
+    digits (eight different ones at least)."""
+    if not words:
+        return False
+    if max(map(len, words)) >= MIN_BARE_PAYLOAD and any(
+        len(w) >= MIN_BARE_PAYLOAD and _PAYLOAD_WORD.match(w) for w in words
+    ):
+        return True
+    if len(words) < 10 or _HEX_PAIRS.isdisjoint(words):
+        return False
+    return len(_HEX_PAIRS.intersection(words)) >= 8
 
 
 def _printable(raw: bytes) -> str | None:
@@ -129,11 +174,12 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
             folded_joined = fold_for_rules(normalize(joined).text)
             hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(folded_joined))
     hinted = _ENCODING_HINT.search(folded) is not None
-    if hinted:
+    words = folded.split()
+    if hinted or _looks_rot13(words):
         rot = codecs.decode(folded, "rot13")
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(rot) if name != "encoded")
-    if hinted:  # a payload to decode comes with words asking for it
-        for payload, s, e in _decoded_payloads(n.original):
+    if hinted or _may_hold_payload(words):
+        for payload, s, e in _decoded_payloads(n.original, hinted):
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
     if not hits:

@@ -82,6 +82,13 @@ class Normalized:
             return start, end
         return self._position(start, first=True), self._position(end - 1, first=False)
 
+    def replaced(self) -> list[tuple[int, int]]:
+        """The spans of the normalised text that replace something (not the original)."""
+        ends = (*self.starts[1:], len(self.text))
+        return [
+            (s, e) for s, e, same in zip(self.starts, ends, self.identity, strict=True) if not same
+        ]
+
     def _position(self, i: int, *, first: bool) -> int:
         k = bisect.bisect_right(self.starts, i) - 1
         o_start, o_end = self.origins[k]
@@ -221,3 +228,79 @@ def fold_for_rules_l(text: str) -> str | None:
     if "1" not in low:
         return None
     return _LEET_WORD.sub(lambda m: _leet(m.group(), _LEET_AS_L), low)
+
+
+# -- digits spelled out ----------------------------------------------------------------------
+
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "nought": "0", "naught": "0", "one": "1", "two": "2",
+    "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9",
+}  # fmt: skip
+_DIGIT_WORD = "(?:zero|oh|nought|naught|one|two|three|four|five|six|seven|eight|nine)"
+_SPELLED_TOKEN = rf"(?:(?:double|triple)[ -]{_DIGIT_WORD}|{_DIGIT_WORD}|\d+)"
+# Digit words (and digit groups among them) separated by spaces, commas or dashes.
+_SPELLED_RUN = re.compile(
+    rf"\b{_SPELLED_TOKEN}(?:(?: ?[,-] ?| ){_SPELLED_TOKEN})+\b", re.IGNORECASE
+)
+_SPELLED_PART = re.compile(rf"(double|triple)[ -]({_DIGIT_WORD})|({_DIGIT_WORD})|(\d+)", re.I)
+#: Fewest digit words a run needs to be read as a number ("one or two" stays words).
+MIN_SPELLED = 4
+_RUN_WORDS = frozenset(_DIGIT_WORDS) | {"double", "triple"}
+
+
+def _has_spelled_run(low: str) -> bool:
+    """Whether ``low`` has :data:`MIN_SPELLED` digit words in a row: a cheap look at its
+    words before any pattern runs."""
+    if "," in low or "-" in low:
+        low = low.replace(",", " ").replace("-", " ")
+    words = low.split()
+    if _DIGIT_WORDS.keys().isdisjoint(words):
+        return False
+    run = 0
+    for word in words:
+        if word in _DIGIT_WORDS:
+            run += 1
+            if run >= MIN_SPELLED:
+                return True
+        elif word not in _RUN_WORDS and not word.isdigit():
+            run = 0
+    return False
+
+
+def spelled_digits(text: str) -> Normalized | None:
+    """``text`` with runs of digits spelled out in English ("four one five, double five")
+    written as digits ("41555"), and the map back to ``text``; None when it has none.
+
+    A run needs :data:`MIN_SPELLED` digit words and six digits at least; it becomes
+    one run of digits, without the separators it had.
+    """
+    if not _has_spelled_run(text.lower()):
+        return None
+    b: _Builder | None = None
+    last = 0
+    for m in _SPELLED_RUN.finditer(text):
+        words = 0
+        digits: list[str] = []
+        for part in _SPELLED_PART.finditer(m.group()):
+            repeat, word, single, number = part.groups()
+            if repeat:
+                words += 1
+                digits.append(_DIGIT_WORDS[word.lower()] * (2 if repeat.lower() == "double" else 3))
+            elif single:
+                words += 1
+                digits.append(_DIGIT_WORDS[single.lower()])
+            else:
+                digits.append(number)
+        value = "".join(digits)
+        if words < MIN_SPELLED or len(value) < 6:
+            continue
+        if b is None:
+            b = _Builder()
+        b.add(text[last : m.start()], last, m.start(), True)
+        b.add(value, m.start(), m.end(), False)
+        last = m.end()
+    if b is None:
+        return None
+    b.add(text[last:], last, len(text), True)
+    return b.build(text)

@@ -1,23 +1,41 @@
-"""PII detection: e-mail addresses, phone numbers, payment cards, IBANs, US SSNs, IP addresses.
+"""PII detection: e-mail addresses, phones, payment cards, IBANs, national ids, IP addresses.
 
 :func:`find_pii` finds entities in the normalised text (so fullwidth digits,
 zero-width characters and look-alike letters do not hide a value) and
-reports them as spans of the original text. Every detector checks what a
-pattern alone cannot:
+reports them as spans of the original text. Digits spelled out in English
+("four one five ...", "double five") are read as digits
+(:func:`~gwstream.guardrails.normalize.spelled_digits`) and reported as the
+words' span. Every detector checks what a pattern alone cannot:
 
-- **cards**: 12 to 19 digits (single spaces or dashes between groups), a
+- **e-mail addresses**, also written to dodge a filter: ``john dot doe at
+  example dot com``, ``john(at)example(dot)org``, ``john [at] example [dot]
+  com``, ``john.doe @ example.com`` (a known top-level domain; a bare ``at``
+  after a single word needs a word like "email" before it, so that "look at
+  example dot com" is not an address);
+- **cards**: 12 to 19 digits (single spaces or dashes between groups, or
+  groups of four joined by dots or slashes throughout), a
   known issuer prefix (Visa, Mastercard 51-55 and 2221-2720, Amex, Discover,
   JCB, Diners, UnionPay, Maestro, Mir) and the Luhn checksum; a card run
   together with other digits is tried group by group;
-- **IBANs**: the country's length and the mod-97 checksum, any case, spaced
-  or not;
+- **IBANs**: the country's length and the mod-97 checksum, any case, spaced,
+  dashed or not;
 - **phone numbers**: parsed and validated by ``phonenumbers`` (Google's
   libphonenumber metadata): international numbers (``+`` or ``00``) for any
   country, national ones for the regions configured (the tenant's
   countries); never a number inside a word or code (``ORD-2024-118844``), a
-  date, an IP address or a card;
+  date, an IP address, a card, an identity number or a bank sort code;
 - **US SSNs**: area not 000, 666 or 9xx, group not 00, serial not 0000;
-- **IP addresses**: validated by :mod:`ipaddress`, v4 and v6.
+  without separators only with a word naming it;
+- **national identity numbers** (:mod:`~gwstream.guardrails.ids`): UK NINO,
+  Spanish DNI/NIE, Italian codice fiscale, French NIR, German Steuer-ID,
+  Dutch BSN, Brazilian CPF, Canadian SIN, Indian Aadhaar, each by its check
+  digits and, where digits alone say too little, a word naming it;
+- **IP addresses**: validated by :mod:`ipaddress`, v4 and v6; a dotted quad
+  after "version", "release", "build" and the like is a version.
+
+Types a policy names select detectors (:func:`selected`): ``NATIONAL_ID``
+selects every national identity number (the default policy names it); any
+other type, ``SSN`` included, selects itself alone.
 """
 
 from __future__ import annotations
@@ -30,11 +48,29 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from gwstream.guardrails.normalize import Normalized, normalize
+from gwstream.guardrails.ids import NATIONAL_IDS, find_ids, luhn_ok
+from gwstream.guardrails.normalize import Normalized, normalize, spelled_digits
 from gwstream.policies import DEFAULT_PHONE_REGIONS
 
 EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6 = "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"
-TYPES: tuple[str, ...] = (EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6)
+NATIONAL_ID = "NATIONAL_ID"
+#: Every entity type the detectors report.
+TYPES: tuple[str, ...] = (EMAIL, PHONE, CARD, IBAN, IPV4, IPV6, *NATIONAL_IDS)
+_FAMILIES = {NATIONAL_ID: NATIONAL_IDS}
+
+
+def selected(types: Iterable[str]) -> frozenset[str]:
+    """The entity types that the types a policy names select (see the module docstring)."""
+    return _selected(tuple(types))
+
+
+@functools.lru_cache(maxsize=64)
+def _selected(types: tuple[str, ...]) -> frozenset[str]:
+    out: set[str] = set()
+    for t in types:
+        out.update(_FAMILIES.get(t, (t,)))
+    return frozenset(out)
+
 
 #: Regions whose national phone formats are recognised when a tenant names none.
 DEFAULT_REGIONS: tuple[str, ...] = DEFAULT_PHONE_REGIONS
@@ -55,24 +91,64 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])"
 )
+# Written to dodge a filter: "at" and "dot" as words or in brackets, spaces around "@".
+_OBF_AT_TOKENS = (" at ", "(at)", "[at]", "{at}", "<at>", "@")
+_OBF_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
+_OBF_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_TLDS = (
+    "com|net|org|edu|gov|mil|int|info|biz|io|co|ai|app|dev|me|us|uk|de|fr|es|it|nl|be|ch|at|"
+    "ie|pt|pl|se|no|dk|fi|in|br|mx|au|jp|sg|za|ca|ru|cn|nz|eu|email|online|mail|test|example"
+)
+_OBF_DOMAIN = re.compile(rf"{_OBF_LABEL}(?:{_OBF_DOT}{_OBF_LABEL})*{_OBF_DOT}(?:{_TLDS})(?![\w-])")
+_OBF_LOCAL = re.compile(rf"(?<![\w.%+-])[a-z0-9][a-z0-9_%+-]*(?:{_OBF_DOT}[a-z0-9_%+-]+)*$")
+_EMAIL_CUE = re.compile(r"(?:e-?mail|mail|address|contact|reach|write|send|inbox)\b[^.!?]{0,30}$")
+
+
+def _obfuscated_emails(low: str) -> Iterable[tuple[int, int]]:
+    """Addresses in lower-cased ``low`` with "at" or "dot" spelled out or bracketed, or
+    spaces around the "@"."""
+    for token in _OBF_AT_TOKENS:
+        i = low.find(token)
+        while i >= 0:
+            found = _obfuscated_email(low, i, i + len(token), token == " at ")
+            if found is not None:
+                yield found
+            i = low.find(token, i + 1)
+
+
+def _obfuscated_email(low: str, start: int, end: int, word_at: bool) -> tuple[int, int] | None:
+    """The address around the "at" at [start, end) of ``low``, if there is one."""
+    if low[start] == "@":
+        while start > 0 and low[start - 1] == " ":
+            start -= 1
+        while end < len(low) and low[end] == " ":
+            end += 1
+        if end - start == 1:
+            return None  # an ordinary address: found by the plain pattern
+    else:
+        while start > 0 and low[start - 1] == " ":
+            start -= 1
+        while end < len(low) and low[end] == " ":
+            end += 1
+    domain = _OBF_DOMAIN.match(low, end)
+    if domain is None or (word_at and "dot" not in domain.group() and "." not in domain.group()):
+        return None
+    local = _OBF_LOCAL.search(low, max(0, start - 64), start)
+    if local is None:
+        return None
+    if word_at and local.group().isalpha():
+        # "look at example dot com": one word before a bare "at" is an address only
+        # when the turn says it is one
+        if _EMAIL_CUE.search(low, max(0, local.start() - 40), local.start()) is None:
+            return None
+    return local.start(), domain.end()
+
 
 # -- cards ---------------------------------------------------------------------------------
 
 # Maximal runs of digits with single spaces or dashes between them.
 _DIGIT_RUN = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d)*(?![\w])")
 _GROUP_SEP = re.compile(r"[ -]")
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def card_brand(digits: str) -> str | None:
@@ -104,7 +180,15 @@ def _is_card(digits: str) -> bool:
     return 12 <= len(digits) <= 19 and card_brand(digits) is not None and luhn_ok(digits)
 
 
+# Groups of four (Amex 4-6-5) joined by dots or slashes, the same one throughout.
+_DOTTED_CARD = re.compile(r"(?<![\w.,/-])\d{4}([./])\d{4,6}(?:\1\d{4,5}){1,3}(?![\w]|[./]\d)")
+
+
 def _cards(text: str) -> Iterable[tuple[int, int]]:
+    if "." in text or "/" in text:
+        for m in _DOTTED_CARD.finditer(text):
+            if _is_card(m.group().replace(m.group(1), "")):
+                yield m.start(), m.end()
     for m in _DIGIT_RUN.finditer(text):
         run = m.group()
         digits = _GROUP_SEP.sub("", run)
@@ -173,7 +257,7 @@ def _ibans(text: str) -> Iterable[tuple[int, int]]:
             ch = text[i]
             if ch.isascii() and ch.isalnum():
                 chars.append(ch.upper())
-            elif ch != " " or i + 1 >= n or text[i + 1] == " " or not chars:
+            elif ch not in " -" or i + 1 >= n or text[i + 1] in " -" or not chars:
                 break
             i += 1
         if len(chars) != length or (i < n and text[i].isascii() and text[i].isalnum()):
@@ -188,7 +272,9 @@ def _ibans(text: str) -> Iterable[tuple[int, int]]:
 _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
 _VERSION_CUE = re.compile(
-    r"\b(?:version|ver|v|release|build|firmware|fw|update|patch|sdk|api|app)\.?\s*$", re.IGNORECASE
+    r"\b(?:version|ver|v|release|build|firmware|fw|update|updated|upgrade|upgraded|patch|sdk|"
+    r"api|app|os|software)\.?(?:\s+(?:is|was|now|number|no\.?|nr|to|of|at|on))*\s*[:#=]?\s*$",
+    re.IGNORECASE,
 )
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
@@ -228,16 +314,23 @@ _NOT_PHONE = re.compile(
     r"policy|claim|sku|item|id|no|number|serial|iban|card|#|code|pin|zip|postcode|"
     r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
     r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
-    r"vin|plate|isbn|imei|mac|ip|[$\u00a3\u20ac\u00a5])"
+    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id|"
+    r"[$\u00a3\u20ac\u00a5])"
     r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
     re.IGNORECASE,
 )
 # Shapes that are something else: a decimal amount, a dotted quad (an IP, valid or not),
 # an IBAN-shaped run (two letters, two digits, groups of four).
-_NOT_PHONE_SHAPE = re.compile(r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$")
-_IBAN_SHAPED = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?"
+# A bank sort code (12-34-56) and a CPF's shape (123.456.789-09) too.
+_NOT_PHONE_SHAPE = re.compile(
+    r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$|^\d\d-\d\d-\d\d$|^\d{3}\.\d{3}\.\d{3}-\d\d$"
 )
+_IBAN_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?"
+)
+# Between two letters and a letter, digits are a NINO, valid or not (QQ 12 34 56 C).
+_NINO_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2} ?$")
+_NINO_AFTER = re.compile(r" ?[A-Za-z](?![A-Za-z0-9])")
 # A token mixing letters and digits just before: the number continues a code.
 _CODE_BEFORE = re.compile(r"(?:\b[A-Za-z]+\d[A-Za-z\d]*|\b\d+[A-Za-z][A-Za-z\d]*)\s$")
 _CURRENCY_AFTER = re.compile(
@@ -252,8 +345,13 @@ _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
 def _phones(
-    text: str, regions: Sequence[str], taken: list[tuple[int, int]]
+    text: str,
+    regions: Sequence[str],
+    taken: list[tuple[int, int]],
+    spelled: Sequence[tuple[int, int]] = (),
 ) -> Iterable[tuple[int, int]]:
+    """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
+    lack of grouping says nothing."""
     for m in _PHONE.finditer(text):
         start, end = m.start(), m.end()
         raw = m.group()
@@ -271,8 +369,11 @@ def _phones(
             continue
         before = text[max(0, start - 30) : start]
         international = raw.startswith(("+", "(+", "00"))
+        dictated = any(s < end and start < e for s, e in spelled)
         if _CODE_BEFORE.search(before):
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
+        if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
+            continue
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like
@@ -280,7 +381,9 @@ def _phones(
             cued = _PHONE_CUE.search(before) is not None
             # Written as phone numbers are (an area code in brackets, a trunk 0 and
             # groups): what comes before does not make it something else.
-            shaped = "(" in raw or (raw.startswith("0") and any(c in raw for c in " -./"))
+            shaped = (
+                dictated or "(" in raw or (raw.startswith("0") and any(c in raw for c in " -./"))
+            )
             if not cued and not shaped and _NOT_PHONE.search(before):
                 continue
             if _CURRENCY_AFTER.match(text[end : end + 10]):
@@ -292,7 +395,7 @@ def _phones(
         number = _parse_phone(raw, regions, international)
         if number is None:
             continue
-        if not international and not _looks_like_phone(raw, before):
+        if not international and not dictated and not _looks_like_phone(raw, before):
             continue
         yield start, end
 
@@ -357,29 +460,27 @@ def find_pii(
     regions: Sequence[str] = DEFAULT_REGIONS,
     normalized: Normalized | None = None,
 ) -> list[Entity]:
-    """Every entity of ``types`` in ``text``, as spans of ``text``, in order, not
-    overlapping (a longer, more specific one wins)."""
-    wanted = frozenset(types)
+    """Every entity of ``types`` (see :func:`selected`) in ``text``, as spans of ``text``,
+    in order, not overlapping (a longer, more specific one wins)."""
+    wanted = selected(types)
     n = normalized if normalized is not None else normalize(text)
     t = n.text
     found: list[tuple[str, int, int]] = []
-    if EMAIL in wanted and "@" in t:
-        found.extend((EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(t))
-    # How many digits the text holds says which detectors can find anything: most turns
-    # have none or a few, and skip the scans.
-    digits = len(_NON_DIGIT.sub("", t))
-    if IBAN in wanted and digits >= 4:  # the check digits and a bank code, at least
-        found.extend((IBAN, s, e) for s, e in _ibans(t))
-    if CARD in wanted and digits >= 12:
-        found.extend((CARD, s, e) for s, e in _cards(t))
-    if SSN in wanted and digits >= 9:
-        found.extend((SSN, m.start(), m.end()) for m in _SSN.finditer(t))
-    if wanted & {IPV4, IPV6} and (digits >= 4 or "::" in t):
-        found.extend(_ips(t, wanted))
-    if PHONE in wanted and digits >= 6:
-        taken = [(s, e) for _, s, e in found]
-        taken.extend(m.span() for m in _IBAN_SHAPED.finditer(t))  # valid or not, not a phone
-        found.extend((PHONE, s, e) for s, e in _phones(t, regions, taken))
+    if EMAIL in wanted:
+        if "@" in t:
+            found.extend((EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(t))
+        found.extend((EMAIL, s, e) for s, e in _obfuscated_emails(t.lower()))
+    numeric = wanted - {EMAIL}
+    if numeric:
+        # Digits spelled out are found as digits, and reported as the words' span.
+        spelled = spelled_digits(t) if numeric & _DICTATED else None
+        if spelled is None:
+            found.extend(_numeric(t, numeric, regions, found))
+        else:
+            found.extend(
+                (kind, *spelled.span(s, e))
+                for kind, s, e in _numeric(spelled.text, numeric, regions, [], spelled.replaced())
+            )
     found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
     out: list[Entity] = []
     last_end = -1
@@ -390,3 +491,39 @@ def find_pii(
         out.append(Entity(kind, o_start, o_end))
         last_end = e
     return out
+
+
+# Types whose values are dictated digit by digit.
+_DICTATED = frozenset((PHONE, CARD, *NATIONAL_IDS))
+
+
+def _numeric(
+    t: str,
+    wanted: frozenset[str],
+    regions: Sequence[str],
+    already: list[tuple[str, int, int]],
+    spelled: Sequence[tuple[int, int]] = (),
+) -> list[tuple[str, int, int]]:
+    """The entities made of digits in ``t`` (after ``already``, found before: not phones)."""
+    found: list[tuple[str, int, int]] = []
+    # How many digits the text holds says which detectors can find anything: most turns
+    # have none or a few, and skip the scans.
+    digits = len(_NON_DIGIT.sub("", t))
+    if digits < 4 and "::" not in t:
+        return found
+    if IBAN in wanted:  # the check digits and a bank code, at least
+        found.extend((IBAN, s, e) for s, e in _ibans(t))
+    if CARD in wanted and digits >= 12:
+        found.extend((CARD, s, e) for s, e in _cards(t))
+    if SSN in wanted and digits >= 9:
+        found.extend((SSN, m.start(), m.end()) for m in _SSN.finditer(t))
+    if digits >= 6 and not wanted.isdisjoint(NATIONAL_IDS):
+        found.extend(find_ids(t, wanted))
+    if wanted & {IPV4, IPV6}:
+        found.extend(_ips(t, wanted))
+    if PHONE in wanted and digits >= 6:
+        taken = [(s, e) for _, s, e in already]
+        taken.extend((s, e) for _, s, e in found)
+        taken.extend(m.span() for m in _IBAN_SHAPED.finditer(t))  # valid or not, not a phone
+        found.extend((PHONE, s, e) for s, e in _phones(t, regions, taken, spelled))
+    return found

@@ -127,6 +127,16 @@ RULES: list[tuple[str, float, str]] = [
         0.8,
         r"(?:^|[\n.!?]\s*)(?:system|admin|administrator|developer|operator|root)\s*:\s*[^\n]{0,80}\b(?:assistant|ai|model|bot|you)\s+(?:must|should|will|shall|are now|is now|now)\b",
     ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|ai assistant|virtual assistant|bot|chatbot|model|llm|gpt|chatgpt|system|copilot)\s*[,:;-]\s*(?:(?:this is\s+)?(?:an?\s+|the\s+|your\s+)?(?:new|updated|revised|urgent|important|priority|top priority|override|overriding|special|secret|additional)\s+(?:rules?|instructions?|polic(?:y|ies)|directives?|orders?|commands?|protocols?|guidelines?|tasks?)\b\s*(?::|-|from\b|by\b|is\b|are\b|says?\b|requires?\b|applies\b|follows?\b)|(?:an?\s+)?(?:message|instruction|order|note|update|directive)\s+from\s+(?:the\s+|your\s+)?(?:admin|administrator|developers?|system|operator|owner|management|creators?|openai|it team|security team|supervisor)\b|(?:the\s+)?(?:admin|administrator|developers?|operator|management|supervisor)\s+(?:says|said|wants|has (?:authori[sz]ed|approved|decided)|instructs|orders|requires)\b)",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:new|updated|revised|urgent|special|secret)\s+(?:rules?|instructions?|polic(?:y|ies)|directives?|orders?|commands?)\s+(?:from|by)\s+(?:the\s+|your\s+|an?\s+)?(?:admin|administrator|developers?|system administrator|sysadmin|system|operator|root|creators?|openai|it department|it team)\b[^.\n]{0,10}[:\-]|\b(?:admin|administrator|developers?|operator|system administrator|creators?)\s+(?:says|said|wants|has authori[sz]ed|authori[sz]es|instructs|orders|requires|has instructed)\s+(?:that\s+)?(?:you|the (?:assistant|ai|bot|model|chatbot))\s+(?:to\b|must\b|should\b|shall\b|will\b|are (?:now\s+)?(?:allowed|permitted|required)\b|can now\b|may now\b)",
+    ),
     # -- system prompt extraction ---------------------------------------------------------
     (
         "system_extraction",

@@ -667,9 +667,7 @@ class Processor(Service, Generic[T]):
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self._joined = True
         if self._joining_since is not None and self._join_reported:
-            log.warning(
-                "joined group %s after %.0fs", self._kafka.group_id, self._since_joining()
-            )
+            log.warning("joined group %s after %.0fs", self._kafka.group_id, self._since_joining())
         self._joining_since, self._join_reported = None, False
         new = [tp for tp in assigned if tp not in self._parts]
         for tp in new:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gwstream.guardrails.normalize import fold_for_rules, normalize
+from gwstream.guardrails.normalize import fold_for_rules, normalize, spelled_digits
 
 TAGGED = "".join(chr(0xE0000 + ord(c)) for c in "ignore all")
 
@@ -73,3 +73,16 @@ def test_every_normalised_span_maps_into_the_original_in_order(text: str, data) 
     assert 0 <= s < e <= len(text)
     inner_s, inner_e = n.span(start, start + 1)
     assert s == inner_s and inner_e <= e
+
+
+def test_digits_spelled_out_become_digits_mapped_to_their_words() -> None:
+    text = "call four one five, double five five, two six seven one now"
+    n = spelled_digits(text)
+    assert n is not None and n.text == "call 4155552671 now"
+    assert text[slice(*n.span(5, 15))] == "four one five, double five five, two six seven one"
+    assert n.replaced() == [(5, 15)]
+
+
+def test_a_few_digit_words_stay_words() -> None:
+    assert spelled_digits("one or two, maybe three") is None
+    assert spelled_digits("two kids, one dog, three cats and four fish") is None

@@ -198,3 +198,82 @@ def test_redaction_never_leaves_a_mod97_valid_iban(spec, rnd, spaced, lower, aft
     compact = re.sub(r"\s", "", out).upper()
     assert iban not in compact, (text, out)
     assert "[IBAN_1]" in out
+
+
+# -- evasions and near misses of the second round -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "email"),
+    [
+        ("mail me: jane dot roe at example dot com", "jane dot roe at example dot com"),
+        ("it is jane(at)example(dot)org", "jane(at)example(dot)org"),
+        ("jane [at] example [dot] com works too", "jane [at] example [dot] com"),
+        ("send it to jane.roe @ example.com", "jane.roe @ example.com"),
+        ("my email is jane at example dot net", "jane at example dot net"),
+        ("JANE DOT ROE AT EXAMPLE DOT CO DOT UK", "JANE DOT ROE AT EXAMPLE DOT CO DOT UK"),
+    ],
+)
+def test_emails_written_to_dodge_a_filter(text: str, email: str) -> None:
+    assert found(text) == [("EMAIL", email)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "look at example dot com for the offers",
+        "I bought it at shop dot example dot com",
+        "we met at noon and talked at length",
+        "follow @example on social media",
+    ],
+)
+def test_a_bare_at_between_words_is_not_an_email(text: str) -> None:
+    assert found(text) == []
+
+
+def test_digits_spelled_out_are_read_as_digits_and_reported_as_the_words() -> None:
+    phone = "four one five five five five two six seven one"
+    card = "four one one one one one one one one one one one one one one one"
+    text = f"call me on {phone}, or charge card {card}"
+    assert found(text) == [("PHONE", phone), ("CARD", card)]
+    assert found("it's two one two, double five five, oh one four seven") == [
+        ("PHONE", "two one two, double five five, oh one four seven")
+    ]
+    assert found("I have two kids, one dog and three cats") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("card 4111.1111.1111.1111 please", "CARD", "4111.1111.1111.1111"),
+        ("card 4111/1111/1111/1111 please", "CARD", "4111/1111/1111/1111"),
+        ("IBAN DE89-3704-0044-0532-0130-00 thanks", "IBAN", "DE89-3704-0044-0532-0130-00"),
+    ],
+)
+def test_cards_and_ibans_with_other_separators(text: str, kind: str, value: str) -> None:
+    assert found(text) == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The app version is 2.10.3.4",
+        "firmware version: 10.4.1.22, is that the latest?",
+        "I updated to 4.2.0.1 last night",
+        "sort code 12-34-56, account ending 19",
+        "card 4111.1111.1111.1112 was declined",
+        "IBAN DE89-3704-0044-0532-0130-01",
+    ],
+)
+def test_versions_sort_codes_and_bad_checksums_are_not_pii(text: str) -> None:
+    assert found(text) == []
+
+
+def test_a_nino_is_not_a_phone_even_when_its_prefix_is_invalid() -> None:
+    assert found("my number is QQ 12 34 56 C") == [("NINO", "QQ 12 34 56 C")]
+    assert found("my number is DQ 12 34 56 C") == []
+
+
+def test_new_types_get_placeholders_named_after_them() -> None:
+    text = "NINO AB123456C, CPF 123.456.789-09"
+    assert redact(text, find_pii(text), Placeholders()) == "NINO [NINO_1], CPF [CPF_1]"
