@@ -307,7 +307,11 @@ def _ips(text: str, types: frozenset[str]) -> Iterable[tuple[str, int, int]]:
 
 # A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
 # parentheses between them, 6 to 17 digits in all.
-_PHONE = re.compile(r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?(?![\w])")
+_PHONE = re.compile(
+    r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?"
+    r"(?P<ext>\s?(?:x|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
+    re.IGNORECASE,
+)
 # Words that say a number is something else, just before it.
 _NOT_PHONE = re.compile(
     r"(?:order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
@@ -353,8 +357,9 @@ def _phones(
     """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
     lack of grouping says nothing."""
     for m in _PHONE.finditer(text):
-        start, end = m.start(), m.end()
-        raw = m.group()
+        # An extension (x123, ext. 22) is part of the number's span, not of what is parsed.
+        start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
+        raw = text[start:end]
         # Trim an unbalanced bracket the pattern took at either end.
         if raw.endswith(")") and raw.count("(") < raw.count(")"):
             raw, end = raw[:-1], end - 1
@@ -397,7 +402,7 @@ def _phones(
             continue
         if not international and not dictated and not _looks_like_phone(raw, before):
             continue
-        yield start, end
+        yield start, (m.end() if m.group("ext") else end)
 
 
 @functools.lru_cache(maxsize=512)
@@ -434,6 +439,11 @@ def _parse_phone(raw: str, regions: Sequence[str], international: bool) -> objec
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
+            return number
+        # Written with a country code (+44, 001): a number of a possible length for that
+        # country is a phone even when its range is unassigned or reserved (fictional
+        # 555 and Ofcom drama numbers, test data), since nothing else is written so.
+        if region is None and phonenumbers.is_possible_number(number):
             return number
     return None
 

@@ -277,3 +277,30 @@ def test_a_nino_is_not_a_phone_even_when_its_prefix_is_invalid() -> None:
 def test_new_types_get_placeholders_named_after_them() -> None:
     text = "NINO AB123456C, CPF 123.456.789-09"
     assert redact(text, find_pii(text), Placeholders()) == "NINO [NINO_1], CPF [CPF_1]"
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("call me at 415-555-0134x123 tomorrow", "415-555-0134x123"),
+        ("reach me on 001-415-555-0134x567", "001-415-555-0134x567"),
+        ("phone +1-415-555-0134x1234 please", "+1-415-555-0134x1234"),
+        ("call (415) 555-0134 ext. 22", "(415) 555-0134 ext. 22"),
+        ("my phone is 415 555 0134 extension 7", "415 555 0134 extension 7"),
+        ("You can reach me at 415.555.0134.", "415.555.0134"),
+        ("text +44 7700 900123", "+44 7700 900123"),  # a reserved (fictional) UK range
+        ("+1 212 000 4567 is my cell", "+1 212 000 4567"),  # unassigned, but a +1 number
+    ],
+)
+def test_phones_with_extensions_dots_and_country_codes_are_found_whole(
+    text: str, phone: str
+) -> None:
+    assert found(text) == [("PHONE", phone)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the box is 30x40 cm and weighs 2x3 kg", "order 5550134x12 shipped", "Model X1000 at 415.55"],
+)
+def test_dimensions_and_codes_with_an_x_are_not_phones(text: str) -> None:
+    assert found(text) == []
