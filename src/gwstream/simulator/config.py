@@ -137,6 +137,13 @@ class SimulatorConfig(BaseModel):
         default_factory=dict,
         description='per-route fault overrides as JSON {"cognigy.chat": {"error_429_rate": 1}}',
     )
+    record_requests: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="keep the last N completion requests (route, request id, JSON body) for "
+        "GET /requests, to see what a client sent; 0: off (read at start)",
+    )
 
     @field_validator("revoked_scopes", mode="before")
     @classmethod

@@ -4,7 +4,9 @@ Routes (names are the keys of ``SimulatorConfig.routes`` and of the stats):
 ``openai.chat`` (:mod:`.openai_routes`), ``cognigy.token``, ``cognigy.chat``,
 ``cognigy.inference``, ``cognigy.metrics`` (:mod:`.cognigy`),
 ``genesys.token``, ``genesys.invoke``, ``genesys.invocations``,
-``genesys.telemetry`` (:mod:`.genesys`), plus ``GET /health``. OAuth is in
+``genesys.telemetry`` (:mod:`.genesys`), plus ``GET /health``, and with
+``record_requests`` set ``GET /requests`` (``DELETE`` clears it): the last
+completion requests received, oldest first. OAuth is in
 :mod:`.oauth` and :mod:`.auth`, faults in :mod:`.faults`, streams in
 :mod:`.streams`.
 
@@ -18,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
+from collections import deque
 from typing import Any
 
 import orjson
@@ -38,6 +42,11 @@ __all__ = ["CHAT_PATH", "HEALTH_PATH", "GatewaySimulator", "SimulatorStats", "se
 
 CHAT_PATH = ROUTES["openai.chat"].path
 HEALTH_PATH = "/health"
+REQUESTS_PATH = "/requests"
+#: The routes whose requests ``record_requests`` keeps: the completion calls.
+_RECORDED_PATHS = {
+    r.path: r.name for r in ROUTES.values() if r.method == "POST" and r.dialect != "oauth"
+}
 _MAX_BODY_BYTES = 16 * 1024 * 1024
 _MEMO_SIZE = 65_536  # message contents whose token counts the simulator remembers
 _HEALTH = orjson.dumps({"status": "ok"})
@@ -147,8 +156,15 @@ class GatewaySimulator(Service):
         replies = await asyncio.to_thread(ReplyBook, self._state.counter)
         self._closing = asyncio.Event()
         self._state.serve(replies, self._closing)
-        app = web.Application(client_max_size=_MAX_BODY_BYTES)
+        middlewares = []
+        if self.config.record_requests:
+            recorder = _Recorder(self.config.record_requests)
+            middlewares.append(recorder.middleware)
+        app = web.Application(client_max_size=_MAX_BODY_BYTES, middlewares=middlewares)
         app.router.add_get(HEALTH_PATH, _health)
+        if middlewares:
+            app.router.add_get(REQUESTS_PATH, recorder.listed)
+            app.router.add_delete(REQUESTS_PATH, recorder.cleared)
         for routes in (OpenAIRoutes, CognigyRoutes, GenesysRoutes):
             routes(self._state).register(app)
         runner = web.AppRunner(
@@ -176,6 +192,40 @@ class GatewaySimulator(Service):
 
 async def _health(request: web.Request) -> web.Response:
     return web.Response(body=_HEALTH, content_type=JSON)
+
+
+class _Recorder:
+    """The last completion requests, as a client sent them (``record_requests``)."""
+
+    def __init__(self, size: int) -> None:
+        self._kept: deque[dict[str, Any]] = deque(maxlen=size)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        route = _RECORDED_PATHS.get(request.path)
+        if route is not None and request.method == "POST":
+            raw = await request.read()  # aiohttp keeps it: the route reads it again
+            try:
+                body: Any = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = raw.decode("utf-8", "replace")
+            self._kept.append(
+                {
+                    "at": time.time(),
+                    "route": route,
+                    "request_id": request.headers.get("X-Request-ID"),
+                    "body": body,
+                }
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def listed(self, request: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(list(self._kept)), content_type=JSON)
+
+    async def cleared(self, request: web.Request) -> web.Response:
+        self._kept.clear()
+        return web.Response(status=204)
 
 
 async def serve_forever(
