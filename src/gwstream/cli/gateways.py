@@ -44,7 +44,12 @@ def gateways_check(
 
     from gwstream.app import load_prices
     from gwstream.gateways.health import check_gateways
-    from gwstream.gateways.overview import invalid_gateways, missing_key_hint, tenants_table
+    from gwstream.gateways.overview import (
+        config_notes,
+        invalid_gateways,
+        missing_key_hint,
+        tenants_table,
+    )
     from gwstream.gateways.settings import safe_url
 
     try:
@@ -74,6 +79,8 @@ def gateways_check(
         out.print(tenants_table(settings, out.width))
     for message in invalid.values():
         err.print(f"[red]error:[/] {escape(message)}")
+    for note in config_notes(settings, config or _config_from_env()):
+        err.print(f"[yellow]note:[/] {escape(note)}")
     valid = [name for name in settings.gateways if name not in invalid]
     unhealthy: list[str] = []
     if probe and valid:
@@ -168,3 +175,12 @@ def gateways_reconcile(
         )
 
     _print_report(fmt, database, config, produce)
+
+
+def _config_from_env() -> Path | None:
+    import os
+
+    from gwstream.config import CONFIG_ENV
+
+    named = os.environ.get(CONFIG_ENV)
+    return Path(named) if named else None

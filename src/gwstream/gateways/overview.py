@@ -3,9 +3,13 @@ to build, where a missing API key goes, and the tenants' policies at a glance.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from gwstream.config import DEFAULT_PHONE_REGIONS, Settings
+import yaml
+
+from gwstream.config import DEFAULT_PHONE_REGIONS, Settings, env_name
 from gwstream.errors import ConfigError
 
 
@@ -148,3 +152,48 @@ def cache_cell(settings: Settings, tenant: str) -> str:
     t = settings.tenants.get(tenant)
     own = t is not None and t.cache is not None
     return (", ".join(kinds) or "off") + ("" if own else " (default)")
+
+
+#: Secrets a configuration file should not hold, and the setting that reads one from a file.
+_SECRET_KEYS = {
+    "api_key": "api_key_file",
+    "client_secret": "client_secret_file",
+    "secret": "secret_file",
+    "sasl_password": None,
+}
+
+
+def config_notes(settings: Settings, config_file: Path | None) -> list[str]:
+    """Doubtful but valid settings: secrets written in the file, and an attempt timeout
+    its gateway's deadline cuts short."""
+    notes = []
+    for name, gw in settings.gateways.items():
+        if gw.timeout_s > gw.deadline_s:
+            notes.append(
+                f"gateways.{name}: timeout_s {gw.timeout_s:g} is longer than deadline_s "
+                f"{gw.deadline_s:g}, so an attempt is cut at the deadline (and never retried)"
+            )
+    if config_file is not None and config_file.is_file():
+        try:
+            doc = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            doc = None
+        for where in _inline_secrets(doc, ()):
+            from_file = _SECRET_KEYS[where.rsplit(".", 1)[-1]]
+            notes.append(
+                f"{where} is written in {config_file}: keep secrets out of files that are "
+                f"shared or committed; set {env_name(*where.split('.'))} instead"
+                + (f", or {from_file}" if from_file else "")
+            )
+    return notes
+
+
+def _inline_secrets(doc: object, path: tuple[str, ...]) -> Iterator[str]:
+    if not isinstance(doc, dict):
+        return
+    for key, value in doc.items():
+        here = (*path, str(key))
+        if key in _SECRET_KEYS and isinstance(value, str | int) and str(value):
+            yield ".".join(here)
+        else:
+            yield from _inline_secrets(value, here)
