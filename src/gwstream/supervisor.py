@@ -22,12 +22,17 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gwstream.config import StateSettings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,21 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+#: Where the supervisor hands its children a PII placeholder secret of its own.
+SHARED_PII_KEY_ENV = "GWSTREAM_CHILD_PII_KEY"
+
+
+def shared_pii_key(state: StateSettings) -> dict[str, str]:
+    """Environment giving every child one random placeholder secret when none is configured,
+    so that a session moving between children keeps its placeholders ({} if one is)."""
+    if state.pii_key_env or state.pii_key_file is not None:
+        return {}
+    return {
+        "GWSTREAM_STATE__PII_KEY_ENV": SHARED_PII_KEY_ENV,
+        SHARED_PII_KEY_ENV: secrets.token_hex(32),
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -437,3 +437,19 @@ def test_the_placeholder_secret_is_read_from_its_variable_and_checked(
     assert StateSettings(pii_key_file=tmp_path / "key").pii_secret() == b"b" * 20
     with pytest.raises(ValueError, match="not both"):
         StateSettings(pii_key_env="X", pii_key_file=tmp_path / "key")
+
+
+def test_children_of_one_supervisor_share_a_placeholder_secret_unless_one_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gwstream.config import StateSettings
+    from gwstream.supervisor import SHARED_PII_KEY_ENV, shared_pii_key
+
+    env = shared_pii_key(StateSettings())
+    assert env["GWSTREAM_STATE__PII_KEY_ENV"] == SHARED_PII_KEY_ENV
+    assert len(env[SHARED_PII_KEY_ENV]) == 64 and env != shared_pii_key(StateSettings())
+    for name, value in env.items():  # what a child reads
+        monkeypatch.setenv(name, value)
+    state = load_settings().state
+    assert state.pii_secret() == env[SHARED_PII_KEY_ENV].encode()
+    assert shared_pii_key(StateSettings(pii_key_env="MY_KEY")) == {}

@@ -44,7 +44,7 @@ def run(
 ) -> None:
     """Run the turn processor against the configured cluster until SIGTERM/SIGINT."""
     from gwstream.app import run_processor
-    from gwstream.supervisor import CHILD_ENV, RestartPolicy, Supervisor
+    from gwstream.supervisor import CHILD_ENV, RestartPolicy, Supervisor, shared_pii_key
 
     try:
         settings = _settings(config)
@@ -68,6 +68,7 @@ def run(
     supervisor = Supervisor(
         count,
         ["run", "--processes", "1", *(["--config", str(config)] if config else [])],
+        env={**os.environ, **shared_pii_key(settings.state)},
         metrics_port=settings.metrics.port,
         policy=RestartPolicy(r.restart_backoff_s, r.restart_limit, r.restart_window_s),
         drain_timeout_s=r.drain_timeout_s,
