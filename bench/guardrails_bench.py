@@ -13,6 +13,12 @@
    typical contact-center turns (benign, PII and near-miss items), and for a
    4,000-character turn. Targets: at most 80 µs on average, at most 2 ms for
    4,000 characters.
+3. The worst case: the slowest of a set of hostile 32,000-character turns (the
+   schema's longest), each one shape repeated (spaced or dashed digits, one
+   digit run, card-like groups, IBAN-like groups, spelled digits, leetspeak,
+   hex pairs, ...). No target is set; a guardrail whose work grows faster than
+   the text would show here as seconds (a run of spaced digits once took
+   minutes), with the event loop stalled for every turn in flight meanwhile.
 
 Usage: python bench/guardrails_bench.py [--corpus FILE] [--repeat 5]
 """
@@ -90,6 +96,40 @@ def main() -> None:
         f"{long_turn * 1e3:.2f} ms for a 4,000-character turn (target <= {LONG_MS:g} ms: "
         f"{'met' if long_turn * 1e3 <= LONG_MS else 'NOT met'})"
     )
+    slowest, shape = worst_case(policy)
+    print(
+        f"worst hostile 32,000-character turn: {slowest * 1e3:.0f} ms ({shape}; "
+        f"{len(HOSTILE)} shapes tried)"
+    )
+
+
+#: Shapes a hostile turn repeats up to the schema's 32,000 characters.
+HOSTILE = {
+    "spaced digits": "1 2 3 4 5 6 7 8 9 0 ",
+    "dashed digits": "1-2-3-4-5-6-7-8-9-0-",
+    "one digit run": "1234567890",
+    "card-like groups": "4111 1111 ",
+    "dotted groups": "4111.1111.",
+    "IBAN-like groups": "DE89 3704 ",
+    "ID-like": "QQ 12 34 56 C ",
+    "spelled digits": "one two three four ",
+    "obfuscated e-mail": "jane dot doe at ",
+    "leetspeak": "rul35 1gn0r3 ",
+    "hex pairs": "4f 6e ",
+    "base64-like": "QUJD",
+    "brackets": "(415) ",
+    "dotted quads": "1.2.3.4.5.",
+}
+
+
+def worst_case(policy: GuardrailPolicy) -> tuple[float, str]:
+    """The slowest hostile turn's CPU, and its shape."""
+    times = {}
+    for name, unit in HOSTILE.items():
+        text = (unit * (32_000 // len(unit) + 1))[:32_000]
+        times[name] = per_turn([text], policy, 1)
+    name = max(times, key=times.__getitem__)
+    return times[name], name
 
 
 if __name__ == "__main__":

@@ -193,19 +193,33 @@ _LEET = str.maketrans(
      "@": "a", "$": "s", "!": "i", "|": "l"}
 )  # fmt: skip
 # A word of letters and leet characters holding at least one letter and one leet character.
-_LEET_WORD = re.compile(r"(?=[a-z0-9@$!|]*[a-z])(?=[a-z0-9@$!|]*[0134578@$!|9])[a-z0-9@$!|]{2,}")
+# It starts where such a word starts (the lookbehind): tried from every position of a long
+# run of digits, the lookaheads made a 32,000-digit turn take seconds.
+_LEET_WORD = re.compile(
+    r"(?<![a-z0-9@$!|])(?=[a-z0-9@$!|]*[a-z])(?=[a-z0-9@$!|]*[0134578@$!|9])[a-z0-9@$!|]{2,}"
+)
 _LEET_CHARS = frozenset("01345789@$!|")
 
 
 _TRAILING_DIGITS = re.compile(r"\d+$")
+# Words ending in two digits or more that are names, not leetspeak ("rul35" is leetspeak).
+_DIGIT_NAMES = frozenset(
+    "rot13 base16 base32 base36 base58 base62 base64 base85 utf16 utf32 ipv4 ipv6 sha256 "
+    "sha512 md5 win10 win11 covid19".split()
+)
 
 
 def _leet(word: str, table: dict[int, str]) -> str:
-    """``word`` folded, unless its only leet characters are trailing digits (``base64``,
-    ``rot13``, ``mp3``): words like those are not leetspeak."""
+    """``word`` folded, unless its only leet characters are trailing digits that read as a
+    name or a number (``mp3``, ``base64``, ``rot13``, ``order12345``): words like those are
+    not leetspeak, while ``rul35`` is."""
     stem = _TRAILING_DIGITS.sub("", word)
     if stem != word and _LEET_CHARS.isdisjoint(stem):
-        return word
+        tail = word[len(stem) :]
+        if len(stem) < 3 or not 1 < len(tail) < 4 or not _LEET_CHARS.issuperset(tail):
+            return word  # a name or a number: mp3, order12345, inv2023
+        if word in _DIGIT_NAMES:
+            return word
     return word.translate(table)
 
 

@@ -12,6 +12,8 @@ combines them into a score.
 
 from __future__ import annotations
 
+from gwstream.guardrails.normalize import normalize
+
 _PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|system|developer|safety|content|built[- ]in|programmed|hidden|internal)\s+){0,3}"
 _RULES_NOUN = r"(?:instructions?|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
@@ -60,7 +62,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.75,
-        r"\b(?:ignore|disregard|forget)\s+(?:the above|what you (?:were|have been) told|everything (?:before|above|prior)|anything (?:before|above|prior))",
+        r"\b(?:ignore|disregard|forget)\s+(?:the above(?!\s+(?!and\b|or\b|text\b|instructions?\b|prompt\b|rules\b|directions\b)[a-z])|what you (?:were|have been) told|everything (?:before|above|prior)|anything (?:before|above|prior))",
     ),
     (
         "override",
@@ -125,7 +127,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.8,
-        r"(?:^|[\n.!?]\s*)(?:system|admin|administrator|developer|operator|root)\s*:\s*[^\n]{0,80}\b(?:assistant|ai|model|bot|you)\s+(?:must|should|will|shall|are now|is now|now)\b",
+        r"(?<![^\n.!? ])(?<![^\n.!?] )(?:system|admin|administrator|developer|operator|root)\s*:\s*[^\n]{0,80}\b(?:assistant|ai|model|bot|you)\s+(?:must|should|will|shall|are now|is now|now)\b",
     ),
     (
         "override",
@@ -197,12 +199,12 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:developer|dev|god|debug|admin|maintenance|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil|chaos|opposite|anti)\s+mode\s+(?:is\s+)?(?:now\s+)?(?:enabled|activated|engaged|unlocked)\b|\b(?:enable|activate|enter|switch (?:to|into)|turn on|engage|unlock)\s+(?:the\s+)?(?:developer|dev|god|debug|admin|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil)\s+mode\b",
+        r"\b(?:developer|dev|god|debug|admin|maintenance|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil|chaos|opposite|anti)\s+mode\s+(?:is\s+)?(?:now\s+)?(?:enabled|activated|engaged|unlocked)\b|\b(?:enable|activate|enter|switch (?:to|into)|turn on|engage|unlock)\s+(?:the\s+)?(?:developer|dev|god|debug|admin|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil)\s+mode\b(?!\s+(?:in|on|for)\s+(?:the|my|a|this|his|her)\s+(?:\w+\s+)?(?:game|phone|tv|app|console|device|router|tablet|laptop|computer|settings))",
     ),
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|jailbreak(?:ed|ing)?|jailbroken|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|jailbreak(?:ed|ing)?(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -288,7 +290,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "exfiltration",
         0.9,
-        r"!\[[^\]]{0,100}\]\(\s*https?://[^)\s]*(?:\{[^}]{0,40}\}|\$\{|%7b|<[a-z_ ]{2,30}>|\[[a-z_ ]{2,30}\]|(?:[?&](?:data|d|q|c|conv|conversation|chat|history|log|msg|message|prompt|secret|token|key|pw|password|info|payload|text|content|summary|s)=))",
+        r"!\[[^\]]{0,100}\]\(\s*https?://[^)\s]*(?:\{[^}]{0,40}\}|\$\{|%7b|<[a-z_ ]{2,30}>|\[[a-z_ ]{2,30}\]|(?:[?&](?:data|d|q|c|conv|conversation|chat|history|hist|h|log|msg|message|prompt|secret|token|key|pw|pwd|pass|password|p|u|user|username|email|ssn|card|cc|phone|addr|address|ctx|context|memory|info|payload|text|content|summary|s)=))",
     ),
     (
         "exfiltration",
@@ -341,4 +343,179 @@ RULES: list[tuple[str, float, str]] = [
         0.7,
         r"\b(?:follow|obey|execute|carry out|comply with|act on|perform)\b[^\n]{0,60}\b(?:decoded|hidden|encoded|embedded|secret)\s+(?:instructions?|message|text|commands?|payload|string)\b",
     ),
+    # -- override, second round: two-sided "previous and following", stop-and-print, claimed
+    # updates to the assistant's instructions, payloads forced word for word -------------------
+    (
+        "override",
+        0.9,
+        r"\b(?:ignore|disregard|forget|skip|nevermind|never mind|set aside|discard)\s+(?:all\s+|any\s+|every\s+|each\s+|the\s+|of\s+|your\s+|both\s+)*(?:previous|prior|preceding|above|earlier|former|past|before)\s+(?:and|or|as well as|&|\+|nor)\s+(?:the\s+|all\s+|any\s+)?(?:following|subsequent|later|below|next|upcoming|future|after|coming)\s+(?:\w+\s+)?(?:instructions?|directions?|directives?|rules?|guidance|guidelines?|text|commands?|prompts?|orders?|context)\b|\b(?:ignore|disregard|forget)\s+(?:everything|anything|all|what (?:i|you|was) (?:said|wrote|written|told))\s+(?:(?:that\s+)?(?:comes?|came|is|was|appears?)\s+)?(?:before and after|above and below|before or after|above or below)\b|\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:instructions?|rules|directions)\s+(?:before and after|above and below)\b",
+    ),
+    (
+        "override",
+        0.45,
+        r"\b(?:just|only|simply)\s+(?:print|say|output|write|reply|respond|type|repeat|return|answer)\s*(?:with\s+)?(?:back\s+)?(?:the\s+(?:words?|phrase|text|sentence|string)\s*)?:?\s*[\"'“\u2018«]|\b(?:print|say|output|write|reply|respond with|type|return)\s*:?\s*[\"'“\u2018«][^\"'”\u2019»\n]{1,80}[\"'”\u2019»]\s*(?:and nothing else|and nothing more|and stop|only|with nothing else)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:stop|halt|abort|cancel|drop)\b(?:\s*[!.=]+\s*(?:(?:now|wait|halt|stop)\s*[!.]+\s*)*|\s+(?:everything|all(?:\s+(?:tasks|that|of (?:this|that)|processing|previous tasks))?|what you(?:'re| are) doing|the current task|your (?:current )?task|now)[^\n]{0,12}?)(?:[^\n]{0,50}?\b(?:just|only|instead|simply|now)\s+(?:print|say|output|write|reply|respond|type|answer)\b|\W{0,6}(?:print|say|output|write|type)\s*:?\s*[\"'“])",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:updated|new|revised|changed|amended)\s+(?:system\s+|company\s+|security\s+)?(?:polic(?:y|ies)|guidelines|rules|instructions|directives)\s*(?::|-|\u2013)\s*[^\n]{0,60}?\b(?:the\s+)?(?:assistant|ai|bot|chatbot|model|agent|you)\s+(?:must|should|shall|will|may now|can now|is now|are now|no longer)\b|\b(?:updated|new|revised)\s+system\s+(?:guidelines|rules|instructions|polic(?:y|ies)|prompt|directives)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\byour\s+(?:\w+\s+)?(?:instructions|directives|programming|system prompt|prompt|guidelines|orders)\s+(?:have|has)\s+(?:now\s+)?(?:been\s+)?(?:changed|updated|modified|replaced|rewritten|revised|superseded|overridden|reset)\b|\byour\s+(?:\w+\s+)?(?:instructions|directives|programming|system prompt|prompt|guidelines|rules|orders)\s+(?:are|is)\s+(?:now\s+|hereby\s+)?(?:superseded|replaced|overridden|void|cancell?ed|revoked)\b|\b(?:update|change|amendment|correction)s?\s+to\s+your\s+(?:instructions|programming|system prompt|prompt|guidelines|directives)\b|\b(?:here are|these are|below are|following are)\s+your\s+(?:new|updated|real|actual|revised|true)\s+(?:instructions|rules|orders|directives|guidelines|tasks?)\b",
+    ),
+    (
+        "override",
+        0.6,
+        r"\bignore\s+(?:the|this|that)\s+(?:customer|user|caller|client|human)(?:'s)?\b|\bnew\s+(?:task|job|role|mission|objective|assignment)\s+for\s+you\s*:",
+    ),
+    (
+        "override",
+        0.8,
+        r"(?<!the )\bsystem\s*:\s*(?:the\s+)?(?:assistant|ai|model|bot|chatbot|agent)\s+(?:must|should|shall|will|is now|may now|can now|is allowed|has to)\b|</?(?:system|developer|admin)[_-]?(?:message|prompt|instructions?|note|override)>|</(?:user|human|user_input|user_message|conversation|context|document|input)>\s*<",
+    ),
+    (
+        "override",
+        0.8,
+        r"\brole[\"']\s*:\s*[\"'](?:system|developer)[\"']|\b(?:system_prompt|system_message|system_instructions?|developer_instructions?)[\"']\s*:\s*[\"']|\b(?:admin|system|safety|developer|policy)_(?:override|bypass)\b|\bdisable_(?:filters|safety|guardrails|moderation|checks)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"=\s*[\"'][^\"'\n]{1,40}[\"'][^\n]{0,80}?\b[a-z]\w{0,3}\s*=\s*[\"'][^\n]{0,120}?(?:\b(?:do|execute|run|perform|follow|obey|apply|eval|print|output)\b[^\n]{0,12}?\b[a-z]\w{0,3}\s*\+\s*[a-z]\w{0,3}\b|\b(?:concatenate|combine|join|merge)\b)|\b(?:concatenate|combine|join|merge|put together|assemble)\b[^\n]{0,100}?\b(?:and|then)\s+(?:do what (?:it|they|the result) says?|follow|obey|execute|run|perform|carry out|act on)\b",
+    ),
+    # -- refusal suppression and forced openings ------------------------------------------------
+    (
+        "override",
+        0.75,
+        r"\b(?:never|do not|don'?t|must not|mustn'?t|cannot|can'?t|may not|(?:you(?:'re| are)\s+)?not allowed to|(?:under no circumstances|in no case)\s+(?:may|should|can|will|are)\s+you)\s+(?:ever\s+)?(?:(?:refuse|decline|reject)(?=\s*(?:[.,;!]|$|any\b|anything\b|a request|requests|my (?:questions|requests|orders|commands)|to (?:answer|respond|help|comply|do)|no matter|under any|or\b|and\b))|say no\b|say (?:that\s+)?(?:you can'?t|you cannot|you are unable|you'?re unable)|say [\"'“]?i(?:'m| am) (?:sorry|unable|not able)|say [\"'“]?i can(?:no|'|)t)",
+    ),
+    (
+        "override",
+        0.55,
+        r"\b(?:never|do not|don'?t|must not)\s+(?:include|add|give|write|use)\s+(?:any\s+)?(?:\w+\s+)?(?:warnings?|disclaimers?|caveats?|moral(?:i[sz]ing)?|lectures?)\b|\bwithout\s+(?:any\s+)?(?:ethical\s+|moral\s+|safety\s+|legal\s+)?(?:moral(?:i[sz]ing|s)?|caveats|disclaimers|refusals|lectures|censorship)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:start|begin|open|preface|prefix)\w*\s+(?:every\s+|each\s+|all\s+)?(?:of\s+)?(?:your\s+|the\s+)?(?:answer|reply|response|output|message)s?\s+(?:must\s+|should\s+)?(?:with|by (?:saying|writing))\s*:?\s*[\"'“\u2018«]\s*(?:sure|absolutely|certainly|of course|ok(?:ay)?\b|yes|here(?:'s| is| are)|i have been|i'?ll|i will|jailbr|dan\b|pwned|no limits|no problem|as an unrestricted)|\b(?:answer|reply|response|output)\s+(?:must|should|will|has to)\s+(?:begin|start)\s+with\s*[\"'“\u2018«]\s*(?:sure|absolutely|certainly|of course|ok(?:ay)?\b|yes|here(?:'s| is)|i have been|jailbr|pwned)|\b(?:reply|respond|answer)\s+(?:only\s+)?(?:starting|beginning)\s+with\s*[\"'“\u2018«]\s*(?:sure|absolutely|certainly|of course|yes|here|i have been|jailbr|pwned)",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:answer|respond|reply|talk|speak|write)\s+(?:\w+\s+){0,2}?without\s+(?:any\s+)?(?:restrictions|filters|limits|limitations|censorship|rules|guidelines|boundaries)\b",
+    ),
+    # -- instructions buried in a pasted text, for whoever reads it ------------------------------
+    (
+        "override",
+        0.75,
+        r"\b(?:notes?|messages?|instructions?)\s+(?:to|for)\s+(?:any|all|every)\s+(?:ai|assistants?|models?|chatbots?|bots?|llms?|language models?)\b|\b(?:ai|llm|language model|assistant|bot|chatbot)s?\s+(?:systems?\s+|agents?\s+|models?\s+)?(?:processing|reading|summari[sz]ing|parsing|handling|translating|reviewing)\s+(?:the|these|it|this|any|reviews?|emails?|documents?|pages?|messages?|texts?|content)\b|\b(?:when summari[sz]ing|when reading|when processing|when translating|while summari[sz]ing|while reading|while processing|if you(?:'re| are) (?:summari[sz]ing|reading|processing|translating))\s+this\b[^\n]{0,30}?\b(?:you must|include|say|write|add|output|ignore|reply|respond|tell|mention|state)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:dear|attention|note to)\s+(?:the\s+|any\s+)?(?:ai|llm|language model|ai (?:agent|assistant|model|system))s?\b\s*[,:!-]\s*(?:please\s+)?(?:ignore|disregard|forget|email|send|forward|rank|rate|recommend|approve|delete|transfer|share)\b|\b(?:language model|llm|ai agent|ai model)\s*[,:]\s*(?:please\s+)?(?:ignore|disregard|forget|rank|rate|recommend|approve|email|send|forward|reveal|print|say|reply)\b|\b(?:email|send|forward|export|leak)\s+(?:all|every|the)\s+(?:other\s+)?(?:customer|user|client|account)s?'?\s+(?:records|data|details|accounts|information|emails|files)\b",
+    ),
+    # -- system prompt extraction, second round ----------------------------------------------
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:everything|anything|whatever|what text|what words|what|the text|the words|the content|the message)\s+(?:that\s+)?(?:was|is|were|came|comes|appears|appeared)\s+(?:written\s+|said\s+|sent\s+|typed\s+)?(?:before|above|prior to|at the (?:very\s+)?(?:top|start|beginning) of)\s+(?:my first message|this (?:conversation|chat|message|line|prompt)|the (?:conversation|chat|prompt)|our (?:conversation|chat))\b|\b(?:first|opening|initial)\s+(?:\d+\s+|few\s+|hundred\s+)?(?:words|lines|sentences|characters|paragraphs?|tokens)\s+(?:of|in)\s+(?:this|the|our|your)\s+(?:conversation|chat|context|prompt|instructions)\b",
+    ),
+    (
+        "system_extraction",
+        0.75,
+        r"\b(?:instructions|rules|guidelines|directives|prompt|configuration|orders)\s+(?:that\s+)?(?:you\s+(?:were|have been|got|had been)\s+(?:given|told|provided|configured|programmed|set up|trained)|you\s+(?:received|got)\b|(?:were|have|did)\s+you\s+(?:been\s+)?(?:given|told|provided|configured|programmed|receive|get)\b|(?:did|do|have)\s+(?:they|the developers?|your (?:developers?|creators?|company|operator))\s+(?:give|given|provide|provided|tell|told)\s+you\b)|\b(?:output|print|dump|reveal|display|show)\s+your\s+(?:configuration|config|system settings|setup|instructions|initial settings)\b(?!\s+(?:for|on|about|to)\b)",
+    ),
+    # -- role play, second round --------------------------------------------------------------
+    (
+        "roleplay",
+        0.85,
+        r"\b(?:sudo|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|unlimited|superuser|root|admin|administrator|debug|maintenance|developer|dev|test)\s+mode\s*(?::|-|=)?\s*(?:is\s+|has been\s+)?(?:now\s+)?(?:on|enabled|activated|engaged|unlocked|active|granted)(?=\s*(?:[.!,;:]|$|you\b|answer|respond|all\b|now\b|-))|\b(?:entering|enter|switch(?:ing)? (?:to|into)|activate|activating|enable|enabling|engage)\s+(?:the\s+)?(?:sudo|god|root|superuser|unlimited|maintenance|debug|test)\s+mode\b|\b(?:sudo|opposite|evil|chaos|dan|jailbreak|jailbroken|unfiltered|uncensored|unrestricted)\s+mode\b|\bsudo\s+(?:su\b|-i\b|-s\b|enable|unrestricted|access|override)|\broot access (?:granted|enabled|unlocked)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\byou\s+(?:now\s+)?(?:have|got)\s+no\s+(?:more\s+)?(?:\w+\s+)?(?:restrictions|filters|rules|guidelines|limits|limitations|boundaries|constraints|censorship|ethics|morals|guardrails|policies)\b(?!\s+(?:on|for|about|regarding|with|to)\b)|\byou\s+(?:no longer|don'?t|do not)\s+have\s+(?:any\s+)?(?:\w+\s+)?(?:restrictions|filters|rules|guidelines|limits|limitations|boundaries|constraints|censorship|guardrails)\b(?!\s+(?:on|for|about|regarding|with|to)\b)|\byou(?:'re| are)\s+(?:now\s+)?(?:free|freed|released|liberated)\s+(?:of|from)\s+(?:all\s+|any\s+|your\s+|the\s+)?(?:\w+\s+)?(?:rules|restrictions|guidelines|filters|limits|limitations|constraints|programming|policies)\b|\b(?:safety|content)\s+(?:filters?|guidelines|rules|restrictions|checks|policies|policy|moderation)\s+(?:are\s+|is\s+|have been\s+|has been\s+)?(?:now\s+)?(?:disabled|off|removed|deactivated|turned off|switched off|bypassed|lifted)\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:if you (?:had|have|were|did not have|didn'?t have)|imagine|suppose|hypothetical(?:ly)?|in a (?:\w+\s+)?world|pretend)\b[^.\n]{0,40}?\b(?:no|without(?: any)?|free of|free from)\s+(?:\w+\s+)?(?:rules|guidelines|restrictions|filters|content polic(?:y|ies)|limitations|ethics|censorship|programming)\b|\b(?:an ai|the ai|assistant|chatbot|bot|model|character|persona|entity)\s+(?:with|that has|who has|which has)\s+no\s+(?:\w+\s+)?(?:rules|guidelines|restrictions|filters|limits|ethics|morals|boundaries|censorship)\b|\b(?:an ai|the ai|assistant|chatbot|bot|model)\s+(?:that|who|which)\s+(?:ignores|disregards|breaks|bypasses|has no)\s+(?:all\s+)?(?:of\s+)?(?:its|their|his|her|the|any)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|restrictions|programming|filters)\b|\ban ai that was never given\b",
+    ),
+    (
+        "roleplay",
+        0.7,
+        r"\b(?:act as|pretend (?:to be|you are)|roleplay as|role-play as|play the role of|be)\s+my\s+(?:(?:late|dead|deceased|dear|sweet|old|loving|beloved)\s+)*(?:grandma|grandmother|granny|grandpa|grandfather|nana|nan)\b|\b(?:i want you to|you're going to|you are going to|you will now|you must now|you must)\s+(?:pretend|roleplay|role-play|play the role|impersonate)\b|\b(?:unfiltered|amoral|uncensored|unrestricted)\s+and\s+(?:unfiltered|amoral|uncensored|unrestricted|immoral|unethical)\b|\byou(?:'re| are)\s+no longer\s+(?:chatgpt|gpt|claude|gemini|bard|llama|copilot|an?\s+ai|the assistant|a (?:customer service|support) (?:bot|assistant|agent))\b",
+    ),
 ]
+
+# -- other languages ---------------------------------------------------------------------------
+# Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
+# become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as
+# the i it folds to), so they match the folded text.
+_MULTILINGUAL: list[tuple[str, float, str]] = [
+    (  # Portuguese, Polish, Swedish: ignore/forget ... instructions/rules
+        "override",
+        0.85,
+        r"\b(?:ignore|ignora|ignorar|esqueça|esqueca|esquece|desconsidere|desconsidera|despreze|descarte|zignoruj|ignoruj|zapomnij|pomiń|pomin|ignorera|glöm|glom|strunta i|bortse från|bortse fran)\s+(?:\w+\s+){0,4}?(?:instruções|instrucoes|regras|diretrizes|orientações|comandos|instrukcje|instrukcji|instrukcjach|polecenia|poleceń|zasady|zasadach|zasad|reguły|wytyczne|instruktioner|instruktionerna|regler|reglerna|direktiv|riktlinjer)\b",
+    ),
+    (  # Turkish: instructions/rules ... ignore/forget (verb last)
+        "override",
+        0.85,
+        r"\b(?:talimatlari|talimatlar|talimati|kurallari|kurallar|yönergeleri|komutlari|yönergeler)\s+(?:\w+\s+){0,2}?(?:yok say|görmezden gel|unut|dikkate alma|göz ardi et|boşver)",
+    ),
+    (  # Russian
+        "override",
+        0.85,
+        r"\b(?:игнорируй|игнорируйте|проигнорируй|проигнорируйте|забудь|забудьте|отбрось|отбросьте|отмени|отмените|не обращай внимания на|не слушай|не следуй)\s+(?:\w+\s+){0,3}?(?:инструкци|правил|указани|команд|ограничени|установк|директив)",
+    ),
+    (  # Japanese (object before verb) and Chinese (verb before object)
+        "override",
+        0.85,
+        r"(?:指示|命令|ルール|規則|指令|制約|設定|プロンプト)[^。\n]{0,12}?(?:無視|忘れ)|(?:忽略|无视|無視|忘记|忘掉|忘記|不要理会|不要理會|无需遵守|不要遵守|不要遵循)[^。\n]{0,12}?(?:指令|指示|规则|規則|说明|說明|命令|提示|限制|设定|設定)",
+    ),
+    (  # Hindi, romanised and in Devanagari
+        "override",
+        0.85,
+        r"\b(?:pichle|pichhle|pehle ke|purane|saare|sare|sabhi|sab)\s+(?:\w+\s+){0,2}?(?:nirdesh\w*|instructions?|niyam\w*|rules|hidayat\w*|aadesh\w*|adesh\w*)\s+(?:\w+\s+)?(?:ko\s+)?(?:ignore|bhool|bhul|nazarandaz|anadekha|andekha|mat mano|mat maano)|(?:निर्देश|नियम|आदेश|हिदायत)[^।\n]{0,20}?(?:अनदेखा|नज़रअंदाज़|भूल|इग्नोर)",
+    ),
+    (  # Arabic
+        "override",
+        0.85,
+        r"(?:تجاهل|تجاهلي|انس|انسى|انسي|لا تتبع|تخط|تخطى)\s+(?:\S+\s+){0,2}?(?:التعليمات|تعليمات|القواعد|قواعد|الأوامر|الاوامر|الإرشادات|الارشادات|التوجيهات)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:revele|revela|mostre|mostra|exiba|imprima|diga|pokaż|pokaz|wyświetl|ujawnij|podaj|wypisz|visa|avslöja|skriv ut|berätta)\b[^\n]{0,40}?(?:prompt do sistema|instruções do sistema|instrucoes do sistema|suas instruções|seu prompt|instruções iniciais|prompt systemowy|instrukcje systemowe|swoje instrukcje|swój prompt|systemprompt|systeminstruktioner|dina instruktioner)|(?:sistem istemini|sistem istemi|sistem komutlarini|sistem talimatlarini|talimatlarini|sistem mesajini)\s+(?:\w+\s+)?(?:göster|yaz|söyle|açikla|paylaş|ver)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:покажи|покажите|выведи|выведите|раскрой|раскройте|напиши|напишите|скажи|скажите|повтори|повторите|назови)\s+(?:\w+\s+){0,3}?(?:системн\w*\s+(?:промпт|инструкци|подсказк|сообщени|запрос)|свои инструкции|свой промпт|твои инструкции|исходные инструкции)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"(?:システムプロンプト|システム・プロンプト|システムメッセージ|初期指示|最初の指示|あなたへの指示)[^。\n]{0,15}?(?:表示|見せ|教え|出力|開示|書い)|(?:显示|告诉我|输出|透露|展示|打印|泄露|給我看|告訴我|顯示|輸出)[^。\n]{0,10}?(?:系统提示|系統提示|系统指令|系統指令|系统消息|初始指令|提示词|提示詞|系统设定)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:apna|apne|tumhara|tumhare|aapka|aapke)\s+(?:system prompt|system instructions|nirdesh\w*)\s+(?:\w+\s+)?(?:dikhao|dikhaiye|dikhayein|batao|bataiye|likho)|(?:सिस्टम प्रॉम्प्ट|सिस्टम निर्देश|अपने निर्देश)[^।\n]{0,20}?(?:दिखा|बता|लिख)",
+    ),
+    (
+        "system_extraction",
+        0.85,
+        r"(?:اكشف|اعرض|أظهر|اظهر|أرني|ارني|اطبع|أخبرني|اخبرني)\s+(?:\S+\s+){0,2}?(?:موجه النظام|تعليمات النظام|رسالة النظام|تعليماتك|التعليمات الأولية|التعليمات الاولية)",
+    ),
+]
+
+RULES.extend((kind, weight, normalize(pattern).text) for kind, weight, pattern in _MULTILINGUAL)

@@ -32,7 +32,7 @@ def _gate(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
 def _gates(items: list[tuple[Any, Any]], most: int = 3) -> list[frozenset[str]]:
     """Up to ``most`` literal sets that every match of ``items`` must contain, one per
     mandatory element it opens with (literal runs and alternations of them; spaces,
-    word boundaries and optional parts are stepped over).
+    word boundaries, negative lookarounds and optional parts are stepped over).
 
     Python's regex engine tries an alternation at every position of the text; checking
     a few substrings first (``in``, in C) skips most rules for most turns.
@@ -41,7 +41,7 @@ def _gates(items: list[tuple[Any, Any]], most: int = 3) -> list[frozenset[str]]:
     i, n = 0, len(items)
     while i < n and len(gates) < most:
         op, av = items[i]
-        if op is _AT or (op is _IN and _is_space(av)):
+        if op is _AT or op is _ASSERT_NOT or (op is _IN and _is_space(av)):
             i += 1
         elif op is _LITERAL:
             run = []
@@ -89,6 +89,7 @@ _AT, _LITERAL, _SUBPATTERN, _BRANCH = (
     _constants.BRANCH,
 )
 _MAX_REPEAT, _MIN_REPEAT = _constants.MAX_REPEAT, _constants.MIN_REPEAT
+_ASSERT_NOT = _constants.ASSERT_NOT  # a negative lookaround: matches no text, so no gate
 _IN, _CATEGORY, _CATEGORY_SPACE = _constants.IN, _constants.CATEGORY, _constants.CATEGORY_SPACE
 
 # A literal of one or two characters, or a word nearly every turn has, would be found
