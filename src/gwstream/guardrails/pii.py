@@ -40,8 +40,10 @@ other type, ``SSN`` included, selects itself alone.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -355,6 +357,22 @@ _PHONE_CUE = re.compile(
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
+class _Spans:
+    """Spans, asked whether any overlaps a range in O(log n): a turn may hold thousands
+    (a long run of ID-shaped text), and a phone candidate is checked against all of them."""
+
+    __slots__ = ("_max_end", "_starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._max_end = list(itertools.accumulate((e for _, e in ordered), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self._starts, end)  # the spans starting before ``end``
+        return i > 0 and self._max_end[i - 1] > start
+
+
 def _phones(
     text: str,
     regions: Sequence[str],
@@ -363,6 +381,7 @@ def _phones(
 ) -> Iterable[tuple[int, int]]:
     """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
     lack of grouping says nothing."""
+    overlaps_taken, overlaps_spelled = _Spans(taken).overlaps, _Spans(spelled).overlaps
     for m in _PHONE.finditer(text):
         # An extension (x123, ext. 22) is part of the number's span, not of what is parsed.
         start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
@@ -377,11 +396,11 @@ def _phones(
         digits = sum(c.isdigit() for c in raw)
         if not 6 <= digits <= 17 or _DATE_LIKE.match(raw) or _NOT_PHONE_SHAPE.match(raw):
             continue
-        if any(s < end and start < e for s, e in taken):
+        if overlaps_taken(start, end):
             continue
         before = text[max(0, start - 30) : start]
         international = raw.startswith(("+", "(+", "00"))
-        dictated = any(s < end and start < e for s, e in spelled)
+        dictated = bool(spelled) and overlaps_spelled(start, end)
         if _CODE_BEFORE.search(before):
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
