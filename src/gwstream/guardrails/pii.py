@@ -381,7 +381,7 @@ def _phones(
 ) -> Iterable[tuple[int, int]]:
     """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
     lack of grouping says nothing."""
-    overlaps_taken, overlaps_spelled = _Spans(taken).overlaps, _Spans(spelled).overlaps
+    taken_spans = spelled_spans = None  # built for the first candidate: most turns have none
     for m in _PHONE.finditer(text):
         # An extension (x123, ext. 22) is part of the number's span, not of what is parsed.
         start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
@@ -396,11 +396,15 @@ def _phones(
         digits = sum(c.isdigit() for c in raw)
         if not 6 <= digits <= 17 or _DATE_LIKE.match(raw) or _NOT_PHONE_SHAPE.match(raw):
             continue
-        if overlaps_taken(start, end):
-            continue
+        if taken:
+            taken_spans = taken_spans or _Spans(taken)
+            if taken_spans.overlaps(start, end):
+                continue
         before = text[max(0, start - 30) : start]
         international = raw.startswith(("+", "(+", "00"))
-        dictated = bool(spelled) and overlaps_spelled(start, end)
+        if spelled:
+            spelled_spans = spelled_spans or _Spans(spelled)
+        dictated = spelled_spans is not None and spelled_spans.overlaps(start, end)
         if _CODE_BEFORE.search(before):
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
