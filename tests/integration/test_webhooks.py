@@ -704,3 +704,36 @@ async def test_the_service_serves_metrics_and_probes_when_given_a_port(
         stop.set()
         stats = await run
     assert stats.delivered == 4
+
+
+async def test_a_taken_metrics_port_stops_the_service_before_it_joins_the_group(
+    kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
+) -> None:
+    from gwstream.config import Settings, TenantSettings
+    from gwstream.errors import GwstreamError
+    from gwstream.webhooks.service import WebhookService, serve
+
+    joined: list[bool] = []
+    original = WebhookService.start
+
+    async def start(self: WebhookService) -> None:
+        joined.append(True)
+        await original(self)
+
+    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(
+            kafka=kafka,
+            topics=topic_names,
+            webhooks=service_settings(metrics_port=taken.getsockname()[1]),
+            tenants={"acme": TenantSettings(webhook=hook)},
+        )
+        WebhookService.start = start  # type: ignore[method-assign]
+        try:
+            with pytest.raises(GwstreamError, match=r"webhooks\.metrics_port"):
+                await serve(settings, asyncio.Event())
+        finally:
+            WebhookService.start = original  # type: ignore[method-assign]
+    assert joined == [], "the service started (and joined its group) before binding its port"

@@ -572,8 +572,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> WebhookStats:
     kafka = settings.kafka.model_copy(update={"group_id": settings.webhooks.group_id})
     service = WebhookService(kafka, settings.topics, settings.webhooks, tenant_webhooks(settings))
     async with contextlib.AsyncExitStack() as stack:
-        await stack.enter_async_context(service)
         cfg = settings.webhooks
+        # The port first: a taken one fails before this member joins the group (and takes
+        # partitions from the running ones), and /readyz says 503 while it joins.
         if cfg.metrics_port is not None:
             from gwstream.metrics import MetricsServer
             from gwstream.webhooks.metrics import WebhookCollector
@@ -592,4 +593,5 @@ async def serve(settings: Settings, stop: asyncio.Event) -> WebhookStats:
                 cfg.metrics_host,
                 server.port,
             )
+        await stack.enter_async_context(service)
         return await service.run(stop)
