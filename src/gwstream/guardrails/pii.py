@@ -102,7 +102,9 @@ _TLDS = (
     "ie|pt|pl|se|no|dk|fi|in|br|mx|au|jp|sg|za|ca|ru|cn|nz|eu|email|online|mail|test|example"
 )
 _OBF_DOMAIN = re.compile(rf"{_OBF_LABEL}(?:{_OBF_DOT}{_OBF_LABEL})*{_OBF_DOT}(?:{_TLDS})(?![\w-])")
-_OBF_LOCAL = re.compile(rf"(?<![\w.%+-])[a-z0-9][a-z0-9_%+-]*(?:{_OBF_DOT}[a-z0-9_%+-]+)*$")
+# The local part may spell its separators out too: "sam underscore lee at ...".
+_OBF_LOCAL_SEP = rf"(?:{_OBF_DOT}|\s+(?:underscore|dash|hyphen)\s+)"
+_OBF_LOCAL = re.compile(rf"(?<![\w.%+-])[a-z0-9][a-z0-9_%+-]*(?:{_OBF_LOCAL_SEP}[a-z0-9_%+-]+)*$")
 _EMAIL_CUE = re.compile(r"(?:e-?mail|mail|address|contact|reach|write|send|inbox)\b[^.!?]{0,30}$")
 
 
@@ -318,7 +320,7 @@ def _ips(text: str, types: frozenset[str]) -> Iterable[tuple[str, int, int]]:
 # parentheses between them, 6 to 17 digits in all.
 _PHONE = re.compile(
     r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?"
-    r"(?P<ext>\s?(?:x|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
+    r"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
     re.IGNORECASE,
 )
 # Words that say a number is something else, just before it.
@@ -327,6 +329,7 @@ _NOT_PHONE = re.compile(
     r"policy|claim|sku|item|id|no|number|serial|iban|card|#|code|pin|zip|postcode|"
     r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
     r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
+    r"part|pn|p/n|units?|qty|quantity|"
     r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id|"
     r"[$\u00a3\u20ac\u00a5])"
     r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
@@ -352,6 +355,15 @@ _CURRENCY_AFTER = re.compile(
 _PHONE_CUE = re.compile(
     r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
     r"landline|number is|my number|dial)\b[^.\n]{0,40}$",
+    re.IGNORECASE,
+)
+# "My order number is ...": the number is named as something else, whatever "number is"
+# says; "part 7730-2291-004" too.
+_OTHER_NUMBER = re.compile(
+    r"\b(?:order|ref|reference|invoice|ticket|case|tracking|account|policy|claim|member|"
+    r"membership|customer|confirmation|booking|serial|part|item|model|contract|receipt|"
+    r"transaction|shipment|parcel|reservation|application|incident)\s+(?:number|no\.?|#)"
+    r"(?:\s+(?:is|was))?\W{0,3}$",
     re.IGNORECASE,
 )
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
@@ -413,7 +425,7 @@ def _phones(
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like
             # digits that failed the card checks), or short and not introduced as a phone.
-            cued = _PHONE_CUE.search(before) is not None
+            cued = _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
             # Written as phone numbers are (an area code in brackets, a trunk 0 and
             # groups): what comes before does not make it something else.
             shaped = (

@@ -304,3 +304,33 @@ def test_phones_with_extensions_dots_and_country_codes_are_found_whole(
 )
 def test_dimensions_and_codes_with_an_x_are_not_phones(text: str) -> None:
     assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My order number is 4839201746 and it has not arrived.",
+        "I need 250 units of part 7730-2291-004",
+        "Your ticket number is 5550199342, keep it for reference.",
+    ],
+)
+def test_a_number_named_as_something_else_is_no_phone_even_after_number_is(text: str) -> None:
+    assert found(text) == []
+
+
+def test_my_number_is_still_a_phone() -> None:
+    assert found("My number is 415-555-0134.") == [("PHONE", "415-555-0134")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("mail sam underscore lee at gmail dot com", "sam underscore lee at gmail dot com"),
+        ("ring 020-7946-0321 x. 45 please", "020-7946-0321 x. 45"),
+        ("+1 (212) 555-0147, extension 12", "+1 (212) 555-0147, extension 12"),
+    ],
+)
+def test_spelled_separators_and_extensions_after_a_comma_go_with_their_value(
+    text: str, value: str
+) -> None:
+    assert [v for _, v in found(text)] == [value]
