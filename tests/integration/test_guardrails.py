@@ -82,11 +82,12 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
         (
             topic_names.turns,
             f"acme:{key_mail}".encode(),
-            b"not json",
+            b"not json: card 4012 8888 8888 1881",
             [("x-note", f"card {header_card}".encode())],
         ),
     ]
     values |= _forms(card) | _forms(mail) | _forms(key_mail) | _forms(header_card)
+    values |= _forms("4012 8888 8888 1881")
     await publish(kafka, [*turn_records(topic_names.turns, turns), *poison])
 
     log = tmp_path / "processor.log"
@@ -122,6 +123,10 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     assert sum(a["redacted"] for a in answers) >= len(items) * 0.99  # PII found in them
     dead = await read_topic(kafka, topic_names.dlq, until=lambda rs: len(rs) == len(poison))
     assert all(dict(r.headers).get(SCRUBBED_HEADER) == b"true" for r in dead)
+    # One record's parts are numbered together: two cards are two placeholders.
+    [keyed] = [r for r in dead if (r.key or b"").startswith(b"acme:[EMAIL")]
+    assert (keyed.key, keyed.value) == (b"acme:[EMAIL_1]", b"not json: card [CARD_1]")
+    assert dict(keyed.headers)["x-note"] == b"card [CARD_2]"
 
     searched: dict[str, str] = {}
     for topic in (topic_names.responses, topic_names.costs, topic_names.audit, topic_names.dlq):

@@ -107,13 +107,19 @@ def redact(text: str, entities: Sequence[Entity], placeholders: Placeholders) ->
     return "".join(out)
 
 
-def scrub_bytes(value: bytes, types: Sequence[str] | None = None) -> bytes:
-    """``value`` (a record's bytes, maybe not even UTF-8) with every PII value found in it
-    replaced by a placeholder; the same bytes when there is none."""
+def scrub_bytes(values: Sequence[bytes], types: Sequence[str] | None = None) -> list[bytes]:
+    """``values`` (a record's parts: its value, key, header values; bytes that may not even
+    be UTF-8) with every PII value found in them replaced by a placeholder, numbered across
+    all of them (two cards in two parts are [CARD_1] and [CARD_2]); a part without PII is
+    returned as it was."""
     from gwstream.guardrails.pii import TYPES, find_pii
 
-    text = value.decode("utf-8", "surrogateescape")
-    entities = find_pii(text, types if types is not None else TYPES)
-    if not entities:
-        return value
-    return redact(text, entities, Placeholders()).encode("utf-8", "surrogateescape")
+    placeholders = Placeholders()
+    out = []
+    for value in values:
+        text = value.decode("utf-8", "surrogateescape")
+        entities = find_pii(text, types if types is not None else TYPES)
+        if entities:
+            value = redact(text, entities, placeholders).encode("utf-8", "surrogateescape")
+        out.append(value)
+    return out

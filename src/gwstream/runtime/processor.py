@@ -97,13 +97,14 @@ class Processor(Service, Generic[T]):
         stats: RuntimeStats | None = None,
         changelog_topic: str | None = None,
         state: StateSettings | None = None,
-        scrub: Callable[[bytes], bytes] | None = None,
+        scrub: Callable[[Sequence[bytes]], list[bytes]] | None = None,
         outputs: Sequence[str] = (),
     ) -> None:
         self._kafka = kafka
         #: Topics the handler writes to: checked to exist at start, like the input.
         self._outputs = tuple(outputs)
-        #: Applied to a dead letter's value (the guardrails replace PII in it).
+        #: Applied to a dead letter's value, key and header values together (the guardrails
+        #: replace PII in them).
         self._scrub = scrub
         #: The way out (outputs, state changes, dead letters), once started.
         self._out: Publisher | None = None

@@ -53,7 +53,7 @@ class Publisher:
         stats: RuntimeStats,
         broker: BrokerWatch,
         halt: Callable[[BaseException, str], None],
-        scrub: Callable[[bytes], bytes] | None = None,
+        scrub: Callable[[Sequence[bytes]], list[bytes]] | None = None,
     ) -> None:
         self._producer = producer
         self._changelog = changelog
@@ -63,7 +63,8 @@ class Publisher:
         self._broker = broker
         #: Stops the processor (its ``run`` raises) after a failure that risks loss.
         self._halt = halt
-        #: Applied to a dead letter's value (the guardrails replace PII in it).
+        #: Applied to a dead letter's value, key and header values together (the guardrails
+        #: replace PII in them).
         self._scrub = scrub
 
     def dead_letter(self, rec: InRecord, poison: PoisonRecord) -> OutRecord:
@@ -88,13 +89,16 @@ class Publisher:
         scrub = self._scrub
         changed = False
         if scrub is not None:
-            # The key and the record's own headers too: a platform may have put an e-mail
-            # address in a session id, or anything in a header.
-            scrubbed = scrub(value)
-            scrubbed_key = scrub(key) if key is not None else None
-            scrubbed_headers = [(k, scrub(v)) if v else (k, v) for k, v in copied]
-            changed = (scrubbed, scrubbed_key, scrubbed_headers) != (value, key, copied)
-            value, key, copied = scrubbed, scrubbed_key, scrubbed_headers
+            # The key and the record's own headers too (a platform may have put an e-mail
+            # address in a session id, or anything in a header), numbered as one record.
+            parts = [value, *([key] if key is not None else []), *(v or b"" for _, v in copied)]
+            scrubbed = scrub(parts)
+            changed = scrubbed != parts
+            value = scrubbed[0]
+            if key is not None:
+                key = scrubbed[1]
+            rest = scrubbed[1 + (key is not None) :]
+            copied = [(k, new if v else v) for (k, v), new in zip(copied, rest, strict=True)]
         headers = [*copied, *info.headers()]
         if changed:
             headers.append((SCRUBBED_HEADER, b"true"))
