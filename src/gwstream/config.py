@@ -346,12 +346,13 @@ class StateSettings(_Section):
             return None
         from gwstream.gateways.auth import load_secret
 
-        secret = load_secret(env=self.pii_key_env, file=self.pii_key_file, what="state.pii_key")
+        what = "state.pii_key_env" if self.pii_key_env else "state.pii_key_file"
+        secret = load_secret(env=self.pii_key_env, file=self.pii_key_file, what=what)
         value = secret.get_secret_value().encode()
         if len(value) < 16:
             source = self.pii_key_env or str(self.pii_key_file)
             raise ConfigError(
-                f"state.pii_key: the secret in {source} has {len(value)} bytes; give 16 or more "
+                f"{what}: the secret in {source} has {len(value)} bytes; give 16 or more "
                 "(e.g. openssl rand -hex 32)"
             )
         return value

@@ -453,3 +453,21 @@ def test_children_of_one_supervisor_share_a_placeholder_secret_unless_one_is_con
     state = load_settings().state
     assert state.pii_secret() == env[SHARED_PII_KEY_ENV].encode()
     assert shared_pii_key(StateSettings(pii_key_env="MY_KEY")) == {}
+
+
+def test_a_secret_given_where_its_variable_or_file_name_belongs_is_never_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gwstream.config import StateSettings
+
+    secret = "4f1c9a0e7b2d4c6e8f0a1b3c5d7e9f11"
+    for state in (StateSettings(pii_key_env=secret), StateSettings(pii_key_file=Path(secret))):
+        with pytest.raises(ConfigError) as err:
+            state.pii_secret()
+        assert secret not in str(err.value)
+        assert str(err.value).startswith("state.pii_key_")
+    monkeypatch.setenv("GW_TEST_EMPTY_KEY", " ")
+    with pytest.raises(
+        ConfigError, match=r"state\.pii_key_env: environment variable GW_TEST_EMPTY_KEY is empty"
+    ):
+        StateSettings(pii_key_env="GW_TEST_EMPTY_KEY").pii_secret()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gwstream.config import load_settings
 from gwstream.gateways.overview import config_notes
 
@@ -36,3 +38,18 @@ def test_a_clean_configuration_has_no_notes(tmp_path: Path) -> None:
         "    api_key_file: /run/secrets/key\n"
     )
     assert config_notes(load_settings(config), config) == []
+
+
+def test_gateways_check_refuses_a_placeholder_secret_run_would_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gwstream.cli import app
+
+    config = tmp_path / "gwstream.yaml"
+    config.write_text("state:\n  pii_key_env: GW_TEST_NO_SUCH_KEY\n")
+    monkeypatch.delenv("GW_TEST_NO_SUCH_KEY", raising=False)
+    done = CliRunner().invoke(app, ["gateways", "check", "--no-probe", "-c", str(config)])
+    assert done.exit_code == 2
+    assert "state.pii_key_env: environment variable GW_TEST_NO_SUCH_KEY is not set" in done.output

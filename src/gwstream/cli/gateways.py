@@ -55,6 +55,7 @@ def gateways_check(
     try:
         settings = _settings(config)
         load_prices(settings)  # a spend limit needs a price for its model
+        settings.state.pii_secret()  # as `run` reads it at start
     except GwstreamError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
