@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -136,13 +136,24 @@ class GuardrailPolicy(_Section):
         "(international +CC numbers are, for every country)",
     )
 
+    @field_validator("phone_regions", mode="before")
+    @classmethod
+    def _upper_regions(cls, v: object) -> object:
+        """``gb`` is GB: region codes are matched in any case."""
+        if isinstance(v, list | tuple):
+            return [r.upper() if isinstance(r, str) else r for r in v]
+        return v
+
     @model_validator(mode="after")
     def _check_regions(self) -> GuardrailPolicy:
         import phonenumbers
 
         unknown = sorted(set(self.phone_regions) - set(phonenumbers.SUPPORTED_REGIONS))
         if unknown:
-            raise ValueError(f"phone_regions: unknown region codes {unknown} (use ISO 3166 codes)")
+            hint = " (the United Kingdom is GB)" if "UK" in unknown else ""
+            raise ValueError(
+                f"phone_regions: unknown region codes {unknown} (use ISO 3166 codes){hint}"
+            )
         return self
 
 

@@ -120,6 +120,8 @@ def test_a_repeated_base_url_or_an_api_key_on_an_oauth_protocol_is_refused() -> 
 
     with pytest.raises(ValidationError, match=r"base_urls\[1\] repeats an earlier URL"):
         GatewaySettings(base_urls=["https://gw.example/", "https://gw.example"])
+    with pytest.raises(ValidationError, match=r"base_urls\[1\] repeats an earlier URL"):
+        GatewaySettings(base_urls=["http://127.0.0.1:8089", "HTTP://127.0.0.1:8089/"])
     with pytest.raises(ValidationError, match="authenticates with oauth; api_key and api_key_file"):
         GatewaySettings(
             protocol="cognigy.chat",
@@ -128,3 +130,14 @@ def test_a_repeated_base_url_or_an_api_key_on_an_oauth_protocol_is_refused() -> 
             api_key_file="/run/secrets/key",  # type: ignore[arg-type]
             oauth={"client_id": "c", "client_secret": "s"},  # type: ignore[arg-type]
         )
+
+
+def test_phone_regions_are_matched_in_any_case_and_uk_gets_a_hint() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from gwstream.policies import GuardrailPolicy
+
+    assert GuardrailPolicy(phone_regions=["gb", "De"]).phone_regions == ["GB", "DE"]
+    with pytest.raises(ValidationError, match=r"the United Kingdom is GB"):
+        GuardrailPolicy(phone_regions=["uk"])

@@ -167,8 +167,13 @@ def gateways_reconcile(
     )
 
     def produce(path: Path, f: ReportFormat) -> str:
+        rows = reconciliation_report(path)
+        if not rows and f != "table":  # the table says so itself; csv/json stay bare
+            err.print(
+                "[yellow]note:[/] no vendor metrics pulled yet: run gwstream gateways pull-metrics"
+            )
         return render_view(
-            reconciliation_report(path),
+            rows,
             table_columns if f == "table" else RECONCILIATION_COLUMNS,
             f,
             title="gwstream vs vendor, per gateway and UTC day",

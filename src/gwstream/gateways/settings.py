@@ -67,6 +67,12 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}{rest}"
 
 
+def _same_endpoint(url: str) -> tuple[str, str, int | None, str]:
+    """What makes two base URLs one endpoint: scheme and host in any case, port, path."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port, parts.path.rstrip("/")
+
+
 def base_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a gateway endpoint (never quoting it), or None."""
     try:
@@ -196,7 +202,7 @@ class GatewaySettings(_Section):
                 shown = safe_url(url)
                 where = f"base_urls[{i}]" + ("" if shown.startswith("(") else f" ({shown})")
                 raise ValueError(f"{where}: {problem}")
-            if url.rstrip("/") in (u.rstrip("/") for u in self.base_urls[:i]):
+            if _same_endpoint(url) in {_same_endpoint(u) for u in self.base_urls[:i]}:
                 raise ValueError(
                     f"base_urls[{i}] repeats an earlier URL: a fallback to the same endpoint "
                     "adds nothing (retries on one endpoint are max_attempts)"
@@ -205,7 +211,8 @@ class GatewaySettings(_Section):
         if needs_oauth and (self.api_key is not None or self.api_key_file is not None):
             raise ValueError(
                 f"protocol {self.protocol} authenticates with oauth; api_key and api_key_file "
-                "are not used: remove them"
+                "are not used: remove them (from the file, or unset the GWSTREAM_..._API_KEY "
+                "variable that sets one)"
             )
         if needs_oauth and self.oauth is None:
             raise missing_secret(

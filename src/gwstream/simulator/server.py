@@ -165,6 +165,8 @@ class GatewaySimulator(Service):
         if middlewares:
             app.router.add_get(REQUESTS_PATH, recorder.listed)
             app.router.add_delete(REQUESTS_PATH, recorder.cleared)
+        else:
+            app.router.add_route("*", REQUESTS_PATH, _not_recording)
         for routes in (OpenAIRoutes, CognigyRoutes, GenesysRoutes):
             routes(self._state).register(app)
         runner = web.AppRunner(
@@ -192,6 +194,15 @@ class GatewaySimulator(Service):
 
 async def _health(request: web.Request) -> web.Response:
     return web.Response(body=_HEALTH, content_type=JSON)
+
+
+_NOT_RECORDING = orjson.dumps(
+    {"error": "requests are not recorded: start the simulator with --record-requests N"}
+)
+
+
+async def _not_recording(request: web.Request) -> web.Response:
+    return web.Response(status=404, body=_NOT_RECORDING, content_type=JSON)
 
 
 class _Recorder:

@@ -40,4 +40,5 @@ async def test_the_last_completion_requests_are_kept_and_can_be_cleared() -> Non
 async def test_without_record_requests_there_is_no_log() -> None:
     async with GatewaySimulator() as sim:
         async with httpx.AsyncClient(base_url=sim.url, timeout=10) as client:
-            assert (await client.get("/requests")).status_code == 404
+            off = await client.get("/requests")
+            assert off.status_code == 404 and "--record-requests" in off.json()["error"]

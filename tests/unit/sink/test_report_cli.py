@@ -194,6 +194,9 @@ def test_reconcile_reads_a_file_without_vendor_metrics_or_gateway_secrets(
     result = CliRunner().invoke(app, ["gateways", "reconcile", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "No vendor metrics pulled yet" in result.stdout
+    bare = CliRunner().invoke(app, ["gateways", "reconcile", "-c", str(config), "-f", "json"])
+    assert bare.exit_code == 0 and bare.stdout.strip() == "[]"
+    assert "no vendor metrics pulled yet" in bare.stderr
 
 
 def test_filters_that_match_nothing_get_a_note_on_stderr(database: Path) -> None:

@@ -68,8 +68,9 @@ class Filters:
             repeated = sorted(k for k in set(query) if len(getall(k)) > 1)
             if repeated:
                 raise ValueError(
-                    f"give each filter once: {', '.join(repeated)} came more than once "
-                    "(a view filters by one tenant, model or gateway at a time)"
+                    f"give each parameter once: {', '.join(repeated)} came more than once "
+                    "(a view takes one format, and filters by one tenant, model or gateway "
+                    "at a time)"
                 )
 
         def day(name: str) -> date | None:
