@@ -52,7 +52,7 @@ from gwstream.httpserve import serve
 from gwstream.sink.budget_status import session_status, tenant_status
 from gwstream.sink.report import csv_text
 from gwstream.sink.schema import SCHEMA_VERSION
-from gwstream.sink.views import VIEWS, Filters, ViewResult, read_view, view_sql
+from gwstream.sink.views import VIEWS, Filters, ViewResult, read_view, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -284,11 +284,10 @@ class SinkApi:
         return web.Response(body=_dumps(result_json(result)), content_type="application/json")
 
     async def _parquet(self, name: str, filters: Filters) -> web.StreamResponse:
-        sql, params = view_sql(VIEWS[name], filters)
         fd, path = tempfile.mkstemp(prefix=".gwstream-export-", suffix=".parquet")
         os.close(fd)
         try:
-            await self._query(lambda c: c.sql(sql, params=params).write_parquet(path))
+            await self._query(lambda c: write_parquet(c, VIEWS[name], filters, path))
             body = await asyncio.to_thread(Path(path).read_bytes)
         except duckdb.Error as exc:
             return _error(500, f"exporting {name} failed: {exc}")

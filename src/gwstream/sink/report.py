@@ -42,7 +42,7 @@ from gwstream.sink.views import (
     Filters,
     ViewResult,
     read_view,
-    view_sql,
+    write_parquet,
 )
 from gwstream.sink.writer import CostWriter
 
@@ -471,9 +471,8 @@ def export_anywhere(
     database = database or sink.database
     conn = open_read_only(database, if_held=hint)
     try:
-        sql, params = view_sql(VIEWS[view], filters)
         partial = output.with_name(f".{output.name}.partial")
-        conn.sql(sql, params=params).write_parquet(str(partial))
+        write_parquet(conn, VIEWS[view], filters, str(partial))
         os.replace(partial, output)
     except duckdb.Error as exc:
         raise SinkError(f"cannot export {view} from {database}: {exc}") from exc

@@ -199,6 +199,11 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
             f"SELECT request_model, cost FROM '{parquet}' ORDER BY request_model"
         ).fetchall()
     assert (("m-b", Decimal("0.125")) in back) and len(back) == 4  # acme: 3 models; bravo: 1
+    with duckdb.connect() as conn:
+        kinds = dict(
+            conn.execute(f"SELECT column_name, column_type FROM (DESCRIBE '{parquet}')").fetchall()
+        )
+    assert kinds["input_tokens"] == "BIGINT", kinds  # a sum, not a double (2746.0)
 
     # Stopped: the same report from the file, the same numbers.
     from_file = cli("report", "--view", "spend_daily", "--database", str(database), "-f", "json")

@@ -35,7 +35,14 @@ Import from this package; the modules are its layout, not its interface.
 from gwstream.sink.views.definition import View
 from gwstream.sink.views.filters import NO_FILTERS, Filters
 from gwstream.sink.views.reconciliation import RECONCILIATION_COLUMNS
-from gwstream.sink.views.registry import VIEWS, ViewResult, create_views, read_view, view_sql
+from gwstream.sink.views.registry import (
+    VIEWS,
+    ViewResult,
+    create_views,
+    read_view,
+    view_sql,
+    write_parquet,
+)
 from gwstream.sink.views.spend import SPEND_VIEW
 from gwstream.sink.views.variants import VARIANT_COLUMNS, VARIANT_VIEW
 
@@ -52,4 +59,5 @@ __all__ = [
     "create_views",
     "read_view",
     "view_sql",
+    "write_parquet",
 ]

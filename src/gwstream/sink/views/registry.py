@@ -29,6 +29,18 @@ class ViewResult:
     rows: list[dict[str, Any]]
 
 
+def write_parquet(conn: duckdb.DuckDBPyConnection, view: View, filters: Filters, path: str) -> None:
+    """Write ``view``'s rows to a Parquet file at ``path``. Sums of integers are HUGEINT in
+    DuckDB, which Parquet would get as doubles (2746.0): they go as BIGINT, as CSV shows them."""
+    sql, params = view_sql(view, filters)
+    rel = conn.sql(sql, params=params)
+    columns = [
+        f'CAST("{name}" AS BIGINT) AS "{name}"' if str(kind) == "HUGEINT" else f'"{name}"'
+        for name, kind in zip(rel.columns, rel.types, strict=True)
+    ]
+    rel.project(", ".join(columns)).write_parquet(path)
+
+
 def view_sql(view: View, filters: Filters = NO_FILTERS) -> tuple[str, dict[str, Any]]:
     """The statement reading ``view`` under ``filters``, and its parameters."""
     with_clause, params = sources(filters)
