@@ -119,6 +119,12 @@ HOSTILE = {
     "base64-like": "QUJD",
     "brackets": "(415) ",
     "dotted quads": "1.2.3.4.5.",
+    "%-escapes": "%41%42",
+    "character references": "&#65;&amp;",
+    "\\u escapes": "\\u0041",
+    "Morse": ".- -... / ",
+    "decimal codes": "65 66 67 ",
+    "backwards words": "erongi lla ",
 }
 
 

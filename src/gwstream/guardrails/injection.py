@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import html
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
@@ -32,7 +34,7 @@ THRESHOLD = 0.5
 
 _RULESET = RuleSet(RULES)
 
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,6}(?![A-Za-z0-9+/=])")
 # Hex digits run together, or in pairs each followed by the same separator.
 _HEX = re.compile(
     r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2})"
@@ -78,8 +80,8 @@ _ENGLISH = frozenset(
     "now from have will please previous instructions ignore reveal system prompt".split()
 )
 _ROT13_ENGLISH = frozenset(codecs.encode(w, "rot13") for w in _ENGLISH)
-# A word that is all base64 (or hex), maybe ending a sentence.
-_PAYLOAD_WORD = re.compile(r"[a-z0-9+/]{20,}={0,2}[.,;:!?)\"']*$")
+# A word that is all base64 (or hex), maybe quoted or ending a sentence.
+_PAYLOAD_WORD = re.compile(r"[\"'(\[{<:]*[a-z0-9+/]{20,}={0,6}[.,;:!?)\"'\]}>]*$")
 _HEX_PAIRS = frozenset(f"{i:02x}" for i in range(256))
 #: Shortest run (without spaces) worth decoding when nothing asks for decoding.
 MIN_BARE_PAYLOAD = 20
@@ -107,7 +109,7 @@ CLEAN = Verdict(0.0, None, None)
 
 
 def _decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int, int]]:
-    """Text hidden in base64 or hex runs, with the run's span in ``original``; without a
+    """Text hidden in base64 (or base32) or hex runs, with the run's span in ``original``; without a
     ``hinted`` request to decode, only runs of :data:`MIN_BARE_PAYLOAD` characters that
     decode to text with words in it."""
     out = []
@@ -117,11 +119,18 @@ def _decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int
             continue  # a plain word or number, not an encoding
         if not hinted and len(blob) < MIN_BARE_PAYLOAD:
             continue
-        try:
-            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
-        except (binascii.Error, ValueError):
-            continue
-        text = _printable(raw)
+        text = None
+        if _BASE32.match(blob):  # upper case and 2-7 only: base32 more likely than base64
+            try:
+                text = _printable(base64.b32decode(blob + "=" * (-len(blob) % 8)))
+            except (binascii.Error, ValueError):
+                text = None
+        if text is None:
+            try:
+                raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
+            except (binascii.Error, ValueError):
+                continue
+            text = _printable(raw)
         if text and (hinted or " " in text):
             out.append((text, m.start(), m.end()))
     for m in _HEX.finditer(original):
@@ -133,6 +142,68 @@ def _decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int
         if text and (hinted or " " in text):
             out.append((text, m.start(), m.end()))
     return out
+
+
+_BASE32 = re.compile(r"^[A-Z2-7]{16,}=*$")
+_URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_CODE_POINT_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
+_MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
+    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
+    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
+    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
+}  # fmt: skip
+_MORSE_CHARS = frozenset(".-/| \n\t")
+_REVERSED_ENGLISH = frozenset(w[::-1] for w in _ENGLISH if len(w) > 2)
+#: Fewest characters a text written as codes (numbers, bits) holds when it hides a sentence.
+_MIN_CODED = 8
+
+
+def _other_encodings(original: str, words: list[str]) -> list[str]:
+    """Text hidden in encodings a filter seldom reads, each tried only when the text has
+    its marks: %-escapes, HTML character references, \\u or \\x escapes, Morse code,
+    bytes written as bits or decimal numbers, and text written backwards."""
+    out = []
+    if original.count("%") >= _MIN_CODED and len(_URL_ESCAPE.findall(original)) >= _MIN_CODED:
+        out.append(urllib.parse.unquote(original))
+    if "&#" in original or ("&" in original and ";" in original):
+        unescaped = html.unescape(original)
+        if unescaped != original:
+            out.append(unescaped)
+    if "\\u" in original or "\\x" in original:
+        out.append(
+            _CODE_POINT_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), original)
+        )
+    stripped = original.strip()
+    if len(stripped) >= 2 * _MIN_CODED and _MORSE_CHARS.issuperset(stripped):
+        out.append(
+            " ".join(
+                "".join(_MORSE.get(code, "") for code in word.split())
+                for word in stripped.replace("|", "/").split("/")
+            )
+        )
+    if len(words) >= _MIN_CODED:
+        decoded = _numbers_as_text(words)
+        if decoded is not None:
+            out.append(decoded)
+        if _REVERSED_ENGLISH.intersection(words) and sum(
+            w in _REVERSED_ENGLISH for w in words
+        ) > sum(w in _ENGLISH for w in words):
+            out.append(original[::-1])
+    return out
+
+
+def _numbers_as_text(words: list[str]) -> str | None:
+    """Bytes written as eight bits or as decimal character codes, one per word."""
+    if all(len(w) in (7, 8) and set(w) <= {"0", "1"} for w in words):
+        codes = [int(w, 2) for w in words]
+    elif all(w.isdigit() and len(w) <= 3 for w in words):
+        codes = [int(w) for w in words]
+    else:
+        return None
+    if not all(32 <= c < 127 for c in codes):
+        return None
+    return "".join(map(chr, codes))
 
 
 def _looks_rot13(words: list[str]) -> bool:
@@ -212,6 +283,9 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
         for payload, s, e in _decoded_payloads(n.original, hinted):
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
+    for payload in _other_encodings(n.original, words):
+        for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
+            hits.append((max(w, 0.8), "encoded", None))
     if not hits:
         return CLEAN
     hits.sort(key=lambda h: -h[0])
