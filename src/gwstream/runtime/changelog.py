@@ -233,6 +233,23 @@ class Changelog:
 
     # -- restore -----------------------------------------------------------------------
 
+    async def _require(self, parts: list[int]) -> None:
+        """BrokerError unless the changelog has every partition in ``parts``: a broker that
+        lost its topics (an in-memory one restarted) may have auto-created it with fewer,
+        and a fence sent to a partition that does not exist would wait for ever."""
+        if self._pointers is None:
+            return
+        have = {tp.partition for tp in await require_partitions(self._pointers, self.topic)}
+        missing = [p for p in parts if p not in have]
+        if missing:
+            raise BrokerError(
+                f"changelog topic {self.topic} has {len(have)} partitions, none numbered "
+                f"{missing}: the broker lost or recreated its topics (an in-memory broker "
+                "restarted?), so session state cannot be restored; create the topics again "
+                "(`gwstream topics apply`; on the embedded broker, restart it first) and "
+                "restart the processor"
+            )
+
     async def restore(self, stores: Mapping[int, StateStore]) -> int:
         """Fill ``stores`` (partition -> empty store) from the changelog; return records read.
 
@@ -243,6 +260,7 @@ class Changelog:
             return 0
         started = time.monotonic()
         parts = sorted(stores)
+        await self._require(parts)
         starts = {p: await self._pointer(p) for p in parts}
         fences = {p: (await self._control(p, b"fence")).offset for p in parts}
         consumer = make_consumer(self._kafka, group_id=None, max_poll_records=10_000)

@@ -134,7 +134,7 @@ class WebhookServiceSettings(BaseModel):
         default=8, ge=1, le=1_000, description="Deliveries at once to one tenant's endpoint"
     )
     max_queued_per_tenant: int = Field(
-        default=1_000,
+        default=10_000,
         ge=1,
         le=1_000_000,
         description="Events waiting for one tenant's endpoint; beyond it new ones are "
