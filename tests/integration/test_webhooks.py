@@ -737,3 +737,27 @@ async def test_a_taken_metrics_port_stops_the_service_before_it_joins_the_group(
         finally:
             WebhookService.start = original  # type: ignore[method-assign]
     assert joined == [], "the service started (and joined its group) before binding its port"
+
+
+async def test_a_missing_topic_stops_the_service_at_start_without_creating_it(
+    kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
+) -> None:
+    from gwstream.errors import BrokerError
+    from gwstream.kafkaio import make_consumer
+
+    missing = f"gw.nope-{uuid.uuid4().hex[:6]}"
+    names = topic_names.model_copy(update={"responses": missing})
+    hooks = {
+        "acme": WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    }
+    with pytest.raises(
+        BrokerError, match=rf"topic {missing} does not exist: run `gwstream topics apply`"
+    ):
+        async with WebhookService(kafka, names, service_settings(), hooks):
+            pass
+    probe = make_consumer(kafka, group_id=None)
+    await probe.start()
+    try:
+        assert missing not in await probe.topics()
+    finally:
+        await probe.stop()

@@ -59,7 +59,14 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import BrokerError, ConfigError
-from gwstream.kafkaio import close_consumer, fetch, make_consumer, make_producer, start_client
+from gwstream.kafkaio import (
+    close_consumer,
+    fetch,
+    make_consumer,
+    make_producer,
+    require_partitions,
+    start_client,
+)
 from gwstream.lifecycle import Service
 from gwstream.runtime.offsets import OffsetTracker
 from gwstream.webhooks.deadletter import DeadLetterReason, WebhookDeadLetter
@@ -230,10 +237,14 @@ class WebhookService(Service):
             partition_assignment_strategy=(RangePartitionAssignor,),
             auto_offset_reset=self._cfg.start_from,
         )
-        consumer.subscribe(topics, listener=_Listener(self))
         await start_client(producer, self._kafka)
         try:
             await start_client(consumer, self._kafka)
+            # Before subscribing or producing: a broker that creates topics on first use
+            # would otherwise create a missing one with its own defaults.
+            for topic in (*topics, self._topics.webhooks_dlq):
+                await require_partitions(consumer, topic)
+            consumer.subscribe(topics, listener=_Listener(self))
             await dispatcher.start()
         except BaseException:
             await producer.stop()
