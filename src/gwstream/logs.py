@@ -93,3 +93,39 @@ def configure(level: str, fmt: LogFormat = "text", *, child: str | None = None) 
     quiet = max(logging.WARNING, logging.getLevelName(level))
     for noisy in ("aiokafka", "httpx"):  # httpx logs every request at INFO
         logging.getLogger(noisy).setLevel(quiet)
+    handler.addFilter(LibraryRepeats())
+
+
+class LibraryRepeats(logging.Filter):
+    """Lets through one line per message of the Kafka client per ``window_s``.
+
+    While a broker is away aiokafka logs the same connection error for every
+    attempt, thousands of ERROR lines a minute, which would page whoever
+    alerts on ERROR; gwstream's own warning about the outage is logged once.
+    The first line of each message goes out, the repeats within the window
+    are counted, and the next one that goes out says how many were left out.
+    """
+
+    def __init__(self, window_s: float = 60.0, prefix: str = "aiokafka") -> None:
+        super().__init__()
+        self._window_s = window_s
+        self._prefix = prefix
+        #: message template -> (when it last went out, repeats left out since)
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._prefix):
+            return True
+        key = f"{record.name}:{record.msg}"
+        last, left_out = self._seen.get(key, (float("-inf"), 0))
+        if record.created - last < self._window_s:
+            self._seen[key] = (last, left_out + 1)
+            return False
+        if len(self._seen) > 1_000:
+            self._seen.clear()
+        self._seen[key] = (record.created, 0)
+        if left_out:
+            record.msg = (
+                f"{record.msg} ({left_out} more like it in the last {self._window_s:.0f}s left out)"
+            )
+        return True

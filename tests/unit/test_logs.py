@@ -74,3 +74,25 @@ def test_a_supervisor_line_about_a_child_names_it_as_a_field() -> None:
     doc = json.loads(JsonFormatter().format(_record("child %d exited %s", 1, "-9", child="1")))
     assert (doc["child"], doc["message"]) == ("1", "child 1 exited -9")
     assert "child" not in json.loads(JsonFormatter().format(_record("supervising %d", 2)))
+
+
+def test_the_kafka_clients_repeated_lines_go_out_once_a_minute_with_a_count() -> None:
+    from gwstream.logs import LibraryRepeats
+
+    f = LibraryRepeats(window_s=60)
+
+    def line(at: float, name: str = "aiokafka.conn", msg: str = "Unable connect to %s") -> bool:
+        record = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, ("node-1",), None)
+        record.created = at
+        return f.filter(record) and bool(record.getMessage())
+
+    assert line(0.0)
+    assert not any(line(t) for t in (1.0, 2.0, 30.0))
+    assert line(0.5, msg="another message about %s")
+    assert line(5.0, name="gwstream.runtime")  # gwstream's own lines are never held back
+    record = logging.LogRecord(
+        "aiokafka.conn", logging.ERROR, __file__, 1, "Unable connect to %s", ("n",), None
+    )
+    record.created = 61.0
+    assert f.filter(record)
+    assert record.getMessage() == "Unable connect to n (3 more like it in the last 60s left out)"
