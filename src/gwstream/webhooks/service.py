@@ -237,8 +237,8 @@ class WebhookService(Service):
             partition_assignment_strategy=(RangePartitionAssignor,),
             auto_offset_reset=self._cfg.start_from,
         )
-        await start_client(producer, self._kafka)
         try:
+            await start_client(producer, self._kafka)
             await start_client(consumer, self._kafka)
             # Before subscribing or producing: a broker that creates topics on first use
             # would otherwise create a missing one with its own defaults.
