@@ -323,15 +323,18 @@ _PHONE = re.compile(
     r"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
     re.IGNORECASE,
 )
-# Words that say a number is something else, just before it.
-_NOT_PHONE = re.compile(
-    r"(?:order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
-    r"policy|claim|sku|item|id|no|number|serial|iban|card|#|code|pin|zip|postcode|"
+# Words that name a number as something other than a phone.
+_OTHER_NAMES = (
+    r"order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
+    r"policy|claim|sku|item|id|serial|iban|card|code|pin|zip|postcode|"
     r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
     r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
-    r"part|pn|p/n|units?|qty|quantity|"
-    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id|"
-    r"[$\u00a3\u20ac\u00a5])"
+    r"part|pn|p/n|units?|qty|quantity|reservation|application|incident|"
+    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id"
+)
+# Such a word (or a currency sign) just before a number.
+_NOT_PHONE = re.compile(
+    rf"(?:{_OTHER_NAMES}|no|number|#|[$\u00a3\u20ac\u00a5])"
     r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
     re.IGNORECASE,
 )
@@ -360,11 +363,7 @@ _PHONE_CUE = re.compile(
 # "My order number is ...": the number is named as something else, whatever "number is"
 # says; "part 7730-2291-004" too.
 _OTHER_NUMBER = re.compile(
-    r"\b(?:order|ref|reference|invoice|ticket|case|tracking|account|policy|claim|member|"
-    r"membership|customer|confirmation|booking|serial|part|item|model|contract|receipt|"
-    r"transaction|shipment|parcel|reservation|application|incident)\s+(?:number|no\.?|#)"
-    r"(?:\s+(?:is|was))?\W{0,3}$",
-    re.IGNORECASE,
+    rf"\b(?:{_OTHER_NAMES})\s+(?:number|no\.?|#)(?:\s+(?:is|was))?\W{{0,3}}$", re.IGNORECASE
 )
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
