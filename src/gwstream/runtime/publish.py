@@ -91,13 +91,11 @@ class Publisher:
         if scrub is not None:
             # The key and the record's own headers too (a platform may have put an e-mail
             # address in a session id, or anything in a header), numbered as one record.
-            parts = [value, *([key] if key is not None else []), *(v or b"" for _, v in copied)]
+            parts = [value, key or b"", *(v or b"" for _, v in copied)]
             scrubbed = scrub(parts)
             changed = scrubbed != parts
-            value = scrubbed[0]
-            if key is not None:
-                key = scrubbed[1]
-            rest = scrubbed[1 + (key is not None) :]
+            value, new_key, *rest = scrubbed
+            key = new_key if key is not None else None
             copied = [(k, new if v else v) for (k, v), new in zip(copied, rest, strict=True)]
         headers = [*copied, *info.headers()]
         if changed:
