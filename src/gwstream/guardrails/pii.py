@@ -19,8 +19,8 @@ words' span. Every detector checks what a pattern alone cannot:
   together with other digits is tried group by group;
 - **IBANs**: the country's length and the mod-97 checksum, any case, spaced,
   dashed or not;
-- **phone numbers**: parsed and validated by ``phonenumbers`` (Google's
-  libphonenumber metadata): international numbers (``+`` or ``00``) for any
+- **phone numbers** (:mod:`~gwstream.guardrails.phones`): parsed and
+  validated by ``phonenumbers`` (Google's libphonenumber metadata): international numbers (``+`` or ``00``) for any
   country, national ones for the regions configured (the tenant's
   countries); never a number inside a word or code (``ORD-2024-118844``), a
   date, an IP address, a card, an identity number or a bank sort code;
@@ -40,18 +40,15 @@ other type, ``SSN`` included, selects itself alone.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import ipaddress
-import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import phonenumbers
-
 from gwstream.guardrails.ids import NATIONAL_IDS, find_ids, luhn_ok
 from gwstream.guardrails.normalize import Normalized, normalize, spelled_digits
+from gwstream.guardrails.phones import IBAN_SHAPED, find_phones
 from gwstream.policies import DEFAULT_PHONE_REGIONS
 
 EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6 = "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"
@@ -314,191 +311,6 @@ def _ips(text: str, types: frozenset[str]) -> Iterable[tuple[str, int, int]]:
             yield IPV6, m.start(), m.end()
 
 
-# -- phone numbers -------------------------------------------------------------------------
-
-# A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
-# parentheses between them, 6 to 17 digits in all.
-_PHONE = re.compile(
-    r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?"
-    r"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
-    re.IGNORECASE,
-)
-# Words that name a number as something other than a phone.
-_OTHER_NAMES = (
-    r"order|ord|ref|reference|invoice|inv|ticket|case|tracking|track|account|acct|a/c|"
-    r"policy|claim|sku|item|id|serial|iban|card|code|pin|zip|postcode|"
-    r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
-    r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
-    r"part|pn|p/n|units?|qty|quantity|reservation|application|incident|"
-    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id"
-)
-# Such a word (or a currency sign) just before a number.
-_NOT_PHONE = re.compile(
-    rf"(?:{_OTHER_NAMES}|no|number|#|[$\u00a3\u20ac\u00a5])"
-    r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
-    re.IGNORECASE,
-)
-# Shapes that are something else: a decimal amount, a dotted quad (an IP, valid or not),
-# an IBAN-shaped run (two letters, two digits, groups of four).
-# A bank sort code (12-34-56) and a CPF's shape (123.456.789-09) too.
-_NOT_PHONE_SHAPE = re.compile(
-    r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$|^\d\d-\d\d-\d\d$|^\d{3}\.\d{3}\.\d{3}-\d\d$"
-)
-_IBAN_SHAPED = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?"
-)
-# Between two letters and a letter, digits are a NINO, valid or not (QQ 12 34 56 C).
-_NINO_BEFORE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2} ?$")
-_NINO_AFTER = re.compile(r" ?[A-Za-z](?![A-Za-z0-9])")
-# A token mixing letters and digits just before: the number continues a code.
-_CODE_BEFORE = re.compile(r"(?:\b[A-Za-z]+\d[A-Za-z\d]*|\b\d+[A-Za-z][A-Za-z\d]*)\s$")
-_CURRENCY_AFTER = re.compile(
-    r"^\s?(?:usd|eur|gbp|chf|inr|jpy|aud|cad|dollars?|euros?|pounds?|rupees?)\b", re.IGNORECASE
-)
-_PHONE_CUE = re.compile(
-    r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
-    r"landline|number is|my number|dial)\b[^.\n]{0,40}$",
-    re.IGNORECASE,
-)
-# "My order number is ...": the number is named as something else, whatever "number is"
-# says; "part 7730-2291-004" too.
-_OTHER_NUMBER = re.compile(
-    rf"\b(?:{_OTHER_NAMES})\s+(?:number|no\.?|#)(?:\s+(?:is|was))?\W{{0,3}}$", re.IGNORECASE
-)
-_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
-
-
-class _Spans:
-    """Spans, asked whether any overlaps a range in O(log n): a turn may hold thousands
-    (a long run of ID-shaped text), and a phone candidate is checked against all of them."""
-
-    __slots__ = ("_max_end", "_starts")
-
-    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
-        ordered = sorted(spans)
-        self._starts = [s for s, _ in ordered]
-        self._max_end = list(itertools.accumulate((e for _, e in ordered), max))
-
-    def overlaps(self, start: int, end: int) -> bool:
-        i = bisect.bisect_left(self._starts, end)  # the spans starting before ``end``
-        return i > 0 and self._max_end[i - 1] > start
-
-
-def _phones(
-    text: str,
-    regions: Sequence[str],
-    taken: list[tuple[int, int]],
-    spelled: Sequence[tuple[int, int]] = (),
-) -> Iterable[tuple[int, int]]:
-    """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
-    lack of grouping says nothing."""
-    taken_spans = spelled_spans = None  # built for the first candidate: most turns have none
-    for m in _PHONE.finditer(text):
-        # An extension (x123, ext. 22) is part of the number's span, not of what is parsed.
-        start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
-        raw = text[start:end]
-        # Trim an unbalanced bracket the pattern took at either end.
-        if raw.endswith(")") and raw.count("(") < raw.count(")"):
-            raw, end = raw[:-1], end - 1
-        if raw.startswith("(") and raw.count("(") > raw.count(")"):
-            raw, start = raw[1:], start + 1
-        raw = raw.rstrip(" -./")
-        end = start + len(raw)
-        digits = sum(c.isdigit() for c in raw)
-        if not 6 <= digits <= 17 or _DATE_LIKE.match(raw) or _NOT_PHONE_SHAPE.match(raw):
-            continue
-        if taken:
-            taken_spans = taken_spans or _Spans(taken)
-            if taken_spans.overlaps(start, end):
-                continue
-        before = text[max(0, start - 30) : start]
-        international = raw.startswith(("+", "(+", "00"))
-        if spelled:
-            spelled_spans = spelled_spans or _Spans(spelled)
-        dictated = spelled_spans is not None and spelled_spans.overlaps(start, end)
-        if _CODE_BEFORE.search(before):
-            continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
-        if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
-            continue
-        if not international:
-            # Not a national number: introduced as something else, followed by a currency,
-            # longer than national numbers are unless it starts with a trunk 0 (card-like
-            # digits that failed the card checks), or short and not introduced as a phone.
-            cued = _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
-            # Written as phone numbers are (an area code in brackets, a trunk 0 and
-            # groups): what comes before does not make it something else.
-            shaped = (
-                dictated or "(" in raw or (raw.startswith("0") and any(c in raw for c in " -./"))
-            )
-            if not cued and not shaped and _NOT_PHONE.search(before):
-                continue
-            if _CURRENCY_AFTER.match(text[end : end + 10]):
-                continue
-            if digits >= 12 and not raw.lstrip("(").startswith("0"):
-                continue
-            if digits < 8 and not cued:
-                continue
-        number = _parse_phone(raw, regions, international)
-        if number is None:
-            continue
-        if not international and not dictated and not _looks_like_phone(raw, before):
-            continue
-        yield start, (m.end() if m.group("ext") else end)
-
-
-@functools.lru_cache(maxsize=512)
-def _lengths(region: str) -> tuple[frozenset[int], str | None]:
-    """A region's possible national number lengths, and its trunk prefix."""
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    if meta is None or meta.general_desc is None:
-        return frozenset(), None
-    return frozenset(meta.general_desc.possible_length or ()), meta.national_prefix
-
-
-def _could_be(digits: str, region: str) -> bool:
-    """Cheap check before parsing: the digits' length fits the region's numbers (after
-    its trunk prefix, or a leading 1 for the NANP)."""
-    lengths, trunk = _lengths(region)
-    n = len(digits)
-    if n in lengths:
-        return True
-    return trunk is not None and digits.startswith(trunk) and n - len(trunk) in lengths
-
-
-def _parse_phone(raw: str, regions: Sequence[str], international: bool) -> object | None:
-    candidates: Sequence[str | None]
-    if raw.startswith("00"):
-        raw, candidates = "+" + raw[2:], (None,)
-    elif international:
-        candidates = (None,)
-    else:
-        digits = "".join(c for c in raw if c.isdigit())
-        candidates = [r for r in regions if _could_be(digits, r)]
-    for region in candidates:
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            return number
-        # Written with a country code (+44, 001): a number of a possible length for that
-        # country is a phone even when its range is unassigned or reserved (fictional
-        # 555 and Ofcom drama numbers, test data), since nothing else is written so.
-        if region is None and phonenumbers.is_possible_number(number):
-            return number
-    return None
-
-
-def _looks_like_phone(raw: str, before: str) -> bool:
-    """A national-format number: written like one (grouped, a trunk 0, brackets), or
-    introduced as one."""
-    if _PHONE_CUE.search(before):
-        return True
-    if "(" in raw or raw.startswith("0"):
-        return True
-    return sum(not c.isdigit() for c in raw) >= 1
-
-
 # -- all together --------------------------------------------------------------------------
 
 _NON_DIGIT = re.compile(r"\D+")
@@ -575,6 +387,6 @@ def _numeric(
     if PHONE in wanted and digits >= 6:
         taken = [(s, e) for _, s, e in already]
         taken.extend((s, e) for _, s, e in found)
-        taken.extend(m.span() for m in _IBAN_SHAPED.finditer(t))  # valid or not, not a phone
-        found.extend((PHONE, s, e) for s, e in _phones(t, regions, taken, spelled))
+        taken.extend(m.span() for m in IBAN_SHAPED.finditer(t))  # valid or not, not a phone
+        found.extend((PHONE, s, e) for s, e in find_phones(t, regions, taken, spelled))
     return found
