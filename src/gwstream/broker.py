@@ -44,10 +44,15 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Ask Linux to SIGTERM the broker when the process that started it dies."""
+    """Ask Linux to kill the broker when the process that started it dies.
+
+    SIGKILL, not SIGTERM: Tansu answers SIGTERM only once its clients have gone, which
+    kept it (and its port) alive for seconds after a killed parent, and it keeps
+    everything in memory, so there is nothing for it to write on the way out.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setpgrp()
 
 
@@ -166,16 +171,14 @@ class EmbeddedBroker(Service):
             break
         await wait_until_serving(self.bootstrap_servers, max(1.0, deadline - time.monotonic()))
 
-    async def stop(self, timeout_s: float = 5.0) -> None:
+    async def stop(self) -> None:
+        """Kill the broker and wait for it: it keeps everything in memory, so a graceful
+        stop would save nothing, and Tansu ignores SIGTERM while clients are connected."""
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
-        try:
-            await asyncio.wait_for(asyncio.to_thread(proc.wait), timeout_s)
-        except TimeoutError:
-            proc.kill()
-            await asyncio.to_thread(proc.wait)
+        proc.kill()
+        await asyncio.to_thread(proc.wait)
 
     async def wait(self) -> int:
         """Block until the broker exits (foreground mode)."""

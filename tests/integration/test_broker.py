@@ -10,10 +10,12 @@ import sys
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from tests.conftest import wait_for
 
 from gwstream import topics
+from gwstream.broker import EmbeddedBroker, port_is_free
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.errors import TopicError
 
@@ -53,6 +55,21 @@ async def test_the_broker_dies_with_the_process_that_started_it_even_on_sigkill(
     parent.send_signal(signal.SIGKILL)
     await asyncio.to_thread(parent.wait)
     await wait_for(lambda: not _alive(broker_pid), timeout=10)
+
+
+async def test_stopping_the_broker_frees_its_port_at_once_with_a_client_still_connected() -> None:
+    # Tansu ignores SIGTERM while clients are connected; stop() used to wait 5 s for it.
+    broker = EmbeddedBroker()
+    await broker.start()
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"stop-{uuid.uuid4().hex[:8]}", b"v")
+        await asyncio.wait_for(broker.stop(), 1.0)
+        assert port_is_free(broker.host, broker.port)
+    finally:
+        await broker.stop()
+        await producer.stop()
 
 
 async def test_topics_apply_is_idempotent(kafka: KafkaSettings) -> None:
