@@ -240,13 +240,7 @@ def find_ids(text: str, wanted: frozenset[str]) -> Iterable[tuple[str, int, int]
         start, end = m.span()
         if end - start < 6:  # short: only the codice fiscale's first digits
             if end - start == 2 and start >= 6 and CODICE_FISCALE in wanted:
-                hit = _CODICE_FISCALE.match(text, start - 6)
-                if (
-                    hit is not None
-                    and (start == 6 or not text[start - 7].isalnum())
-                    and codice_fiscale_ok(hit.group())
-                ):
-                    yield CODICE_FISCALE, hit.start(), hit.end()
+                yield from _codice_fiscale(text, start)
             continue
         before = text[start - 1] if start else " "
         if before.isdigit():
@@ -254,32 +248,7 @@ def find_ids(text: str, wanted: frozenset[str]) -> Iterable[tuple[str, int, int]
         raw = m.group().rstrip(" .-")
         end = start + len(raw)
         digits = raw.replace(" ", "").replace(".", "").replace("-", "")
-        n = len(digits)
-        if n == 6 and NINO in wanted:
-            for back in (3, 2):
-                hit = _NINO.match(text, start - back) if start >= back else None
-                if hit is not None and (hit.start() == 0 or not text[hit.start() - 1].isalnum()):
-                    if nino_prefix_ok(hit.group(1)):
-                        yield NINO, hit.start(), hit.end()
-                    break
-        elif n == 8 and DNI in wanted:
-            hit = _DNI.match(text, start)
-            if (
-                hit is not None
-                and not before.isalnum()
-                and before not in "-./,"
-                and dni_ok(hit.group(1), hit.group(2))
-            ):
-                yield DNI, start, hit.end()
-        elif n == 7 and NIE in wanted and start >= 1:
-            back = 2 if start >= 2 and text[start - 1] in " -" else 1
-            hit = _NIE.match(text, start - back)
-            if (
-                hit is not None
-                and (hit.start() == 0 or not text[hit.start() - 1].isalnum())
-                and dni_ok(str("XYZ".index(hit.group(1).upper())) + hit.group(2), hit.group(3))
-            ):
-                yield NIE, hit.start(), hit.end()
+        yield from _lettered(text, start, len(digits), before, wanted)
         if before.isalnum() or before in ".,/+-":
             continue  # inside a word or code, or part of a longer number
         after = text[end : end + 2]
@@ -289,10 +258,53 @@ def find_ids(text: str, wanted: frozenset[str]) -> Iterable[tuple[str, int, int]
                 if hit is not None and nir_ok(hit.group().replace(" ", "")):
                     yield NIR, start, hit.end()
             continue
-        if n == 15 and NIR in wanted:
+        if len(digits) == 15 and NIR in wanted:
             if _NIR.match(raw) and nir_ok(digits):
                 yield NIR, start, end
-        elif n in (9, 11, 12):
+        elif len(digits) in (9, 11, 12):
             kind = _plain_digits(raw, digits, text, start, wanted)
             if kind is not None:
                 yield kind, start, end
+
+
+def _word_start(text: str, i: int) -> bool:
+    return i == 0 or not text[i - 1].isalnum()
+
+
+def _codice_fiscale(text: str, start: int) -> Iterable[tuple[str, int, int]]:
+    """The codice fiscale whose first two digits are at ``start``, if one is."""
+    hit = _CODICE_FISCALE.match(text, start - 6)
+    if hit is not None and _word_start(text, start - 6) and codice_fiscale_ok(hit.group()):
+        yield CODICE_FISCALE, hit.start(), hit.end()
+
+
+def _lettered(
+    text: str, start: int, n: int, before: str, wanted: frozenset[str]
+) -> Iterable[tuple[str, int, int]]:
+    """The identity numbers whose letters surround the ``n`` digits at ``start``: a NINO's
+    prefix and suffix, a DNI's check letter, a NIE's leading X, Y or Z."""
+    if n == 6 and NINO in wanted:
+        for back in (3, 2):
+            hit = _NINO.match(text, start - back) if start >= back else None
+            if hit is not None and _word_start(text, hit.start()):
+                if nino_prefix_ok(hit.group(1)):
+                    yield NINO, hit.start(), hit.end()
+                break
+    elif n == 8 and DNI in wanted:
+        hit = _DNI.match(text, start)
+        if (
+            hit is not None
+            and not before.isalnum()
+            and before not in "-./,"
+            and dni_ok(hit.group(1), hit.group(2))
+        ):
+            yield DNI, start, hit.end()
+    elif n == 7 and NIE in wanted and start >= 1:
+        back = 2 if start >= 2 and text[start - 1] in " -" else 1
+        hit = _NIE.match(text, start - back)
+        if (
+            hit is not None
+            and _word_start(text, hit.start())
+            and dni_ok(str("XYZ".index(hit.group(1).upper())) + hit.group(2), hit.group(3))
+        ):
+            yield NIE, hit.start(), hit.end()
