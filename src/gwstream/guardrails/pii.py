@@ -86,9 +86,13 @@ class Entity:
 
 # -- e-mail --------------------------------------------------------------------------------
 
+# Internationalised addresses too (RFC 6531): letters and digits of any script in the
+# local part and the domain's labels, a quoted local part, an IP literal for a domain.
+_EMAIL_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
 _EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])"
+    r'(?:(?<![\w.%+-])[^\W_][\w.%+-]*|(?<![\w"])"[^"\r\n@]{1,64}")@'
+    rf"(?:{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*\.(?:[^\W\d_]{{2,24}}|xn--[a-z0-9-]{{1,59}})(?![\w-])"
+    r"|\[(?:IPv6:)?[0-9A-Fa-f.:]{2,45}\])"
 )
 # Written to dodge a filter: "at" and "dot" as words or in brackets, spaces around "@".
 _OBF_AT_TOKENS = (" at ", "(at)", "[at]", "{at}", "<at>", "@")

@@ -25,6 +25,33 @@ def test_emails(email: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "email",
+    [
+        "m\u00fcller@example.de",
+        "jos\u00e9.p\u00e9rez@example.com",
+        "jose@ex\u00e4mple.com",
+        "\u5f20\u4f1f@example.cn",
+        "JOS\u00c9@EXAMPLE.COM",
+        "ahmed\u0661\u0662@example.com",
+        "info@\u4f8b\u3048.\u30c6\u30b9\u30c8",
+        '"john doe"@example.com',
+        "john@[192.168.1.1]",
+        "ops@[IPv6:2001:db8::1]",
+        "joe@xn--bcher-kva.example",
+    ],
+)
+def test_internationalised_quoted_and_ip_literal_emails(email: str) -> None:
+    assert found(f"write to {email} please") == [("EMAIL", email)]
+
+
+@pytest.mark.parametrize(
+    "text", ["see v1.2@3.4 now", "user@localhost", "3@4.50 each", "@m\u00fcller"]
+)
+def test_what_only_looks_like_an_email_is_not_one(text: str) -> None:
+    assert found(text) == []
+
+
+@pytest.mark.parametrize(
     "card",
     [
         "4111 1111 1111 1111",  # Visa
