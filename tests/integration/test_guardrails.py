@@ -85,6 +85,14 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
             b"not json: card 4012 8888 8888 1881",
             [("x-note", f"card {header_card}".encode())],
         ),
+        (  # PII written with JSON escapes, and an e-mail address as a header's name
+            topic_names.turns,
+            b"acme:p4",
+            json.dumps({"seq": "1", "text": "card 4111\u00a01111\u00a01111\u00a01111"})
+            .replace("card", "mail escaped.mail\\u0040example.com, card")
+            .encode(),
+            [("header.name@example.com", b"v")],
+        ),
     ]
     values |= _forms(card) | _forms(mail) | _forms(key_mail) | _forms(header_card)
     values |= _forms("4012 8888 8888 1881")
@@ -127,6 +135,9 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     [keyed] = [r for r in dead if (r.key or b"").startswith(b"acme:[EMAIL")]
     assert (keyed.key, keyed.value) == (b"acme:[EMAIL_1]", b"not json: card [CARD_1]")
     assert dict(keyed.headers)["x-note"] == b"card [CARD_2]"
+    [escaped] = [r for r in dead if r.key == b"acme:p4"]
+    assert orjson.loads(escaped.value or b"")["text"] == "mail [EMAIL_1], card [CARD_1]"
+    assert escaped.headers[0] == ("[EMAIL_2]", b"v")
 
     searched: dict[str, str] = {}
     for topic in (topic_names.responses, topic_names.costs, topic_names.audit, topic_names.dlq):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -108,18 +109,66 @@ def redact(text: str, entities: Sequence[Entity], placeholders: Placeholders) ->
 
 
 def scrub_bytes(values: Sequence[bytes], types: Sequence[str] | None = None) -> list[bytes]:
-    """``values`` (a record's parts: its value, key, header values; bytes that may not even
-    be UTF-8) with every PII value found in them replaced by a placeholder, numbered across
-    all of them (two cards in two parts are [CARD_1] and [CARD_2]); a part without PII is
-    returned as it was."""
+    """``values`` (a record's parts: its value, key, header names and values; bytes that may
+    not even be UTF-8) with every PII value found in them replaced by a placeholder, numbered
+    across all of them (two cards in two parts are [CARD_1] and [CARD_2]); a part without PII
+    is returned as it was.
+
+    PII written with JSON escapes (``4111\\u00a01111...``, ``jane\\u0040example.com``) is
+    found too, in the text as a JSON parser would read it, and its escaped form replaced.
+    """
     from gwstream.guardrails.pii import TYPES, find_pii
 
+    wanted = types if types is not None else TYPES
     placeholders = Placeholders()
     out = []
     for value in values:
         text = value.decode("utf-8", "surrogateescape")
-        entities = find_pii(text, types if types is not None else TYPES)
+        entities = find_pii(text, wanted)
+        if "\\" in text:
+            entities = _escaped_pii(text, entities, wanted)
         if entities:
             value = redact(text, entities, placeholders).encode("utf-8", "surrogateescape")
         out.append(value)
     return out
+
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_JSON_SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescaped(text: str) -> tuple[str, list[int]]:
+    """``text`` with its JSON escapes decoded, and where each of its characters starts in
+    ``text`` (one more entry: ``len(text)``)."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    last = 0
+    for m in _JSON_ESCAPE.finditer(text):
+        pieces.append(text[last : m.start()])
+        starts.extend(range(last, m.start()))
+        code, simple = m.groups()
+        pieces.append(chr(int(code, 16)) if code else _JSON_SIMPLE.get(simple, simple))
+        starts.append(m.start())
+        last = m.end()
+    pieces.append(text[last:])
+    starts.extend(range(last, len(text) + 1))
+    return "".join(pieces), starts
+
+
+def _escaped_pii(text: str, found: list[Entity], wanted: Sequence[str]) -> list[Entity]:
+    """``found`` (the PII of ``text`` as it is) with the PII of its JSON-unescaped reading,
+    as spans of ``text``; where two overlap, the longer."""
+    from gwstream.guardrails.pii import find_pii
+
+    decoded, starts = _unescaped(text)
+    if len(decoded) == len(text):
+        return found  # nothing was escaped
+    more = [Entity(e.type, starts[e.start], starts[e.end]) for e in find_pii(decoded, wanted)]
+    merged: list[Entity] = []
+    for e in sorted([*found, *more], key=lambda e: (e.start, e.start - e.end)):
+        if merged and e.start < merged[-1].end:
+            if e.end - e.start > merged[-1].end - merged[-1].start:
+                merged[-1] = e
+            continue
+        merged.append(e)
+    return merged

@@ -89,14 +89,20 @@ class Publisher:
         scrub = self._scrub
         changed = False
         if scrub is not None:
-            # The key and the record's own headers too (a platform may have put an e-mail
-            # address in a session id, or anything in a header), numbered as one record.
-            parts = [value, key or b"", *(v or b"" for _, v in copied)]
+            # The key and the record's own headers too, names and values (a platform may
+            # have put an e-mail address in a session id, or anything in a header),
+            # numbered as one record.
+            names = [k.encode("utf-8", "surrogateescape") for k, _ in copied]
+            parts = [value, key or b"", *(v or b"" for _, v in copied), *names]
             scrubbed = scrub(parts)
             changed = scrubbed != parts
             value, new_key, *rest = scrubbed
             key = new_key if key is not None else None
-            copied = [(k, new if v else v) for (k, v), new in zip(copied, rest, strict=True)]
+            values, new_names = rest[: len(copied)], rest[len(copied) :]
+            copied = [
+                (name.decode("utf-8", "surrogateescape"), new if v else v)
+                for (_, v), new, name in zip(copied, values, new_names, strict=True)
+            ]
         headers = [*copied, *info.headers()]
         if changed:
             headers.append((SCRUBBED_HEADER, b"true"))
