@@ -1,11 +1,15 @@
-"""The placeholder numbering a session stores: stable, and useless to whoever reads the changelog."""
+"""The placeholder numbering a session stores: stable, and useless to whoever reads the changelog;
+and the dead-letter scrubber that uses it."""
 
 from __future__ import annotations
 
 import hashlib
 
+import orjson
+import pytest
+
 from gwstream.guardrails.pii import find_pii
-from gwstream.guardrails.redact import PlaceholderKeys, Placeholders, redact
+from gwstream.guardrails.redact import PlaceholderKeys, Placeholders, redact, scrub_bytes
 
 TEXT = "my ssn is 536-22-1234, mail jane@example.com"
 
@@ -42,3 +46,21 @@ def test_a_session_stored_with_its_key_is_read_and_its_key_dropped() -> None:
     p = Placeholders.from_dict(old)
     assert "key" not in p.to_dict()
     assert redact("4111 1111 1111 1111", find_pii("4111 1111 1111 1111"), p) == "[CARD_2]"
+
+
+@pytest.mark.parametrize(
+    ("raw", "scrubbed"),
+    [
+        (rb'{"t":"card 4111\u00a01111\u00a01111\u00a01111"}', b'{"t":"card [CARD_1]"}'),
+        (rb'{"t":"mail jane.roe\u0040example.com"}', b'{"t":"mail [EMAIL_1]"}'),
+        # found both as it is and as a parser reads it: replaced once
+        (rb'{"t":"jane@example.com \ud83d\ude00"}', rb'{"t":"[EMAIL_1] \ud83d\ude00"}'),
+        # an escaped backslash does not start an escape: \\u0040 is not an "@"
+        (rb'{"t":"jane\\u0040example.com"}', rb'{"t":"jane\\u0040example.com"}'),
+        (b"\xffnot json \\n 4111 1111 1111 1111", b"\xffnot json \\n [CARD_1]"),
+    ],
+)
+def test_scrubbing_finds_pii_written_with_json_escapes(raw: bytes, scrubbed: bytes) -> None:
+    assert scrub_bytes([raw]) == [scrubbed]
+    if scrubbed.startswith(b"{"):
+        assert orjson.loads(scrubbed)  # still JSON
