@@ -282,6 +282,25 @@ async def test_tail_reads_the_webhook_dead_letters(
     assert json.loads(done.stdout) == given
 
 
+async def test_tail_prints_json_nested_deeper_than_it_can_write_as_a_string_and_goes_on(
+    kafka: KafkaSettings, topic_names: TopicNames
+) -> None:
+    env = processor_env(kafka, topic_names, NO_GATEWAY)
+    deep = '{"x": ' + "[" * 300 + "]" * 300 + "}"
+    await publish(
+        kafka,
+        [
+            (topic_names.turns, b"acme:s1", deep.encode(), []),
+            (topic_names.turns, b"acme:s1", b"{}", []),
+        ],
+    )
+    done = await gwstream(
+        env, "tail", "turns", "--from-beginning", "--count", "2", "--timeout", "30"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [deep, {}]
+
+
 async def test_tail_dlq_prints_each_dead_letter_with_its_reason(
     kafka: KafkaSettings,
     topic_names: TopicNames,

@@ -193,7 +193,12 @@ class _Tailer:
                 return
 
     def _line(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        value = _json_value(record.value)
+        try:
+            return self._encode(record, _json_value(record.value))
+        except TypeError:  # JSON nested deeper than orjson writes (255): the value as a string
+            return self._encode(record, _text(record.value))
+
+    def _encode(self, record: ConsumerRecord[bytes, bytes], value: Any) -> str:
         if not self._dlq:
             return orjson.dumps(value).decode()
         key = record.key.decode("utf-8", "backslashreplace") if record.key is not None else None
@@ -216,7 +221,11 @@ def _json_value(raw: bytes | None) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return raw.decode("utf-8", "backslashreplace")
+        return _text(raw)
+
+
+def _text(raw: bytes | None) -> str | None:
+    return raw.decode("utf-8", "backslashreplace") if raw is not None else None
 
 
 def _silence_stdout() -> None:
