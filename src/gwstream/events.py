@@ -569,6 +569,7 @@ def turn_headers(turn: TurnEvent) -> list[tuple[str, bytes]]:
         ("ce_id", turn.turn_id.encode()),
         ("ce_type", TurnEvent.ce_type.encode()),
         ("ce_source", b"urn:gwstream:publisher"),
+        ("ce_subject", turn.turn_id.encode()),
         ("ce_time", turn.occurred_at.isoformat().encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]

@@ -38,7 +38,7 @@ WEEK_MS = 7 * 24 * 3600 * 1000
 
 _HEADERS = {
     "events": "CloudEvents binary mode: ce_specversion, ce_id, ce_type, ce_source, ce_subject "
-    "(outputs: the turn id), ce_time, content-type",
+    "(the turn id), ce_time, content-type",
     "dlq": "the original record's headers plus gw_dlq_reason, gw_dlq_detail, gw_dlq_source_topic, "
     "gw_dlq_source_partition, gw_dlq_source_offset, gw_dlq_failed_at",
     "sessions": "none on state changes; gw_state=fence|snapshot on the runtime's control records "

@@ -161,7 +161,7 @@ async def test_send_file_publishes_every_turn_keyed_by_its_session_with_turn_hea
         assert TurnEvent.model_validate_json(record.value or b"") == TurnEvent.model_validate(sent)
         headers = dict(record.headers)
         assert headers["ce_type"] == b"com.gwstream.turn.v1"
-        assert headers["ce_id"] == str(sent["turn_id"]).encode()
+        assert headers["ce_id"] == headers["ce_subject"] == str(sent["turn_id"]).encode()
     # The same instant, written in UTC (README: `send` publishes the canonical form).
     assert b'"occurred_at":"2026-12-01T08:30:20Z"' in (by_id["t-1002"].value or b"")
 
