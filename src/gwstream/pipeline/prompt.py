@@ -19,8 +19,9 @@ Templates use ``${name}`` (:class:`string.Template`): a value is inserted as
 it is, never expanded again, and no attribute or index lookups exist. Every
 variable a template names is checked at start-up (configuration error); a
 turn variable (``turn_variables``, read from the turn's metadata) that a
-turn lacks, or gives empty, refuses the turn ``missing_prompt_variable``: a prompt is never
-sent with a hole in it. Turn-supplied values go through the tenant's PII
+turn lacks, or gives empty, refuses the turn ``missing_prompt_variable``, whichever
+version its session got: a prompt is never sent with a hole in it, and an experiment
+never decides which turns are refused. Turn-supplied values go through the tenant's PII
 redaction like the turn's own text.
 
 Few-shot examples are trimmed at start-up, oldest first, to the version's
@@ -116,10 +117,17 @@ class UseCase:
     """One tenant's use case: its versions and the cumulative split over them."""
 
     def __init__(
-        self, name: str, versions: Mapping[str, PromptVersion], split: Mapping[str, float]
+        self,
+        name: str,
+        versions: Mapping[str, PromptVersion],
+        split: Mapping[str, float],
+        turn_variables: tuple[str, ...],
     ):
         self.name = name
         self.versions = dict(versions)
+        #: What every turn of the use case must supply, whichever version its session got
+        #: (an experiment must not decide which turns are refused).
+        self.turn_variables = turn_variables
         bounds: list[tuple[float, str]] = []
         total = 0.0
         for version in sorted(split):
@@ -148,7 +156,7 @@ def build_use_cases(
             for vid, v in p.versions.items()
         }
         split = p.split if p.split is not None else {next(iter(p.versions)): 1.0}
-        cases[name] = UseCase(name, versions, split)
+        cases[name] = UseCase(name, versions, split, tuple(p.turn_variables))
     return cases
 
 
@@ -207,11 +215,14 @@ class PromptStage:
             return Outcome.refused(Reason.UNKNOWN_USE_CASE)
         version = self._version(ctx, case)
         ctx.use_case, ctx.prompt_version = name, version.id
-        values: dict[str, str] = {}
-        for var in version.turn_names:
-            value = turn.metadata.get(var)
+        metadata = turn.metadata
+        for var in case.turn_variables:
+            value = metadata.get(var)
             if value is None or not value.strip():  # an empty value is a hole too
                 return Outcome.refused(Reason.MISSING_PROMPT_VARIABLE)
+        values: dict[str, str] = {}
+        for var in version.turn_names:
+            value = metadata[var]
             values[var] = self._redact(ctx, value) if self._redact is not None else value
         if ctx.mode == "lightweight":
             if version.lightweight is not None:

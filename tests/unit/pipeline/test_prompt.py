@@ -151,6 +151,26 @@ async def test_a_turn_variable_comes_from_the_turns_metadata_and_its_absence_ref
         assert nxt.seen == []  # never sent with a hole in it
 
 
+async def test_a_turn_without_a_turn_variable_is_refused_whichever_version_its_session_got() -> (
+    None
+):
+    # v1 does not use ${tier}, v2 does: the split must not decide which turns are refused.
+    p = prompts(
+        default={
+            "versions": {"v1": {"system": "Plain."}, "v2": {"system": "Tier ${tier}."}},
+            "split": {"v1": 0.5, "v2": 0.5},
+            "turn_variables": ["tier"],
+        }
+    )
+    got: dict[str | None, Outcome] = {}
+    for n in range(40):
+        c = session_ctx(f"s{n}")
+        out = await stage(p)(c, Next(OK))
+        got[c.prompt_version] = out
+    assert set(got) == {"v1", "v2"}
+    assert all(o.reason == Reason.MISSING_PROMPT_VARIABLE for o in got.values())
+
+
 async def test_pii_in_a_turn_variable_is_replaced_like_pii_in_the_turn() -> None:
     p = prompts(
         default={
