@@ -200,7 +200,8 @@ class TurnEvent(Event):
     )
     response_schema: dict[str, Any] | None = Field(
         default=None,
-        description="A JSON Schema the answer must satisfy (implies response_format json).",
+        description="A JSON Schema the answer must satisfy (implies response_format json); "
+        "the turn may be nested at most 200 levels deep.",
     )
 
     @property

@@ -200,6 +200,19 @@ def test_values_pydantic_would_coerce_are_invalid_schema(value: bytes) -> None:
     assert info.value.reason == "invalid_schema"
 
 
+@pytest.mark.parametrize(("levels", "ok"), [(200, True), (201, False)])
+def test_a_turn_nested_more_than_200_levels_deep_is_not_json(levels: int, ok: bool) -> None:
+    # The turn's object is one level, response_schema's the second (README, schema).
+    schema = '{"a":' * (levels - 1) + "1" + "}" * (levels - 1)
+    value = _with_raw("response_schema", schema)
+    if ok:
+        assert decode_turn(_rec(value)).response_schema is not None
+    else:
+        with pytest.raises(PoisonRecord) as info:
+            decode_turn(_rec(value))
+        assert info.value.reason == "not_json"
+
+
 def test_a_valid_turn_decodes() -> None:
     turn = decode_turn(_rec(_turn()))
     assert turn.key == "acme:s1"
