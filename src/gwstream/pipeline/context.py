@@ -48,6 +48,7 @@ class Reason(StrEnum):
     UNKNOWN_MODEL = "unknown_model"
     RATE_LIMITED = "rate_limited"
     CONTEXT_OVERFLOW = "context_overflow"
+    EMPTY_TEXT = "empty_text"
     BUDGET_EXHAUSTED = "budget_exhausted"
     BLOCKED_INJECTION = "blocked_injection"
     INVALID_JSON = "invalid_json"

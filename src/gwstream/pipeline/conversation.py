@@ -11,7 +11,9 @@ was dropped); the system instruction and the current turn never are, and a turn 
 fit with them alone is refused ``context_overflow``. A session with a token
 budget (see :mod:`gwstream.pipeline.budget`) also fits under what it has
 left: history is dropped to make room, and a turn that still cannot fit is
-refused ``budget_exhausted``.
+refused ``budget_exhausted``. A turn whose text has nothing to read (only
+whitespace, control and invisible format characters: ``"   "``, ``"\u200b"``)
+is refused ``empty_text``: no call, no cost.
 
 After an answer, the turn and the answer join the history (each with its
 token count, so no message is counted twice); failed and refused turns do
@@ -20,11 +22,23 @@ not. The stored history is bounded to ``max_messages``.
 
 from __future__ import annotations
 
+import unicodedata
+
 from gwstream.gateways.base import ChatMessage
 from gwstream.pipeline.context import Outcome, Reason, Status, TurnContext
 from gwstream.pipeline.session import Message
 from gwstream.pipeline.stage import Next
 from gwstream.tokens import REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCounter
+
+
+def says_nothing(text: str) -> bool:
+    """Whether ``text`` is only whitespace, control and format characters (a zero-width
+    space, a byte-order mark, a NUL): nothing a model could answer."""
+    for c in text:
+        if c.isalnum() or unicodedata.category(c)[0] not in "CZ":
+            return False
+    return True
+
 
 _ROLE_TOKENS = 1  # "system", "user" and "assistant" are one token each in every encoding we use
 _MESSAGE = TOKENS_PER_MESSAGE + _ROLE_TOKENS
@@ -66,6 +80,8 @@ class ConversationStage:
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         turn, history = ctx.turn, ctx.session.history
         text = ctx.user_text
+        if says_nothing(text):
+            return Outcome.refused(Reason.EMPTY_TEXT)
         user_tokens = self._counter.count(text)
         fixed = (
             REPLY_PRIMING_TOKENS

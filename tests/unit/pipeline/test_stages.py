@@ -182,6 +182,25 @@ async def test_a_turn_that_cannot_fit_with_the_system_instruction_alone_is_refus
     assert nxt.seen == []
 
 
+@pytest.mark.parametrize(
+    "text", ["   ", " \n\t ", "\u200b\u200b", "\ufeff", "\x00", "\u00a0\u2060"]
+)
+async def test_a_turn_with_nothing_to_read_is_refused_without_a_call(text: str) -> None:
+    nxt = Next()
+    c = ctx(_history(2), t=TURN.model_copy(update={"text": text}))
+    out = await ConversationStage(COUNTER, max_messages=20)(c, nxt)
+    assert (out.status, out.reason) == (Status.REFUSED, Reason.EMPTY_TEXT)
+    assert nxt.seen == []
+
+
+@pytest.mark.parametrize("text", ["?", "\U0001f642", "  ok ", "\u200bhi"])
+async def test_a_turn_with_anything_visible_is_sent(text: str) -> None:
+    nxt = Next()
+    c = ctx(t=TURN.model_copy(update={"text": text}))
+    out = await ConversationStage(COUNTER, max_messages=20)(c, nxt)
+    assert out.status == Status.OK and len(nxt.seen) == 1
+
+
 async def test_an_answered_turn_joins_the_history_and_the_history_stays_bounded() -> None:
     session = _history(2)
     stage = ConversationStage(COUNTER, max_messages=5)
