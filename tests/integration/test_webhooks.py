@@ -16,6 +16,8 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
+import signal
 import socket
 import time
 import uuid
@@ -33,6 +35,7 @@ from aiohttp import web
 from aiokafka import TopicPartition
 from tests.conftest import wait_for
 
+from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, TopicNames
 from gwstream.events import (
     AuditEvent,
@@ -701,6 +704,69 @@ async def test_the_service_serves_metrics_and_probes_when_given_a_port(
             assert "gwstream_webhooks_dead_letters_total 0.0" in text
             assert "gwstream_webhooks_partitions_assigned" in text
     finally:
+        stop.set()
+        stats = await run
+    assert stats.delivered == 4
+
+
+async def test_readiness_says_when_the_broker_stops_answering_and_recovers(
+    embedded_broker: EmbeddedBroker, receiver: Receiver
+) -> None:
+    import httpx
+
+    from gwstream import topics
+    from gwstream.broker import free_port
+    from gwstream.config import Settings, TenantSettings
+    from gwstream.webhooks.service import serve
+
+    assert embedded_broker.pid is not None
+    kafka = KafkaSettings(
+        bootstrap_servers=embedded_broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=3_000,
+        group_id="unused",
+    )
+    names = TopicNames.prefixed(f"w-{uuid.uuid4().hex[:8]}", partitions=4)
+    await topics.apply(kafka, names)
+    receiver.script = lambda tenant, turn_id, attempt: (200, {})
+    await publish(kafka, names, [e for i in range(4) for e in turn_events("acme", i)])
+    port = free_port()
+    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    settings = Settings(
+        kafka=kafka,
+        topics=names,
+        webhooks=service_settings(metrics_port=port),
+        tenants={"acme": TenantSettings(webhook=hook)},
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(serve(settings, stop))
+    stopped = False
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+
+            async def ready(status: int) -> bool:
+                if run.done():
+                    return True
+                with contextlib.suppress(httpx.TransportError):
+                    return (
+                        await client.get(f"http://127.0.0.1:{port}/readyz")
+                    ).status_code == status
+                return False
+
+            await wait_for(lambda: ready(200))
+            await wait_for(lambda: receiver.ids("acme") >= ids("acme", range(4)))
+            os.kill(embedded_broker.pid, signal.SIGSTOP)
+            stopped = True
+            await wait_for(lambda: ready(503), timeout=30)
+            assert not run.done(), run
+            os.kill(embedded_broker.pid, signal.SIGCONT)
+            stopped = False
+            await wait_for(lambda: ready(200), timeout=60)
+            assert not run.done(), run
+    finally:
+        if stopped:
+            os.kill(embedded_broker.pid, signal.SIGCONT)
         stop.set()
         stats = await run
     assert stats.delivered == 4

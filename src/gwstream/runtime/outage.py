@@ -4,15 +4,16 @@ The processor asks the broker for metadata every ``broker_check_interval_s``;
 an answer slower than ``broker_check_timeout_s``, or a publish that fails for
 a retriable reason, starts an outage. During it no new record is dispatched
 (its outputs could not be published), finished records wait to be sent again,
-and readiness is false. The next prompt answer ends it.
+and readiness is false. The next prompt answer ends it. The webhook service
+watches the broker the same way, for its readiness.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from gwstream.config import RuntimeSettings
@@ -31,13 +32,36 @@ def retriable(exc: BaseException) -> bool:
 
 
 class BrokerWatch:
-    """Whether the broker answers, from a periodic metadata request and what publishing saw."""
+    """Whether the broker answers, from a periodic metadata request and what publishing saw.
 
-    def __init__(self, cfg: RuntimeSettings, stats: RuntimeStats) -> None:
-        self._cfg = cfg
-        self._stats = stats
+    ``pause`` and ``resume`` say what the service does when an outage starts and
+    ends (for the log); ``on_outage`` counts outages.
+    """
+
+    def __init__(
+        self,
+        interval_s: float,
+        timeout_s: float,
+        *,
+        pause: str = "no new turns start, finished ones wait to be published",
+        resume: str = "publishing and dispatch resume",
+        on_outage: Callable[[], None] | None = None,
+    ) -> None:
+        self._interval_s = interval_s
+        self._timeout_s = timeout_s
+        self._pause, self._resume = pause, resume
+        self._on_outage = on_outage
         self._ok = asyncio.Event()
         self._ok.set()
+
+    @classmethod
+    def of(cls, cfg: RuntimeSettings, stats: RuntimeStats) -> BrokerWatch:
+        """The processor's watch, by its runtime settings."""
+
+        def count() -> None:
+            stats.broker_outages += 1
+
+        return cls(cfg.broker_check_interval_s, cfg.broker_check_timeout_s, on_outage=count)
 
     @property
     def available(self) -> bool:
@@ -49,30 +73,31 @@ class BrokerWatch:
             await self._ok.wait()
 
     def lost(self, exc: BaseException, what: str) -> None:
-        """Note an outage: dispatch pauses and readiness turns false until the broker answers."""
+        """Note an outage: readiness turns false until the broker answers."""
         if self._ok.is_set():
             self._ok.clear()
-            self._stats.broker_outages += 1
+            if self._on_outage is not None:
+                self._on_outage()
             log.warning(
-                "broker not answering (%s: %r): no new turns start, finished ones wait to be "
-                "published; resuming when it answers",
+                "broker not answering (%s: %r): %s; resuming when it answers",
                 what,
                 exc,
+                self._pause,
             )
 
     def back(self) -> None:
         if not self._ok.is_set():
             self._ok.set()
-            log.warning("broker answers again: publishing and dispatch resume")
+            log.warning("broker answers again: %s", self._resume)
 
-    async def run(self, producer: AIOKafkaProducer) -> None:
-        """Ask the broker for metadata until cancelled; a slow or failed answer is an outage,
-        the next prompt one its end."""
+    async def run(self, probe: Callable[[], Awaitable[object]]) -> None:
+        """Ask the broker for metadata with ``probe`` until cancelled; a slow or failed
+        answer is an outage, the next prompt one its end."""
         while True:
-            await asyncio.sleep(self._cfg.broker_check_interval_s)
+            await asyncio.sleep(self._interval_s)
             try:
-                async with asyncio.timeout(self._cfg.broker_check_timeout_s):
-                    await producer.client.fetch_all_metadata()
+                async with asyncio.timeout(self._timeout_s):
+                    await probe()
             except (TimeoutError, KafkaError, OSError) as exc:
                 self.lost(exc, "metadata request")
             else:

@@ -127,7 +127,7 @@ class Processor(Service, Generic[T]):
         )
         self._fatal: BaseException | None = None
         #: Set while the broker answers; cleared during an outage (dispatch waits on it).
-        self._broker = BrokerWatch(self._cfg, self.stats)
+        self._broker = BrokerWatch.of(self._cfg, self.stats)
         self._joined = False
         #: Since when the processor waits for an assignment (None: it has one); and
         #: whether that wait was reported as long.
@@ -187,7 +187,9 @@ class Processor(Service, Generic[T]):
         limiter = asyncio.create_task(self.limit.run(), name="gwstream-in-flight-limit")
         limiter.add_done_callback(self._worker_exited)
         self._workers.append(limiter)
-        watch = asyncio.create_task(self._broker.run(producer), name="gwstream-broker-watch")
+        watch = asyncio.create_task(
+            self._broker.run(producer.client.fetch_all_metadata), name="gwstream-broker-watch"
+        )
         watch.add_done_callback(self._worker_exited)
         self._workers.append(watch)
 

@@ -69,6 +69,7 @@ from gwstream.kafkaio import (
 )
 from gwstream.lifecycle import Service
 from gwstream.runtime.offsets import OffsetTracker
+from gwstream.runtime.outage import BrokerWatch
 from gwstream.webhooks.deadletter import DeadLetterReason, WebhookDeadLetter
 from gwstream.webhooks.delivery import Delivery, Dispatcher, Endpoint, Outcome
 from gwstream.webhooks.intake import Intake, Job
@@ -81,6 +82,10 @@ log = logging.getLogger(__name__)
 
 _FETCH_TIMEOUT_MS = 100
 _FETCH_MAX_RECORDS = 1_000
+#: The broker is asked for metadata this often; an answer slower than the timeout is an
+#: outage (``/readyz`` 503 until the next prompt answer), as the processor's defaults.
+_BROKER_CHECK_INTERVAL_S = 2.0
+_BROKER_CHECK_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,12 @@ class WebhookService(Service):
         self._commits = 0
         self._paused = False
         self._joined = False
+        self._broker = BrokerWatch(
+            _BROKER_CHECK_INTERVAL_S,
+            _BROKER_CHECK_TIMEOUT_S,
+            pause="deliveries in hand go on, nothing new is read or committed",
+            resume="reading and committing resume",
+        )
 
     @property
     def group_id(self) -> str:
@@ -186,6 +197,8 @@ class WebhookService(Service):
             return "not started"
         if not self._joined:
             return "joining the group"
+        if not self._broker.available:
+            return "the broker does not answer"
         return None
 
     @property
@@ -288,6 +301,7 @@ class WebhookService(Service):
         if consumer is None or dispatcher is None or intake is None:
             raise RuntimeError("WebhookService.run() needs a started service (use 'async with')")
         ticker = asyncio.create_task(self._tick(stop), name="webhooks-commit")
+        watch = asyncio.create_task(self._broker.run(consumer.topics), name="webhooks-broker-watch")
         try:
             while not stop.is_set() and self._fatal is None:
                 self._backpressure(consumer, intake)
@@ -302,7 +316,8 @@ class WebhookService(Service):
                         intake.take(tracker, record)
         finally:
             ticker.cancel()
-            await asyncio.gather(ticker, return_exceptions=True)
+            watch.cancel()
+            await asyncio.gather(ticker, watch, return_exceptions=True)
             await self._drain(dispatcher, intake)
             await self._commit(dict(self._parts))
             self._log_progress("stopped")
