@@ -100,6 +100,19 @@ def test_an_empty_api_key_from_the_environment_is_refused_naming_the_variable(
     assert "gateways.g.api_key (GWSTREAM_GATEWAYS__G__API_KEY): is empty" in str(refused.value)
 
 
+def test_an_api_key_with_a_control_character_inside_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A line break inside a key would fail every call at aiohttp's header check.
+    monkeypatch.setenv("GWSTREAM_GATEWAYS__G__API_KEY", "sk-live\r\nX-Evil: 1")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(**_gateways())
+    assert "gateways.g.api_key (GWSTREAM_GATEWAYS__G__API_KEY): holds a control character" in str(
+        refused.value
+    )
+    assert "sk-live" not in str(refused.value)
+
+
 def test_a_base_url_that_is_no_url_is_named_by_its_place_alone() -> None:
     import pytest
     from pydantic import ValidationError

@@ -25,8 +25,6 @@ import base64
 import contextlib
 import logging
 import math
-import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from gwstream.errors import (
 )
 from gwstream.gateways.failures import classify_status, classify_transport_error
 from gwstream.gateways.protocols import COGNIGY_TOKEN_PATH, GENESYS_TOKEN_PATH
+from gwstream.secrets import load_secret
 
 __all__ = [
     "COGNIGY_TOKEN_PATH",
@@ -65,60 +64,6 @@ CredentialStyle = Literal["form", "basic"]
 _MAX_DETAIL_CHARS = 300
 _DEFAULT_TTL_S = 300.0  # when a token answer omits expires_in
 _FAILED_REFRESH_HOLD_S = 5.0  # after a failed refresh-ahead, keep the valid token this long
-
-
-#: An environment variable's name as people write them (upper case, digits, underscores):
-#: a missing one that does not look like this is not echoed in an error.
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-def load_secret(
-    value: str | SecretStr | None = None,
-    *,
-    env: str | None = None,
-    file: str | Path | None = None,
-    what: str = "client_secret",
-) -> SecretStr:
-    """A secret from exactly one of: a value, an environment variable, a file.
-
-    A file's surrounding whitespace (a trailing newline) is dropped. Errors
-    name the variable or the file to fix, never the secret: not even a name
-    that looks like one (a secret given where its variable's name belongs).
-    """
-    given = [name for name, v in (("value", value), ("env", env), ("file", file)) if v]
-    if len(given) != 1:
-        raise ConfigError(f"{what}: give exactly one of a value, an env variable or a file")
-    if isinstance(value, SecretStr):
-        text = value.get_secret_value()
-        source = "the value"
-    elif value is not None:
-        text = value
-        source = "the value"
-    elif env is not None:
-        found = os.environ.get(env)
-        if found is None and not _ENV_NAME.match(env):
-            raise ConfigError(
-                f"{what}: no such environment variable, and its name is not shown: it does "
-                "not look like one (is it the secret itself?); give the name of the variable "
-                "that holds the secret, like MY_SECRET"
-            )
-        if found is None:
-            raise ConfigError(f"{what}: environment variable {env} is not set")
-        text = found
-        source = f"environment variable {env}"
-    else:
-        assert file is not None
-        path = Path(file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            shown = str(file) if "/" in str(file) or path.exists() else "(not shown: no path)"
-            raise ConfigError(f"{what}: cannot read {shown}: {exc.strerror or exc}") from None
-        source = f"file {file}"
-    text = text.strip()
-    if not text:
-        raise ConfigError(f"{what}: {source} is empty")
-    return SecretStr(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from gwstream.errors import ConfigError
 from gwstream.gateways.protocols import PROTOCOLS as PROTOCOL_FACTS
+from gwstream.secrets import header_safe, load_secret
 
 Protocol = Literal[
     "openai", "cognigy.chat", "cognigy.inference", "genesys.invoke", "genesys.invocations"
@@ -120,12 +121,8 @@ class OAuthSettings(_Section):
         if self.client_secret is not None:
             return self.client_secret.get_secret_value()
         assert self.client_secret_file is not None
-        try:
-            return self.client_secret_file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"oauth.client_secret_file: cannot read {self.client_secret_file}: {exc.strerror}"
-            ) from None
+        secret = load_secret(file=self.client_secret_file, what="oauth.client_secret_file")
+        return secret.get_secret_value()
 
 
 class GatewaySettings(_Section):
@@ -176,10 +173,16 @@ class GatewaySettings(_Section):
     @field_validator("api_key")
     @classmethod
     def _key_not_empty(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and not v.get_secret_value().strip():
+        if v is None:
+            return v
+        key = v.get_secret_value().strip()  # a trailing newline from a mounted Secret
+        if not key:
             # An empty variable (a secret not mounted) would mean calls without a key.
             raise ValueError("is empty: give the key, or leave api_key out for no key")
-        return v
+        try:
+            return SecretStr(header_safe(key, "api_key"))
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("api_key: ")) from None
 
     @field_validator("retry_on_status", "fallback_on_status")
     @classmethod
@@ -250,12 +253,8 @@ class GatewaySettings(_Section):
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         if self.api_key_file is not None:
-            try:
-                return self.api_key_file.read_text().strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"api_key_file: cannot read {self.api_key_file}: {exc.strerror}"
-                ) from None
+            key = load_secret(file=self.api_key_file, what="api_key_file").get_secret_value()
+            return header_safe(key, "api_key_file")
         return None
 
     def token_url(self) -> str | None:

@@ -84,3 +84,54 @@ def test_an_unreadable_secret_file_names_the_gateway(tmp_path: object) -> None:
     gw = GatewaySettings(base_urls=["http://gw"], api_key_file=missing)
     with pytest.raises(ConfigError, match=r"gateways\.house: api_key_file: cannot read"):
         gateway_from_settings("house", gw)
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("", "api_key_file: file .* is empty"),
+        ("\n", "api_key_file: file .* is empty"),
+        ("sk-live\nabc\n", "api_key_file: holds a control character"),
+    ],
+)
+def test_an_empty_key_file_or_one_with_a_line_break_inside_is_refused(
+    tmp_path: object, content: str, error: str
+) -> None:
+    from pathlib import Path
+
+    from gwstream.errors import ConfigError
+
+    path = Path(str(tmp_path)) / "key"
+    path.write_text(content)
+    gw = GatewaySettings(base_urls=["http://gw"], api_key_file=path)
+    with pytest.raises(ConfigError, match=rf"gateways\.house: {error}") as info:
+        gateway_from_settings("house", gw)
+    assert "sk-live" not in str(info.value)
+
+
+def test_a_key_file_s_trailing_newline_is_dropped(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "key"
+    path.write_text("sk-live-abc\n")
+    assert GatewaySettings(base_urls=["http://gw"], api_key_file=path).resolved_api_key() == (
+        "sk-live-abc"
+    )
+
+
+def test_an_api_key_s_surrounding_whitespace_is_dropped() -> None:
+    gw = GatewaySettings(base_urls=["http://gw"], api_key="sk-live-abc\n")  # type: ignore[arg-type]
+    assert gw.resolved_api_key() == "sk-live-abc"
+
+
+def test_an_empty_client_secret_file_is_refused_as_empty(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from gwstream.errors import ConfigError
+
+    path = Path(str(tmp_path)) / "secret"
+    path.write_text("\n")
+    oauth = {"client_id": "id", "client_secret_file": str(path)}
+    gw = GatewaySettings(protocol="cognigy.chat", base_urls=["https://gw.example"], oauth=oauth)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"oauth\.client_secret_file: file .* is empty"):
+        gateway_from_settings("cog", gw)
