@@ -9,7 +9,13 @@ dropped streams, transport errors; not 4xx and not 429, which say nothing
 about the endpoint's health) open it. Open: calls are refused at once, so a
 dead endpoint costs no time and the next fallback is tried. After
 ``open_s`` it is half-open: up to ``half_open_probes`` calls probe it; a
-success closes it, a failure opens it again. Transitions are logged; the
+success closes it, a failure opens it again. Calls that come while the
+probes are out wait for their verdict (:meth:`CircuitBreaker.admit`, within
+the call's deadline) rather than fail: after an outage, the first burst of
+turns is answered as soon as the probe says the endpoint is back. A probe
+that ends without a verdict (a 4xx or a 429, which say nothing about the
+endpoint's health, or a cancelled call) frees its place for the next call.
+Transitions are logged; the
 state is readable through :attr:`CircuitBreaker.state` and :meth:`snapshot`
 (and per gateway through ``HttpGateway.breaker_states()``), the seam for a
 metrics exporter.
@@ -17,6 +23,8 @@ metrics exporter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -61,6 +69,7 @@ class CircuitBreaker:
         "_opened_at",
         "_policy",
         "_probes",
+        "_settled",
         "_state",
         "_times_opened",
         "endpoint",
@@ -87,6 +96,8 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probes = 0
         self._times_opened = 0
+        #: Set (and replaced) whenever a probe ends: wakes the calls waiting for it.
+        self._settled: asyncio.Event | None = None
 
     @property
     def state(self) -> CircuitState:
@@ -108,6 +119,37 @@ class CircuitBreaker:
             return True
         return False
 
+    async def admit(self, timeout_s: float) -> bool:
+        """:meth:`allow`, but while half-open with every probe out, wait (at most
+        ``timeout_s``) for a probe's verdict instead of refusing: True when the call
+        may go (the circuit closed, or a probe's place came free), False when it is
+        open or the wait ran out."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.allow():
+                return True
+            left = deadline - time.monotonic()
+            if self.state is not CircuitState.HALF_OPEN or left <= 0:
+                return False
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            settled = self._settled
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await settled.wait()
+
+    def _wake(self) -> None:
+        settled, self._settled = self._settled, None
+        if settled is not None:
+            settled.set()
+
+    def record_neutral(self) -> None:
+        """A call admitted by :meth:`allow` ended without a verdict on the endpoint (a 4xx,
+        a 429, a cancellation): a probe's place is free again."""
+        if self._state is CircuitState.HALF_OPEN and self._probes > 0:
+            self._probes -= 1
+            self._wake()
+
     def record_success(self) -> None:
         if self._state is not CircuitState.CLOSED:
             _log.info(
@@ -119,6 +161,7 @@ class CircuitBreaker:
         self._state = CircuitState.CLOSED
         self._failures = 0
         self._probes = 0
+        self._wake()
 
     def record_failure(self) -> None:
         state = self.state
@@ -147,6 +190,7 @@ class CircuitBreaker:
             self._state = CircuitState.OPEN
             self._opened_at = self._clock()
             self._probes = 0
+            self._wake()
 
     def snapshot(self) -> BreakerSnapshot:
         return BreakerSnapshot(

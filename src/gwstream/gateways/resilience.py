@@ -302,7 +302,7 @@ class Retrier:
         last_index = len(endpoints) - 1
         for index, endpoint in enumerate(endpoints):
             breaker = breakers.get(endpoint) if breakers else None
-            if breaker is not None and not breaker.allow():
+            if breaker is not None and not await breaker.admit(call.left(self._clock())):
                 call.skip_open(endpoint, last=index == last_index)
                 continue
             value = await self._on_endpoint(
@@ -326,7 +326,11 @@ class Retrier:
         (:data:`_FALL_BACK`) or fails (the error is raised)."""
         tries_here = 0
         while True:
-            if breaker is not None and tries_here and not breaker.allow():
+            if (
+                breaker is not None
+                and tries_here
+                and not await breaker.admit(call.left(self._clock()))
+            ):
                 # Opened while we retried here (by this call or others): move on.
                 if not can_fall_back:
                     raise call.final()
@@ -334,14 +338,22 @@ class Retrier:
             timeout_s = call.next_timeout(endpoint, self._clock())
             call.attempts += 1
             tries_here += 1
-            outcome = await _attempt_once(attempt, endpoint, timeout_s)
+            try:
+                outcome = await _attempt_once(attempt, endpoint, timeout_s)
+            except BaseException:
+                if breaker is not None:
+                    breaker.record_neutral()  # cancelled: a probe's place must not stay taken
+                raise
             if not isinstance(outcome, AttemptFailed):
                 if breaker is not None:
                     breaker.record_success()
                 return outcome
             error = outcome.error
-            if breaker is not None and is_fallback_eligible(error, self.policy):
-                breaker.record_failure()
+            if breaker is not None:
+                if is_fallback_eligible(error, self.policy):
+                    breaker.record_failure()
+                else:
+                    breaker.record_neutral()
             error.endpoint, error.attempts = endpoint, call.attempts
             call.last_error = error
             if await call.refreshed_after_401(error):
@@ -430,6 +442,10 @@ class _CallState:
         assert self.last_error is not None
         self.last_error.attempts = self.attempts
         return self.last_error
+
+    def left(self, now: float) -> float:
+        """Seconds left before the call's deadline."""
+        return self.deadline_s - (now - self.start)
 
     def skip_open(self, endpoint: str, *, last: bool) -> None:
         """An open breaker skips ``endpoint``; raises when it was the last one."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
-from gwstream.errors import GatewayCircuitOpen, GatewayServerError
+import pytest
+from tests.conftest import wait_for
+
+from gwstream.errors import GatewayCircuitOpen, GatewayRateLimited, GatewayServerError
 from gwstream.gateways import build_gateway
 from gwstream.gateways.base import ChatMessage, GatewayRequest
 from gwstream.gateways.breaker import BreakerPolicy, CircuitState
@@ -121,3 +124,48 @@ async def test_breakers_are_per_model_so_one_failing_model_leaves_the_others_cal
             assert a.stats.requests == sent + 1
             states = {(s.model, s.state) for s in gw.breaker_states()}
             assert states == {("gpt-4o-mini", CircuitState.OPEN), ("gpt-4o", CircuitState.CLOSED)}
+
+
+async def test_after_an_outage_the_first_burst_waits_for_the_probe_and_is_answered() -> None:
+    # Operators saw 38 of 40 turns fail circuit_open minutes after the gateway was back:
+    # the half-open breaker let one probe through and refused the rest of the burst.
+    async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, latency_ms=50)) as sim:
+        gw = build_gateway(
+            "openai",
+            base_urls=[sim.url],
+            retry=RetryPolicy(max_attempts=1),
+            breaker=BreakerPolicy(failure_threshold=2, open_s=0.2),
+        )
+        async with gw:
+            for n in range(2):
+                with pytest.raises(GatewayServerError):
+                    await gw.complete(_request(n))
+            assert {s.state for s in gw.breaker_states()} == {CircuitState.OPEN}
+            sim.update(error_5xx_rate=0.0)
+            await wait_for(
+                lambda: {s.state for s in gw.breaker_states()} == {CircuitState.HALF_OPEN}
+            )
+            results = await asyncio.gather(*(gw.complete(_request(n)) for n in range(10, 50)))
+            assert [r.outcome for r in results] == ["ok"] * 40
+            assert {s.state for s in gw.breaker_states()} == {CircuitState.CLOSED}
+
+
+async def test_a_probe_answered_429_does_not_leave_the_circuit_half_open_for_good() -> None:
+    async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0)) as sim:
+        gw = build_gateway(
+            "openai",
+            base_urls=[sim.url],
+            retry=RetryPolicy(max_attempts=1),
+            breaker=BreakerPolicy(failure_threshold=1, open_s=0.1),
+        )
+        async with gw:
+            with pytest.raises(GatewayServerError):
+                await gw.complete(_request(0))
+            sim.update(error_5xx_rate=0.0, error_429_rate=1.0)
+            await wait_for(
+                lambda: {s.state for s in gw.breaker_states()} == {CircuitState.HALF_OPEN}
+            )
+            with pytest.raises(GatewayRateLimited):
+                await gw.complete(_request(1))  # the probe: no verdict on the endpoint
+            sim.update(error_429_rate=0.0)
+            assert (await gw.complete(_request(2))).outcome == "ok"

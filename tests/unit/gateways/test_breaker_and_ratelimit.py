@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from gwstream.errors import GatewayRateLimited
@@ -63,6 +65,47 @@ def test_a_failed_probe_is_logged_as_such_not_as_the_failures_counted_while_open
     assert [r.getMessage() for r in caplog.records] == [
         "circuit for  http://gw (model any) opened again: the probe failed; resting 5s"
     ]
+
+
+def _half_open(clock: Clock) -> CircuitBreaker:
+    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=1, open_s=5), clock=clock)
+    b.record_failure()
+    clock.now += 5
+    assert b.allow()  # the probe is out
+    return b
+
+
+@pytest.mark.parametrize(("verdict", "admitted"), [("success", True), ("failure", False)])
+async def test_calls_that_come_while_the_probe_is_out_wait_for_its_verdict(
+    verdict: str, admitted: bool
+) -> None:
+    b = _half_open(Clock())
+    waiting = [asyncio.create_task(b.admit(30)) for _ in range(5)]
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in waiting)
+    b.record_success() if verdict == "success" else b.record_failure()
+    assert await asyncio.gather(*waiting) == [admitted] * 5
+
+
+async def test_a_probe_without_a_verdict_frees_its_place_for_one_waiting_call() -> None:
+    b = _half_open(Clock())
+    waiting = [asyncio.create_task(b.admit(30)) for _ in range(3)]
+    await asyncio.sleep(0)
+    b.record_neutral()  # a 429, or a cancelled call
+    done, pending = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    assert [t.result() for t in done] == [True] and len(pending) == 2  # the next probe
+    b.record_success()
+    assert await asyncio.gather(*pending) == [True, True]
+
+
+async def test_waiting_for_a_probe_ends_with_the_call_s_time_and_an_open_circuit_refuses_at_once() -> (
+    None
+):
+    clock = Clock()
+    b = _half_open(clock)
+    assert await b.admit(0.01) is False
+    b.record_failure()
+    assert await asyncio.wait_for(b.admit(30), 1) is False
 
 
 def test_breaker_policy_is_validated() -> None:
