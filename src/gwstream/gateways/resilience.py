@@ -302,7 +302,11 @@ class Retrier:
         last_index = len(endpoints) - 1
         for index, endpoint in enumerate(endpoints):
             breaker = breakers.get(endpoint) if breakers else None
-            if breaker is not None and not await breaker.admit(call.left(self._clock())):
+            if (
+                breaker is not None
+                and not breaker.allow()
+                and not await breaker.admit(call.left(self._clock()))
+            ):
                 call.skip_open(endpoint, last=index == last_index)
                 continue
             value = await self._on_endpoint(
@@ -329,6 +333,7 @@ class Retrier:
             if (
                 breaker is not None
                 and tries_here
+                and not breaker.allow()
                 and not await breaker.admit(call.left(self._clock()))
             ):
                 # Opened while we retried here (by this call or others): move on.
