@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 CHILD_ENV = "GWSTREAM_CHILD"
 #: The environment variable naming the supervisor's pid (a child checks it is still there).
 PARENT_ENV = "GWSTREAM_CHILD_OF"
+#: What the supervisor sends a child to stop it at once (its second signal). Not SIGTERM:
+#: a process manager that signals the whole group (systemd's KillMode=control-group)
+#: sends a child SIGTERM beside the one the supervisor forwards, so a supervised child
+#: takes a repeated SIGTERM or SIGINT for the same request.
+HURRY_SIGNAL = signal.SIGUSR1
 #: How long children told to stop at once may take before they are killed.
 _HURRY_S = 10.0
 _MAX_BACKOFF_S = 30.0
@@ -154,8 +159,7 @@ class Supervisor:
                 # A keeper returns only when the children cannot be kept running.
                 return await self._drain(max(failed))
         except asyncio.CancelledError:
-            # A second signal: pass it on (each child then stops at once) and leave no
-            # child behind.
+            # A second signal: each child is told to stop at once; leave none behind.
             await self._hurry()
             raise
         finally:
@@ -212,14 +216,16 @@ class Supervisor:
             await self._spawn(index)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
-    async def _terminate(self, within_s: float) -> list[int] | None:
-        """SIGTERM every live child and wait up to ``within_s`` for them to end; their exit
-        codes, or None when some did not end in time and all left were SIGKILLed."""
+    async def _terminate(
+        self, within_s: float, sig: signal.Signals = signal.SIGTERM
+    ) -> list[int] | None:
+        """Send every live child ``sig`` and wait up to ``within_s`` for them to end; their
+        exit codes, or None when some did not end in time and all left were SIGKILLed."""
         self._stopping = True
         live = [p for p in self._children.values() if p.returncode is None]
         for proc in live:
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(sig)
         try:
             async with asyncio.timeout(within_s):
                 return list(await asyncio.gather(*(p.wait() for p in live)))
@@ -231,9 +237,9 @@ class Supervisor:
             return None
 
     async def _hurry(self) -> None:
-        """SIGTERM every live child again (the second signal stops it without draining),
+        """Tell every live child to stop at once (:data:`HURRY_SIGNAL`: without draining),
         wait a little, SIGKILL what is left."""
-        await self._terminate(_HURRY_S)
+        await self._terminate(_HURRY_S, HURRY_SIGNAL)
         log.warning("children stopped without draining")
 
     async def _drain(self, code: int) -> int:

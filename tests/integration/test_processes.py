@@ -176,6 +176,27 @@ async def test_ctrl_c_at_a_terminal_drains_once_and_exits_0(
         assert _gone(pid)
 
 
+async def test_a_process_manager_that_signals_every_process_gets_one_drain_and_exit_0(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    tmp_path: Path,
+    supervised: list[Supervised],
+    start_simulator: Callable[..., Awaitable[GatewaySimulator]],
+) -> None:
+    # systemd's default KillMode=control-group: SIGTERM to the supervisor and to each
+    # child (which the supervisor forwards to again): a child gets it twice.
+    sim = await start_simulator(latency_ms=5)
+    run = Supervised(processor_env(kafka, topic_names, sim.url), tmp_path / "run.log", 2)
+    supervised.append(run)
+    await wait_for(lambda: len(run.child_pids()) == 2, timeout=60)
+    await wait_for(lambda: run.text().count("assigned partitions") >= 2, timeout=60)
+    for pid in [run.proc.pid, *run.child_pids().values()]:
+        os.kill(pid, signal.SIGTERM)
+    assert await _exit_code(run.proc) == 0, run.text()[-3000:]
+    assert "stopping at once" not in run.text()
+    assert "SIGTERM again: already stopping cleanly" in run.text()
+
+
 async def test_children_stop_by_themselves_when_their_supervisor_is_killed(
     kafka: KafkaSettings,
     topic_names: TopicNames,

@@ -71,24 +71,39 @@ def _settings_or_exit(config: Path | None) -> Settings:
 def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
     """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean drain."""
 
+    from gwstream.supervisor import CHILD_ENV, HURRY_SIGNAL
+
+    supervised = CHILD_ENV in os.environ
+
     async def runner() -> Any:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
+        def at_once(sig: signal.Signals) -> None:
+            _log.warning(
+                "%s: stopping at once; work not finished is done again on the next start",
+                sig.name if sig is HURRY_SIGNAL else f"{sig.name} again",
+            )
+            stop.set()
+            if task is not None:
+                task.cancel()
+
         def on_signal(sig: signal.Signals) -> None:
             if not stop.is_set():
                 _log.info("%s: stopping cleanly (a second signal stops at once)", sig.name)
                 stop.set()
-            elif task is not None:
-                _log.warning(
-                    "%s again: stopping at once; work not finished is done again on the next start",
-                    sig.name,
-                )
-                task.cancel()
+            elif supervised:
+                # The same request, twice: the supervisor forwarded what a process manager
+                # also sent the whole group. The supervisor's second signal is HURRY_SIGNAL.
+                _log.info("%s again: already stopping cleanly", sig.name)
+            else:
+                at_once(sig)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
+        if supervised:
+            loop.add_signal_handler(HURRY_SIGNAL, at_once, HURRY_SIGNAL)
         return await main(stop)
 
     try:
