@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,31 @@ def test_topic_names_must_be_distinct_and_not_empty(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(topics=overrides)
+
+
+@pytest.mark.parametrize(
+    ("files", "quota"),
+    [
+        ({"cpu.max": "200000 100000\n"}, 2.0),
+        ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3.0),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+)
+def test_auto_processes_heed_a_container_s_cpu_quota(
+    tmp_path: Path, files: dict[str, str], quota: float | None
+) -> None:
+    from gwstream.supervisor import available_cores, cpu_quota
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cpu_quota(tmp_path) == quota
+    cores = available_cores(tmp_path / "none")
+    expected = cores if quota is None else max(1, min(cores, math.ceil(quota)))
+    assert available_cores(tmp_path) == expected
 
 
 def test_processes_is_a_count_or_auto() -> None:
