@@ -15,11 +15,12 @@ import ssl
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -58,6 +59,18 @@ from gwstream.pricing.settings import PriceOverrideSettings as PriceOverrideSett
 from gwstream.problems import Problem, closest, problems
 from gwstream.tracing.settings import TracingSettings as TracingSettings
 from gwstream.webhooks.settings import WebhookServiceSettings, WebhookSettings
+
+
+def _upper(v: Any) -> Any:
+    return v.upper() if isinstance(v, str) else v
+
+
+def _lower(v: Any) -> Any:
+    return v.lower() if isinstance(v, str) else v
+
+
+#: A log level in any case (``debug`` as ``DEBUG``).
+LogLevel = Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)]
 
 CONFIG_ENV = "GWSTREAM_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("gwstream_config_file", default=None)
@@ -257,7 +270,7 @@ class RuntimeSettings(_Section):
     max_record_bytes: int = Field(default=256 * 1024, ge=1024)
     fetch_max_records: int = Field(default=1_000, ge=1, le=100_000)
     stats_interval_s: float = Field(default=30.0, gt=0, description="How often progress is logged")
-    processes: int | Literal["auto"] = Field(
+    processes: Annotated[int | Literal["auto"], BeforeValidator(_lower)] = Field(
         default=1,
         description="Processor processes in one consumer group on this machine, supervised "
         "(auto: the cores this process may use); `gwstream run --processes` overrides it",
@@ -579,7 +592,7 @@ class Settings(_FileAndEnv):
     webhooks: WebhookServiceSettings = WebhookServiceSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per line, ids as fields"
     )
@@ -631,7 +644,7 @@ class AnalystSettings(_FileAndEnv):
     model_config = SettingsConfigDict(extra="ignore")
 
     sink: SinkSettings = SinkSettings()
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
 
 
 def _check_yaml_shape(path: Path) -> None:

@@ -118,6 +118,7 @@ def test_processes_is_a_count_or_auto() -> None:
     from gwstream.supervisor import available_cores
 
     assert RuntimeSettings(processes="auto").process_count() == available_cores() >= 1
+    assert RuntimeSettings(processes="Auto").processes == "auto"
     assert RuntimeSettings(processes=3).process_count() == 3
     assert RuntimeSettings().process_count() == 1
     with pytest.raises(ValidationError, match="between 1 and 256"):
@@ -497,3 +498,8 @@ def test_a_secret_given_where_its_variable_or_file_name_belongs_is_never_echoed(
         ConfigError, match=r"state\.pii_key_env: environment variable GW_TEST_EMPTY_KEY is empty"
     ):
         StateSettings(pii_key_env="GW_TEST_EMPTY_KEY").pii_secret()
+
+
+def test_a_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GWSTREAM_LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"

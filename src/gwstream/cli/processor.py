@@ -49,7 +49,7 @@ def run(
     try:
         settings = _settings(config)
         if processes is not None:
-            count = processes if processes == "auto" else _int(processes)
+            count = "auto" if processes.lower() == "auto" else _int(processes)
             if isinstance(count, int) and not 1 <= count <= 256:
                 raise ValueError(f"--processes must be between 1 and 256, or auto, not {count}")
             runtime = settings.runtime.model_copy(update={"processes": count})
