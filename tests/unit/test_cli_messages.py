@@ -43,6 +43,18 @@ def test_simulate_gateway_refuses_a_port_out_of_range_in_one_line(port: str, mes
     assert result.stderr.splitlines() == [message]
 
 
+def test_simulate_gateway_on_a_taken_port_is_a_usage_error_naming_the_option() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = invoke("simulate-gateway", "--port", port)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --port: cannot serve on 127.0.0.1:{port}:")
+
+
 def test_broker_refuses_a_port_out_of_range() -> None:
     result = invoke("broker", "--port", "70000")
     assert result.exit_code == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import sys
 from collections.abc import Sequence
@@ -60,8 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(serve_forever(config, host, port))
     except OSError as exc:
-        print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        # A taken port is a usage error, as for `gwstream broker --port`: the option asks
+        # for something this machine cannot give.
+        option = "--port" if exc.errno == errno.EADDRINUSE else "--host"
+        print(
+            f"error: {option}: cannot serve on {host}:{port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
