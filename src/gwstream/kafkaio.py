@@ -37,9 +37,20 @@ async def start_client(client: _Startable, kafka: KafkaSettings) -> None:
     except KafkaError as exc:
         with contextlib.suppress(Exception):
             await client.stop()
+        secured = ""
+        if kafka.security_protocol != "PLAINTEXT":
+            # A listener that speaks another protocol (or SASL mechanism) looks unreachable
+            # too; aiokafka's own error line just before this one names the cause.
+            secured = (
+                f", and that its listener speaks {kafka.security_protocol}"
+                + (f" with {kafka.sasl_mechanism}" if kafka.sasl_mechanism else "")
+                + " (kafka.security_protocol, kafka.sasl_mechanism; the client's error above "
+                "says what it answered)"
+            )
         raise BrokerError(
             f"cannot reach Kafka at {kafka.bootstrap_servers!r} ({type(exc).__name__}): "
-            "check kafka.bootstrap_servers (GWSTREAM_KAFKA__BOOTSTRAP_SERVERS) and that the broker is up"
+            "check kafka.bootstrap_servers (GWSTREAM_KAFKA__BOOTSTRAP_SERVERS) and that the "
+            f"broker is up{secured}"
         ) from None
     except BaseException:
         with contextlib.suppress(Exception):

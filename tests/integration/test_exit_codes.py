@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from gwstream.broker import free_port
+from gwstream.config import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +30,21 @@ def test_a_broker_nobody_runs_is_a_runtime_failure_exit_1() -> None:
     done = _run(GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
     assert done.returncode == 1, done.stderr[-2000:]
     assert f"cannot reach Kafka at '127.0.0.1:{port}'" in done.stderr
+
+
+def test_a_security_protocol_the_broker_does_not_speak_is_named_in_the_error(
+    kafka: KafkaSettings,
+) -> None:
+    done = _run(
+        GWSTREAM_KAFKA__BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
+        GWSTREAM_KAFKA__SECURITY_PROTOCOL="SASL_PLAINTEXT",
+        GWSTREAM_KAFKA__SASL_MECHANISM="PLAIN",
+        GWSTREAM_KAFKA__SASL_USERNAME="user",
+        GWSTREAM_KAFKA__SASL_PASSWORD="not-a-real-one",
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "that its listener speaks SASL_PLAINTEXT with PLAIN" in done.stderr
+    assert "not-a-real-one" not in done.stderr
 
 
 def test_a_bad_setting_is_a_configuration_error_exit_2() -> None:
