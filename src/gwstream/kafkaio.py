@@ -210,6 +210,9 @@ async def partitions_of(
     started = time.monotonic()
     deadline = started + timeout_s
     absent_deadline = started + min(ABSENT_GRACE_S, timeout_s)
+    # Fresh metadata first: the cached one may describe a broker that since lost its
+    # topics (an in-memory broker restarted), with partitions that no longer exist.
+    await consumer._client.force_metadata_update()
     while True:
         parts = consumer.partitions_for_topic(topic)
         if parts:

@@ -111,3 +111,37 @@ async def test_the_processor_rides_out_a_stalled_broker(
 
 async def _is(status: object, expected: int) -> bool:
     return await status == expected  # type: ignore[misc]
+
+
+async def test_a_processor_whose_broker_restarted_empty_stops_with_an_error_saying_so(
+    embedded_broker: EmbeddedBroker,
+) -> None:
+    # An in-memory broker that restarts has no topics; the members' stale metadata can
+    # still hand out partitions of the old topics, which would never deliver.
+    kafka = KafkaSettings(
+        bootstrap_servers=embedded_broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
+        group_id="restarted",
+    )
+    names = TopicNames.prefixed("restarted", partitions=8)
+    await topics.apply(kafka, names)
+    async with GatewaySimulator(SimulatorConfig(latency_ms=1)) as sim:
+        settings = settings_for(kafka, names, sim.url, broker_check_interval_s=0.5)
+        stats = RuntimeStats()
+        task = asyncio.create_task(run_processor(settings, asyncio.Event(), stats=stats))
+        try:
+            await wait_for(lambda: task.done() or len(stats.assigned) == 8, timeout=60)
+            assert not task.done()
+            await embedded_broker.stop()
+            again = EmbeddedBroker(port=embedded_broker.port)
+            await again.start()
+            try:
+                with pytest.raises(Exception, match="lost or recreated its topics"):
+                    await asyncio.wait_for(task, 90)
+            finally:
+                await again.stop()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -44,7 +44,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
-from gwstream.errors import PoisonRecord
+from gwstream.errors import BrokerError, PoisonRecord
 from gwstream.kafkaio import (
     close_consumer,
     fetch,
@@ -187,9 +187,11 @@ class Processor(Service, Generic[T]):
         limiter = asyncio.create_task(self.limit.run(), name="gwstream-in-flight-limit")
         limiter.add_done_callback(self._worker_exited)
         self._workers.append(limiter)
-        watch = asyncio.create_task(
-            self._broker.run(producer.client.fetch_all_metadata), name="gwstream-broker-watch"
-        )
+
+        async def probe() -> None:
+            self._check_input((await producer.client.fetch_all_metadata()).partitions_for_topic)
+
+        watch = asyncio.create_task(self._broker.run(probe), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
         self._workers.append(watch)
 
@@ -248,7 +250,9 @@ class Processor(Service, Generic[T]):
 
     def _check_health(self) -> None:
         if self._fatal is not None:
-            raise Fatal("processing stopped; unfinished records stay uncommitted") from self._fatal
+            raise Fatal(
+                f"processing stopped ({self._fatal}); unfinished records stay uncommitted"
+            ) from self._fatal
 
     def _worker_exited(self, task: asyncio.Task[None]) -> None:
         """Workers only end when cancelled at shutdown; any other end stops the processor."""
@@ -679,6 +683,7 @@ class Processor(Service, Generic[T]):
         log.info("assigned partitions %s of %s", self.stats.assigned, self._input)
         if not new or self._consumer is None:
             return
+        await self._require_input(new)
         await self._load_skips(new)
         if self._changelog is not None:
             self._consumer.pause(*new)
@@ -689,6 +694,24 @@ class Processor(Service, Generic[T]):
                 p.restoring = False
                 self.stats.restored_keys += len(p.store or ())
             self._consumer.resume(*[p.tp for p in parts if not p.paused and not p.revoked])
+
+    async def _require_input(self, tps: Sequence[TopicPartition]) -> None:
+        """BrokerError unless the broker has the assigned input partitions: one that lost
+        its topics (an in-memory broker restarted) can hand out partitions of a topic it no
+        longer has, from the members' stale metadata, and they would never deliver."""
+        assert self._consumer is not None
+        have = {tp.partition for tp in await require_partitions(self._consumer, self._input)}
+        missing = sorted(tp.partition for tp in tps if tp.partition not in have)
+        if missing:
+            raise _lost_input(self._input, missing)
+
+    def _check_input(self, partitions_of: Callable[[str], set[int] | None]) -> None:
+        """Stop when the broker's metadata lacks partitions this processor holds (it lost
+        its topics, and the group may not have noticed: the members keep their assignment)."""
+        have = partitions_of(self._input) or set()
+        missing = sorted(tp.partition for tp in self._parts if tp.partition not in have)
+        if missing and self._fatal is None:
+            self._halt(_lost_input(self._input, missing), "watching the broker")
 
     async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
         """Read the offsets the previous owner finished above its commit (commit metadata)."""
@@ -701,6 +724,14 @@ class Processor(Service, Generic[T]):
         for tp, om in committed.items():
             if tp in self._parts and om.offset >= 0 and om.metadata:
                 self._parts[tp].skip = decode_done(om.offset, om.metadata)
+
+
+def _lost_input(topic: str, missing: list[int]) -> BrokerError:
+    return BrokerError(
+        f"input topic {topic} has no partitions {missing} any more: the broker lost or "
+        "recreated its topics (an in-memory broker restarted?); create them again "
+        "(`gwstream topics apply`) and restart the processor"
+    )
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
