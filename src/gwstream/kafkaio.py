@@ -146,6 +146,18 @@ async def close_consumer(consumer: AIOKafkaConsumer, kafka: KafkaSettings) -> No
     """
     try:
         await asyncio.wait_for(consumer.stop(), kafka.close_timeout_s)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are cancelled (a second signal): stop now
+        # aiokafka's stop() lets out the cancellation of its own fetch task when the broker
+        # is gone, which would end a clean stop as if by a second signal (exit 130).
+        log.warning(
+            "closing the consumer of group %s ended early (the broker is away): what was not "
+            "committed is replayed by the next owner, once the broker drops this member",
+            kafka.group_id,
+        )
+        await _close_connections(consumer)
     except TimeoutError:
         log.warning(
             "leaving consumer group %s took over %.0fs (the broker did not answer, or held a "
@@ -154,10 +166,15 @@ async def close_consumer(consumer: AIOKafkaConsumer, kafka: KafkaSettings) -> No
             kafka.group_id,
             kafka.close_timeout_s,
         )
-        client = getattr(consumer, "_client", None)  # the connections stop() did not reach
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.close()
+        await _close_connections(consumer)
+
+
+async def _close_connections(consumer: AIOKafkaConsumer) -> None:
+    """Close the connections a ``stop()`` that did not finish left open."""
+    client = getattr(consumer, "_client", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            await client.close()
 
 
 async def read_topic(

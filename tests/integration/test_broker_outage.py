@@ -145,3 +145,29 @@ async def test_a_processor_whose_broker_restarted_empty_stops_with_an_error_sayi
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(
+    embedded_broker: EmbeddedBroker,
+) -> None:
+    # (The race where aiokafka's stop() lets out a cancellation is in the unit tests.)
+    kafka = KafkaSettings(
+        bootstrap_servers=embedded_broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
+        group_id="down",
+    )
+    names = TopicNames.prefixed("down", partitions=4)
+    await topics.apply(kafka, names)
+    async with GatewaySimulator(SimulatorConfig(latency_ms=1)) as sim:
+        settings = settings_for(kafka, names, sim.url, broker_check_interval_s=0.5)
+        stats = RuntimeStats()
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+        await wait_for(lambda: task.done() or len(stats.assigned) == 4, timeout=60)
+        assert not task.done()
+        await embedded_broker.stop()
+        await wait_for(lambda: stats.broker_outages >= 1, timeout=30)
+        stop.set()
+        await asyncio.wait_for(task, 60)  # returns: neither cancelled nor failed

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from gwstream.kafkaio import key_partitioner
@@ -15,3 +18,41 @@ def test_key_partitioner_matches_kafkas_default_partitioner() -> None:
 
 def test_unkeyed_records_go_to_an_available_partition() -> None:
     assert key_partitioner(None, [0, 1, 2], [2]) == 2
+
+
+class _StopLetsOutACancellation:
+    """A consumer whose stop() ends as aiokafka's does when the broker is gone and a
+    fetch-position task was sleeping in its retry backoff: with CancelledError."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def stop(self) -> None:
+        self.stopped = True
+        raise asyncio.CancelledError
+
+
+async def test_a_cancellation_let_out_by_the_client_does_not_end_a_clean_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gwstream.config import KafkaSettings
+    from gwstream.kafkaio import close_consumer
+
+    consumer = _StopLetsOutACancellation()
+    await close_consumer(consumer, KafkaSettings())  # type: ignore[arg-type]
+    assert consumer.stopped
+    assert "ended early (the broker is away)" in caplog.text
+
+
+async def test_closing_the_consumer_still_stops_when_we_are_cancelled() -> None:
+    from gwstream.config import KafkaSettings
+    from gwstream.kafkaio import close_consumer
+
+    async def close() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # a second signal, as the client's stop() runs
+        await close_consumer(_StopLetsOutACancellation(), KafkaSettings())  # type: ignore[arg-type]
+
+    with pytest.raises(asyncio.CancelledError):
+        await close()
