@@ -34,14 +34,16 @@ def retriable(exc: BaseException) -> bool:
 class BrokerWatch:
     """Whether the broker answers, from a periodic metadata request and what publishing saw.
 
-    ``pause`` and ``resume`` say what the service does when an outage starts and
-    ends (for the log); ``on_outage`` counts outages.
+    The broker is asked every ``interval_s``; an answer slower than ``timeout_s``
+    (the processor's defaults) is an outage. ``pause`` and ``resume`` say what the
+    service does when an outage starts and ends (for the log); ``on_outage`` counts
+    outages.
     """
 
     def __init__(
         self,
-        interval_s: float,
-        timeout_s: float,
+        interval_s: float = 2.0,
+        timeout_s: float = 5.0,
         *,
         pause: str = "no new turns start, finished ones wait to be published",
         resume: str = "publishing and dispatch resume",

@@ -20,7 +20,8 @@ Routes (all GET):
 - ``/budget/status?tenant=[&session=]``: spend in today's and this month's
   UTC window against the limit the processor last applied, per tenant; with
   ``session``, that session's turns, tokens and budget;
-- ``/healthz``: 200 while the database answers;
+- ``/healthz``: 200 while the database answers (the reports do);
+- ``/readyz``: 200 while the sink ingests: the database and the broker answer;
 - ``/metrics``: Prometheus text: rows stored, duplicates, bad records,
   batches, and the consumer lag per partition;
 - ``/``: the dashboard (static files shipped in the package).
@@ -74,6 +75,9 @@ class SinkStatus(Protocol):
     def lag(self) -> dict[tuple[str, int], int]: ...
 
     def assignment(self) -> dict[str, list[int]]: ...
+
+    @property
+    def broker_available(self) -> bool: ...
 
 
 def _json_default(value: Any) -> Any:
@@ -149,6 +153,11 @@ class _Collector(Collector):
         for (topic, partition), behind in sorted(self._status.lag().items()):
             lag.add_metric([topic, str(partition)], behind)
         yield lag
+        yield GaugeMetricFamily(
+            "gwstream_sink_broker_available",
+            "1 while the broker answers (asked every 2 s), 0 during an outage",
+            value=1 if self._status.broker_available else 0,
+        )
 
 
 class SinkApi:
@@ -186,6 +195,7 @@ class SinkApi:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/api/views", self._views)
         app.router.add_get("/api/views/{name}", self._view)
@@ -240,8 +250,23 @@ class SinkApi:
             "database": str(self._database),
             "schema_version": SCHEMA_VERSION,
             "partitions": self._status.assignment(),
+            "broker": "answering" if self._status.broker_available else "not answering",
         }
         return web.Response(body=_dumps(body), content_type="application/json")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        """Ingesting: the database answers, and so does the broker (``/healthz`` stays 200
+        during a broker outage, as the reports still answer)."""
+        unhealthy = await self._healthz(request)
+        if unhealthy.status != 200:
+            return unhealthy
+        if not self._status.broker_available:
+            return web.Response(
+                status=503,
+                body=_dumps({"ready": False, "reason": "the broker does not answer"}),
+                content_type="application/json",
+            )
+        return web.Response(body=_dumps({"ready": True}), content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.Response:
         return web.Response(

@@ -40,6 +40,7 @@ from gwstream.kafkaio import (
     start_client,
 )
 from gwstream.lifecycle import Service
+from gwstream.runtime.outage import BrokerWatch
 from gwstream.sink.parse import ParsedBatch, Records, parse_batch
 from gwstream.sink.schema import AUDIT_TABLE, COST_TABLE, NOTICE_TABLE
 from gwstream.sink.writer import CostWriter
@@ -139,10 +140,18 @@ class CostSink(Service):
         self._pending: asyncio.Task[None] | None = None
         self._stats = SinkStats()
         self._committed: dict[TopicPartition, int] = {}
+        self._broker = BrokerWatch(
+            pause="nothing new is stored (reports still answer)", resume="storing resumes"
+        )
 
     @property
     def stats(self) -> SinkStats:
         return self._stats
+
+    @property
+    def broker_available(self) -> bool:
+        """Whether the broker answered the last metadata request (asked every 2 s)."""
+        return self._broker.available
 
     @property
     def writer(self) -> CostWriter:
@@ -243,6 +252,7 @@ class CostSink(Service):
         self._join(consumer)
         interval = self._settings.stats_interval_s
         next_report = time.monotonic() + interval
+        watch = asyncio.create_task(self._broker.run(consumer.topics), name="sink-broker-watch")
         try:
             while not stop.is_set():
                 fetched = await fetch(
@@ -258,6 +268,8 @@ class CostSink(Service):
                     next_report = time.monotonic() + interval
                     self._log_progress("cost sink progress")
         finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
             await self._finish_pending()
         self._log_progress("cost sink stopping")
         return self._stats

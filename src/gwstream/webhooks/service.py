@@ -82,10 +82,6 @@ log = logging.getLogger(__name__)
 
 _FETCH_TIMEOUT_MS = 100
 _FETCH_MAX_RECORDS = 1_000
-#: The broker is asked for metadata this often; an answer slower than the timeout is an
-#: outage (``/readyz`` 503 until the next prompt answer), as the processor's defaults.
-_BROKER_CHECK_INTERVAL_S = 2.0
-_BROKER_CHECK_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +154,6 @@ class WebhookService(Service):
         self._paused = False
         self._joined = False
         self._broker = BrokerWatch(
-            _BROKER_CHECK_INTERVAL_S,
-            _BROKER_CHECK_TIMEOUT_S,
             pause="deliveries in hand go on, nothing new is read or committed",
             resume="reading and committing resume",
         )
