@@ -96,6 +96,16 @@ def configure(level: str, fmt: LogFormat = "text", *, child: str | None = None) 
     handler.addFilter(LibraryRepeats())
 
 
+_stopping = False
+
+
+def stopping() -> None:
+    """The process is stopping cleanly (a first SIGTERM or SIGINT): the Kafka client's
+    errors about connections closing under it are expected from now on."""
+    global _stopping
+    _stopping = True
+
+
 class LibraryRepeats(logging.Filter):
     """Lets through one line per message of the Kafka client per ``window_s``.
 
@@ -104,6 +114,7 @@ class LibraryRepeats(logging.Filter):
     alerts on ERROR; gwstream's own warning about the outage is logged once.
     The first line of each message goes out, the repeats within the window
     are counted, and the next one that goes out says how many were left out.
+    Once the process is :func:`stopping`, its errors are logged as warnings.
     """
 
     def __init__(self, window_s: float = 60.0, prefix: str = "aiokafka") -> None:
@@ -116,6 +127,9 @@ class LibraryRepeats(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith(self._prefix):
             return True
+        if _stopping and record.levelno >= logging.ERROR:
+            # A connection closed as we leave: not worth an alert on every rolling restart.
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         key = f"{record.name}:{record.msg}"
         last, left_out = self._seen.get(key, (float("-inf"), 0))
         if record.created - last < self._window_s:

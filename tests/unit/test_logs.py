@@ -96,3 +96,23 @@ def test_the_kafka_clients_repeated_lines_go_out_once_a_minute_with_a_count() ->
     record.created = 61.0
     assert f.filter(record)
     assert record.getMessage() == "Unable connect to n (3 more like it in the last 60s left out)"
+
+
+def test_once_stopping_the_kafka_clients_errors_are_warnings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gwstream.logs
+    from gwstream.logs import LibraryRepeats, stopping
+
+    monkeypatch.setattr(gwstream.logs, "_stopping", False)
+    f = LibraryRepeats()
+
+    def level(name: str, msg: str) -> str:
+        record = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, (), None)
+        assert f.filter(record)
+        return record.levelname
+
+    assert level("aiokafka.consumer.fetcher", "Failed fetch messages") == "ERROR"
+    stopping()
+    assert level("aiokafka.consumer.fetcher", "Connection closed") == "WARNING"
+    assert level("gwstream.runtime", "a failure of our own") == "ERROR"

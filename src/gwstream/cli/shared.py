@@ -71,6 +71,7 @@ def _settings_or_exit(config: Path | None) -> Settings:
 def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
     """Run ``main(stop)`` on a fresh loop; SIGINT/SIGTERM set ``stop`` for a clean drain."""
 
+    from gwstream.logs import stopping
     from gwstream.supervisor import CHILD_ENV, HURRY_SIGNAL
 
     supervised = CHILD_ENV in os.environ
@@ -92,6 +93,7 @@ def _run(main: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
         def on_signal(sig: signal.Signals) -> None:
             if not stop.is_set():
                 _log.info("%s: stopping cleanly (a second signal stops at once)", sig.name)
+                stopping()
                 stop.set()
             elif supervised:
                 # The same request, twice: the supervisor forwarded what a process manager
