@@ -228,8 +228,12 @@ async def partitions_of(
     deadline = started + timeout_s
     absent_deadline = started + min(ABSENT_GRACE_S, timeout_s)
     # Fresh metadata first: the cached one may describe a broker that since lost its
-    # topics (an in-memory broker restarted), with partitions that no longer exist.
-    await consumer._client.force_metadata_update()
+    # topics (an in-memory broker restarted), with partitions that no longer exist. Read
+    # into a copy of its own: updating the consumer's own during a rebalance callback
+    # stalls its fetches.
+    fresh = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
+    if fresh:
+        return [TopicPartition(topic, p) for p in sorted(fresh)]
     while True:
         parts = consumer.partitions_for_topic(topic)
         if parts:

@@ -683,7 +683,6 @@ class Processor(Service, Generic[T]):
         log.info("assigned partitions %s of %s", self.stats.assigned, self._input)
         if not new or self._consumer is None:
             return
-        await self._require_input(new)
         await self._load_skips(new)
         if self._changelog is not None:
             self._consumer.pause(*new)
@@ -695,19 +694,12 @@ class Processor(Service, Generic[T]):
                 self.stats.restored_keys += len(p.store or ())
             self._consumer.resume(*[p.tp for p in parts if not p.paused and not p.revoked])
 
-    async def _require_input(self, tps: Sequence[TopicPartition]) -> None:
-        """BrokerError unless the broker has the assigned input partitions: one that lost
-        its topics (an in-memory broker restarted) can hand out partitions of a topic it no
-        longer has, from the members' stale metadata, and they would never deliver."""
-        assert self._consumer is not None
-        have = {tp.partition for tp in await require_partitions(self._consumer, self._input)}
-        missing = sorted(tp.partition for tp in tps if tp.partition not in have)
-        if missing:
-            raise _lost_input(self._input, missing)
-
     def _check_input(self, partitions_of: Callable[[str], set[int] | None]) -> None:
-        """Stop when the broker's metadata lacks partitions this processor holds (it lost
-        its topics, and the group may not have noticed: the members keep their assignment)."""
+        """Stop when the broker's metadata lacks partitions this processor holds: it lost its
+        topics (an in-memory broker restarted), and the members' stale metadata can hand out
+        partitions of a topic it no longer has, which never deliver. Checked with every
+        broker check, not in the rebalance callback (a metadata request there let the
+        group's fetches stall)."""
         have = partitions_of(self._input) or set()
         missing = sorted(tp.partition for tp in self._parts if tp.partition not in have)
         if missing and self._fatal is None:
