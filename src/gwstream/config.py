@@ -357,7 +357,7 @@ class StateSettings(_Section):
         the variable or file when it is missing or short, never the secret."""
         if not self.pii_key_env and self.pii_key_file is None:
             return None
-        from gwstream.gateways.auth import load_secret
+        from gwstream.secrets import load_secret
 
         what = "state.pii_key_env" if self.pii_key_env else "state.pii_key_file"
         secret = load_secret(env=self.pii_key_env, file=self.pii_key_file, what=what)

@@ -67,12 +67,11 @@ def load_secret(
     return SecretStr(text)
 
 
-def header_safe(secret: str, what: str) -> str:
-    """``secret`` if it can go in an HTTP header as it is; ConfigError (naming ``what``,
-    never the secret) if it holds a control character, such as a line break inside it."""
+def header_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot go in an HTTP header as it is (never quoting it), or None."""
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in secret):
-        raise ConfigError(
-            f"{what}: holds a control character (a line break or a tab?); an API key goes "
-            "in an HTTP header as it is: remove it"
+        return (
+            "holds a control character (a line break or a tab?); an API key goes in an "
+            "HTTP header as it is: remove it"
         )
-    return secret
+    return None

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from gwstream.errors import ConfigError
 from gwstream.gateways.protocols import PROTOCOLS as PROTOCOL_FACTS
-from gwstream.secrets import header_safe, load_secret
+from gwstream.secrets import header_problem, load_secret
 
 Protocol = Literal[
     "openai", "cognigy.chat", "cognigy.inference", "genesys.invoke", "genesys.invocations"
@@ -179,10 +179,10 @@ class GatewaySettings(_Section):
         if not key:
             # An empty variable (a secret not mounted) would mean calls without a key.
             raise ValueError("is empty: give the key, or leave api_key out for no key")
-        try:
-            return SecretStr(header_safe(key, "api_key"))
-        except ConfigError as exc:
-            raise ValueError(str(exc).removeprefix("api_key: ")) from None
+        problem = header_problem(key)
+        if problem is not None:
+            raise ValueError(problem)
+        return SecretStr(key)
 
     @field_validator("retry_on_status", "fallback_on_status")
     @classmethod
@@ -254,7 +254,10 @@ class GatewaySettings(_Section):
             return self.api_key.get_secret_value()
         if self.api_key_file is not None:
             key = load_secret(file=self.api_key_file, what="api_key_file").get_secret_value()
-            return header_safe(key, "api_key_file")
+            problem = header_problem(key)
+            if problem is not None:
+                raise ConfigError(f"api_key_file: {problem}")
+            return key
         return None
 
     def token_url(self) -> str | None:

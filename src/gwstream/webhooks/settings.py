@@ -26,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from gwstream.gateways.auth import load_secret
 from gwstream.ports import unset_port
+from gwstream.secrets import load_secret
 
 __all__ = ["WebhookEventClass", "WebhookServiceSettings", "WebhookSettings"]
 
