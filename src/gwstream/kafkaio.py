@@ -247,6 +247,18 @@ async def partitions_of(
         await asyncio.sleep(0.05)
 
 
+def lost_topics(topic: str, have: int, missing: Sequence[int], consequence: str) -> BrokerError:
+    """The error for partitions of ``topic`` a broker no longer has (it has ``have``): it
+    lost or recreated its topics (an in-memory broker restarted, or one auto-created them
+    with its defaults)."""
+    return BrokerError(
+        f"topic {topic} has {have} partitions, none numbered {list(missing)}: the broker "
+        f"lost or recreated its topics (an in-memory broker restarted?), so {consequence}; "
+        "create the topics again (`gwstream topics apply`; on the embedded broker, restart "
+        "it first) and restart"
+    )
+
+
 async def require_partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 15.0
 ) -> list[TopicPartition]:

@@ -42,7 +42,13 @@ from aiokafka.structs import OffsetAndMetadata, RecordMetadata
 
 from gwstream.config import KafkaSettings, StateSettings
 from gwstream.errors import BrokerError
-from gwstream.kafkaio import make_consumer, require_partitions, settle, start_client
+from gwstream.kafkaio import (
+    lost_topics,
+    make_consumer,
+    require_partitions,
+    settle,
+    start_client,
+)
 from gwstream.runtime.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -242,13 +248,7 @@ class Changelog:
         have = {tp.partition for tp in await require_partitions(self._pointers, self.topic)}
         missing = [p for p in parts if p not in have]
         if missing:
-            raise BrokerError(
-                f"changelog topic {self.topic} has {len(have)} partitions, none numbered "
-                f"{missing}: the broker lost or recreated its topics (an in-memory broker "
-                "restarted?), so session state cannot be restored; create the topics again "
-                "(`gwstream topics apply`; on the embedded broker, restart it first) and "
-                "restart the processor"
-            )
+            raise lost_topics(self.topic, len(have), missing, "session state cannot be restored")
 
     async def restore(self, stores: Mapping[int, StateStore]) -> int:
         """Fill ``stores`` (partition -> empty store) from the changelog; return records read.

@@ -44,10 +44,11 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
-from gwstream.errors import BrokerError, PoisonRecord
+from gwstream.errors import PoisonRecord
 from gwstream.kafkaio import (
     close_consumer,
     fetch,
+    lost_topics,
     make_consumer,
     make_producer,
     require_partitions,
@@ -703,7 +704,10 @@ class Processor(Service, Generic[T]):
         have = partitions_of(self._input) or set()
         missing = sorted(tp.partition for tp in self._parts if tp.partition not in have)
         if missing and self._fatal is None:
-            self._halt(_lost_input(self._input, missing), "watching the broker")
+            self._halt(
+                lost_topics(self._input, len(have), missing, "its turns would never arrive"),
+                "watching the broker",
+            )
 
     async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
         """Read the offsets the previous owner finished above its commit (commit metadata)."""
@@ -716,14 +720,6 @@ class Processor(Service, Generic[T]):
         for tp, om in committed.items():
             if tp in self._parts and om.offset >= 0 and om.metadata:
                 self._parts[tp].skip = decode_done(om.offset, om.metadata)
-
-
-def _lost_input(topic: str, missing: list[int]) -> BrokerError:
-    return BrokerError(
-        f"input topic {topic} has no partitions {missing} any more: the broker lost or "
-        "recreated its topics (an in-memory broker restarted?); create them again "
-        "(`gwstream topics apply`) and restart the processor"
-    )
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
