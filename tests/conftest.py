@@ -10,7 +10,9 @@ The broker is, in order of preference:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -118,3 +120,25 @@ async def embedded_broker() -> AsyncIterator[EmbeddedBroker]:
     """A broker of the test's own, for tests that must stop it."""
     async with EmbeddedBroker() as broker:
         yield broker
+
+
+def own_broker_settings(broker: EmbeddedBroker, group_id: str) -> KafkaSettings:
+    """Client settings for a test's own broker, with timeouts short enough to see an outage."""
+    return KafkaSettings(
+        bootstrap_servers=broker.bootstrap_servers,
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_000,
+        request_timeout_ms=3_000,
+        group_id=group_id,
+    )
+
+
+@contextlib.contextmanager
+def stalled(broker: EmbeddedBroker) -> Iterator[None]:
+    """The broker stopped (SIGSTOP) for the block, continued (SIGCONT) however it ends."""
+    assert broker.pid is not None
+    os.kill(broker.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)

@@ -5,26 +5,26 @@ itself, and every turn is answered."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
-from tests.conftest import wait_for
+from tests.conftest import own_broker_settings, stalled, wait_for
 from tests.integration.helpers import distinct_turns, make_turns, settings_for, turn_records
 
 from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker, free_port
-from gwstream.config import KafkaSettings, MetricsSettings, TopicNames
+from gwstream.config import MetricsSettings, TopicNames
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
 from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 
-REQUEST_TIMEOUT_MS = 3_000
 OUTAGE_S = 8.0  # well past the producer's request timeout
 
 
@@ -39,14 +39,7 @@ async def _ready(url: str) -> int:
 async def test_the_processor_rides_out_a_stalled_broker(
     embedded_broker: EmbeddedBroker, tmp_path: object
 ) -> None:
-    assert embedded_broker.pid is not None
-    kafka = KafkaSettings(
-        bootstrap_servers=embedded_broker.bootstrap_servers,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-        group_id="outage",
-    )
+    kafka = own_broker_settings(embedded_broker, "outage")
     names = TopicNames(
         turns="o-turns",
         responses="o-responses",
@@ -74,22 +67,18 @@ async def test_the_processor_rides_out_a_stalled_broker(
         stats = RuntimeStats()
         stop = asyncio.Event()
         task = asyncio.create_task(run_processor(settings, stop, stats=stats))
-        stopped = False
         try:
             await wait_for(lambda: task.done() or stats.processed >= 60, timeout=60)
             assert not task.done()
             assert await _ready(url) == 200
 
-            os.kill(embedded_broker.pid, signal.SIGSTOP)
-            stopped = True
-            began = time.monotonic()
-            await wait_for(lambda: _is(_ready(url), 503), timeout=30)
-            processed_at_pause = stats.processed
-            await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - began)))  # the outage
-            assert not task.done(), "the processor stopped during the outage"
-            assert stats.processed - processed_at_pause <= settings.runtime.max_in_flight
-            os.kill(embedded_broker.pid, signal.SIGCONT)
-            stopped = False
+            with stalled(embedded_broker):
+                began = time.monotonic()
+                await wait_for(lambda: _is(_ready(url), 503), timeout=30)
+                processed_at_pause = stats.processed
+                await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - began)))  # outage
+                assert not task.done(), "the processor stopped during the outage"
+                assert stats.processed - processed_at_pause <= settings.runtime.max_in_flight
 
             await wait_for(lambda: task.done() or _is(_ready(url), 200), timeout=60)
             assert not task.done()
@@ -100,8 +89,6 @@ async def test_the_processor_rides_out_a_stalled_broker(
                 timeout_s=120,
             )
         finally:
-            if stopped:
-                os.kill(embedded_broker.pid, signal.SIGCONT)
             stop.set()
             await asyncio.wait_for(task, 60)  # a clean stop: re-raises a failure
     assert distinct_turns(responses) == {t.turn_id for t in turns}
@@ -113,61 +100,62 @@ async def _is(status: object, expected: int) -> bool:
     return await status == expected  # type: ignore[misc]
 
 
+@dataclass
+class _Running:
+    stats: RuntimeStats
+    stop: asyncio.Event
+    task: asyncio.Task[object]
+
+
+@contextlib.asynccontextmanager
+async def _processing(
+    broker: EmbeddedBroker, name: str, partitions: int
+) -> AsyncIterator[_Running]:
+    """A processor on ``broker``'s fresh topics, holding all their partitions; cancelled
+    after the block unless it ended."""
+    kafka = own_broker_settings(broker, name)
+    names = TopicNames.prefixed(name, partitions=partitions)
+    await topics.apply(kafka, names)
+    async with GatewaySimulator(SimulatorConfig(latency_ms=1)) as sim:
+        settings = settings_for(kafka, names, sim.url, broker_check_interval_s=0.5)
+        stats, stop = RuntimeStats(), asyncio.Event()
+        running = _Running(
+            stats, stop, asyncio.create_task(run_processor(settings, stop, stats=stats))
+        )
+        try:
+            await wait_for(
+                lambda: running.task.done() or len(running.stats.assigned) == partitions,
+                timeout=60,
+            )
+            assert not running.task.done()
+            yield running
+        finally:
+            running.task.cancel()
+            await asyncio.gather(running.task, return_exceptions=True)
+
+
 async def test_a_processor_whose_broker_restarted_empty_stops_with_an_error_saying_so(
     embedded_broker: EmbeddedBroker,
 ) -> None:
     # An in-memory broker that restarts has no topics; the members' stale metadata can
     # still hand out partitions of the old topics, which would never deliver.
-    kafka = KafkaSettings(
-        bootstrap_servers=embedded_broker.bootstrap_servers,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-        group_id="restarted",
-    )
-    names = TopicNames.prefixed("restarted", partitions=8)
-    await topics.apply(kafka, names)
-    async with GatewaySimulator(SimulatorConfig(latency_ms=1)) as sim:
-        settings = settings_for(kafka, names, sim.url, broker_check_interval_s=0.5)
-        stats = RuntimeStats()
-        task = asyncio.create_task(run_processor(settings, asyncio.Event(), stats=stats))
+    async with _processing(embedded_broker, "restarted", 8) as running:
+        await embedded_broker.stop()
+        again = EmbeddedBroker(port=embedded_broker.port)
+        await again.start()
         try:
-            await wait_for(lambda: task.done() or len(stats.assigned) == 8, timeout=60)
-            assert not task.done()
-            await embedded_broker.stop()
-            again = EmbeddedBroker(port=embedded_broker.port)
-            await again.start()
-            try:
-                with pytest.raises(Exception, match="lost or recreated its topics"):
-                    await asyncio.wait_for(task, 90)
-            finally:
-                await again.stop()
+            with pytest.raises(Exception, match="lost or recreated its topics"):
+                await asyncio.wait_for(running.task, 90)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await again.stop()
 
 
 async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(
     embedded_broker: EmbeddedBroker,
 ) -> None:
     # (The race where aiokafka's stop() lets out a cancellation is in the unit tests.)
-    kafka = KafkaSettings(
-        bootstrap_servers=embedded_broker.bootstrap_servers,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-        group_id="down",
-    )
-    names = TopicNames.prefixed("down", partitions=4)
-    await topics.apply(kafka, names)
-    async with GatewaySimulator(SimulatorConfig(latency_ms=1)) as sim:
-        settings = settings_for(kafka, names, sim.url, broker_check_interval_s=0.5)
-        stats = RuntimeStats()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
-        await wait_for(lambda: task.done() or len(stats.assigned) == 4, timeout=60)
-        assert not task.done()
+    async with _processing(embedded_broker, "down", 4) as running:
         await embedded_broker.stop()
-        await wait_for(lambda: stats.broker_outages >= 1, timeout=30)
-        stop.set()
-        await asyncio.wait_for(task, 60)  # returns: neither cancelled nor failed
+        await wait_for(lambda: running.stats.broker_outages >= 1, timeout=30)
+        running.stop.set()
+        await asyncio.wait_for(running.task, 60)  # returns: neither cancelled nor failed

@@ -16,8 +16,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import os
-import signal
 import socket
 import time
 import uuid
@@ -33,10 +31,10 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiokafka import TopicPartition
-from tests.conftest import wait_for
+from tests.conftest import own_broker_settings, stalled, wait_for
 
 from gwstream.broker import EmbeddedBroker
-from gwstream.config import KafkaSettings, TopicNames
+from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.events import (
     AuditEvent,
     BudgetNotice,
@@ -660,25 +658,35 @@ async def test_a_tenant_with_a_full_queue_has_new_events_dead_lettered(
     assert await committed(kafka, settings.group_id, sorted(ends)) == ends
 
 
+async def _acme_with_a_metrics_port(
+    kafka: KafkaSettings, names: TopicNames, receiver: Receiver
+) -> tuple[Settings, int]:
+    """Four turns of acme published for delivery, and the service's settings with a
+    metrics port (returned too)."""
+    from gwstream.broker import free_port
+    from gwstream.config import TenantSettings
+
+    receiver.script = lambda tenant, turn_id, attempt: (200, {})
+    await publish(kafka, names, [e for i in range(4) for e in turn_events("acme", i)])
+    port = free_port()
+    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
+    settings = Settings(
+        kafka=kafka,
+        topics=names,
+        webhooks=service_settings(metrics_port=port),
+        tenants={"acme": TenantSettings(webhook=hook)},
+    )
+    return settings, port
+
+
 async def test_the_service_serves_metrics_and_probes_when_given_a_port(
     kafka: KafkaSettings, topic_names: TopicNames, receiver: Receiver
 ) -> None:
     import httpx
 
-    from gwstream.broker import free_port
-    from gwstream.config import Settings, TenantSettings
     from gwstream.webhooks.service import serve
 
-    receiver.script = lambda tenant, turn_id, attempt: (200, {})
-    await publish(kafka, topic_names, [e for i in range(4) for e in turn_events("acme", i)])
-    port = free_port()
-    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
-    settings = Settings(
-        kafka=kafka,
-        topics=topic_names,
-        webhooks=service_settings(metrics_port=port),
-        tenants={"acme": TenantSettings(webhook=hook)},
-    )
+    settings, port = await _acme_with_a_metrics_port(kafka, topic_names, receiver)
     stop = asyncio.Event()
     run = asyncio.create_task(serve(settings, stop))
     base = f"http://127.0.0.1:{port}"
@@ -715,33 +723,14 @@ async def test_readiness_says_when_the_broker_stops_answering_and_recovers(
     import httpx
 
     from gwstream import topics
-    from gwstream.broker import free_port
-    from gwstream.config import Settings, TenantSettings
     from gwstream.webhooks.service import serve
 
-    assert embedded_broker.pid is not None
-    kafka = KafkaSettings(
-        bootstrap_servers=embedded_broker.bootstrap_servers,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        request_timeout_ms=3_000,
-        group_id="unused",
-    )
+    kafka = own_broker_settings(embedded_broker, "unused")
     names = TopicNames.prefixed(f"w-{uuid.uuid4().hex[:8]}", partitions=4)
     await topics.apply(kafka, names)
-    receiver.script = lambda tenant, turn_id, attempt: (200, {})
-    await publish(kafka, names, [e for i in range(4) for e in turn_events("acme", i)])
-    port = free_port()
-    hook = WebhookSettings(url=f"{receiver.url}/acme", secret=SECRETS["acme"])  # type: ignore[arg-type]
-    settings = Settings(
-        kafka=kafka,
-        topics=names,
-        webhooks=service_settings(metrics_port=port),
-        tenants={"acme": TenantSettings(webhook=hook)},
-    )
+    settings, port = await _acme_with_a_metrics_port(kafka, names, receiver)
     stop = asyncio.Event()
     run = asyncio.create_task(serve(settings, stop))
-    stopped = False
     try:
         async with httpx.AsyncClient(timeout=2) as client:
 
@@ -756,17 +745,12 @@ async def test_readiness_says_when_the_broker_stops_answering_and_recovers(
 
             await wait_for(lambda: ready(200))
             await wait_for(lambda: receiver.ids("acme") >= ids("acme", range(4)))
-            os.kill(embedded_broker.pid, signal.SIGSTOP)
-            stopped = True
-            await wait_for(lambda: ready(503), timeout=30)
-            assert not run.done(), run
-            os.kill(embedded_broker.pid, signal.SIGCONT)
-            stopped = False
+            with stalled(embedded_broker):
+                await wait_for(lambda: ready(503), timeout=30)
+                assert not run.done(), run
             await wait_for(lambda: ready(200), timeout=60)
             assert not run.done(), run
     finally:
-        if stopped:
-            os.kill(embedded_broker.pid, signal.SIGCONT)
         stop.set()
         stats = await run
     assert stats.delivered == 4

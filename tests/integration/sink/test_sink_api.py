@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from tests.conftest import wait_for
+from tests.conftest import own_broker_settings, stalled, wait_for
 from tests.unit.sink.test_views import audit, cost, notice
 from typer.testing import CliRunner
 
@@ -220,23 +220,13 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
 async def test_readyz_follows_the_broker_while_the_reports_keep_answering(
     embedded_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    import os
-    import signal
     import uuid
 
     from gwstream import topics
 
-    assert embedded_broker.pid is not None
-    kafka = KafkaSettings(
-        bootstrap_servers=embedded_broker.bootstrap_servers,
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_000,
-        request_timeout_ms=3_000,
-        group_id="unused",
-    )
+    kafka = own_broker_settings(embedded_broker, "unused")
     names = TopicNames.prefixed(f"s-{uuid.uuid4().hex[:8]}", partitions=4)
     await topics.apply(kafka, names)
-    stopped = False
     async with running_sink(kafka, names, tmp_path / "costs.duckdb") as sink:
         async with httpx.AsyncClient(base_url=sink.url, timeout=2) as client:
 
@@ -246,15 +236,10 @@ async def test_readyz_follows_the_broker_while_the_reports_keep_answering(
                 return 0
 
             await wait_for(lambda: _is(status("/readyz"), 200))
-            try:
-                os.kill(embedded_broker.pid, signal.SIGSTOP)
-                stopped = True
+            with stalled(embedded_broker):
                 await wait_for(lambda: _is(status("/readyz"), 503), timeout=30)
                 assert await status("/healthz") == 200
                 assert await status("/api/views/spend") == 200  # analysts still read
-            finally:
-                if stopped:
-                    os.kill(embedded_broker.pid, signal.SIGCONT)
             await wait_for(lambda: _is(status("/readyz"), 200), timeout=60)
 
 
