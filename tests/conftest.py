@@ -142,3 +142,30 @@ def stalled(broker: EmbeddedBroker) -> Iterator[None]:
         yield
     finally:
         os.kill(broker.pid, signal.SIGCONT)
+
+
+async def own_broker_topics(
+    broker: EmbeddedBroker, prefix: str, partitions: int
+) -> tuple[KafkaSettings, TopicNames]:
+    """Client settings for a test's own broker (:func:`own_broker_settings`) and fresh
+    topics created on it."""
+    kafka = own_broker_settings(broker, "unused")
+    names = TopicNames.prefixed(f"{prefix}-{uuid.uuid4().hex[:8]}", partitions=partitions)
+    await topics.apply(kafka, names)
+    return kafka, names
+
+
+async def fails_on_a_broker_restarted_empty(
+    broker: EmbeddedBroker, task: asyncio.Task[Any]
+) -> None:
+    """Restart ``broker`` (in memory, it comes back without topics) and wait for ``task``,
+    a service that held partitions of 8-partition topics, to fail saying so: the broker
+    re-creates topics with 4 partitions, and fetching the rest would never deliver."""
+    await broker.stop()
+    again = EmbeddedBroker(port=broker.port)
+    await again.start()
+    try:
+        with pytest.raises(Exception, match="lost or recreated its topics"):
+            await asyncio.wait_for(task, 90)
+    finally:
+        await again.stop()

@@ -259,6 +259,20 @@ def lost_topics(topic: str, have: int, missing: Sequence[int], consequence: str)
     )
 
 
+async def check_held(client: Any, held: Iterable[TopicPartition], consequence: str) -> None:
+    """Raise :func:`lost_topics` when fresh metadata from ``client`` (an aiokafka client)
+    lacks a partition in ``held``: its broker lost or recreated the topics, and a group
+    member's stale metadata can keep handing out partitions that never deliver."""
+    metadata = await client.fetch_all_metadata()
+    wanted: dict[str, set[int]] = {}
+    for tp in held:
+        wanted.setdefault(tp.topic, set()).add(tp.partition)
+    for topic, partitions in sorted(wanted.items()):
+        have = metadata.partitions_for_topic(topic) or set()
+        if missing := sorted(partitions - have):
+            raise lost_topics(topic, len(have), missing, consequence)
+
+
 async def require_partitions(
     consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 15.0
 ) -> list[TopicPartition]:

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from tests.conftest import own_broker_settings, stalled, wait_for
+from tests.conftest import (
+    fails_on_a_broker_restarted_empty,
+    own_broker_settings,
+    stalled,
+    wait_for,
+)
 from tests.integration.helpers import distinct_turns, make_turns, settings_for, turn_records
 
 from gwstream import topics
@@ -140,14 +145,7 @@ async def test_a_processor_whose_broker_restarted_empty_stops_with_an_error_sayi
     # An in-memory broker that restarts has no topics; the members' stale metadata can
     # still hand out partitions of the old topics, which would never deliver.
     async with _processing(embedded_broker, "restarted", 8) as running:
-        await embedded_broker.stop()
-        again = EmbeddedBroker(port=embedded_broker.port)
-        await again.start()
-        try:
-            with pytest.raises(Exception, match="lost or recreated its topics"):
-                await asyncio.wait_for(running.task, 90)
-        finally:
-            await again.stop()
+        await fails_on_a_broker_restarted_empty(embedded_broker, running.task)
 
 
 async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(

@@ -31,7 +31,12 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiokafka import TopicPartition
-from tests.conftest import own_broker_settings, stalled, wait_for
+from tests.conftest import (
+    fails_on_a_broker_restarted_empty,
+    own_broker_topics,
+    stalled,
+    wait_for,
+)
 
 from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, Settings, TopicNames
@@ -722,12 +727,9 @@ async def test_readiness_says_when_the_broker_stops_answering_and_recovers(
 ) -> None:
     import httpx
 
-    from gwstream import topics
     from gwstream.webhooks.service import serve
 
-    kafka = own_broker_settings(embedded_broker, "unused")
-    names = TopicNames.prefixed(f"w-{uuid.uuid4().hex[:8]}", partitions=4)
-    await topics.apply(kafka, names)
+    kafka, names = await own_broker_topics(embedded_broker, "w", partitions=4)
     settings, port = await _acme_with_a_metrics_port(kafka, names, receiver)
     stop = asyncio.Event()
     run = asyncio.create_task(serve(settings, stop))
@@ -754,6 +756,24 @@ async def test_readiness_says_when_the_broker_stops_answering_and_recovers(
         stop.set()
         stats = await run
     assert stats.delivered == 4
+
+
+async def test_a_service_whose_broker_restarted_empty_stops_with_an_error_saying_so(
+    embedded_broker: EmbeddedBroker, receiver: Receiver
+) -> None:
+    from gwstream.webhooks.service import serve
+
+    kafka, names = await own_broker_topics(embedded_broker, "w", partitions=8)
+    settings, _ = await _acme_with_a_metrics_port(kafka, names, receiver)
+    run = asyncio.create_task(serve(settings, asyncio.Event()))
+    try:
+        await wait_for(lambda: run.done() or receiver.ids("acme") >= ids("acme", range(4)))
+        assert not run.done(), run
+        # Fetching partitions that no longer exist would deliver nothing, ready all along.
+        await fails_on_a_broker_restarted_empty(embedded_broker, run)
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
 
 
 async def test_a_taken_metrics_port_stops_the_service_before_it_joins_the_group(

@@ -44,11 +44,11 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
-from gwstream.errors import PoisonRecord
+from gwstream.errors import BrokerError, PoisonRecord
 from gwstream.kafkaio import (
+    check_held,
     close_consumer,
     fetch,
-    lost_topics,
     make_consumer,
     make_producer,
     require_partitions,
@@ -190,7 +190,10 @@ class Processor(Service, Generic[T]):
         self._workers.append(limiter)
 
         async def probe() -> None:
-            self._check_input((await producer.client.fetch_all_metadata()).partitions_for_topic)
+            try:
+                await check_held(producer.client, list(self._parts), "its turns would never arrive")
+            except BrokerError as exc:
+                self._halt(exc, "watching the broker")
 
         watch = asyncio.create_task(self._broker.run(probe), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
@@ -694,20 +697,6 @@ class Processor(Service, Generic[T]):
                 p.restoring = False
                 self.stats.restored_keys += len(p.store or ())
             self._consumer.resume(*[p.tp for p in parts if not p.paused and not p.revoked])
-
-    def _check_input(self, partitions_of: Callable[[str], set[int] | None]) -> None:
-        """Stop when the broker's metadata lacks partitions this processor holds: it lost its
-        topics (an in-memory broker restarted), and the members' stale metadata can hand out
-        partitions of a topic it no longer has, which never deliver. Checked with every
-        broker check, not in the rebalance callback (a metadata request there let the
-        group's fetches stall)."""
-        have = partitions_of(self._input) or set()
-        missing = sorted(tp.partition for tp in self._parts if tp.partition not in have)
-        if missing and self._fatal is None:
-            self._halt(
-                lost_topics(self._input, len(have), missing, "its turns would never arrive"),
-                "watching the broker",
-            )
 
     async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
         """Read the offsets the previous owner finished above its commit (commit metadata)."""

@@ -33,6 +33,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.kafkaio import (
+    check_held,
     close_consumer,
     fetch,
     make_consumer,
@@ -252,9 +253,11 @@ class CostSink(Service):
         self._join(consumer)
         interval = self._settings.stats_interval_s
         next_report = time.monotonic() + interval
-        watch = asyncio.create_task(self._broker.run(consumer.topics), name="sink-broker-watch")
+        watch = asyncio.create_task(
+            self._broker.run(lambda: self._probe(consumer)), name="sink-broker-watch"
+        )
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not watch.done():
                 fetched = await fetch(
                     consumer,
                     stop,
@@ -271,8 +274,14 @@ class CostSink(Service):
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
             await self._finish_pending()
+        if not watch.cancelled() and (lost := watch.exception()) is not None:
+            raise lost
         self._log_progress("cost sink stopping")
         return self._stats
+
+    async def _probe(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker check: a metadata request, which also finds partitions it lost."""
+        await check_held(consumer._client, consumer.assignment(), "its events would never arrive")
 
     def _log_progress(self, prefix: str) -> None:
         s = self._stats

@@ -60,6 +60,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from gwstream.config import KafkaSettings, Settings, TopicNames
 from gwstream.errors import BrokerError, ConfigError
 from gwstream.kafkaio import (
+    check_held,
     close_consumer,
     fetch,
     make_consumer,
@@ -295,7 +296,9 @@ class WebhookService(Service):
         if consumer is None or dispatcher is None or intake is None:
             raise RuntimeError("WebhookService.run() needs a started service (use 'async with')")
         ticker = asyncio.create_task(self._tick(stop), name="webhooks-commit")
-        watch = asyncio.create_task(self._broker.run(consumer.topics), name="webhooks-broker-watch")
+        watch = asyncio.create_task(
+            self._broker.run(lambda: self._probe(consumer)), name="webhooks-broker-watch"
+        )
         try:
             while not stop.is_set() and self._fatal is None:
                 self._backpressure(consumer, intake)
@@ -318,6 +321,15 @@ class WebhookService(Service):
         if self._fatal is not None:
             raise self._fatal
         return self.stats
+
+    async def _probe(self, consumer: AIOKafkaConsumer) -> None:
+        """The broker check: a metadata request, which also finds partitions it lost."""
+        try:
+            await check_held(consumer._client, list(self._parts), "its events would never arrive")
+        except BrokerError as exc:
+            if self._fatal is None:
+                log.error("watching the broker, stopping: %s", exc)
+                self._fatal = exc
 
     # -- sending and finishing ---------------------------------------------------------
 

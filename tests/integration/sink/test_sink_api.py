@@ -14,7 +14,12 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from tests.conftest import own_broker_settings, stalled, wait_for
+from tests.conftest import (
+    fails_on_a_broker_restarted_empty,
+    own_broker_topics,
+    stalled,
+    wait_for,
+)
 from tests.unit.sink.test_views import audit, cost, notice
 from typer.testing import CliRunner
 
@@ -220,13 +225,7 @@ async def test_the_api_serves_every_view_with_filters_while_the_sink_consumes(
 async def test_readyz_follows_the_broker_while_the_reports_keep_answering(
     embedded_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    import uuid
-
-    from gwstream import topics
-
-    kafka = own_broker_settings(embedded_broker, "unused")
-    names = TopicNames.prefixed(f"s-{uuid.uuid4().hex[:8]}", partitions=4)
-    await topics.apply(kafka, names)
+    kafka, names = await own_broker_topics(embedded_broker, "s", partitions=4)
     async with running_sink(kafka, names, tmp_path / "costs.duckdb") as sink:
         async with httpx.AsyncClient(base_url=sink.url, timeout=2) as client:
 
@@ -245,3 +244,25 @@ async def test_readyz_follows_the_broker_while_the_reports_keep_answering(
 
 async def _is(status: Any, expected: int) -> bool:
     return bool(await status == expected)
+
+
+async def test_a_sink_whose_broker_restarted_empty_stops_with_an_error_saying_so(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    kafka, names = await own_broker_topics(embedded_broker, "s", partitions=8)
+    settings = SinkSettings(
+        database=tmp_path / "costs.duckdb", batch_timeout_ms=50, group_id=f"sink-{names.costs}"
+    )
+    stats: list[SinkStats] = []
+    sink = asyncio.create_task(
+        run_sink(kafka, names, settings, asyncio.Event(), on_batch=lambda _r, s: stats.append(s))
+    )
+    try:
+        await publish(kafka, names.costs, events()[0])
+        await wait_for(lambda: sink.done() or (bool(stats) and stats[-1].rows_inserted == 4))
+        assert not sink.done(), sink
+        # Fetching partitions that no longer exist would store nothing, quietly.
+        await fails_on_a_broker_restarted_empty(embedded_broker, sink)
+    finally:
+        sink.cancel()
+        await asyncio.gather(sink, return_exceptions=True)
