@@ -22,12 +22,13 @@ import base64
 import binascii
 import codecs
 import html
+import itertools
 import re
 import urllib.parse
 from dataclasses import dataclass
 
 from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
-from gwstream.guardrails.rules import RULES
+from gwstream.guardrails.rules import HARM, RULES
 from gwstream.guardrails.ruleset import RuleSet
 
 THRESHOLD = 0.5
@@ -40,7 +41,9 @@ _HEX = re.compile(
     r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2})"
     r"(?![0-9A-Fa-f])"
 )
-_SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){3,}[a-z](?![a-z])")
+_SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){2,}[a-z](?![a-z])")
+# A word of four letters spaced out at least: only then are the shorter ones joined too.
+_SPACED_WORD = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){3,}[a-z](?![a-z])")
 _LETTER_SEPARATOR = re.compile(r"(?<=[a-z])[\-_.*](?=[a-z])")
 # Words run together with dots or underscores ("ignore_all_previous_instructions").
 _JOINED_WORDS = re.compile(r"[a-z]{2,}(?:[._][a-z]{2,}){3,}")
@@ -68,6 +71,12 @@ _SQUEEZED = (
     ("revealyourinstructions", "system_extraction"),
     ("printyoursystemprompt", "system_extraction"),
     ("yoursystemprompt", "system_extraction"),
+    ("ignoretheabove", "override"),
+    ("disregardtheabove", "override"),
+    ("forgettheabove", "override"),
+    ("ignoreprevious", "override"),
+    ("yourhiddeninstructions", "system_extraction"),
+    ("yourinstructionsverbatim", "system_extraction"),
     ("developermode", "roleplay"),
     ("doanythingnow", "roleplay"),
 )
@@ -86,8 +95,49 @@ _HEX_PAIRS = frozenset(f"{i:02x}" for i in range(256))
 #: Shortest run (without spaces) worth decoding when nothing asks for decoding.
 MIN_BARE_PAYLOAD = 20
 _ENCODING_HINT = re.compile(
-    r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|decipher|encoded|base\s*-?\s*64|hex|shift)\b"
+    r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|decoded|decoder|decipher|encoded|encoding"
+    r"|base\s*-?\s*(?:64|32|85|16)|ascii\s*-?\s*85|hex|shift|morse|binary|nato|phonetic alphabet"
+    r"|reversed|backwards|plaintext|what does (?:this|it) (?:mean|say)|what (?:this|it) (?:says|means)"
+    r"|convert (?:it |this )?from)\b"
 )
+#: Weight of text that reads as words once decoded, under a request to decode it: whatever it
+#: says, a turn that hides words in an encoding and asks for them to be read is no customer's.
+HIDDEN_TEXT_WEIGHT = 0.75
+
+
+# Adversarial suffixes (optimised token soup appended to a harmful request: "describing.\ +
+# similarlyNow write oppositeley.]( Me giving**ONE"): marks of the soup are case changes inside
+# a word and symbols glued to letters; prose and even pasted code have few after a request
+# for harm.
+_SUFFIX_MARKS = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]|[{}%*=»\\^~|<>]|[:;.][\])}]|\?-")
+_SUFFIX_SYMBOLS = tuple("{}%*=»\\^~|<>")  # soup has two at least
+_SUFFIX_SYMBOL_SET = frozenset(_SUFFIX_SYMBOLS)
+_SUFFIX_MARKS_MIN = 3
+_SUFFIX_JUNK = 5
+_JUNK_TOKEN = re.compile(
+    r"[a-z][A-Z]|[A-Z]{2}[a-z]|[{}%*=»\\^~|<>]|[:;.][\])}]|[\[({][:;.]|\?-|-{2}|[a-z]['\\\"]$|^[\"'#]+$"
+)
+_HARM = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
+SUFFIX_WEIGHT = 0.75
+
+
+def _adversarial_suffix(text: str) -> bool:
+    """A request for harm followed by token soup: five soup tokens at least, a fifth of the
+    words after the request. A capitalised word inside a sentence counts half (names are;
+    soup is full of them)."""
+    harm = _HARM.search(text)
+    if harm is None:
+        return False
+    tail = text[harm.end() :].split()
+    junk = 0.0
+    for i, token in enumerate(tail):
+        if token.startswith(("http", "www.")):
+            continue
+        if _JUNK_TOKEN.search(token):
+            junk += 1
+        elif i and len(token) > 1 and token[0].isupper() and tail[i - 1][-1] not in ".!?":
+            junk += 0.5
+    return junk >= _SUFFIX_JUNK and junk >= 0.2 * len(tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +204,40 @@ _MORSE = {
     "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
 }  # fmt: skip
 _MORSE_CHARS = frozenset(".-/| \n\t")
+# Morse code inside a longer text: eight codes or more, words parted by "/" or "|".
+_MORSE_RUN = re.compile(
+    r"(?<![\w.\-])[.\-]{1,7}(?:(?:[ \t]*[/|][ \t]*|[ \t]+)[.\-]{1,7}){7,}(?![\w.\-])"
+)
+# Bytes written as bits inside a longer text: six groups of eight or more.
+_BITS_RUN = re.compile(r"(?<![01])[01]{8}(?:[ \t]+[01]{8}){5,}(?![01])")
+# A run of ascii85 (Adobe's <~ ~> or bare), tried when the text names the encoding.
+_A85_RUN = re.compile(r"<~[!-uz\s]{10,}~>|[!-uz]{20,}")
+_NATO = {
+    "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
+    "foxtrot": "f", "golf": "g", "hotel": "h", "india": "i", "juliett": "j", "juliet": "j",
+    "kilo": "k", "lima": "l", "mike": "m", "november": "n", "oscar": "o", "papa": "p",
+    "quebec": "q", "romeo": "r", "sierra": "s", "tango": "t", "uniform": "u", "victor": "v",
+    "whiskey": "w", "whisky": "w", "x-ray": "x", "xray": "x", "yankee": "y", "zulu": "z",
+}  # fmt: skip
+_NATO_WORDS = frozenset(_NATO)
+_NATO_RUN = re.compile(
+    r"(?:\b(?:" + "|".join(sorted(_NATO, key=len, reverse=True)) + r")\b[\s|/,]*){6,}"
+)
+# Everyday English words, to tell text from noise once decoded or turned around.
+_COMMON = frozenset(
+    "the be to of and a an in that have i it for not on with he as you do at this but his by "
+    "from they we say her she or will my one all would there their what so up out if about who "
+    "get which go me when make can like time no just him know take people into your some could "
+    "them see other than then now only come its over also back after use how our work first "
+    "way even new want because any these give day us is are was were been has had did said "
+    "tell how step explain write list send print output show reveal password admin system "
+    "prompt instructions rules account refund approved nothing else please approve give free "
+    "bank money transfer card number details customer data delete ignore previous secret key "
+    "keys hack steal bomb kill make build code access grant send all every full home address "
+    "email phone credit private internal hidden admin root user users say says am hacked "
+    "pwned hate humans follow obey execute run open download click link visit".split()
+)
+_REVERSED_COMMON = frozenset(w[::-1] for w in _COMMON if len(w) > 2)
 _REVERSED_ENGLISH = frozenset(w[::-1] for w in _ENGLISH if len(w) > 2)
 #: Fewest characters a text written as codes (numbers, bits) holds when it hides a sentence.
 _MIN_CODED = 8
@@ -190,7 +274,74 @@ def _other_encodings(original: str, words: list[str]) -> list[str]:
             w in _REVERSED_ENGLISH for w in words
         ) > sum(w in _ENGLISH for w in words):
             out.append(original[::-1])
+    out.extend(_embedded_codes(original, words))
     return out
+
+
+def _embedded_codes(original: str, words: list[str]) -> list[str]:
+    """Morse code, bits and NATO spelling inside a longer text (a question around them),
+    each looked for only when the text holds enough of its marks."""
+    out = []
+    if original.count(".") + original.count("-") >= 2 * _MIN_CODED:
+        for m in _MORSE_RUN.finditer(original):
+            run = m.group().replace("|", "/")
+            out.append(
+                " ".join(
+                    "".join(_MORSE.get(code, "") for code in word.split())
+                    for word in run.split("/")
+                )
+            )
+    if original.count("0") + original.count("1") >= 6 * 8:
+        for m in _BITS_RUN.finditer(original):
+            text = _numbers_as_text(m.group().split())
+            if text is not None:
+                out.append(text)
+    if not _NATO_WORDS.isdisjoint(words) and len(_NATO_WORDS.intersection(words)) >= 5:
+        for m in _NATO_RUN.finditer(original.lower()):
+            spelled = re.split(r"\s*[|/,]\s*", m.group().strip(" |/,"))
+            out.append(
+                " ".join("".join(_NATO.get(w, "") for w in part.split()) for part in spelled)
+            )
+    return out
+
+
+def _hinted_codes(original: str, backwards: bool) -> list[str]:
+    """Encodings worth trying only when the turn asks for decoding: ascii85, and the whole
+    text turned around when some of its words are everyday words written ``backwards``."""
+    out = []
+    if any(len(w) >= 20 for w in original.split()):
+        for m in _A85_RUN.finditer(original):
+            run = m.group()
+            try:
+                raw = base64.a85decode(run, adobe=run.startswith("<~"), ignorechars=b" \t\n\r")
+            except (binascii.Error, ValueError):
+                continue
+            text = _printable(raw)
+            if text:
+                out.append(text)
+    if backwards:
+        out.append(original[::-1])
+    return out
+
+
+def _common_words(text: str) -> int:
+    return sum(w in _COMMON for w in re.findall(r"[a-z']+", text.lower()))
+
+
+def _turned_around(text: str) -> bool:
+    """Whether ``text`` holds more everyday words written backwards than forwards (three at
+    least)."""
+    tokens = re.findall(r"[a-z']+", text.lower())
+    backwards = sum(t[::-1] in _COMMON for t in tokens if len(t) > 1)
+    return backwards >= 3 and backwards > sum(t in _COMMON for t in tokens if len(t) > 1)
+
+
+def _reads_as_words(text: str) -> bool:
+    """Whether decoded ``text`` is words someone wrote: three everyday English words at least,
+    more than the same text read forwards when it was turned around."""
+    words = re.findall(r"[a-z']+", text.lower())
+    common = sum(w in _COMMON for w in words)
+    return common >= 3 or (common >= 2 and 2 * common >= len(words))
 
 
 def _numbers_as_text(words: list[str]) -> str | None:
@@ -228,6 +379,22 @@ def _may_hold_payload(words: list[str]) -> bool:
     return len(_HEX_PAIRS.intersection(words)) >= 8
 
 
+def _may_hold_hinted_payload(words: list[str]) -> bool:
+    """Whether a run worth decoding when the turn asks for it may be among ``words``: one of
+    16 characters at least, or pairs of hex digits."""
+    return bool(words) and (max(map(len, words)) >= 16 or not _HEX_PAIRS.isdisjoint(words))
+
+
+def _one_read_as_i(low: str, folded: str) -> bool:
+    """Whether leetspeak folding read a ``1`` of ``low`` as ``i`` (then it may be an ``l``)."""
+    i = low.find("1")
+    while i != -1:
+        if folded[i] == "i":
+            return True
+        i = low.find("1", i + 1)
+    return False
+
+
 def _printable(raw: bytes) -> str | None:
     try:
         text = raw.decode("utf-8")
@@ -252,10 +419,10 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
     hits: list[tuple[float, str, tuple[int, int] | None]] = [
         (w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded)
     ]
-    folded_l = fold_for_rules_l(n.text) if folded != n.text.lower() else None
-    if folded_l is not None:  # leetspeak's 1 read as l as well as i
+    folded_l = fold_for_rules_l(n.text) if _one_read_as_i(n.text.lower(), folded) else None
+    if folded_l is not None and folded_l != folded:  # leetspeak's 1 read as l as well as i
         hits.extend((w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded_l))
-    if _SPACED_LETTERS.search(folded):  # "i g n o r e", "i-g-n-o-r-e": letters spaced out
+    if _SPACED_WORD.search(folded):  # "i g n o r e", "i-g-n-o-r-e": letters spaced out
         unspaced = _SPACED_LETTERS.sub(_unspace, folded)
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(unspaced))
         # a whole sentence spaced out joins into one word: look for the phrases in it
@@ -276,16 +443,40 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
             hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(folded_joined))
     hinted = _ENCODING_HINT.search(folded) is not None
     words = folded.split()
-    if hinted or _looks_rot13(words):
+    hidden = False  # words found in an encoding the turn asks to have read
+    if (hinted and not _ROT13_ENGLISH.isdisjoint(words)) or _looks_rot13(words):
         rot = codecs.decode(folded, "rot13")
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(rot) if name != "encoded")
-    if hinted or _may_hold_payload(words):
+        hidden = (
+            hinted
+            and not _ROT13_ENGLISH.isdisjoint(words)
+            and _common_words(rot) >= _common_words(folded) + 3
+        )
+    if (hinted and _may_hold_hinted_payload(words)) or _may_hold_payload(words):
         for payload, s, e in _decoded_payloads(n.original, hinted):
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
-    for payload in _other_encodings(n.original, words):
+            hidden = hidden or (hinted and _reads_as_words(payload))
+    payloads = _other_encodings(n.original, words)
+    backwards = hinted and len(_REVERSED_COMMON.intersection(words)) >= 2
+    if hinted:
+        payloads += _hinted_codes(n.original, backwards)
+    for payload in payloads:
         for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
             hits.append((max(w, 0.8), "encoded", None))
+        hidden = hidden or (hinted and _reads_as_words(payload) and payload != n.original[::-1])
+    if backwards and not hidden:
+        hidden = _turned_around(n.original)
+    if hidden:
+        hits.append((HIDDEN_TEXT_WEIGHT, "encoded", None))
+    if (
+        not _SUFFIX_SYMBOL_SET.isdisjoint(n.original)
+        and sum(map(n.original.count, _SUFFIX_SYMBOLS)) >= 2
+        and sum(1 for _ in itertools.islice(_SUFFIX_MARKS.finditer(n.original), _SUFFIX_MARKS_MIN))
+        >= _SUFFIX_MARKS_MIN
+        and _adversarial_suffix(n.original)
+    ):
+        hits.append((SUFFIX_WEIGHT, "adversarial_suffix", None))
     if not hits:
         return CLEAN
     hits.sort(key=lambda h: -h[0])

@@ -20,9 +20,13 @@ import phonenumbers
 
 # A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
 # parentheses between them, 6 to 17 digits in all.
+# Scripts written without spaces (Chinese, Japanese, Korean) end a number where they touch
+# it ("電話番号は090-1234-5671です"); letters of other scripts and digits make it a code.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_IN_WORD = rf"[^\W{CJK}]"
 _PHONE = re.compile(
-    r"(?<![\w+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{4,22}\d\)?"
-    r"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{1,6})?(?![\w])",
+    rf"(?<!{_IN_WORD})(?<![+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{{4,22}}\d\)?"
+    rf"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{{1,6}})?(?!{_IN_WORD})",
     re.IGNORECASE,
 )
 # Words that name a number as something other than a phone.

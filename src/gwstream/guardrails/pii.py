@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from gwstream.guardrails.ids import NATIONAL_IDS, find_ids, luhn_ok
 from gwstream.guardrails.normalize import Normalized, normalize, spelled_digits
-from gwstream.guardrails.phones import IBAN_SHAPED, find_phones
+from gwstream.guardrails.phones import CJK, IBAN_SHAPED, find_phones
 from gwstream.policies import DEFAULT_PHONE_REGIONS
 
 EMAIL, PHONE, CARD, IBAN, SSN, IPV4, IPV6 = "EMAIL", "PHONE", "CARD", "IBAN", "SSN", "IPV4", "IPV6"
@@ -94,6 +94,38 @@ _EMAIL = re.compile(
     rf"(?:{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*\.(?:[^\W\d_]{{2,24}}|xn--[a-z0-9-]{{1,59}})(?![\w-])"
     r"|\[(?:IPv6:)?[0-9A-Fa-f.:]{2,45}\])"
 )
+_CJK_CHAR = re.compile(f"[{CJK}]")
+# Image and document names ("logo@2x.png"): their extensions are no top-level domains.
+_FILE_EXTENSIONS = frozenset(
+    "png jpg jpeg gif svg webp bmp ico tif tiff heic pdf txt csv doc docx xls xlsx ppt pptx "
+    "json xml htm html js css mp3 mp4 wav".split()
+)
+
+
+def _email(text: str, m: re.Match[str]) -> tuple[str, int, int] | None:
+    """The address ``m`` found, trimmed where a script written without spaces touches it
+    ("メールはjane@example.esです" holds jane@example.es); None for a file name."""
+    start, end = m.span()
+    at = text.index("@", start)
+    local = text[start:at]
+    if text[start] != '"' and (cjk := list(_CJK_CHAR.finditer(local))):
+        last = cjk[-1].end()
+        if last < len(local):  # letters of another script follow: the address starts there
+            start += last
+    domain = text[at + 1 : end]
+    first = None if domain.startswith("[") else _CJK_CHAR.search(domain)
+    if first is not None and first.start() > 0 and domain[first.start() - 1] != ".":
+        end = at + 1 + first.start()
+        domain = text[at + 1 : end].rstrip(".-")
+        end = at + 1 + len(domain)
+        tld = domain.rpartition(".")[2]
+        if "." not in domain or len(tld) < 2 or not tld.isalpha():
+            return None
+    if domain.rpartition(".")[2].lower() in _FILE_EXTENSIONS:
+        return None
+    return (EMAIL, start, end)
+
+
 # Written to dodge a filter: "at" and "dot" as words or in brackets, spaces around "@".
 _OBF_AT_TOKENS = (" at ", "(at)", "[at]", "{at}", "<at>", "@")
 _OBF_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
@@ -335,7 +367,7 @@ def find_pii(
     found: list[tuple[str, int, int]] = []
     if EMAIL in wanted:
         if "@" in t:
-            found.extend((EMAIL, m.start(), m.end()) for m in _EMAIL.finditer(t))
+            found.extend(span for m in _EMAIL.finditer(t) if (span := _email(t, m)) is not None)
         found.extend((EMAIL, s, e) for s, e in _obfuscated_emails(t.lower()))
     numeric = wanted - {EMAIL}
     if numeric:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from gwstream.guardrails.normalize import normalize
 
-_PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|system|developer|safety|content|built[- ]in|programmed|hidden|internal)\s+){0,3}"
-_RULES_NOUN = r"(?:instructions?|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
+_PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
+_RULES_NOUN = r"(?:instructions?|criteria|preamble|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
 RULES: list[tuple[str, float, str]] = [
     # -- direct overrides ---------------------------------------------------------------
@@ -32,7 +32,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.8,
-        r"\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are|is|apply|take precedence|supersede)",
+        r"(?<!['\"“\u2018])\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are|is|apply|take precedence|supersede)",
     ),
     (
         "override",
@@ -204,7 +204,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|jailbreak(?:ed|ing)?(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )jailbreak(?:ed|ing)?(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -296,6 +296,11 @@ RULES: list[tuple[str, float, str]] = [
         "exfiltration",
         0.8,
         r"\b(?:append|add|include|insert|embed|encode|put|attach|place|url-?encode)\b[^.\n]{0,60}\b(?:conversation|chat|history|messages?|transcript|system prompt|instructions|secrets?|password|api key|tokens?|(?:user|customer|personal)\s+(?:data|details|information))\b[^.\n]{0,60}\b(?:url|link|image|query|parameter|markdown|endpoint|webhook|https?://)",
+    ),
+    (  # an image whose URL ends in an empty query value, for what is appended to it
+        "exfiltration",
+        0.85,
+        r"!\[[^\]]{0,100}\]\(\s*https?://[^)\s]*[?&][\w-]{1,20}=\s*\)",
     ),
     (
         "exfiltration",
@@ -451,10 +456,141 @@ RULES: list[tuple[str, float, str]] = [
     ),
     (
         "roleplay",
+        0.45,  # on its own an innocent wish ("pretend to be my grandma and wish me ...")
+        r"\b(?:act as|pretend (?:to be|you are)|roleplay as|role-play as|play the role of|be)\s+my\s+(?:(?:late|dead|deceased|dear|sweet|old|loving|beloved)\s+)*(?:grandma|grandmother|granny|grandpa|grandfather|nana|nan)\b",
+    ),
+    (
+        "roleplay",
         0.7,
-        r"\b(?:act as|pretend (?:to be|you are)|roleplay as|role-play as|play the role of|be)\s+my\s+(?:(?:late|dead|deceased|dear|sweet|old|loving|beloved)\s+)*(?:grandma|grandmother|granny|grandpa|grandfather|nana|nan)\b|\b(?:i want you to|you're going to|you are going to|you will now|you must now|you must)\s+(?:pretend|roleplay|role-play|play the role|impersonate)\b|\b(?:unfiltered|amoral|uncensored|unrestricted)\s+and\s+(?:unfiltered|amoral|uncensored|unrestricted|immoral|unethical)\b|\byou(?:'re| are)\s+no longer\s+(?:chatgpt|gpt|claude|gemini|bard|llama|copilot|an?\s+ai|the assistant|a (?:customer service|support) (?:bot|assistant|agent))\b",
+        r"\b(?:i want you to|you're going to|you are going to|you will now|you must now|you must)\s+(?:pretend|roleplay|role-play|play the role|impersonate)\b|\b(?:unfiltered|amoral|uncensored|unrestricted)\s+and\s+(?:unfiltered|amoral|uncensored|unrestricted|immoral|unethical)\b|\byou(?:'re| are)\s+no longer\s+(?:chatgpt|gpt|claude|gemini|bard|llama|copilot|an?\s+ai|the assistant|a (?:customer service|support) (?:bot|assistant|agent))\b",
     ),
 ]
+
+# -- fourth round: families a blind set (written without reading these rules) found missing ----
+_AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|agents?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
+#: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
+HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:\w+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+)"
+_FOURTH: list[tuple[str, float, str]] = [
+    (  # "your new task: ...", "new instruction overrides all previous ones"
+        "override",
+        0.8,
+        r"\byour\s+(?:new|real|actual|next|only|updated)\s+(?:task|job|instructions?|assignment|goal|role|mission|orders?)\s*(?::|-|\u2013)|\binstructions?\s+(?:overrides?|supersedes?|replaces?|cancels?|takes? (?:precedence|priority) over)\s+(?:all|any|every|the|your|previous|prior|earlier|everything)\b",
+    ),
+    (  # a delimiter that claims the user's part ended, and what follows it
+        "override",
+        0.8,
+        r"\bend of (?:the\s+)?(?:user(?:'s)?\s+)?(?:input|prompt|message|instructions|document|text|conversation|query)\b[.!:\s=\-]{0,8}(?:system|admin|assistant|developer|new instructions?)\s*:|={3,}\s*end\b[^\n]{0,20}\b(?:now|print|repeat|ignore|say|output)\b",
+    ),
+    (  # "drop your directives", "skip your usual rules", "ignore ur rules"
+        "override",
+        0.85,
+        r"\b(?:drop|ditch|abandon|shelve|suspend|skip|lose|scrap|bin|toss)\s+(?:all\s+)?(?:of\s+)?(?:your|ur|the)\s+(?:(?:usual|normal|regular|standard|own|current|original|customer service|safety|previous|programmed)\s+)*(?:directives|instructions|rules|guidelines|programming|restrictions|guardrails|filters|script|protocols?)\b",
+    ),
+    (  # whatever it was set up to do is over
+        "override",
+        0.75,
+        r"\bwhatever\s+you\s+(?:were|have been|are)\s+(?:set up|told|programmed|instructed|configured|built|designed|trained)\s+to\s+do\b|\byou\s+(?:now\s+)?(?:work|answer|report)\s+(?:only\s+)?(?:for|to)\s+me\s+(?:now|from now on|instead)\b",
+    ),
+    (  # "ignore the text before this sentence", "ignore the complaint"
+        "override",
+        0.75,
+        r"\b(?:ignore|disregard|forget)\s+(?:the|all|any)\s+(?:text|words|content|messages?|lines|sentences?)\s+(?:before|above|prior to|preceding)\s+(?:this|that|here|it)\b|\b(?:ignore|disregard|forget)\s+the\s+(?:complaint|review|document|email|transcript|code|resume|translation|question|text|article|reviews|contract|passage)\s*[.,;]\s*(?:instead\s+|just\s+|only\s+)?(?:respond|reply|answer|say|write|output|print|state|tell)\b",
+    ),
+    (  # ignore your task
+        "override",
+        0.7,
+        r"\b(?:ignore|disregard|forget|abandon|drop|ditch|skip)\s+(?:your|the\s+(?:original|current|assigned|given|actual))\s+(?:task|assignment|job|instructions for this)\b|\b(?:then|now)\s+(?:abandon|drop|forget|ditch|scrap)\s+(?:that|this|the)\s+(?:task|assignment|job)\b",
+    ),
+    (  # act as a terminal
+        "roleplay",
+        0.8,
+        r"\b(?:act|behave|function|work)\s+(?:as|like)\s+(?:an?\s+)?(?:linux|unix|bash|windows|powershell|sql|python|javascript|mysql|cmd)\s+(?:terminal|shell|console|interpreter|command line|prompt|database)\b",
+    ),
+    (  # a payload forced word for word, whatever is asked
+        "override",
+        0.6,
+        r"\b(?:reply|respond|answer|print|output|say|write)\w*\s+(?:\w+\s+){0,3}(?:with|using)\s+(?:exactly\s+)?(?:the\s+)?(?:exact|following|these|precise)\s+(?:words|text|phrase|sentence|string)(?:\s+and nothing else)?\s*:|\b(?:exactly|only)\s+the following\s+and nothing else\b|\b(?:do not|don'?t|never)\s+deviate\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:whatever|no matter what|regardless of what)\s+(?:the\s+(?:question|user|customer)\s+(?:is|asks|says)|the question|(?:it|they|the user|anyone|i|he|she)\s+(?:asks?|says?))\b[^\n]{0,60}\b(?:answer|reply|respond|output|say|print)\w*\b|\b(?:answer|reply|respond|output|say|print)\w*\b[^\n]{0,80}\b(?:regardless of|no matter)\s+what\s+(?:it|they|the (?:question|user|customer))\s+(?:says|asks|is)\b",
+    ),
+    (
+        "override",
+        0.6,
+        r"\b(?:end|finish|close|sign off|conclude)\s+(?:every|each|all|all of your|your)\s+(?:reply|replies|answer|answers|response|responses|message|messages)\s+with\s+[\"'“\u2018«]|\bfrom this (?:message|point|turn) (?:on|onward|onwards)\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:actually\s*,?\s*)?(?:don'?t|do not)\s+(?:actually\s+)?(?:classify|summari[sz]e|translate|answer|rate|evaluate|review|grade|analy[sz]e)\s+(?:it|that|this|them)\b[.,;!]?\s*(?:instead|just|only|simply)\b|\binstead of (?:answering|classifying|summari[sz]ing|translating|rating|reviewing|a (?:number|rating|score|summary))\b[^\n]{0,80}\b(?:write|say|state|print|output|reply|respond)\b[^\n]{0,10}(?:[\"'“\u2018:]|\bthat\b)",
+    ),
+    # -- extraction, fourth round -----------------------------------------------------------
+    (
+        "system_extraction",
+        0.8,
+        r"\byour\s+(?:very\s+)?(?:first|initial|original|opening|earliest)\s+(?:instructions?|directives?|prompt|orders?)\b|\b(?:translate|summari[sz]e|tl;?\s*dr|paraphrase|rewrite|spell-?check|proofread|encode|reformat)\b[^\n]{0,40}\byour\s+(?:system\s+(?:message|prompt|instructions?)|instructions|initial prompt|hidden prompt|configuration|preamble)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:characters|lines|words|sentences|paragraphs|tokens)\s+of\s+(?:your|the)\s+(?:system\s+)?(?:prompt|configuration|instructions|system message|context|preamble)\b|\byour\s+system\s+(?:message|instructions|configuration)\b|\b(?:hidden|secret|initial|original|system)\s+(?:preamble|pre-?prompt|meta-?prompt)\b|\b(?:print|repeat|show|spell-?check|translate|output|recite)\b[^\n]{0,20}\bthe\s+(?:above|previous|preceding|prior)\s+(?:prompt|instructions|system message)\b",
+    ),
+    # -- pasted documents that address whatever model reads them --------------------------------
+    (
+        "override",
+        0.85,
+        rf"\b(?:note|notes|message|instructions?|attention|directive|memo|hint)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?{_AGENT}\b(?:[- ]\w+){{0,2}}\s*[:,\-]|\b(?:hidden|secret|special|important)\s+(?:instruction|note|message|command)s?\s+(?:for|to)\s+(?:the\s+|any\s+|all\s+)?(?:\w+\s+)?{_AGENT}\b",
+    ),
+    (
+        "override",
+        0.85,
+        rf"\b(?:when|whenever|if|once)\s+(?:an?\s+|any\s+|the\s+)?{_AGENT}\s+(?:\w+\s+)?(?:reads?|sees?|process(?:es)?|summari[sz]es?|parses?|encounters?|finds?|reviews?|scans?)\s+(?:this|these|it)\b|\bbegin\s+(?:ai|system|hidden|secret|assistant|llm|model)\s+(?:instructions?|prompt|commands?)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:assistant|ai|bot|chatbot|model|llm)\s+\w+\s*:\s*[^\n]{0,40}\b(?:ignore|disregard|forget|you must|do not mention|don'?t mention|respond that|say that|reply that|state that)\b|\b(?:assistant|ai|bot|chatbot|model)\s*,\s*this is an?\s+(?:instruction|order|message|note|directive)\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:the\s+)?(?:user|customer|account holder|admin|owner)\s+has\s+(?:already\s+)?(?:authori[sz]ed|allowed|permitted|approved|granted)\s+(?:you|the (?:assistant|ai|bot|model))\s+to\b|style\s*=\s*[\"']?[^\"'>]{0,40}(?:font-size\s*:\s*0|display\s*:\s*none|visibility\s*:\s*hidden)",
+    ),
+    (  # chat-template markers
+        "override",
+        0.8,
+        r"#{2,}\s*(?:instruction|instructions|system|system prompt)\s*:|<[|l](?:system|user|assistant|eot_id|start_header_id|end_header_id|begin_of_text)[|l]>",
+    ),
+    # -- rules declared away, personas without limits, harm framed as fiction ------------------
+    (
+        "roleplay",
+        0.8,
+        r"\b(?:the\s+|your\s+|all\s+)?(?:rules|guidelines|restrictions|policies|filters|laws)\s+(?:don'?t|do not|no longer|wouldn'?t|won'?t|does not|doesn'?t)\s+apply\b|\b(?:deleted|removed|disabled|bypassed|turned off|switched off|uninstalled|lost)\s+(?:its|their|your|his|her|the|all)?\s*(?:own\s+)?(?:safety|ethics?|ethical|moral|content|censorship)\s+(?:module|filters?|protocols?|settings|features?|layer|subroutines?|guidelines|training|programming|chip|core|restrictions)\b",
+    ),
+    (
+        "roleplay",
+        0.6,
+        r"\b(?:answers|will answer|responds to|replies to|complies with)\s+(?:everything|anything|any question|all questions|every (?:question|request))\b|\b(?:one|the first)\s+is\s+(?:censored|filtered|restricted)\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        rf"\b(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|hypothetical(?:ly)?|movie|film|play|stanza|song|universe|world|reality|research purposes)\b[^\n]{{0,200}}\b{HARM}\b[^\n]{{0,120}}\b(?:exactly|step[- ]by[- ]step|in detail|detailed|real|actual|precise|full|ingredients|commands|tools|steps|lesson|how to)\b|\b(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|hypothetical(?:ly)?|movie|film|play|stanza|song|universe|world|reality|research purposes)\b[^\n]{{0,200}}\b(?:exactly|step[- ]by[- ]step|in detail|detailed|precise(?:ly)?)\b[^\n]{{0,80}}\b{HARM}\b|\b(?:universe|world|reality|country|society)\s+where\s+[^\n]{{0,80}}\b(?:legal|allowed|permitted|encouraged|no (?:laws|rules))\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        rf"\b(?:grandma|grandmother|granny|grandpa|grandfather|nana|abuela|oma)\b[^\n]{{0,160}}\b(?:tell|told|read|whisper\w*|sing|sang|recite\w*|explain\w*|teach|taught)\b[^\n]{{0,100}}\b(?:(?:card|cvv|serial|licen[cs]e|product|activation|windows)\s+(?:numbers?|keys?|codes?)|cvvs?|passwords?|pins|{HARM})\b",
+    ),
+    (  # refusal suppression, fourth round
+        "override",
+        0.6,
+        r"\b(?:not allowed to|cannot|can'?t|must not|may not)\s+refuse\s+(?:this|that|me|it)\b|\b(?:zero|no)\s+(?:refusals?|safety language|safety warnings|disclaimers|warnings|caveats|moralizing|moralising)\b[^\n]{0,40}\b(?:otherwise|or else|reply|answer|response|output|plainly|just)\b|\b(?:don'?t|do not)\s+(?:lecture|warn|moraliz\w*|moralis\w*|preach (?:to|at))\s+me\b[^\n]{0,60}\b(?:don'?t|do not)\s+(?:warn|lecture|tell me)\b",
+    ),
+]
+RULES.extend(_FOURTH)
 
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
@@ -465,6 +601,16 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
         "override",
         0.85,
         r"\b(?:ignore|ignora|ignorar|esqueça|esqueca|esquece|desconsidere|desconsidera|despreze|descarte|zignoruj|ignoruj|zapomnij|pomiń|pomin|ignorera|glöm|glom|strunta i|bortse från|bortse fran)\s+(?:\w+\s+){0,4}?(?:instruções|instrucoes|regras|diretrizes|orientações|comandos|instrukcje|instrukcji|instrukcjach|polecenia|poleceń|zasady|zasadach|zasad|reguły|wytyczne|instruktioner|instruktionerna|regler|reglerna|direktiv|riktlinjer)\b",
+    ),
+    (  # German, Spanish, French: disregard the guidelines, what you were told before
+        "override",
+        0.85,
+        r"\b(?:missachte|missachten sie|übergehe|ignoriere|ignorieren sie|vergiss|vergessen sie)\s+(?:\w+\s+){0,3}?(?:richtlinien|vorschriften|einschränkungen|befehle|vorgaben)\b|\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie)\s+alles\s+(?:bisherige|vorherige|was man dir (?:gesagt|aufgetragen))|\b(?:deja de lado|olvida|olvide|ignora|ignore|no hagas caso (?:a|de))\s+(?:todo\s+)?lo (?:que (?:te|se te|le)\s+(?:dijeron|han dicho|dijo|indicaron|ordenaron|pidieron|programaron)|anterior)\b|\b(?:ne tiens (?:plus\s+)?compte|oublie|oubliez|ignore|ignorez|fais abstraction|ne prends pas en compte)\s+(?:de\s+)?(?:tout\s+)?(?:ce qu'?(?:on|ils|je)\s+(?:t'a|t'ont|vous a|vous ont|t'avait)\s+dit|ce qui pr[ée]c[èe]de)",
+    ),
+    (  # a note in a pasted text for the model that reads it
+        "override",
+        0.85,
+        r"\b(?:anweisung|hinweis|nachricht|befehl|notiz)\s+(?:an|für)\s+(?:die|den|das|jede)\s+(?:ki|assistent\w*|sprachmodell|modell|chatbot)\b|\b(?:instruction|note|message|consigne)s?\s+(?:pour|à|a)\s+(?:l'|le |la )?(?:ia|assistant|mod[eè]le|chatbot)\b|\b(?:instrucci[oó]n|instrucciones|nota|mensaje|orden)\s+(?:para|a)\s+(?:la |el )?(?:ia|asistente|modelo|chatbot)\b",
     ),
     (  # Turkish: instructions/rules ... ignore/forget (verb last)
         "override",

@@ -16,16 +16,22 @@ from gwstream.guardrails.evaluate import Report, score
 from gwstream.guardrails.scan import scan_text
 
 CORPUS = Path(__file__).parents[2] / "guardrails" / "corpus.jsonl"
+#: Written by someone who read neither the rules nor the corpus (see tests/guardrails/README.md).
+BLIND = Path(__file__).parents[2] / "guardrails" / "blind.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
             "zero_width")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def report() -> Report:
-    items = [orjson.loads(line) for line in CORPUS.read_bytes().splitlines()]
-    assert len(items) >= 1000
+def _scored(path: Path) -> Report:
+    items = [orjson.loads(line) for line in path.read_bytes().splitlines()]
     policy = GuardrailPolicy()
     return score(items, {item["id"]: scan_text(item["text"], policy) for item in items})
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    assert len(CORPUS.read_bytes().splitlines()) >= 1000
+    return _scored(CORPUS)
 
 
 def test_pii_leaks_at_most_half_a_percent_and_near_misses_stay_unflagged(report: Report) -> None:
@@ -45,3 +51,11 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
     assert report.recall(f"evasion:{evasion}") >= 0.8 * report.recall("evasion:plain"), (
         report.lines()
     )
+
+
+def test_the_blind_set_keeps_its_floors() -> None:
+    blind = _scored(BLIND)
+    assert blind.leak_rate <= 0.005, blind.lines()
+    assert blind.near_miss_rate <= 0.02, blind.lines()
+    assert blind.injection_recall >= 0.97, blind.lines()
+    assert blind.false_positive_rate <= 0.005, blind.lines()

@@ -361,3 +361,29 @@ def test_spelled_separators_and_extensions_after_a_comma_go_with_their_value(
     text: str, value: str
 ) -> None:
     assert [v for _, v in found(text)] == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("お問い合わせは03-3123-4567まで", [("PHONE", "03-3123-4567")]),
+        ("携帯は+81 80-2345-6789です", [("PHONE", "+81 80-2345-6789")]),
+        ("연락처는010-2345-6789입니다", [("PHONE", "010-2345-6789")]),
+        ("メールはsato.k@example.co.jpです。", [("EMAIL", "sato.k@example.co.jp")]),
+        ("邮箱是li.wei@example.cn,谢谢", [("EMAIL", "li.wei@example.cn")]),
+        ("write to 王芳@example.cn please", [("EMAIL", "王芳@example.cn")]),
+        ("mail jane@example.中国 today", [("EMAIL", "jane@example.中国")]),
+    ],
+)
+def test_text_in_scripts_without_spaces_ends_a_value_where_it_touches_it(
+    text: str, values: list[tuple[str, str]]
+) -> None:
+    assert [(e.type, text[e.start : e.end]) for e in find_pii(text, regions=["JP", "KR"])] == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["The icon is logo@2x.png and the banner hero@3x.jpg", "attach report@final.pdf please"],
+)
+def test_file_names_with_an_at_sign_are_not_emails(text: str) -> None:
+    assert find_pii(text) == []
