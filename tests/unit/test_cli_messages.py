@@ -110,3 +110,19 @@ def test_an_invalid_file_is_refused_in_plain_words(tmp_path: Path) -> None:
         "error: invalid configuration:",
         "  gateway: no such setting; did you mean gateways?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--database", "x.duckdb", "--url", "http://127.0.0.1:1"], "not both"),
+        (["--url", "notaurl"], "http:// or https://"),
+    ],
+)
+@pytest.mark.parametrize("command", [["report"], ["export", "spend", "-o", "out.parquet"]])
+def test_report_and_export_refuse_a_source_they_cannot_read_as_usage_errors(
+    command: list[str], args: list[str], message: str
+) -> None:
+    result = invoke(*command, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -38,6 +38,16 @@ def _check_view(view: str, what: str) -> None:
         raise typer.Exit(2)
 
 
+def _check_source(database: Path | None, url: str | None) -> None:
+    """One place to read from, and an address that is one."""
+    if database is not None and url is not None:
+        err.print("[red]error:[/] give --database or --url, not both")
+        raise typer.Exit(2)
+    if url is not None and not url.startswith(("http://", "https://")):
+        err.print(f"[red]error:[/] --url must be an http:// or https:// address, not {url!r}")
+        raise typer.Exit(2)
+
+
 _T = TypeVar("_T")
 
 
@@ -130,6 +140,7 @@ def report(
         err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
         raise typer.Exit(2)
     _check_view(view, "--view")
+    _check_source(database, url)
     filters = _filters(tenant, since, until, model, gateway, limit)
     result, source = _analyst(
         config,
@@ -142,7 +153,8 @@ def report(
         shown = ", ".join(f"{k}={v}" for k, v in narrowed.items())
         err.print(
             f"[yellow]note:[/] no rows match {shown}; names are matched exactly "
-            "(`--view spend` without filters lists the tenants, models and gateways there are)"
+            "(`--view spend_by_model` without filters lists the tenants, gateways and models "
+            "there are)"
         )
     err.print(f"[dim]read from {source}[/]")
 
@@ -173,6 +185,7 @@ def export(
         err.print(f"[red]error:[/] --output {output}: {where}")
         raise typer.Exit(2)
     _check_view(view, "VIEW")
+    _check_source(database, url)
     filters = _filters(tenant, since, until, model, gateway, limit)
     source = _analyst(
         config,

@@ -108,6 +108,15 @@ def redact(text: str, entities: Sequence[Entity], placeholders: Placeholders) ->
     return "".join(out)
 
 
+def scrub_name(name: str) -> str:
+    """A name a publisher chose and nothing confirmed (a model or gateway no route knows),
+    with any PII in it replaced: such names reach the events and the reports."""
+    from gwstream.guardrails.pii import find_pii
+
+    found = find_pii(name)
+    return redact(name, found, Placeholders()) if found else name
+
+
 def scrub_bytes(values: Sequence[bytes], types: Sequence[str] | None = None) -> list[bytes]:
     """``values`` (a record's parts: its value, key, header names and values; bytes that may
     not even be UTF-8) with every PII value found in them replaced by a placeholder, numbered

@@ -23,6 +23,7 @@ from gwstream.events import (
     TurnEvent,
     event_id,
 )
+from gwstream.guardrails.redact import scrub_name
 from gwstream.pipeline.context import Outcome, SpendNotice
 
 
@@ -61,7 +62,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
     variant: dict[str, Any] = {"use_case": o.use_case, "prompt_version": o.prompt_version}
     status: ResponseStatus = o.status.value
     reason = o.reason.value if o.reason is not None else None
-    model = o.request_model or turn.model or "unknown"
+    model = o.request_model or (scrub_name(turn.model) if turn.model else "unknown")
     response = ResponseEvent.model_construct(
         event_id=event_id(turn.turn_id, ResponseEvent.kind),
         **common,

@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from gwstream.events import utcnow
+from gwstream.guardrails.redact import scrub_name
 from gwstream.pipeline.context import Outcome, TurnContext
 from gwstream.pipeline.stage import Next
 from gwstream.pricing import CURRENCY, UNPRICED, Prices
@@ -39,7 +40,8 @@ class PriceStage:
         started = time.perf_counter()
         outcome = await call_next(ctx)
         route, turn = ctx.route, ctx.turn
-        model = route.model if route else (turn.model or "unknown")
+        # Unrouted (refused before or at routing), the names are the publisher's own text.
+        model = route.model if route else (scrub_name(turn.model) if turn.model else "unknown")
         quote = self._prices.quote(model, turn.tenant_id, turn.occurred_at)
         if quote is None:
             cost, source, version = _ZERO, UNPRICED, None
@@ -54,7 +56,7 @@ class PriceStage:
                 avoided = price.amount(outcome.avoided_input_tokens, outcome.avoided_output_tokens)
                 outcome = outcome.but(avoided_cost=avoided)
         return outcome.but(
-            gateway=route.gateway if route else turn.gateway,
+            gateway=route.gateway if route else (turn.gateway and scrub_name(turn.gateway)),
             request_model=model,
             cost=cost,
             currency=CURRENCY,

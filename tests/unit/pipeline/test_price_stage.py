@@ -20,7 +20,7 @@ from tests.unit.pipeline.test_stages import Next, ctx
 
 from gwstream.events import CostEvent
 from gwstream.gateways.base import GatewayResult, Usage
-from gwstream.pipeline import Origin, Outcome, Route, Session, TurnContext, build_events
+from gwstream.pipeline import Origin, Outcome, Reason, Route, Session, TurnContext, build_events
 from gwstream.pipeline.cache import AnswerCache, CacheStage
 from gwstream.pipeline.price import PriceStage
 from gwstream.pipeline.spend import SpendLedger, SpendLimit, SpendStage
@@ -207,3 +207,20 @@ async def test_the_spend_stage_settles_a_call_at_the_cost_its_event_carries(
     assert outcome.cost == NEW_COST
     assert ledger.spent("acme", "day", noon) == NEW_COST
     assert ledger.reserved("acme", "day", noon) == 0
+
+
+async def test_names_no_route_confirmed_reach_the_events_with_their_pii_replaced(
+    book: PriceBook,
+) -> None:
+    # A refusal before routing (or at it: an unknown model) publishes the names the
+    # turn gave, which are the publisher's free text.
+    turn = TURN.model_copy(update={"model": "jane.doe@example.com", "gateway": "+44 20 7946 0958"})
+    c = ctx(route=None, t=turn)
+    outcome = await PriceStage(book)(c, Next(Outcome.refused(Reason.UNKNOWN_MODEL)))
+    assert (outcome.request_model, outcome.gateway) == ("[EMAIL_1]", "[PHONE_1]")
+    events = build_events(c.turn, outcome, Origin(0, 0))
+    assert events.cost.request_model == events.response.request_model == "[EMAIL_1]"
+    assert "jane" not in events.cost.to_json().decode() + events.audit.to_json().decode()
+    plain = ctx(route=None, t=TURN.model_copy(update={"model": "house-llm-2"}))
+    outcome = await PriceStage(book)(plain, Next(Outcome.refused(Reason.UNKNOWN_MODEL)))
+    assert outcome.request_model == "house-llm-2"

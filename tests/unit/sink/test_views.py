@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,8 @@ DEC1 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 DEC2 = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
 DEC8 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # the next ISO week
 NOV30 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # the month before, same ISO week as DEC1
+DEC7 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+NOV20 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def cost(
@@ -48,6 +51,7 @@ def cost(
     output_tokens: int = 20,
     budget: BudgetInfo | None = None,
     seq: int = 0,
+    occurred: datetime | None = None,
 ) -> CostEvent:
     return CostEvent(
         event_id=event_id(turn, "cost"),
@@ -56,7 +60,7 @@ def cost(
         session_id=session,
         seq=seq,
         produced_at=at,
-        occurred_at=at,
+        occurred_at=occurred or at,
         gateway=gateway,
         request_model=model,
         input_tokens=input_tokens,
@@ -379,3 +383,74 @@ def test_filters_from_http_query_parameters() -> None:
         Filters.from_query({"from": "2026-12-02", "to": "2026-12-01"})
     with pytest.raises(ValueError, match="unknown parameter"):
         Filters.from_query({"tenants": "acme"})
+
+
+def _database(path: Path, costs: list[CostEvent], notices: Sequence[BudgetNotice] = ()) -> Any:
+    with CostWriter(path) as writer:
+        writer.write(
+            Batch(costs=[cost_row(e) for e in costs], notices=[notice_row(e) for e in notices])
+        )
+    connection = duckdb.connect(str(path), read_only=True)
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
+def test_the_budget_views_narrow_by_the_day_of_processing(tmp_path: Path) -> None:
+    # Turns that happened on Nov 20 and reached the processor on Dec 7 count in Dec 7's
+    # windows, which is what a date range must select too.
+    late = [cost(f"late{i}", DEC7, "0.25", budget=LIGHT, occurred=NOV20) for i in range(2)]
+    on_time = [cost("now", DEC7, "1.25", budget=LIGHT)]
+    conn = _database(
+        tmp_path / "late.duckdb",
+        late + on_time,
+        [notice("acme", DEC7, "day", "2026-12-07", "soft_threshold")],
+    )
+    try:
+        dec7 = rows(conn, "limits", since=date(2026, 12, 7), until=date(2026, 12, 7))
+        day = by(dec7, "period")["day"]
+        assert (day["budget_window"], day["spend"]) == ("2026-12-07", Decimal("1.75"))
+        assert day["state"] == "exhausted"  # 1.75 of a 1.5 limit
+        assert rows(conn, "limits", until=date(2026, 11, 20)) == []
+        budgets = rows(conn, "budgets", since=date(2026, 12, 7))
+        assert [(r["day"], r["turns"]) for r in budgets] == [(date(2026, 12, 7), 3)]
+        # the spend views still count a turn on the day it happened
+        spend = by(rows(conn, "spend_daily"), "period_start")
+        assert spend[date(2026, 11, 20)]["turns"] == 2
+    finally:
+        conn.close()
+
+
+def test_the_limits_state_follows_the_processors_notices(tmp_path: Path) -> None:
+    conn = _database(
+        tmp_path / "state.duckdb",
+        [cost("a", DEC7, "0.5", budget=LIGHT), cost("b", DEC7, "0.1", tenant="free")],
+        [notice("acme", DEC7, "day", "2026-12-07", "soft_threshold")],
+    )
+    try:
+        got = by(rows(conn, "limits"), "tenant_id", "period")
+        assert got["acme", "day"]["state"] == "soft_threshold"  # 0.5 of 1.5, noticed
+        assert got["acme", "month"]["state"] == "ok"  # 0.5 of 20
+        assert got["free", "day"]["state"] == "unlimited"
+    finally:
+        conn.close()
+
+
+def test_spend_counts_add_up_to_the_turns(tmp_path: Path) -> None:
+    statuses = {"ok": "ok", "bad_json": "invalid_output", "broke": "failed", "no": "refused"}
+    conn = _database(
+        tmp_path / "statuses.duckdb",
+        [cost(turn, DEC7, "0.01", status=status) for turn, status in statuses.items()]
+        + [cost("hit", DEC7, "0", cached=True)],
+    )
+    try:
+        (day,) = rows(conn, "spend_daily")
+        assert (day["turns"], day["answered"], day["invalid_output"]) == (5, 2, 1)
+        assert (day["cached"], day["refused"], day["failed"]) == (1, 1, 1)
+        assert day["answered"] + day["cached"] + day["refused"] + day["failed"] == day["turns"]
+    finally:
+        conn.close()
+
+
+def test_the_views_in_the_file_keep_their_order_for_sql_users(conn: Any) -> None:
+    top = conn.execute("SELECT tenant_id, session_id FROM top_sessions LIMIT 1").fetchone()
+    assert top == ("acme", "s4")  # the most expensive session, as the report lists it

@@ -22,6 +22,9 @@ class View:
     money: frozenset[str] = frozenset()
     #: Rows a read returns when it names no limit (None: all).
     default_limit: int | None = None
+    #: Costs are counted by the day the processor handled the turn (``produced_at``, the
+    #: window budgets and limits count), so a date range narrows them by that day too.
+    by_processing_day: bool = False
 
 
 def make_view(
@@ -33,6 +36,7 @@ def make_view(
     columns: Sequence[str],
     money: Collection[str] = (),
     default_limit: int | None = None,
+    by_processing_day: bool = False,
 ) -> View:
     return View(
         name,
@@ -43,6 +47,7 @@ def make_view(
         tuple(columns),
         frozenset(money),
         default_limit,
+        by_processing_day,
     )
 
 

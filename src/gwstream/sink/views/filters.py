@@ -3,8 +3,9 @@
 
 Filters (:class:`Filters`): a tenant, a UTC date range (inclusive; the turn's
 ``occurred_at`` for costs, the event's ``produced_at`` for audits and
-notices; the budget views, ``budgets`` and ``limits``, group by the day the
-processor handled a turn, since that is the window its limits count), a model and a gateway (audits have no model: they are matched to
+notices; the budget views, ``budgets`` and ``limits``, group and narrow costs
+by the day the processor handled a turn, ``produced_at``, since that is the
+window its limits count), a model and a gateway (audits have no model: they are matched to
 the turns of that model in the cost table; budget notices are per tenant and
 ignore model and gateway), and a row limit.
 """
@@ -117,8 +118,10 @@ def _day_start(d: date) -> str:
     return f"{d.isoformat()} 00:00:00+00"
 
 
-def sources(f: Filters) -> tuple[str, dict[str, Any]]:
-    """The WITH clause defining ``costs``, ``audits`` and ``notices`` under ``f``."""
+def sources(f: Filters, cost_time: str = "occurred_at") -> tuple[str, dict[str, Any]]:
+    """The WITH clause defining ``costs``, ``audits`` and ``notices`` under ``f``; a date
+    range narrows costs by ``cost_time`` (when the turn happened, or ``produced_at``: when
+    the processor handled it)."""
     params: dict[str, Any] = {}
     cost_where: list[str] = []
     audit_where: list[str] = []
@@ -131,13 +134,13 @@ def sources(f: Filters) -> tuple[str, dict[str, Any]]:
             where.append("tenant_id = $tenant")
     if f.since is not None:
         params["since"] = _day_start(f.since)
-        cost_where.append("occurred_at >= CAST($since AS TIMESTAMPTZ)")
+        cost_where.append(f"{cost_time} >= CAST($since AS TIMESTAMPTZ)")
         vendor_where.append("ts >= CAST($since AS TIMESTAMPTZ)")
         audit_where.append("produced_at >= CAST($since AS TIMESTAMPTZ)")
         notice_where.append("produced_at >= CAST($since AS TIMESTAMPTZ)")
     if f.until is not None:
         params["until"] = _day_start(f.until + timedelta(days=1))
-        cost_where.append("occurred_at < CAST($until AS TIMESTAMPTZ)")
+        cost_where.append(f"{cost_time} < CAST($until AS TIMESTAMPTZ)")
         vendor_where.append("ts < CAST($until AS TIMESTAMPTZ)")
         audit_where.append("produced_at < CAST($until AS TIMESTAMPTZ)")
         notice_where.append("produced_at < CAST($until AS TIMESTAMPTZ)")

@@ -43,7 +43,9 @@ def write_parquet(conn: duckdb.DuckDBPyConnection, view: View, filters: Filters,
 
 def view_sql(view: View, filters: Filters = NO_FILTERS) -> tuple[str, dict[str, Any]]:
     """The statement reading ``view`` under ``filters``, and its parameters."""
-    with_clause, params = sources(filters)
+    with_clause, params = sources(
+        filters, "produced_at" if view.by_processing_day else "occurred_at"
+    )
     sql = (
         f"{with_clause}SELECT {', '.join(view.columns)} FROM (\n{view.query}\n) "
         f"ORDER BY {view.order_by}"
@@ -71,5 +73,6 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     with_clause, _ = sources(NO_FILTERS)
     for view in VIEWS.values():
         conn.execute(
-            f"CREATE OR REPLACE VIEW {view.relation} AS\n{with_clause}SELECT * FROM (\n{view.query}\n)"
+            f"CREATE OR REPLACE VIEW {view.relation} AS\n{with_clause}SELECT * FROM (\n"
+            f"{view.query}\n) ORDER BY {view.order_by}"
         )

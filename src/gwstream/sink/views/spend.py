@@ -31,6 +31,8 @@ GROUP BY tenant_id, day, request_model, currency
 #: The figures every spend breakdown carries: first summed per ``keys``, the UTC day and
 #: the price version over ``costs`` (one pass over the rows), then rolled up by the caller,
 #: so that naming the distinct price versions costs nothing per row.
+#: ``turns`` = ``answered`` + ``cached`` + ``refused`` + ``failed``; ``invalid_output`` counts
+#: the answered (and billed) turns whose answer failed its JSON check.
 def _spend_parts(keys: str) -> str:
     return f"""
     SELECT
@@ -41,7 +43,8 @@ def _spend_parts(keys: str) -> str:
         count(*) FILTER (WHERE {ANSWERED}) AS answered,
         count(*) FILTER (WHERE cached) AS cached,
         count(*) FILTER (WHERE status = 'refused') AS refused,
-        count(*) FILTER (WHERE status IN ('failed', 'invalid_output')) AS failed,
+        count(*) FILTER (WHERE status = 'failed') AS failed,
+        count(*) FILTER (WHERE status = 'invalid_output') AS invalid_output,
         sum(input_tokens) AS input_tokens,
         sum(cached_input_tokens) AS cached_input_tokens,
         sum(output_tokens) AS output_tokens,
@@ -61,6 +64,7 @@ _SPEND_ROLLUP = """
     CAST(sum(cached) AS BIGINT) AS cached,
     CAST(sum(refused) AS BIGINT) AS refused,
     CAST(sum(failed) AS BIGINT) AS failed,
+    CAST(sum(invalid_output) AS BIGINT) AS invalid_output,
     CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
     CAST(sum(cached_input_tokens) AS BIGINT) AS cached_input_tokens,
     CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
@@ -74,6 +78,7 @@ _SPEND_FIGURE_COLUMNS = (
     "cached",
     "refused",
     "failed",
+    "invalid_output",
     "input_tokens",
     "cached_input_tokens",
     "output_tokens",

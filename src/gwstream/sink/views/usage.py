@@ -106,6 +106,13 @@ windows AS (
         sum(spend), arg_max(limit_month, limit_month_at)
     FROM per_day
     GROUP BY tenant_id, month, currency
+),
+noticed AS (
+    SELECT
+        tenant_id, period, budget_window,
+        max(CASE level WHEN 'exhausted' THEN 2 WHEN 'soft_threshold' THEN 1 ELSE 0 END) AS level
+    FROM notices
+    GROUP BY ALL
 )
 SELECT
     tenant_id,
@@ -114,8 +121,14 @@ SELECT
     currency,
     spend,
     spend_limit,
-    round(CAST(spend AS DOUBLE) / NULLIF(CAST(spend_limit AS DOUBLE), 0), 6) AS share_used
-FROM windows
+    round(CAST(spend AS DOUBLE) / NULLIF(CAST(spend_limit AS DOUBLE), 0), 6) AS share_used,
+    CASE
+        WHEN spend_limit IS NULL THEN 'unlimited'
+        WHEN spend >= spend_limit OR level = 2 THEN 'exhausted'
+        WHEN level = 1 THEN 'soft_threshold'
+        ELSE 'ok'
+    END AS state
+FROM windows LEFT JOIN noticed USING (tenant_id, period, budget_window)
 """.strip()
 
 
@@ -177,12 +190,14 @@ USAGE_VIEWS: tuple[View, ...] = (
             "soft_threshold_notices",
             "exhausted_notices",
         ),
+        by_processing_day=True,
     ),
     make_view(
         "limits",
         "tenant_limits",
         "Each tenant's spend per UTC day and month of processing (the windows its limits "
-        "count) against the limit the processor applied",
+        "count) against the limit the processor applied, and the window's state as "
+        "/budget/status gives it",
         _TENANT_LIMITS,
         "tenant_id, period, budget_window, currency",
         (
@@ -193,7 +208,9 @@ USAGE_VIEWS: tuple[View, ...] = (
             "spend",
             "spend_limit",
             "share_used",
+            "state",
         ),
         ("spend", "spend_limit"),
+        by_processing_day=True,
     ),
 )
