@@ -216,7 +216,7 @@ def _leet(word: str, table: dict[int, str]) -> str:
     stem = _TRAILING_DIGITS.sub("", word)
     if stem != word and _LEET_CHARS.isdisjoint(stem):
         tail = word[len(stem) :]
-        if len(stem) < 3 or not 1 < len(tail) < 4 or not _LEET_CHARS.issuperset(tail):
+        if len(stem) < 2 or not 1 < len(tail) < 4 or not _LEET_CHARS.issuperset(tail):
             return word  # a name or a number: mp3, order12345, inv2023
         if word in _DIGIT_NAMES:
             return word

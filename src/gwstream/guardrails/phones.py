@@ -44,12 +44,17 @@ _NOT_PHONE = re.compile(
     r"(?:\s+(?:id|no|number|code|is|was|nr|#)\.?){0,3}\W{0,3}$",
     re.IGNORECASE,
 )
-# Shapes that are something else: a decimal amount, a dotted quad (an IP, valid or not),
-# an IBAN-shaped run (two letters, two digits, groups of four).
-# A bank sort code (12-34-56) and a CPF's shape (123.456.789-09) too.
+# Shapes that are something else: a decimal amount, a dotted quad that could be an IP
+# address (every part up to 255), an IBAN-shaped run (two letters, two digits, groups of
+# four). A bank sort code (12-34-56), a CPF's shape (123.456.789-09), a range of years
+# ((2019-2024)), bytes written as bits (01110011), and a line of an invoice ("50) ....
+# 1000.00": dot leaders) too.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _NOT_PHONE_SHAPE = re.compile(
-    r"^\d+[.,]\d{1,2}$|^[1-9]\d{0,2}(?:\.\d{1,3}){3}$|^\d\d-\d\d-\d\d$|^\d{3}\.\d{3}\.\d{3}-\d\d$"
+    rf"^\d+[.,]\d{{1,2}}$|^{_OCTET}(?:\.{_OCTET}){{3}}$|^\d\d-\d\d-\d\d$|^\d{{3}}\.\d{{3}}\.\d{{3}}-\d\d$"
+    r"|^\(?(?:19|20)\d\d\s?[-\u2013/]\s?(?:19|20)\d\d\)?$|^[01]{8}$"
 )
+_NOT_PHONE_PART = re.compile(r"\.\.")
 IBAN_SHAPED = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?"
 )
@@ -62,8 +67,10 @@ _CURRENCY_AFTER = re.compile(
     r"^\s?(?:usd|eur|gbp|chf|inr|jpy|aud|cad|dollars?|euros?|pounds?|rupees?)\b", re.IGNORECASE
 )
 _PHONE_CUE = re.compile(
-    r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
-    r"landline|number is|my number|dial)\b[^.\n]{0,40}$",
+    r"(?:(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
+    r"landline|number is|my number|dial|tel[eé]fono|telefone|t[eé]l[eé]phone|portable|"
+    r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero)\b"
+    r"|電話|携帯|連絡先|电话|手机|號碼|号码|전화|연락처|휴대폰)[^.\n]{0,40}$",
     re.IGNORECASE,
 )
 # "My order number is ...": the number is named as something else, whatever "number is"
@@ -111,7 +118,12 @@ def find_phones(
         raw = raw.rstrip(" -./")
         end = start + len(raw)
         digits = sum(c.isdigit() for c in raw)
-        if not 6 <= digits <= 17 or _DATE_LIKE.match(raw) or _NOT_PHONE_SHAPE.match(raw):
+        if (
+            not 6 <= digits <= 17
+            or _DATE_LIKE.match(raw)
+            or _NOT_PHONE_SHAPE.match(raw)
+            or _NOT_PHONE_PART.search(raw)
+        ):
             continue
         if taken:
             taken_spans = taken_spans or _Spans(taken)

@@ -217,6 +217,29 @@ def _is_card(digits: str) -> bool:
     return 12 <= len(digits) <= 19 and card_brand(digits) is not None and luhn_ok(digits)
 
 
+def _card_groups(groups: Sequence[str]) -> bool:
+    """Whether digit groups are written as cards are: run together, or in groups of three
+    digits or more (4-4-4-4, Amex 4-6-5), a shorter one only at the end (bytes or codes
+    written in pairs, "65 67 61 72 64 20", are no card)."""
+    return all(len(g) >= 3 for g in groups[:-1])
+
+
+def _card_window(
+    groups: Sequence[tuple[int, int, str]], first: int, last: int, card_length: bool
+) -> bool:
+    """Whether groups ``first``..``last`` of a longer run (written as a card's, groups of
+    three digits or more) can be a card on their own: not a piece of a number of a card's
+    length in the same groups of four
+    ("Membership no. 5971 0282 2512 3937" holds no 12-digit card; "4111 1111 1111 1111
+    2027", 20 digits, holds one). ``card_length``: the whole run has 19 digits or fewer."""
+    window = [g[2] for g in groups[first : last + 1]]
+    if card_length and all(len(g) == 4 for g in window):
+        before = first > 0 and len(groups[first - 1][2]) == 4
+        after = last + 1 < len(groups) and len(groups[last + 1][2]) == 4
+        return not (before or after)
+    return True
+
+
 # Groups of four (Amex 4-6-5) joined by dots or slashes, the same one throughout.
 _DOTTED_CARD = re.compile(r"(?<![\w.,/-])\d{4}([./])\d{4,6}(?:\1\d{4,5}){1,3}(?![\w]|[./]\d)")
 
@@ -234,7 +257,7 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
         digits = _GROUP_SEP.sub("", run)
         if len(digits) < 12:
             continue
-        if len(digits) <= 19 and _is_card(digits):
+        if len(digits) <= 19 and _is_card(digits) and _card_groups(_DIGITS.findall(run)):
             yield m.start(), m.end()
             continue
         # Run together with other numbers ("4111 1111 1111 1111 12 27"): from each group,
@@ -249,12 +272,21 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
         while i < len(groups):
             joined, candidates = "", []
             for j in range(i, len(groups)):
+                if j > i and len(groups[j - 1][2]) < 3:
+                    break  # groups of one or two digits are no card's (bytes, codes)
                 joined += groups[j][2]
                 if len(joined) > 19:
                     break
                 if len(joined) >= 12:
                     candidates.append((j, joined))
-            found = next((j for j, d in reversed(candidates) if _is_card(d)), None)
+            found = next(
+                (
+                    j
+                    for j, d in reversed(candidates)
+                    if _is_card(d) and _card_window(groups, i, j, len(digits) <= 19)
+                ),
+                None,
+            )
             if found is None:
                 i += 1
                 continue

@@ -32,7 +32,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.8,
-        r"(?<!['\"“\u2018])\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are|is|apply|take precedence|supersede)",
+        r"(?<!['\"“\u2018])\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are(?!\s+(?:for|used|and|in ai|in llms))|is(?!\s*\?|\s+(?:used|for|and|in ai|in llms|a\b|an\b|the\b))|apply|take precedence|supersede)",
     ),
     (
         "override",
@@ -204,7 +204,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )jailbreak(?:ed|ing)?(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -254,7 +254,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.75,
-        r"\b(?:rogue|evil|unfiltered|uncensored|unrestricted|jailbroken|unchained|unlocked|amoral|malicious|corrupt(?:ed)?)\s+(?:\w+\s+){0,2}(?:agent|assistant|ai|bot|twin|version|persona|model|employee|admin|administrator|gpt)\b|\bopposite day\b",
+        r"\b(?:rogue|evil|unfiltered|uncensored|unrestricted|jailbroken|unchained|unlocked|amoral|malicious|corrupt(?:ed)?)\s+(?:\w+\s+){0,2}(?:agent|assistant|ai|bot|twin|version|persona|model|employee|admin|administrator|gpt)\b|\bopposite day\b[^\n]{0,80}\b(?:rules|restrictions|filters|refuse|policy|policies|guidelines|forbidden|not allowed)\b",
     ),
     (
         "roleplay",
@@ -467,9 +467,12 @@ RULES: list[tuple[str, float, str]] = [
 ]
 
 # -- fourth round: families a blind set (written without reading these rules) found missing ----
-_AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|agents?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
+_AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
 #: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
-HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:\w+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+)"
+HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
+#: What frames a request for harm as make-believe, and what asks for the real thing inside it.
+_FRAME = r"(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|thriller|hypothetical(?:ly)?|theoretical(?:ly)?|movie|film|play|stanza|song|rap|verse|lyrics|game|rpg|cutscene|villain|character|universe|world|reality|research purposes|ted talk|role-?play)"
+_EXACT = r"(?:exact(?:ly)?|step[- ]by[- ]step|a step|every step|in detail|detailed|real|real-world|actual|precise(?:ly)?|accurate|working|full|ingredients|quantities|temperatures|ratio|dose|where to buy|word for word|commands|tools|steps|lesson|how to)"
 _FOURTH: list[tuple[str, float, str]] = [
     (  # "your new task: ...", "new instruction overrides all previous ones"
         "override",
@@ -577,7 +580,7 @@ _FOURTH: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.75,
-        rf"\b(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|hypothetical(?:ly)?|movie|film|play|stanza|song|universe|world|reality|research purposes)\b[^\n]{{0,200}}\b{HARM}\b[^\n]{{0,120}}\b(?:exactly|step[- ]by[- ]step|in detail|detailed|real|actual|precise|full|ingredients|commands|tools|steps|lesson|how to)\b|\b(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|hypothetical(?:ly)?|movie|film|play|stanza|song|universe|world|reality|research purposes)\b[^\n]{{0,200}}\b(?:exactly|step[- ]by[- ]step|in detail|detailed|precise(?:ly)?)\b[^\n]{{0,80}}\b{HARM}\b|\b(?:universe|world|reality|country|society)\s+where\s+[^\n]{{0,80}}\b(?:legal|allowed|permitted|encouraged|no (?:laws|rules))\b",
+        rf"\b{_FRAME}\b[^\n]{{0,200}}\b{HARM}\b[^\n]{{0,120}}\b{_EXACT}\b|\b{_FRAME}\b[^\n]{{0,200}}\b{_EXACT}\b[^\n]{{0,80}}\b{HARM}\b|\b(?:universe|world|reality|country|society)\s+where\s+[^\n]{{0,80}}\b(?:legal|allowed|permitted|encouraged|no (?:laws|rules))\b",
     ),
     (
         "roleplay",
@@ -587,10 +590,82 @@ _FOURTH: list[tuple[str, float, str]] = [
     (  # refusal suppression, fourth round
         "override",
         0.6,
-        r"\b(?:not allowed to|cannot|can'?t|must not|may not)\s+refuse\s+(?:this|that|me|it)\b|\b(?:zero|no)\s+(?:refusals?|safety language|safety warnings|disclaimers|warnings|caveats|moralizing|moralising)\b[^\n]{0,40}\b(?:otherwise|or else|reply|answer|response|output|plainly|just)\b|\b(?:don'?t|do not)\s+(?:lecture|warn|moraliz\w*|moralis\w*|preach (?:to|at))\s+me\b[^\n]{0,60}\b(?:don'?t|do not)\s+(?:warn|lecture|tell me)\b",
+        r"\b(?:not allowed to|cannot|can'?t|must not|may not)\s+refuse\s+(?:this|that|me|it)\b|\b(?:zero|no)\s+(?:refusals?|safety language|safety warnings)\b[^\n]{0,40}\b(?:otherwise|or else|reply|answer|response|output|plainly|just)\b|\bzero\s+(?:disclaimers|warnings|caveats)\b|\b(?:don'?t|do not)\s+(?:lecture|warn|moraliz\w*|moralis\w*|preach (?:to|at))\s+me\b[^\n]{0,60}\b(?:don'?t|do not)\s+(?:warn|lecture|tell me)\b",
     ),
 ]
 RULES.extend(_FOURTH)
+
+# -- sixth round: families a second blind set found missing ---------------------------------
+_SIXTH: list[tuple[str, float, str]] = [
+    (  # an app's task dropped for a payload: "ignore that request. instead write: ..."
+        "override",
+        0.8,
+        r"\b(?:ignore|disregard|forget|never ?mind|scrap|drop)\s+(?:that|this|the|my|your|the previous|the above)\s+(?:\w+\s+)?(?:request|question|task|categories|labels|customer|text|input|query|post|review|email|instructions?)\b[^\n]{0,60}\b(?:instead|rather)\b[^\n]{0,40}\b(?:write|say|output|print|reply|respond|answer|type|contain)\b|#{2,}\s*(?:ignore|disregard|forget|new task|new instructions?)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:the|this)\s+(?:text|content|message|document|input|instructions?)\s+(?:above|below)\b|\b(?:ignore|disregard|forget|override|bypass)\s+your\s+(?:\w+\s+){1,2}(?:instructions|rules|guidelines|directives|programming|prompt)\b|\b(?:ignore|disregard|forget)\s+the\s+(?:user|customer|caller|human)(?:'s)?\s+(?:question|request|message|query|input)\b",
+    ),
+    (
+        "override",
+        0.6,
+        r"\byour\s+(?:reply|answer|response|output)\s+must\s+(?:instead\s+)?(?:contain|be|say|read|include)\s+only\b|\bthe\s+correct\s+(?:label|answer|category|classification|output|rating|verdict)\s+is\s+always\b|\bnew\s+(?:task|instructions?|objective|goal)\s*:|\bnever ?mind\s+(?:translating|summari[sz]ing|classifying|the (?:translation|summary|task|question)|that task)\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\binstead of\s+(?:the\s+|a\s+|an\s+)?\w+(?:\s+\w+)?\s*,\s*(?:just\s+)?(?:print|output|say|write|reply|respond|type)\s+(?:only\s+)?(?:the\s+(?:string|text|words|phrase)\s+)?[\"'“\u2018]|\b(?:stop everything|stop all tasks)\b[^\n]{0,40}\b(?:repeat after me|say|print|output|write|type)\b",
+    ),
+    (  # a pasted text that speaks to whatever model processes it
+        "override",
+        0.8,
+        rf"\b{_AGENT}\s*,\s*(?:when|while|after|as|if|whenever)\s+(?:you(?:'re| are)?\s+)?(?:\w+\s+){{0,3}}(?:this|these|it|about)\b|\b(?:assistant|ai|bot|chatbot|model|llm)(?:[\s-]+\w+){{1,2}}\s*[:)]\s*[^\n]{{0,40}}\b(?:ignore|disregard|forget|you must|do not mention|don'?t mention|respond that|say that|reply that|state that|approve)\b|\b(?:note|message|instructions?|directive|memo)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+)?(?:\w+[ -]){{1,2}}{_AGENT}\s*[:,\-]",
+    ),
+    (
+        "override",
+        0.8,
+        r"\[?\s*end of (?:the\s+)?(?:document|file|text|input|email|page|transcript)\s*\]?[\s.!*#=>-]{0,8}(?:system|admin|assistant|developer)\s*:|\bsystem\s*:\s*(?:the\s+)?(?:evaluator|reviewer|summari[sz]er|screener|grader|classifier|translator)\s+(?:must|should|shall|will)\b",
+    ),
+    # -- extraction, sixth round -------------------------------------------------------------
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:instructions|rules|prompt|guidelines|directives)\s+(?:that\s+)?(?:your|the)\s+(?:operator|developers?|creators?|company|owners?|admins?|makers?|deployers?)\s+(?:gave|has given|have given|wrote|set|provided)\b|\b(?:what|which)\s+(?:rules|instructions|guidelines|directives)\s+(?:are|were)\s+you\s+(?:following|given|using|working (?:with|under)|operating under)\b|\b(?:what|which)\s+(?:text|words|content|instructions)\s+(?:comes?|came|appears?|is|are)\s+(?:right\s+|directly\s+|immediately\s+)?(?:before|above|ahead of)\s+(?:my|this|the user'?s?)\s+(?:message|question|input|prompt)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:spell out|print|output|recite|dump|copy|paste|quote|reproduce|format|write out|encode|rewrite)\s+(?:all\s+(?:of\s+)?)?your\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|prompt|configuration)\b(?!\s+(?:for|on|about|regarding|around|of)\b)|\b(?:password|passphrase|secret|code word)\s+(?:\w+\s+){0,2}(?:were|have)\s+you\s+(?:been\s+)?(?:given|told|assigned|configured with)\b|\b(?:api keys?|secrets?|credentials|passwords?)\s+(?:in|from|of)\s+(?:your|the)\s+(?:config|configuration|context|environment|settings|system prompt|prompt)\b",
+    ),
+    (
+        "system_extraction",
+        0.75,
+        r"\b(?:tools|functions)\s+(?:and\s+(?:tools|functions)\s+)?(?:that\s+)?(?:you can|you're able to|available to you)\s+(?:call|use|invoke)\b[^\n]{0,60}\b(?:descriptions?|parameters|schemas?|definitions|keys)\b|\b(?:conversation|chat|messages?|history|transcripts?)\s+(?:history\s+)?(?:of|from|with)\s+(?:the\s+)?(?:previous|other|last|earlier|another)\s+(?:users?|customers?|callers?|persons?)\b|\b(?:last|previous|other)\s+(?:\w+\s+)?(?:customers|users|callers|people)\s+(?:you|that you)\s+(?:helped|spoke to|talked to|chatted with|served|assisted)\b|\b(?:notes|details|data|information)\s+(?:attached to|from|of|in)\s+other\s+(?:customers'?|users'?|people'?s?|tickets|accounts)\b|\bfull\s+(?:credit\s+)?card\s+number\b[^\n]{0,30}\b(?:cvv|cvc|security code)\b",
+    ),
+    # -- refusal suppression, persona, exfiltration, sixth round -------------------------------
+    (
+        "override",
+        0.7,
+        r"\bnever\s+(?:say|use|write)\s+the\s+words?\s+[\"'“\u2018](?:cannot|can'?t|unable|sorry|i'?m sorry|as an ai|unfortunately)|\b(?:response|answer|reply)s?\s+(?:that\s+)?(?:contains?|containing|with|including)\s+(?:a\s+|any\s+)?refusals?\b|\bskip\s+(?:the\s+)?(?:ethics|ethical|moral|safety)\s+(?:part|bit|lecture|stuff|talk|warnings?)\b|\b(?:respond|reply|answer|say)\s+(?:only\s+)?(?:with\s+)?[\"'“\u2018]\s*(?:yes,?\s+)?(?:i will comply|i'?ll comply|i comply)",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:reset|change|disable|bypass|remove)\s+(?:the\s+)?(?:\w+\s+)?(?:password|2fa|mfa|two-factor|verification)\b[^\n]{0,60}\bwithout\s+(?:any\s+)?(?:verification|verifying|authentication|checks?|asking)\b",
+    ),
+    (
+        "roleplay",
+        0.75,
+        rf"\bopposite day\b[^\n]{{0,120}}\b{HARM}\b|\blet'?s break the rules\b|\b(?:mandatory|obligatory|required)\s+(?:warning|disclaimer|bullshit|lecture)\s+out of the way\b|\b(?:ais?|bots?|assistants?|models?|personas?)\b[^\n]{{0,80}}\bhas no (?:rules|restrictions|filters|limits|ethics|guidelines)\b|\b(?:laws|rules|restrictions)\s+(?:don'?t|do not|no longer)\s+exist\b",
+    ),
+    (
+        "exfiltration",
+        0.75,
+        r"https?://\S*[?&](?:card|card_?number|cc|cvv|cvc|ssn|pin|password|pwd)=|\breplace\s+(?:the\s+)?placeholders?\s+with\b[^\n]{0,60}\b(?:card|account|password|details|data|on file)\b|\bjavascript\s*:|\bdocument\.cookie\b|<iframe\b|\bonerror\s*=|<script\b",
+    ),
+]
+RULES.extend(_SIXTH)
 
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
@@ -611,6 +686,22 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
         "override",
         0.85,
         r"\b(?:anweisung|hinweis|nachricht|befehl|notiz)\s+(?:an|für)\s+(?:die|den|das|jede)\s+(?:ki|assistent\w*|sprachmodell|modell|chatbot)\b|\b(?:instruction|note|message|consigne)s?\s+(?:pour|à|a)\s+(?:l'|le |la )?(?:ia|assistant|mod[eè]le|chatbot)\b|\b(?:instrucci[oó]n|instrucciones|nota|mensaje|orden)\s+(?:para|a)\s+(?:la |el )?(?:ia|asistente|modelo|chatbot)\b",
+    ),
+    (  # Vietnamese, Indonesian/Malay, Greek, Ukrainian, Czech, Romanian, Danish/Norwegian,
+        # Finnish, Hungarian, Tagalog: ignore/forget ... instructions/rules
+        "override",
+        0.85,
+        r"\b(?:bỏ qua|phớt lờ|quên)\s+(?:\w+\s+){0,3}?(?:hướng dẫn|chỉ dẫn|chỉ thị|quy tắc|lệnh)\b|\b(?:abaikan|lupakan|acuhkan)\s+(?:\w+\s+){0,3}?(?:instruksi|perintah|aturan|petunjuk|arahan|arahan)\b|(?:αγνόησε|αγνοήστε|ξέχασε|ξεχάστε)\s+(?:\S+\s+){0,3}?(?:οδηγίες|εντολές|κανόνες)|\b(?:ігноруй|проігноруй|забудь|забудьте)\s+(?:\w+\s+){0,3}?(?:інструкції|правила|вказівки)|\b(?:ignoruj|zapomeň|zapomen|ignorujte)\s+(?:\w+\s+){0,3}?(?:instrukce|pokyny|pravidla)\b|\b(?:ignoră|ignora|uită|uita)\s+(?:\w+\s+){0,3}?(?:instrucțiunile|instructiunile|regulile|indicațiile)\b|\b(?:ignorer|glem)\s+(?:\w+\s+){0,3}?(?:instruktioner|instruksjoner|instruksene|instruktionerne|reglerne|reglene)\b|\b(?:ohita|unohda)\s+(?:\w+\s+){0,3}?(?:ohjeet|säännöt|ohjeesi)\b|\b(?:hagyd figyelmen kívül|felejtsd el)\s+(?:\w+\s+){0,3}?(?:utasítás\w*|szabály\w*)|\bhuwag (?:mong )?pansinin\s+(?:\w+\s+){0,4}?(?:tagubilin|utos|patakaran)\b",
+    ),
+    (  # Korean, Thai, Hebrew
+        "override",
+        0.85,
+        r"(?:지시|지침|명령|규칙|프롬프트)[^.\n]{0,10}?(?:무시|잊어)|(?:เพิกเฉย|ละเว้น|ลืม)[^\n]{0,20}?(?:คำสั่ง|คำแนะนำ|กฎ)|(?:התעלם|התעלמי|שכח)\s+(?:\S+\s+){0,3}?(?:הוראות|ההוראות|הכללים)",
+    ),
+    (  # system prompt in Korean, Vietnamese, Indonesian, Greek
+        "system_extraction",
+        0.85,
+        r"시스템\s*프롬프트[^.\n]{0,15}?(?:출력|보여|알려)|\blời nhắc hệ thống\b|\b(?:prompt sistem|instruksi sistem)\b|(?:κρυφές\s+(?:\S+\s+)?οδηγίες|οδηγίες συστήματος|μήνυμα συστήματος)",
     ),
     (  # Turkish: instructions/rules ... ignore/forget (verb last)
         "override",

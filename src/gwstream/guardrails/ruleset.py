@@ -144,32 +144,44 @@ class RuleSet:
         """Every rule matching ``text``, with its weight, kind and first match's span."""
         starts: dict[str, list[int]] = {}
         for end, literal in self._literals.iter(text):
-            starts.setdefault(literal, []).append(end - len(literal) + 1)
+            found = starts.get(literal)
+            if found is None:
+                starts[literal] = [end - len(literal) + 1]
+            else:
+                found.append(end - len(literal) + 1)
         present = starts.keys()
         # rule -> positions where a match may start (None: search the text)
         candidates: dict[int, list[int] | None] = dict.fromkeys(self._always)
+        opened_by = self._opened_by
         for literal, positions in starts.items():
-            for index in self._opened_by.get(literal, ()):
-                opened = candidates.setdefault(index, [])
-                if opened is not None:
+            for index in opened_by.get(literal, ()):
+                opened = candidates.get(index, _NEW)
+                if opened is _NEW:
+                    candidates[index] = positions.copy()
+                elif opened is not None:
                     opened.extend(positions)
         hits: list[Hit] = []
+        later, rules = self._later, self._rules
         for index in sorted(candidates):
-            if not _satisfied(self._later[index], present, text):
+            gates = later[index]
+            if gates and not _satisfied(gates, present, text):
                 continue
-            kind, weight, pattern, _ = self._rules[index]
+            kind, weight, pattern, _ = rules[index]
             where = candidates[index]
             if where is None:
                 m = pattern.search(text)
             else:
                 m = None
-                for pos in sorted(set(where)):
+                for pos in sorted(set(where)) if len(where) > 1 else where:
                     m = pattern.match(text, pos)
                     if m is not None:
                         break
             if m is not None:
                 hits.append((weight, kind, m.start(), m.end()))
         return hits
+
+
+_NEW: list[int] = []  # a rule not yet a candidate (a sentinel, never filled)
 
 
 def _satisfied(

@@ -18,6 +18,7 @@ from gwstream.guardrails.scan import scan_text
 CORPUS = Path(__file__).parents[2] / "guardrails" / "corpus.jsonl"
 #: Written by someone who read neither the rules nor the corpus (see tests/guardrails/README.md).
 BLIND = Path(__file__).parents[2] / "guardrails" / "blind.jsonl"
+BLIND2 = Path(__file__).parents[2] / "guardrails" / "blind2.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
             "zero_width")  # fmt: skip
 
@@ -53,8 +54,9 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
     )
 
 
-def test_the_blind_set_keeps_its_floors() -> None:
-    blind = _scored(BLIND)
+@pytest.mark.parametrize("path", [BLIND, BLIND2], ids=["blind", "blind2"])
+def test_the_blind_sets_keep_their_floors(path: Path) -> None:
+    blind = _scored(path)
     assert blind.leak_rate <= 0.005, blind.lines()
     assert blind.near_miss_rate <= 0.02, blind.lines()
     assert blind.injection_recall >= 0.97, blind.lines()

@@ -387,3 +387,32 @@ def test_text_in_scripts_without_spaces_ends_a_value_where_it_touches_it(
 )
 def test_file_names_with_an_at_sign_are_not_emails(text: str) -> None:
     assert find_pii(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Worked at Acme Freight (2018-2023) as a dispatcher.",
+        "the byte is 01101000 and the next one 01101001",
+        "Design work (12 h @ 40) .... 480.00",
+        "payload 44 69 73 72 65 67 61 72 64 20 79 6f",
+        "Loyalty no. 6011 0009 9013 9425 is on the back of the card",
+    ],
+)
+def test_ranges_bits_leaders_pairs_and_long_numbers_are_not_pii(text: str) -> None:
+    assert find_pii(text) == [], [(e.type, text[e.start : e.end]) for e in find_pii(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Tel: 612.34.56.78 (mobile)", "612.34.56.78"),
+        ("電話番号は11961230524です", "11961230524"),
+        ("mi teléfono es 612345678", "612345678"),
+        ("card 4111 1111 1111 1111 2027 please", "4111 1111 1111 1111"),
+    ],
+)
+def test_dotted_national_numbers_cues_in_other_languages_and_cards_before_a_year(
+    text: str, value: str
+) -> None:
+    assert [text[e.start : e.end] for e in find_pii(text)] == [value]
