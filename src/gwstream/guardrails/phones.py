@@ -55,6 +55,10 @@ _NOT_PHONE_SHAPE = re.compile(
     r"|^\(?(?:19|20)\d\d\s?[-\u2013/]\s?(?:19|20)\d\d\)?$|^[01]{8}$"
 )
 _NOT_PHONE_PART = re.compile(r"\.\.")
+# Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
+# 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
+# test numbers are still someone's to keep), since order numbers are not written so.
+_NANP_SHAPE = re.compile(r"(?:1[-. ])?(?:\(\d{3}\)\s?\d{3}[-. ]|\d{3}([-.])\d{3}\1)\d{4}")
 IBAN_SHAPED = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?"
 )
@@ -157,7 +161,7 @@ def find_phones(
             if digits < 8 and not cued:
                 continue
         number = _parse_phone(raw, regions, international)
-        if number is None:
+        if number is None and not (not international and _NANP_SHAPE.fullmatch(raw)):
             continue
         if not international and not dictated and not _looks_like_phone(raw, before):
             continue

@@ -416,3 +416,13 @@ def test_dotted_national_numbers_cues_in_other_languages_and_cards_before_a_year
     text: str, value: str
 ) -> None:
     assert [text[e.start : e.end] for e in find_pii(text)] == [value]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["(123) 555-0147", "142-555-0199", "1-055-555-0100", "(099)555-0123 x12", "199.555.0147"],
+)
+def test_numbers_written_as_north_american_ones_are_phones_even_unassigned(value: str) -> None:
+    text = f"you can reach me on {value} after six"
+    found = [(e.type, text[e.start : e.end]) for e in find_pii(text)]
+    assert found == [("PHONE", value)]
