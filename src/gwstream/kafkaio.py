@@ -13,10 +13,11 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, for_code
+from aiokafka.errors import KafkaError, KafkaTimeoutError, for_code
 from aiokafka.partitioner import murmur2
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
+from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings
 from gwstream.errors import BrokerError
@@ -271,6 +272,20 @@ async def check_held(client: Any, held: Iterable[TopicPartition], consequence: s
         have = metadata.partitions_for_topic(topic) or set()
         if missing := sorted(partitions - have):
             raise lost_topics(topic, len(have), missing, consequence)
+
+
+async def commit_within(
+    consumer: AIOKafkaConsumer,
+    offsets: Mapping[TopicPartition, OffsetAndMetadata],
+    timeout_s: float,
+) -> None:
+    """``consumer.commit(offsets)``, given up after ``timeout_s`` (KafkaTimeoutError): the
+    client retries a commit for partitions the broker no longer has (it restarted empty)
+    for as long as it is let, and a service stopping must not wait on it for ever."""
+    try:
+        await asyncio.wait_for(consumer.commit(dict(offsets)), timeout_s)
+    except TimeoutError:
+        raise KafkaTimeoutError(f"offset commit unanswered after {timeout_s:g}s") from None
 
 
 async def require_partitions(

@@ -148,6 +148,11 @@ def report(
     )
     out = render_result(result, fmt)  # type: ignore[arg-type]
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    if fmt == "table" and limit is not None and len(result.rows) >= limit:
+        err.print(
+            f"[yellow]note:[/] the first {limit} rows (--limit); more may match, and a "
+            "total counts only the rows shown"
+        )
     narrowed = {k: v for k, v in filters.as_query().items() if k != "limit"}
     if not result.rows and narrowed:
         shown = ", ".join(f"{k}={v}" for k, v in narrowed.items())

@@ -118,6 +118,8 @@ class Processor(Service, Generic[T]):
         self._changelog: Changelog | None = None
         self.stats = stats or RuntimeStats()
         self._parts: dict[TopicPartition, Partition] = {}
+        #: Every partition of the input at start: a broker check that finds fewer stops.
+        self._input_partitions: list[TopicPartition] = []
         self._ready: asyncio.PriorityQueue[tuple[int, Lane[T]]] = asyncio.PriorityQueue()
         self._order = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -166,7 +168,9 @@ class Processor(Service, Generic[T]):
             # Before subscribing or producing: a broker that creates topics on first use
             # would otherwise create a missing one with its own defaults.
             for topic in dict.fromkeys((self._input, self._dlq, *self._outputs)):
-                await require_partitions(self._consumer, topic)
+                found = await require_partitions(self._consumer, topic)
+                if topic == self._input:
+                    self._input_partitions = found
             self._consumer.subscribe([self._input], listener=_Listener(self))
         except BaseException:
             if self._consumer is not None:
@@ -191,7 +195,11 @@ class Processor(Service, Generic[T]):
 
         async def probe() -> None:
             try:
-                await check_held(producer.client, list(self._parts), "its turns would never arrive")
+                await check_held(
+                    producer.client,
+                    {*self._input_partitions, *self._parts},
+                    "its turns would never arrive",
+                )
             except BrokerError as exc:
                 self._halt(exc, "watching the broker")
 

@@ -28,13 +28,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
+    commit_within,
     fetch,
     make_consumer,
     require_partitions,
@@ -141,6 +142,8 @@ class CostSink(Service):
         self._pending: asyncio.Task[None] | None = None
         self._stats = SinkStats()
         self._committed: dict[TopicPartition, int] = {}
+        #: Every partition of its topics at start: a broker check that finds fewer stops it.
+        self._known: list[TopicPartition] = []
         self._broker = BrokerWatch(
             pause="nothing new is stored (reports still answer)", resume="storing resumes"
         )
@@ -208,7 +211,7 @@ class CostSink(Service):
         await start_client(consumer, self._kafka)  # no subscription: no group traffic
         try:
             for topic in self.topics:
-                await require_partitions(consumer, topic)
+                self._known += await require_partitions(consumer, topic)
             if self._before_open is not None:
                 await self._before_open()
             await asyncio.to_thread(self._writer.open)
@@ -280,8 +283,14 @@ class CostSink(Service):
         return self._stats
 
     async def _probe(self, consumer: AIOKafkaConsumer) -> None:
-        """The broker check: a metadata request, which also finds partitions it lost."""
-        await check_held(consumer._client, consumer.assignment(), "its events would never arrive")
+        """The broker check: a metadata request, which also finds partitions it lost (held,
+        or there at start: a member that rejoined after the broker restarted empty may hold
+        only what the broker re-created with its defaults)."""
+        await check_held(
+            consumer._client,
+            {*self._known, *consumer.assignment()},
+            "its events would never arrive",
+        )
 
     def _log_progress(self, prefix: str) -> None:
         s = self._stats
@@ -377,8 +386,19 @@ class CostSink(Service):
         if not owned:
             return {}
         try:
-            await consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in owned.items()})
+            await commit_within(
+                consumer,
+                {tp: OffsetAndMetadata(o, "") for tp, o in owned.items()},
+                self._kafka.request_timeout_ms / 1000,
+            )
         except (CommitFailedError, IllegalStateError) as exc:
             logger.warning("cost sink offset commit failed after a rebalance: %s", exc)
+            return {}
+        except KafkaTimeoutError as exc:
+            logger.warning(
+                "cost sink offset commit gave up (%s): the batch stays stored, and "
+                "is read again (and skipped as duplicates) after a restart",
+                exc,
+            )
             return {}
         return owned

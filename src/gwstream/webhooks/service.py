@@ -62,6 +62,7 @@ from gwstream.errors import BrokerError, ConfigError
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
+    commit_within,
     fetch,
     make_consumer,
     make_producer,
@@ -143,6 +144,8 @@ class WebhookService(Service):
         self._intake: Intake | None = None
         self._parts: dict[TopicPartition, OffsetTracker] = {}
         self._committed: dict[TopicPartition, int] = {}
+        #: Every partition of its topics at start: a broker check that finds fewer stops it.
+        self._known: list[TopicPartition] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self._delivered = 0
@@ -251,7 +254,9 @@ class WebhookService(Service):
             # Before subscribing or producing: a broker that creates topics on first use
             # would otherwise create a missing one with its own defaults.
             for topic in (*topics, self._topics.webhooks_dlq):
-                await require_partitions(consumer, topic)
+                found = await require_partitions(consumer, topic)
+                if topic in topics:
+                    self._known += found
             consumer.subscribe(topics, listener=_Listener(self))
             await dispatcher.start()
         except BaseException:
@@ -323,9 +328,12 @@ class WebhookService(Service):
         return self.stats
 
     async def _probe(self, consumer: AIOKafkaConsumer) -> None:
-        """The broker check: a metadata request, which also finds partitions it lost."""
+        """The broker check: a metadata request, which also finds partitions it lost (held,
+        or there at start)."""
         try:
-            await check_held(consumer._client, list(self._parts), "its events would never arrive")
+            await check_held(
+                consumer._client, {*self._known, *self._parts}, "its events would never arrive"
+            )
         except BrokerError as exc:
             if self._fatal is None:
                 log.error("watching the broker, stopping: %s", exc)
@@ -440,7 +448,7 @@ class WebhookService(Service):
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
+            await commit_within(consumer, offsets, self._kafka.request_timeout_ms / 1000)
         except (CommitFailedError, KafkaError) as exc:
             # A rebalance or a moved coordinator: the next tick or the revoke commits
             # again; anything uncommitted is redelivered, never lost.

@@ -206,3 +206,11 @@ def test_filters_that_match_nothing_get_a_note_on_stderr(database: Path) -> None
     assert "nosuch" not in nothing.stdout  # stdout stays the bare CSV
     found = report("--database", str(database))
     assert found.exit_code == 0 and "no rows match" not in found.stderr
+
+
+def test_a_limited_table_says_its_total_counts_only_the_rows_shown(database: Path) -> None:
+    limited = report("--view", "spend", "--limit", "1", "--database", str(database))
+    assert limited.exit_code == 0, limited.output
+    assert "the first 1 rows (--limit)" in limited.stderr
+    whole = report("--view", "spend", "--limit", "10", "--database", str(database))
+    assert "--limit" not in whole.stderr
