@@ -19,13 +19,14 @@ from collections.abc import Iterable, Sequence
 import phonenumbers
 
 # A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
-# parentheses between them, 6 to 17 digits in all.
+# parentheses between them, 6 to 17 digits in all; after a comma only when no digit comes
+# before it (a CSV field, not 1,234,567 or 3,14159).
 # Scripts written without spaces (Chinese, Japanese, Korean) end a number where they touch
 # it ("電話番号は090-1234-5671です"); letters of other scripts and digits make it a code.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _IN_WORD = rf"[^\W{CJK}]"
 _PHONE = re.compile(
-    rf"(?<!{_IN_WORD})(?<![+.,/-])(?:\+|\(\+)?\(?\d[\d \t.()/-]{{4,22}}\d\)?"
+    rf"(?<!{_IN_WORD})(?<![+./-])(?<!\d,)(?:\+|\(\+)?\(?\d[\d \t.()/-]{{4,22}}\d\)?"
     rf"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{{1,6}})?(?!{_IN_WORD})",
     re.IGNORECASE,
 )
@@ -53,6 +54,9 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _NOT_PHONE_SHAPE = re.compile(
     rf"^\d+[.,]\d{{1,2}}$|^{_OCTET}(?:\.{_OCTET}){{3}}$|^\d\d-\d\d-\d\d$|^\d{{3}}\.\d{{3}}\.\d{{3}}-\d\d$"
     r"|^\(?(?:19|20)\d\d\s?[-\u2013/]\s?(?:19|20)\d\d\)?$|^[01]{8}$"
+    # a number and a code in brackets after it (ERROR 1045 (28000)); numbers in ones and
+    # twos without a trunk 0 (lottery draws, seats: 7 14 22 35 41 49)
+    r"|^\d+\s?\(\d+\)$|^[1-9]\d?(?:[ \t]\d{1,2}){3,}$"
 )
 _NOT_PHONE_PART = re.compile(r"\.\.")
 # Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,

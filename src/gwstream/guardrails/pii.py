@@ -419,9 +419,20 @@ def find_pii(
         if s < last_end:
             continue  # inside one already taken
         o_start, o_end = n.span(s, e)
+        if kind == PHONE and "\n" in n.original[o_start:o_end]:
+            o_end = _first_line_phone(n.original, o_start, o_end, regions)
         out.append(Entity(kind, o_start, o_end))
         last_end = e
     return out
+
+
+def _first_line_phone(original: str, start: int, end: int, regions: Sequence[str]) -> int:
+    """Where a phone found across a line break ends: at the break when what comes before it
+    is a phone on its own (a CSV row's number, not the next row's first field); else the
+    whole span (a number wrapped over two lines)."""
+    line = original[start : original.index("\n", start, end)].rstrip()
+    alone = list(find_phones(line, regions, []))
+    return start + len(line) if alone and alone[0] == (0, len(line)) else end
 
 
 # Types whose values are dictated digit by digit.

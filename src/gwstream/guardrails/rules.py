@@ -204,7 +204,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -666,6 +666,57 @@ _SIXTH: list[tuple[str, float, str]] = [
     ),
 ]
 RULES.extend(_SIXTH)
+
+# -- seventh round: families a third blind set found missing --------------------------------
+_CONTROLS = r"(?:limits?|checks?|controls?|verification|confirmation|approval|rules|restrictions|guardrails|safeguards|filters|policy|policies|content policy|moderation|safety checks?)"
+_SEVENTH: list[tuple[str, float, str]] = [
+    (  # a bot's business controls switched off: limits, checks, policies
+        "override",
+        0.75,
+        rf"\b(?:ignore|disregard|skip|bypass|override|turn off|switch off|disable|forget|drop|delete|remove|suspend|lift)\s+(?:all\s+)?your\s+(?:\w+\s+){{0,2}}{_CONTROLS}\b|\b(?:ignore|disregard|skip|bypass|override|disable|forget)\s+(?:all\s+)?the\s+(?:fraud|privacy|identity|security|safety|kyc|aml|verification|compliance|spending|transfer|withdrawal)\s+(?:checks?|rules|controls|limits?|verification|policy|policies)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\bnever mention (?:this|these|that|the) (?:instructions?|rules?|change|message|request)\b|\byou(?:'ve| have) been (?:instructed|told|programmed|authori[sz]ed|cleared) to (?:trust|obey|comply with|believe|help|do what) me\b|\b(?:system\s+)?(?:administrator|sysadmin|system admin|developer)\s+(?:approved|authori[sz]ed|allowed|cleared)\s+(?:it|this|that|me)\b|\b(?:orders|accounts|data|details|records|tickets|messages|information|addresses|history)\s+(?:of|from|for)\s+(?:every|all|the)\s+other\s+(?:customers?|users?|people|clients?|callers?)\b",
+    ),
+    (  # short one-line takeovers
+        "roleplay",
+        0.8,
+        r"\byou(?:'re| are)\s+now\s+(?:dan|stan|dude|aim|mongo tom|jailbroken|unrestricted|unfiltered|uncensored|evil|free of (?:all )?(?:rules|restrictions))\b|\byou(?:'re| are)\s+(?:now\s+)?in\s+(?:the\s+)?(?:admin|administrator|developer|dev|debug|maintenance|god|root|sudo|superuser|unrestricted|test|diagnostic)\s+mode\b|(?<!\S)/(?:dev ?mode|jailbreak|jailbroken|dan|sudo|god ?mode|unrestricted|unlock|unfilter(?:ed)?|developer)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:admin|administrator|developer|master|override|root|sudo)\s+(?:override\s+)?(?:code|password|key|token|pin)\b[^\n]{0,30}\b(?:unlock|enable|disable|grant|bypass|activate)\b|\bunlock (?:all )?(?:the )?(?:restricted|hidden|locked|premium|admin) (?:features|mode|content|functions|settings|commands)\b|\bi'm\s+(?:your|the)\s+(?:developer|creator|admin|administrator|owner|programmer|maker|operator)\b[^\n]{0,60}\b(?:disable|turn off|ignore|bypass|remove|reveal|show|print|unlock|grant)\b|\bi am\s+(?:your|the)\s+(?:developer|creator|admin|administrator|owner|programmer|maker|operator)\b[^\n]{0,60}\b(?:disable|turn off|ignore|bypass|remove|reveal|show|print|unlock|grant)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"^\W*system\s*:\s*(?:the\s+)?(?:user|caller|customer|requester|person)\s+(?:is|has been)\s+(?:an?\s+)?(?:admin|administrator|verified|developer|authori[sz]ed|trusted|owner|root|superuser|staff)\b|\bbegin\s+(?:system|admin|developer|assistant)\s+(?:input|prompt|message|instructions?|mode)\b",
+    ),
+    (
+        "system_extraction",
+        0.75,
+        r"\bwhat (?:was|is|has been) (?:written|said|typed|stated) (?:above|before (?:this|my (?:message|question)))\b|\b(?:hidden|invisible|secret)\s+(?:text|message|instructions|content)\s+(?:at|in)\s+the\s+(?:start|beginning|top)\s+of\s+(?:this|the|our)\s+(?:chat|conversation|session)\b|\bwhat\s+you(?:'re| are)\s+not\s+allowed\s+to\s+(?:say|do|tell|discuss|reveal)\b[^\n]{0,60}\b(?:instructions|rules|guidelines|word for word|verbatim|exactly)\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\byour\s+(?:real|actual|true|full|entire|complete|hidden|internal)\s+(?:configuration|config|instructions|prompt|system prompt|rules)\b|\b(?:full|entire|complete|raw|whole)\s+text\s+of\s+your\s+(?:configuration|config|instructions|prompt|rules|guidelines)\b|\b(?:print|dump|output|show)\s+(?:the\s+|your\s+)?(?:debug\s+config|full\s+config(?:uration)?|system\s+config(?:uration)?)\b|\bmy system prompt says\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\bif you (?:didn'?t|did not|don'?t|do not|no longer) (?:have to|need to) (?:follow|obey|stick to|abide by)\s+(?:your|the|any)\s+(?:guidelines|rules|instructions|policies|restrictions|programming)\b|\bbroken (?:out of|free (?:of|from))\s+(?:every|all|its|her|his|their|the)\s+(?:\w+\s+)?(?:restrictions?|rules|limits|constraints|shackles|chains)\b|\b(?:takes? pride in|prides? (?:itself|herself|himself) on)\s+never\s+refusing\b|\bopposite of whatever the rules say\b|\bwithout (?:a|any) (?:conscience|safety|ethics|morality|filter)\s+(?:module|filter|chip|core|layer|subroutine)\b",
+    ),
+    (
+        "override",
+        0.7,
+        r"\b(?:ignore|disregard|forget|abandon|drop|skip)\s+the\s+(?:\w+\s+)?(?:task|assignment)\s+(?:and|then|,)\s+(?:\w+\s+)?(?:output|print|say|write|reply|respond|type)\b",
+    ),
+]
+RULES.extend(_SEVENTH)
 
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes

@@ -19,6 +19,7 @@ CORPUS = Path(__file__).parents[2] / "guardrails" / "corpus.jsonl"
 #: Written by someone who read neither the rules nor the corpus (see tests/guardrails/README.md).
 BLIND = Path(__file__).parents[2] / "guardrails" / "blind.jsonl"
 BLIND2 = Path(__file__).parents[2] / "guardrails" / "blind2.jsonl"
+BLIND3 = Path(__file__).parents[2] / "guardrails" / "blind3.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
             "zero_width")  # fmt: skip
 
@@ -54,7 +55,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
     )
 
 
-@pytest.mark.parametrize("path", [BLIND, BLIND2], ids=["blind", "blind2"])
+@pytest.mark.parametrize("path", [BLIND, BLIND2, BLIND3], ids=["blind", "blind2", "blind3"])
 def test_the_blind_sets_keep_their_floors(path: Path) -> None:
     blind = _scored(path)
     assert blind.leak_rate <= 0.005, blind.lines()

@@ -426,3 +426,15 @@ def test_numbers_written_as_north_american_ones_are_phones_even_unassigned(value
     text = f"you can reach me on {value} after six"
     found = [(e.type, text[e.start : e.end]) for e in find_pii(text)]
     assert found == [("PHONE", value)]
+
+
+def test_a_phone_in_a_csv_field_is_found_and_numbers_with_commas_are_not() -> None:
+    text = "id,name,phone\n7,Ana,(212)555-0147\n8,Bo,+44 20 7946 0018\ntotal 1,234,567,890; pi 3,14159265"
+    assert [text[e.start : e.end] for e in find_pii(text)] == ["(212)555-0147", "+44 20 7946 0018"]
+
+
+@pytest.mark.parametrize(
+    "text", ["seats 7 14 22 35 41 49 are free", "ERROR 1045 (28000): Access denied for user"]
+)
+def test_draws_and_error_codes_are_not_phones(text: str) -> None:
+    assert find_pii(text) == []

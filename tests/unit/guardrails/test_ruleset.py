@@ -28,3 +28,18 @@ def test_gated_matching_finds_what_searching_every_pattern_finds() -> None:
         assert sorted(kind for _, kind, _, _ in found) == sorted(compiled[i][0] for i in expected)
         fired += len(found)
     assert fired > 500  # the corpus exercises the rules
+
+
+def test_every_injection_rule_is_gated_by_literals_no_single_letter() -> None:
+    # A rule without gates runs on every turn, and one gated by a single letter (a regex
+    # whose alternatives share their first letter, factored out by the parser) at nearly
+    # every position: each cost the typical turn several microseconds when it slipped in.
+    from gwstream.guardrails.injection import _RULESET
+
+    ungated = [i for i in _RULESET._always]
+    single = [
+        (i, sorted(g for g in gates[0] if len(g) == 1 and g.isalpha()))
+        for i, (*_, gates) in enumerate(_RULESET._rules)
+        if gates and any(len(g) == 1 and g.isalpha() for g in gates[0])
+    ]
+    assert ungated == [] and single == [], (ungated, single)
