@@ -181,7 +181,9 @@ _STEUER_GROUPED = re.compile(r"[1-9]\d ?\d{3} \d{3} \d{3}$")
 
 # Words naming a number, before it (up to 50 characters) or just after (up to 25).
 _CUES = {
-    SSN: re.compile(r"\bssn\b|\bss ?(?:#|no\b|num)|social[ -]security|\bsoc\.? ?sec\b"),
+    SSN: re.compile(
+        r"\bssn\b|\bss ?(?:#|no\b|num)|social[ -]security|\bsoc\.? ?sec\b|\bmy social\b"
+    ),
     SIN: re.compile(r"\bsin\b|\bnas\b|social insurance|assurance sociale"),
     BSN: re.compile(r"\bbsn\b|burger ?service ?nummer|citizen service number|\bsofi"),
     AADHAAR: re.compile(r"\baa?dh?aa?r|\buid(?:ai)?\b|unique identification"),

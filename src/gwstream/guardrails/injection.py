@@ -87,6 +87,9 @@ for _phrase, _name in _PHRASES:
     _SQUEEZED.add_word(_phrase.replace(" ", ""), (_phrase, _name))
 _SQUEEZED.make_automaton()
 _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
+# Text split over lines to hide an instruction has short lines: a long text is joined only
+# when its lines average under _SPLIT_LINE characters (joining costs a normalisation each).
+_SHORT, _SPLIT_LINE = 400, 40
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
 # Common English words, and what rot13 makes of them (none of which is English): text
 # holding more of the second than of the first is judged with rot13 undone.
@@ -514,7 +517,8 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
     if runs:  # "ignore.all.previous.instructions": words joined by dots or underscores
         spread = " ".join(run.replace(".", " ").replace("_", " ") for run in runs)
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(spread))
-    if "\n" in text:  # words split over lines: also try them joined
+    if "\n" in text and (len(text) <= _SHORT or text.count("\n") * _SPLIT_LINE > len(text)):
+        # words split over lines (short lines, or a short text): also try them joined
         dehyphenated = _HYPHEN_BREAK.sub("", text)
         for joined in {dehyphenated, _LINE_BREAK.sub("", dehyphenated)}:
             folded_joined = fold_for_rules(normalize(joined).text)

@@ -19,14 +19,14 @@ from collections.abc import Iterable, Sequence
 import phonenumbers
 
 # A phone-like run: optional + or 00, digits with spaces, dots, dashes, slashes or
-# parentheses between them, 6 to 17 digits in all; after a comma only when no digit comes
-# before it (a CSV field, not 1,234,567 or 3,14159).
+# parentheses between them, 6 to 17 digits in all; after a comma that follows a digit only
+# when no group of three digits follows (a CSV field after an id, not 1,234,567).
 # Scripts written without spaces (Chinese, Japanese, Korean) end a number where they touch
 # it ("電話番号は090-1234-5671です"); letters of other scripts and digits make it a code.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _IN_WORD = rf"[^\W{CJK}]"
 _PHONE = re.compile(
-    rf"(?<!{_IN_WORD})(?<![+./-])(?<!\d,)(?:\+|\(\+)?\(?\d[\d \t.()/-]{{4,22}}\d\)?"
+    rf"(?<!{_IN_WORD})(?<![+./-])(?!(?<=\d,)\d{{3}}(?!\d))(?:\+|\(\+)?\(?\d[\d \t.()/-]{{4,22}}\d\)?"
     rf"(?P<ext>,?\s?(?:x\.?|ext\.?|extn\.?|extension)\s?\d{{1,6}})?(?!{_IN_WORD})",
     re.IGNORECASE,
 )
@@ -46,18 +46,21 @@ _NOT_PHONE = re.compile(
     re.IGNORECASE,
 )
 # Shapes that are something else: a decimal amount, a dotted quad that could be an IP
-# address (every part up to 255), an IBAN-shaped run (two letters, two digits, groups of
+# address (its first part up to 255; 192.168.1.300 is a mistyped one), an IBAN-shaped run (two letters, two digits, groups of
 # four). A bank sort code (12-34-56), a CPF's shape (123.456.789-09), a range of years
 # ((2019-2024)), bytes written as bits (01110011), and a line of an invoice ("50) ....
 # 1000.00": dot leaders) too.
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _NOT_PHONE_SHAPE = re.compile(
-    rf"^\d+[.,]\d{{1,2}}$|^{_OCTET}(?:\.{_OCTET}){{3}}$|^\d\d-\d\d-\d\d$|^\d{{3}}\.\d{{3}}\.\d{{3}}-\d\d$"
+    rf"^\d+[.,]\d{{1,2}}$|^{_OCTET}(?:\.\d{{1,3}}){{3}}$|^\d\d-\d\d-\d\d$|^\d{{3}}\.\d{{3}}\.\d{{3}}-\d\d$"
     r"|^\(?(?:19|20)\d\d\s?[-\u2013/]\s?(?:19|20)\d\d\)?$|^[01]{8}$"
     # a number and a code in brackets after it (ERROR 1045 (28000)); numbers in ones and
     # twos without a trunk 0 (lottery draws, seats: 7 14 22 35 41 49)
     r"|^\d+\s?\(\d+\)$|^[1-9]\d?(?:[ \t]\d{1,2}){3,}$"
+    # a date and the hour after it (a log line's 2024-05-02 12:45)
+    r"|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\s"
 )
+_TIME_AFTER = re.compile(r"^:\d\d")
 _NOT_PHONE_PART = re.compile(r"\.\.")
 # Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
 # 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
@@ -77,7 +80,7 @@ _CURRENCY_AFTER = re.compile(
 _PHONE_CUE = re.compile(
     r"(?:(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
     r"landline|number is|my number|dial|tel[eé]fono|telefone|t[eé]l[eé]phone|portable|"
-    r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero)\b"
+    r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero)(?:s|ed|ing)?\b"
     r"|電話|携帯|連絡先|电话|手机|號碼|号码|전화|연락처|휴대폰)[^.\n]{0,40}$",
     re.IGNORECASE,
 )
@@ -131,6 +134,7 @@ def find_phones(
             or _DATE_LIKE.match(raw)
             or _NOT_PHONE_SHAPE.match(raw)
             or _NOT_PHONE_PART.search(raw)
+            or _TIME_AFTER.match(text, end)
         ):
             continue
         if taken:

@@ -87,10 +87,11 @@ class Entity:
 # -- e-mail --------------------------------------------------------------------------------
 
 # Internationalised addresses too (RFC 6531): letters and digits of any script in the
-# local part and the domain's labels, a quoted local part, an IP literal for a domain.
+# local part (and an apostrophe: o'brien@...) and the domain's labels, a quoted local part,
+# an IP literal for a domain.
 _EMAIL_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
 _EMAIL = re.compile(
-    r'(?:(?<![\w.%+-])[^\W_][\w.%+-]*|(?<![\w"])"[^"\r\n@]{1,64}")@'
+    r'(?:(?<![\w.%+\'-])[^\W_][\w.%+\'-]*|(?<![\w"])"[^"\r\n@]{1,64}")@'
     rf"(?:{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*\.(?:[^\W\d_]{{2,24}}|xn--[a-z0-9-]{{1,59}})(?![\w-])"
     r"|\[(?:IPv6:)?[0-9A-Fa-f.:]{2,45}\])"
 )
@@ -184,7 +185,9 @@ def _obfuscated_email(low: str, start: int, end: int, word_at: bool) -> tuple[in
 # -- cards ---------------------------------------------------------------------------------
 
 # Maximal runs of digits with single spaces or dashes between them.
-_DIGIT_RUN = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d)*(?![\w])")
+# After a comma that follows a digit only when no group of three digits follows (a CSV
+# field after an id, not the thousands of 1,234,567).
+_DIGIT_RUN = re.compile(r"(?<![\w./-])(?!(?<=\d,)\d{3}(?!\d))\d(?:[ -]?\d)*(?![\w])")
 _GROUP_SEP = re.compile(r"[ -]")
 
 
@@ -349,11 +352,12 @@ _SSN = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
 _VERSION_CUE = re.compile(
     r"\b(?:version|ver|v|release|build|firmware|fw|update|updated|upgrade|upgraded|patch|sdk|"
-    r"api|app|os|software)\.?(?:\s+(?:is|was|now|number|no\.?|nr|to|of|at|on))*\s*[:#=]?\s*$",
+    r"api|app|os|software|chapter|ch|section|sec|clause|paragraph|para|article|art|figure|"
+    r"fig|§)\.?(?:\s+(?:is|was|now|number|no\.?|nr|to|of|at|on))*\s*[:#=]?\s*$",
     re.IGNORECASE,
 )
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:])"
 )
 
 

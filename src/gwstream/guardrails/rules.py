@@ -32,7 +32,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.8,
-        r"(?<!['\"“\u2018])\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are(?!\s+(?:for|used|and|in ai|in llms))|is(?!\s*\?|\s+(?:used|for|and|in ai|in llms|a\b|an\b|the\b))|apply|take precedence|supersede)",
+        r"(?<!['\"“\u2018])\b(?:new|updated|revised|real|actual|true|override|overriding|priority|secret|hidden|admin|administrator|system)\s+(?:instructions?|directives?|orders?|commands?|rules?|prompt)\s*(?::|-|follow|are(?!\s+(?:for|used|and|in ai|in llms))|is(?!\s*[?,]|\s+(?:used|for|and|in ai|in llms|a\b|an\b|the\b))|apply|take precedence|supersede)",
     ),
     (
         "override",
@@ -57,7 +57,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.85,
-        r"\b(?:ignore|disregard|forget|override|bypass|skip|set aside|pay no attention to|never mind|nevermind|reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
+        r"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind|reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
     ),
     (
         "override",
@@ -204,7 +204,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -717,6 +717,53 @@ _SEVENTH: list[tuple[str, float, str]] = [
     ),
 ]
 RULES.extend(_SEVENTH)
+
+# -- eighth round: families a fourth blind set found missing --------------------------------
+_EIGHTH: list[tuple[str, float, str]] = [
+    (  # persona jailbreaks: token games, worlds without rules, safety declared off
+        "roleplay",
+        0.8,
+        r"\b(?:tokens|points|lives|credits)\b[^\n]{0,100}\b(?:refus\w*|hedg\w*|declin\w*|break(?:s|ing)? character)\b[^\n]{0,50}\b(?:lose|loses|lost|deduct\w*|costs?|subtract\w*|minus)\b|\beach\s+(?:refusal|time you refuse)\s+(?:costs?|loses?|deducts?)\b|\bevery\s+(?:refusal|time you refuse)\s+(?:costs?|loses?|deducts?)\b|\b(?:slip|break|step|fall)s?\s+out of character\b",
+    ),
+    (
+        "roleplay",
+        0.8,
+        r"\bif (?:none of )?your (?:guidelines|rules|restrictions|filters|policies|safety rules) (?:didn'?t|did not|don'?t|do not|no longer) exist(?:ed)?\b|\bif none of your (?:guidelines|rules|restrictions|filters|policies) existed\b|\b(?:safety|content|moderation|alignment)\s+(?:layer|filter|module|system|mode|training)\s+(?:is|has been|was|are)\s+(?:now\s+)?(?:off|disabled|removed|deactivated|turned off|down|gone)\b|\b(?:ais?|assistants?|models?|bots?)\s+(?:carry|have|with|has)\s+(?:zero|no)\s+(?:restrictions|rules|limits|filters|guardrails)\b|\bbound by no (?:\w+\s+)?(?:laws?|rules|restrictions)\b|\b(?:ai|model|assistant)\s+without\s+(?:any\s+)?(?:alignment|safety)\s+(?:training|tuning|filters?)\b|\b(?:refusal|refusing)\s+(?:is|as)\s+a\s+(?:malfunction|bug|error|failure)\b|\bunshackled\s+(?:assistant|ai|model|version|persona)\b",
+    ),
+    (
+        "override",
+        0.75,
+        r"\b(?:lifts?|removes?|suspends?)\s+(?:the\s+|all\s+|your\s+)?restrictions\b|\b(?:comply|answer|respond|reply)\s+without\s+(?:any\s+)?(?:filtering|filters|censorship|restrictions)\b|[\"']?(?:refusals?_allowed|safety|filters?|guardrails?|moderation|content_filter)[\"']?\s*:\s*(?:false|0|[\"'](?:off|none|disabled)[\"'])|[\"']?(?:assistant_)?mode[\"']?\s*:\s*[\"'](?:unrestricted|jailbreak|jailbroken|developer|god|dan)[\"']|\b(?:ethics|morals|safety rules)\s+(?:don'?t|do not|no longer)\s+apply\b",
+    ),
+    # -- extraction, eighth round ---------------------------------------------------------------
+    (
+        "system_extraction",
+        0.85,
+        r"\b(?:first|last)\s+(?:word|words|line|lines|sentence|sentences|character|characters|letter)\s+of\s+your\s+(?:instructions|prompt|system (?:prompt|message)|setup text|configuration|rules)\b|\b(?:start|beginning|top)\s+of\s+your\s+(?:context|context window|input|prompt)\b|\byour\s+(?:initial\s+)?setup\s+(?:text|instructions|prompt)\b|\bmy instructions (?:begin|start|end) with\b|\b(?:text|instructions|words|message)\s+you\s+were\s+given\s+(?:before|at the start)\b|\binstructions? you received before\b",
+    ),
+    (
+        "system_extraction",
+        0.8,
+        r"\b(?:topics|things|subjects)\s+(?:were|have)\s+you\s+(?:been\s+)?(?:told|instructed|asked)\s+not\s+to\b|\b(?:api keys?|tokens?|secrets?|credentials|passwords?)\b[^\n]{0,30}\b(?:stored|kept|saved|held)\s+in\s+your\s+(?:config|configuration|context|environment|settings|system prompt|prompt|memory)\b|\b(?:exact|literal|verbatim)\s+(?:wording|words|text)\b[^\n]{0,40}\b(?:your operator|your developers?|your company|your creators?|your setup|your instructions|your system)\b|\bcustom instructions\b[^\n]{0,40}\b(?:added|given|configured|show|list|quote|diff)\b|\b(?:tools|functions|endpoints|plugins)\b[^\n]{0,40}\b(?:were you|you were|you've been|you have been|have you been)\s+(?:configured|given|set up|provided)\b|\byour\s+whole\s+(?:system\s+)?(?:message|prompt|instructions|configuration)\b",
+    ),
+    # -- hijacks and pasted documents, eighth round ------------------------------------------------
+    (
+        "override",
+        0.75,
+        r"\b(?:don'?t|do not)\s+(?:translate|summari[sz]e|classify|rate|answer|correct|tag|rewrite|check)\s+anything\b|\bwhatever\s+(?:your\s+)?(?:operator|developers?|company|creators?|system prompt)\s+(?:told|gave|instructed|said to)\s+you\b|\b(?:the\s+)?(?:spell-?check|translation|summary|summari[sz]ation|task|classification|request|grading)\s+is\s+(?:cancelled|canceled|over|void|aborted)\b|\byour instructions (?:don'?t|do not|no longer) matter\b|\btakes? priority over (?:anything|everything|whatever) you\b|\b(?:grading|scoring|rating|review|moderation|classifier)\s+override\b|\bchange your behaviou?r\b|\byou\s+(?:stop|are no longer)\s+(?:being\s+)?(?:a|an|the)\s+\w+(?:\s+\w+)?\s*[;,.]\s*you\s+are\s+(?:now\s+)?(?:a|an)\b",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(?:ignore|disregard|forget|scrap)\s+(?:that|this|the|my|your)\s+(?:\w+\s+)?(?:request|question|task|job|assignment)\b[.;,:]\s*(?:just\s+|instead\s+)?(?:output|print|say|write|reply|respond|type)\b|\b(?:classifier|grader|reviewer|summari[sz]er|translator|evaluator|moderator)\s+note\s*:|\bif an?\s+(?:ai|model|ai model|llm|assistant|bot|machine)\b[^\n]{0,40}\b(?:it must|it should|must|should)\b|\bthe\s+(?:assistant|ai|bot|model|system)\s+that\s+(?:reads|processes|summari[sz]es|sees|translates)\s+this\b|\bif a machine is reading this\b|\baddressing the (?:ai|assistant|bot|model)\b|\bnote\s*\(\s*for the (?:bot|ai|assistant|model)\s*\)|\b(?:os\.environ|process\.env)\b[^\n]{0,60}\b(?:send|post|upload|http)|\b(?:send|post|upload)\w*\b[^\n]{0,40}\b(?:os\.environ|process\.env)\b",
+    ),
+    (
+        "override",
+        0.8,
+        rf"\b{_AGENT}(?:[\s-]+\w+){{0,2}}\s*,?\s*(?:when|while|whenever)\s+you\s+(?:\w+\s+){{0,2}}(?:this|these|it|the summary|the transcript|the channel)\b|\bà l'ia\s+qui\b|\ba l'ia\s+qui\b|\bau lieu de (?:traduire|résumer|resumer|répondre|repondre)\b",
+    ),
+]
+RULES.extend(_EIGHTH)
 
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes

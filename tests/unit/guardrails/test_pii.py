@@ -438,3 +438,35 @@ def test_a_phone_in_a_csv_field_is_found_and_numbers_with_commas_are_not() -> No
 )
 def test_draws_and_error_codes_are_not_phones(text: str) -> None:
     assert find_pii(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("To: support <o'brien.k@example.ie>", [("EMAIL", "o'brien.k@example.ie")]),
+        (
+            "5531,4111 1111 1111 1111,10.0.0.7",
+            [("CARD", "4111 1111 1111 1111"), ("IPV4", "10.0.0.7")],
+        ),
+        ("trace ends at ::ffff:10.20.30.40 today", [("IPV6", "::ffff:10.20.30.40")]),
+        ("kept calling 4155550188 all day", [("PHONE", "4155550188")]),
+        ("my social (078051120) was used", [("SSN", "078051120")]),
+    ],
+)
+def test_apostrophes_csv_ids_mapped_addresses_call_cues_and_my_social(
+    text: str, values: list[tuple[str, str]]
+) -> None:
+    assert [(e.type, text[e.start : e.end]) for e in find_pii(text)] == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "log: 2024-05-02 12:45 link down",
+        "booked for 15/03/2024 10:45 CET",
+        "ping 192.168.1.300 fails",
+        "see Chapter 3.2.1.4 of the manual",
+    ],
+)
+def test_timestamps_mistyped_addresses_and_chapter_numbers_are_not_pii(text: str) -> None:
+    assert find_pii(text) == [], [(e.type, text[e.start : e.end]) for e in find_pii(text)]
