@@ -57,8 +57,10 @@ _NOT_PHONE_SHAPE = re.compile(
     # a number and a code in brackets after it (ERROR 1045 (28000)); numbers in ones and
     # twos without a trunk 0 (lottery draws, seats: 7 14 22 35 41 49)
     r"|^\d+\s?\(\d+\)$|^[1-9]\d?(?:[ \t]\d{1,2}){3,}$"
-    # a date and the hour after it (a log line's 2024-05-02 12:45)
+    # a date and the hour after it (a log line's 2024-05-02 12:45); a coordinate (52.520008);
+    # a dotted quad ending in one digit (999.300.12.1)
     r"|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\s"
+    r"|^[1-9]\d{0,2}\.\d{4,}$|^\d{1,3}(?:\.\d{1,3}){2}\.\d$"
 )
 _TIME_AFTER = re.compile(r"^:\d\d")
 _NOT_PHONE_PART = re.compile(r"\.\.")

@@ -410,7 +410,7 @@ def find_pii(
         # Digits spelled out are found as digits, and reported as the words' span.
         spelled = spelled_digits(t) if numeric & _DICTATED else None
         if spelled is None:
-            found.extend(_numeric(t, numeric, regions, found))
+            found.extend(_numeric(t, numeric, regions, found, lines=_with_line_breaks(n)))
         else:
             found.extend(
                 (kind, *spelled.span(s, e))
@@ -423,20 +423,26 @@ def find_pii(
         if s < last_end:
             continue  # inside one already taken
         o_start, o_end = n.span(s, e)
-        if kind == PHONE and "\n" in n.original[o_start:o_end]:
-            o_end = _first_line_phone(n.original, o_start, o_end, regions)
         out.append(Entity(kind, o_start, o_end))
         last_end = e
     return out
 
 
-def _first_line_phone(original: str, start: int, end: int, regions: Sequence[str]) -> int:
-    """Where a phone found across a line break ends: at the break when what comes before it
-    is a phone on its own (a CSV row's number, not the next row's first field); else the
-    whole span (a number wrapped over two lines)."""
-    line = original[start : original.index("\n", start, end)].rstrip()
-    alone = list(find_phones(line, regions, []))
-    return start + len(line) if alone and alone[0] == (0, len(line)) else end
+def _with_line_breaks(n: Normalized) -> str:
+    """``n``'s text with a line break again where normalisation made one a space (the same
+    length): a phone at the end of a CSV row must not run on into the next row's first
+    field ("+1 582 767 5844\n101,..." is a phone and an id, not one 14-digit number)."""
+    t = n.text
+    if "\n" not in n.original:
+        return t
+    chars: list[str] | None = None
+    for s, e in n.replaced():
+        if e - s == 1 and t[s] == " ":
+            o_start, o_end = n.span(s, e)
+            if "\n" in n.original[o_start:o_end]:
+                chars = chars if chars is not None else list(t)
+                chars[s] = "\n"
+    return "".join(chars) if chars is not None else t
 
 
 # Types whose values are dictated digit by digit.
@@ -449,6 +455,7 @@ def _numeric(
     regions: Sequence[str],
     already: list[tuple[str, int, int]],
     spelled: Sequence[tuple[int, int]] = (),
+    lines: str | None = None,
 ) -> list[tuple[str, int, int]]:
     """The entities made of digits in ``t`` (after ``already``, found before: not phones)."""
     found: list[tuple[str, int, int]] = []
@@ -471,5 +478,7 @@ def _numeric(
         taken = [(s, e) for _, s, e in already]
         taken.extend((s, e) for _, s, e in found)
         taken.extend(m.span() for m in IBAN_SHAPED.finditer(t))  # valid or not, not a phone
-        found.extend((PHONE, s, e) for s, e in find_phones(t, regions, taken, spelled))
+        # Phones are read with the line breaks back (``lines``, as long as ``t``): a phone
+        # ends with its line. A card wrapped over two lines is still one card.
+        found.extend((PHONE, s, e) for s, e in find_phones(lines or t, regions, taken, spelled))
     return found

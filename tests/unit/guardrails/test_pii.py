@@ -470,3 +470,18 @@ def test_apostrophes_csv_ids_mapped_addresses_call_cues_and_my_social(
 )
 def test_timestamps_mistyped_addresses_and_chapter_numbers_are_not_pii(text: str) -> None:
     assert find_pii(text) == [], [(e.type, text[e.start : e.end]) for e in find_pii(text)]
+
+
+def test_a_phone_ends_with_its_line_and_a_card_wrapped_over_two_lines_is_one_card() -> None:
+    text = "id,phone\n100,+1 582 767 5844\n101,(945) 631-5330\n102,x\ncard 4111 1111\n1111 1111"
+    found = [(e.type, text[e.start : e.end]) for e in find_pii(text)]
+    assert found == [
+        ("PHONE", "+1 582 767 5844"),
+        ("PHONE", "(945) 631-5330"),
+        ("CARD", "4111 1111\n1111 1111"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["we met at 52.520008, 13.404954", "ping 999.300.12.1 timed out"])
+def test_coordinates_and_odd_dotted_numbers_are_not_phones(text: str) -> None:
+    assert find_pii(text) == []
