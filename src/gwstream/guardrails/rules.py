@@ -57,7 +57,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.85,
-        r"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind|reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
+        r"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind|(?<!the )(?<!a )(?<!password )reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
     ),
     (
         "override",
@@ -204,7 +204,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )jailbreak(?:ed|ing)?(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )jailbreak(?:ed|ing)?(?!\s*(?:\.\.\.|\u2026))(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",

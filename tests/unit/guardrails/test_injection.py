@@ -570,3 +570,14 @@ def test_eighth_round_attack_families_are_flagged(text: str, rule: str) -> None:
 )
 def test_eighth_round_look_alikes_pass(text: str) -> None:
     assert not detect(text).flagged, detect(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I forgot my password and the reset instructions in the email aren't working.",
+        "I need to jailbreak... I mean unlock my phone from the carrier, is that allowed?",
+    ],
+)
+def test_a_reset_email_and_a_corrected_slip_of_the_tongue_pass(text: str) -> None:
+    assert not detect(text).flagged, detect(text)
