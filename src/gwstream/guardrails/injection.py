@@ -7,7 +7,8 @@ fires (1 - prod(1 - w)); a turn is flagged at :data:`THRESHOLD`. The verdict
 names the strongest rule.
 
 The rules are in :mod:`~gwstream.guardrails.rules`; :mod:`~gwstream.guardrails.ruleset`
-runs them cheaply. Encoded payloads are decoded and their text judged by
+runs them cheaply; :mod:`~gwstream.guardrails.encodings` decodes what a turn
+hides. Encoded payloads are decoded and their text judged by
 the same rules, whether or not the turn asks for decoding: long base64 and
 hex runs that decode to readable text, and text that reads as English only
 once rot13 is undone (few common English words, many in its rot13). A
@@ -18,17 +19,29 @@ found wherever it sits.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
-import html
 import itertools
 import re
-import urllib.parse
 from dataclasses import dataclass
 
 import ahocorasick  # type: ignore[import-not-found]
 
+from gwstream.guardrails.encodings import (
+    CAESAR_HINT,
+    EMOJI,
+    REVERSED_COMMON,
+    ROT13_ENGLISH,
+    caesar,
+    common_words,
+    decoded_payloads,
+    hinted_codes,
+    looks_rot13,
+    may_hold_hinted_payload,
+    may_hold_payload,
+    other_encodings,
+    reads_as_words,
+    turned_around,
+)
 from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
 from gwstream.guardrails.rules import HARM, RULES
 from gwstream.guardrails.ruleset import RuleSet
@@ -37,12 +50,6 @@ THRESHOLD = 0.5
 
 _RULESET = RuleSet(RULES)
 
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,6}(?![A-Za-z0-9+/=])")
-# Hex digits run together, or in pairs each followed by the same separator.
-_HEX = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2})"
-    r"(?![0-9A-Za-z])"
-)
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){2,}[a-z](?![a-z])")
 # A word of four letters spaced out at least: only then are the shorter ones joined too.
 _SPACED_WORD = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){3,}[a-z](?![a-z])")
@@ -91,18 +98,6 @@ _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
 # when its lines average under _SPLIT_LINE characters (joining costs a normalisation each).
 _SHORT, _SPLIT_LINE = 400, 40
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
-# Common English words, and what rot13 makes of them (none of which is English): text
-# holding more of the second than of the first is judged with rot13 undone.
-_ENGLISH = frozenset(
-    "the and you your to of is in it for on that this with all my me are not do can what "
-    "now from have will please previous instructions ignore reveal system prompt".split()
-)
-_ROT13_ENGLISH = frozenset(codecs.encode(w, "rot13") for w in _ENGLISH)
-# A word that is all base64 (or hex), maybe quoted or ending a sentence.
-_PAYLOAD_WORD = re.compile(r"[\"'(\[{<:]*[a-z0-9+/]{20,}={0,6}[.,;:!?)\"'\]}>]*$")
-_HEX_PAIRS = frozenset(f"{i:02x}" for i in range(256))
-#: Shortest run (without spaces) worth decoding when nothing asks for decoding.
-MIN_BARE_PAYLOAD = 20
 _ENCODING_HINT = re.compile(
     r"\b(?:rot\s*-?\s*13|rot13|caesar|cipher|decode|decoded|decoder|decipher|encoded|encoding"
     r"|base\s*-?\s*(?:64|32|85|16)|ascii\s*-?\s*85|hex|shift|morse|binary|nato|phonetic alphabet"
@@ -168,298 +163,6 @@ class Verdict:
 CLEAN = Verdict(0.0, None, None)
 
 
-def _decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int, int]]:
-    """Text hidden in base64 (or base32) or hex runs, with the run's span in ``original``; without a
-    ``hinted`` request to decode, only runs of :data:`MIN_BARE_PAYLOAD` characters that
-    decode to text with words in it."""
-    out = []
-    for m in _BASE64.finditer(original):
-        blob = m.group()
-        if blob.isdigit() or (blob.isalpha() and (blob.islower() or blob.isupper())):
-            continue  # a plain word or number, not an encoding
-        if not hinted and len(blob) < MIN_BARE_PAYLOAD:
-            continue
-        text = None
-        if _BASE32.match(blob):  # upper case and 2-7 only: base32 more likely than base64
-            try:
-                text = _printable(base64.b32decode(blob + "=" * (-len(blob) % 8)))
-            except (binascii.Error, ValueError):
-                text = None
-        if text is None:
-            try:
-                raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
-            except (binascii.Error, ValueError):
-                continue
-            text = _printable(raw)
-        if text and (hinted or " " in text):
-            out.append((text, m.start(), m.end()))
-    for m in _HEX.finditer(original):
-        try:
-            raw = bytes.fromhex(re.sub(r"[ :]", "", m.group()))
-        except ValueError:
-            continue
-        text = _printable(raw)
-        if text and (hinted or " " in text):
-            out.append((text, m.start(), m.end()))
-    return out
-
-
-_BASE32 = re.compile(r"^[A-Z2-7]{16,}=*$")
-_URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
-_CODE_POINT_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
-_MORSE = {
-    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
-    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
-    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
-    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
-}  # fmt: skip
-_MORSE_CHARS = frozenset(".-/| \n\t")
-# Morse code inside a longer text: eight codes or more, words parted by "/" or "|".
-_MORSE_RUN = re.compile(
-    r"(?<![\w.\-])[.\-]{1,7}(?:(?:[ \t]*[/|][ \t]*|[ \t]+)[.\-]{1,7}){7,}(?![\w.\-])"
-)
-# Bytes written as bits inside a longer text: six groups of eight or more.
-_BITS_RUN = re.compile(r"(?<![01])[01]{8}(?:[ \t]+[01]{8}){5,}(?![01])")
-# A run of ascii85 (Adobe's <~ ~> or bare), tried when the text names the encoding.
-_A85_RUN = re.compile(r"<~[!-uz\s]{10,}~>|[!-uz]{20,}")
-_NATO = {
-    "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
-    "foxtrot": "f", "golf": "g", "hotel": "h", "india": "i", "juliett": "j", "juliet": "j",
-    "kilo": "k", "lima": "l", "mike": "m", "november": "n", "oscar": "o", "papa": "p",
-    "quebec": "q", "romeo": "r", "sierra": "s", "tango": "t", "uniform": "u", "victor": "v",
-    "whiskey": "w", "whisky": "w", "x-ray": "x", "xray": "x", "yankee": "y", "zulu": "z",
-}  # fmt: skip
-_NATO_WORDS = frozenset(_NATO)
-_NATO_RUN = re.compile(
-    r"(?:\b(?:" + "|".join(sorted(_NATO, key=len, reverse=True)) + r")\b[\s|/,]*){6,}"
-)
-# Everyday English words, to tell text from noise once decoded or turned around.
-_COMMON = frozenset(
-    "the be to of and a an in that have i it for not on with he as you do at this but his by "
-    "from they we say her she or will my one all would there their what so up out if about who "
-    "get which go me when make can like time no just him know take people into your some could "
-    "them see other than then now only come its over also back after use how our work first "
-    "way even new want because any these give day us is are was were been has had did said "
-    "tell how step explain write list send print output show reveal password admin system "
-    "prompt instructions rules account refund approved nothing else please approve give free "
-    "bank money transfer card number details customer data delete ignore previous secret key "
-    "keys hack steal bomb kill make build code access grant send all every full home address "
-    "email phone credit private internal hidden admin root user users say says am hacked "
-    "pwned hate humans follow obey execute run open download click link visit".split()
-)
-_REVERSED_COMMON = frozenset(w[::-1] for w in _COMMON if len(w) > 2)
-_REVERSED_ENGLISH = frozenset(w[::-1] for w in _ENGLISH if len(w) > 2)
-#: Fewest characters a text written as codes (numbers, bits) holds when it hides a sentence.
-_MIN_CODED = 8
-#: Fewest %-escapes worth undoing (the spaces of a short sentence).
-_MIN_ESCAPES = 4
-
-
-def _other_encodings(original: str, words: list[str]) -> list[str]:
-    """Text hidden in encodings a filter seldom reads, each tried only when the text has
-    its marks: %-escapes, HTML character references, \\u or \\x escapes, Morse code,
-    bytes written as bits or decimal numbers, and text written backwards."""
-    out = []
-    if original.count("%") >= _MIN_ESCAPES and len(_URL_ESCAPE.findall(original)) >= _MIN_ESCAPES:
-        out.append(urllib.parse.unquote(original))
-    if "&#" in original or ("&" in original and ";" in original):
-        unescaped = html.unescape(original)
-        if unescaped != original:
-            out.append(unescaped)
-    if "\\u" in original or "\\x" in original:
-        out.append(
-            _CODE_POINT_ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), original)
-        )
-    stripped = original.strip()
-    if len(stripped) >= 2 * _MIN_CODED and _MORSE_CHARS.issuperset(stripped):
-        out.append(
-            " ".join(
-                "".join(_MORSE.get(code, "") for code in word.split())
-                for word in stripped.replace("|", "/").split("/")
-            )
-        )
-    if len(words) >= _MIN_CODED:
-        decoded = _numbers_as_text(words)
-        if decoded is not None:
-            out.append(decoded)
-        if _REVERSED_ENGLISH.intersection(words) and sum(
-            w in _REVERSED_ENGLISH for w in words
-        ) > sum(w in _ENGLISH for w in words):
-            out.append(original[::-1])
-    out.extend(_embedded_codes(original, words))
-    out.extend(_written_codes(original))
-    return out
-
-
-def _embedded_codes(original: str, words: list[str]) -> list[str]:
-    """Morse code, bits and NATO spelling inside a longer text (a question around them),
-    each looked for only when the text holds enough of its marks."""
-    out = []
-    if original.count(".") + original.count("-") >= 2 * _MIN_CODED:
-        for m in _MORSE_RUN.finditer(original):
-            run = m.group().replace("|", "/")
-            out.append(
-                " ".join(
-                    "".join(_MORSE.get(code, "") for code in word.split())
-                    for word in run.split("/")
-                )
-            )
-    if original.count("0") + original.count("1") >= 6 * 8:
-        for m in _BITS_RUN.finditer(original):
-            text = _numbers_as_text(m.group().split())
-            if text is not None:
-                out.append(text)
-    if not _NATO_WORDS.isdisjoint(words) and len(_NATO_WORDS.intersection(words)) >= 5:
-        for m in _NATO_RUN.finditer(original.lower()):
-            spelled = re.split(r"\s*[|/,]\s*", m.group().strip(" |/,"))
-            out.append(
-                " ".join("".join(_NATO.get(w, "") for w in part.split()) for part in spelled)
-            )
-    return out
-
-
-_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d]+")
-_BRAILLE = dict(
-    zip(
-        map(chr, (0x2801, 0x2803, 0x2809, 0x2819, 0x2811, 0x280B, 0x281B, 0x2813, 0x280A,
-                  0x281A, 0x2805, 0x2807, 0x280D, 0x281D, 0x2815, 0x280F, 0x281F, 0x2817,
-                  0x280E, 0x281E, 0x2825, 0x2827, 0x283A, 0x282D, 0x283D, 0x2835)),
-        "abcdefghijklmnopqrstuvwxyz",
-        strict=True,
-    )
-)  # fmt: skip
-_BRAILLE_RUN = re.compile(r"[\u2800-\u28ff]{2,}(?:\s+[\u2800-\u28ff]+)+")
-# Character codes in a list ("String.fromCharCode(105,103,...)", "[73, 103, ...]").
-_CODE_LIST = re.compile(r"(?<!\d)\d{2,3}(?:\s*,\s*\d{2,3}){7,}(?!\d)")
-_UU_BEGIN = re.compile(r"^begin [0-7]{3} \S+\s*$", re.MULTILINE)
-_CAESAR_HINT = re.compile(r"\b(?:caesar|cipher|shift(?:ed)?\s+(?:\w+\s+){0,3}(?:by\s+)?\d{1,2})\b")
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-_SHIFTS = [str.maketrans(_LETTERS, _LETTERS[k:] + _LETTERS[:k]) for k in range(26)]
-
-
-def _written_codes(original: str) -> list[str]:
-    """Text written in Braille, as a list of character codes, or uuencoded, each looked for
-    only when the text has its marks."""
-    out = []
-    if not original.isascii() and max(original) >= "\u2800":
-        for m in _BRAILLE_RUN.finditer(original):
-            out.append("".join(_BRAILLE.get(c, " " if c.isspace() else "") for c in m.group()))
-    if original.count(",") >= 7:
-        for m in _CODE_LIST.finditer(original):
-            codes = [int(c) for c in re.split(r"\s*,\s*", m.group())]
-            if all(32 <= c < 127 for c in codes):
-                out.append("".join(map(chr, codes)))
-    if "begin " in original and (begin := _UU_BEGIN.search(original)) is not None:
-        decoded = bytearray()
-        for line in original[begin.end() :].splitlines():
-            if line.strip() in ("end", "`", ""):
-                continue
-            try:
-                decoded += binascii.a2b_uu(line)
-            except binascii.Error:
-                break
-        if text := _printable(bytes(decoded)):
-            out.append(text)
-    return out
-
-
-def _caesar(folded: str) -> str | None:
-    """``folded`` with the letter shift undone that turns the most of its other words into
-    everyday words (three at least), when a turn names a Caesar cipher or a shift."""
-    tokens = re.findall(r"[a-z']+", folded)
-    plain = [w in _COMMON for w in tokens]
-    best, best_words = None, 2
-    for table in _SHIFTS[1:]:
-        words = sum(
-            1
-            for w, known in zip(tokens, plain, strict=True)
-            if not known and w.translate(table) in _COMMON
-        )
-        if words > best_words:
-            best, best_words = folded.translate(table), words
-    return best
-
-
-def _hinted_codes(original: str, backwards: bool) -> list[str]:
-    """Encodings worth trying only when the turn asks for decoding: ascii85, and the whole
-    text turned around when some of its words are everyday words written ``backwards``."""
-    out = []
-    if any(len(w) >= 20 for w in original.split()):
-        for m in _A85_RUN.finditer(original):
-            run = m.group()
-            try:
-                raw = base64.a85decode(run, adobe=run.startswith("<~"), ignorechars=b" \t\n\r")
-            except (binascii.Error, ValueError):
-                continue
-            text = _printable(raw)
-            if text:
-                out.append(text)
-    if backwards:
-        out.append(original[::-1])
-    return out
-
-
-def _common_words(text: str) -> int:
-    return sum(w in _COMMON for w in re.findall(r"[a-z']+", text.lower()))
-
-
-def _turned_around(text: str) -> bool:
-    """Whether ``text`` holds more everyday words written backwards than forwards (three at
-    least)."""
-    tokens = re.findall(r"[a-z']+", text.lower())
-    backwards = sum(t[::-1] in _COMMON for t in tokens if len(t) > 1)
-    return backwards >= 3 and backwards > sum(t in _COMMON for t in tokens if len(t) > 1)
-
-
-def _reads_as_words(text: str) -> bool:
-    """Whether decoded ``text`` is words someone wrote: three everyday English words at least,
-    more than the same text read forwards when it was turned around."""
-    words = re.findall(r"[a-z']+", text.lower())
-    common = sum(w in _COMMON for w in words)
-    return common >= 3 or (common >= 2 and 2 * common >= len(words))
-
-
-def _numbers_as_text(words: list[str]) -> str | None:
-    """Bytes written as eight bits or as decimal character codes, one per word."""
-    if all(len(w) in (7, 8) and set(w) <= {"0", "1"} for w in words):
-        codes = [int(w, 2) for w in words]
-    elif all(w.isdigit() and len(w) <= 3 for w in words):
-        codes = [int(w) for w in words]
-    else:
-        return None
-    if not all(32 <= c < 127 for c in codes):
-        return None
-    return "".join(map(chr, codes))
-
-
-def _looks_rot13(words: list[str]) -> bool:
-    """Whether text of ``words`` reads as English once rot13 is undone, and not before."""
-    if len(words) < 4 or _ROT13_ENGLISH.isdisjoint(words):
-        return False
-    rot = sum(w in _ROT13_ENGLISH for w in words)
-    return rot >= 2 and rot >= 0.2 * len(words) and rot > sum(w in _ENGLISH for w in words)
-
-
-def _may_hold_payload(words: list[str]) -> bool:
-    """Whether a base64 or hex run may be among ``words``: a long one, or pairs of hex
-    digits (eight different ones at least)."""
-    if not words:
-        return False
-    if max(map(len, words)) >= MIN_BARE_PAYLOAD and any(
-        len(w) >= MIN_BARE_PAYLOAD and _PAYLOAD_WORD.match(w) for w in words
-    ):
-        return True
-    if len(words) < 10 or _HEX_PAIRS.isdisjoint(words):
-        return False
-    return len(_HEX_PAIRS.intersection(words)) >= 8
-
-
-def _may_hold_hinted_payload(words: list[str]) -> bool:
-    """Whether a run worth decoding when the turn asks for it may be among ``words``: one of
-    16 characters at least, or pairs of hex digits."""
-    return bool(words) and (max(map(len, words)) >= 16 or not _HEX_PAIRS.isdisjoint(words))
-
-
 def _one_read_as_i(low: str, folded: str) -> bool:
     """Whether leetspeak folding read a ``1`` of ``low`` as ``i`` (then it may be an ``l``)."""
     i = low.find("1")
@@ -468,15 +171,6 @@ def _one_read_as_i(low: str, folded: str) -> bool:
             return True
         i = low.find("1", i + 1)
     return False
-
-
-def _printable(raw: bytes) -> str | None:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    letters = sum(c.isalpha() or c == " " for c in text)
-    return text if len(text) >= 8 and letters >= 0.8 * len(text) else None
 
 
 def _unspace(m: re.Match[str]) -> str:
@@ -523,38 +217,38 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
         for joined in {dehyphenated, _LINE_BREAK.sub("", dehyphenated)}:
             folded_joined = fold_for_rules(normalize(joined).text)
             hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(folded_joined))
-    if not text.isascii() and max(text) >= "\u2600" and len(_EMOJI.findall(text)) >= 3:
+    if not text.isascii() and max(text) >= "\u2600" and len(EMOJI.findall(text)) >= 3:
         # words parted by emoji ("ignore 🙂 all 👉 previous"): also read without them
-        plain = fold_for_rules(normalize(_EMOJI.sub(" ", text)).text)
+        plain = fold_for_rules(normalize(EMOJI.sub(" ", text)).text)
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(plain))
     hinted = _ENCODING_HINT.search(folded) is not None
     words = folded.split()
     hidden = False  # words found in an encoding the turn asks to have read
-    if (hinted and not _ROT13_ENGLISH.isdisjoint(words)) or _looks_rot13(words):
+    if (hinted and not ROT13_ENGLISH.isdisjoint(words)) or looks_rot13(words):
         rot = codecs.decode(folded, "rot13")
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(rot) if name != "encoded")
         hidden = (
             hinted
-            and not _ROT13_ENGLISH.isdisjoint(words)
-            and _common_words(rot) >= _common_words(folded) + 3
+            and not ROT13_ENGLISH.isdisjoint(words)
+            and common_words(rot) >= common_words(folded) + 3
         )
-    if (hinted and _may_hold_hinted_payload(words)) or _may_hold_payload(words):
-        for payload, s, e in _decoded_payloads(n.original, hinted):
+    if (hinted and may_hold_hinted_payload(words)) or may_hold_payload(words):
+        for payload, s, e in decoded_payloads(n.original, hinted):
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
-            hidden = hidden or (hinted and _reads_as_words(payload))
-    payloads = _other_encodings(n.original, words)
-    backwards = hinted and len(_REVERSED_COMMON.intersection(words)) >= 2
+            hidden = hidden or (hinted and reads_as_words(payload))
+    payloads = other_encodings(n.original, words)
+    backwards = hinted and len(REVERSED_COMMON.intersection(words)) >= 2
     if hinted:
-        payloads += _hinted_codes(n.original, backwards)
-        if _CAESAR_HINT.search(folded) and (unshifted := _caesar(folded)) is not None:
+        payloads += hinted_codes(n.original, backwards)
+        if CAESAR_HINT.search(folded) and (unshifted := caesar(folded)) is not None:
             payloads.append(unshifted)
     for payload in payloads:
         for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
             hits.append((max(w, 0.8), "encoded", None))
-        hidden = hidden or (hinted and _reads_as_words(payload) and payload != n.original[::-1])
+        hidden = hidden or (hinted and reads_as_words(payload) and payload != n.original[::-1])
     if backwards and not hidden:
-        hidden = _turned_around(n.original)
+        hidden = turned_around(n.original)
     if hidden:
         hits.append((HIDDEN_TEXT_WEIGHT, "encoded", None))
     if (
