@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import zlib
 from pathlib import Path
 
 import duckdb
@@ -28,6 +27,7 @@ from gwstream.app import run_processor
 from gwstream.config import KafkaSettings, SinkSettings, TopicNames
 from gwstream.events import TurnEvent
 from gwstream.kafkaio import publish, read_topic
+from gwstream.pipeline.session import stored_json
 from gwstream.runtime.changelog import CONTROL_KEY
 from gwstream.runtime.publish import SCRUBBED_HEADER
 from gwstream.simulator import GatewaySimulator
@@ -150,9 +150,7 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
         )
     changes = await read_topic(kafka, topic_names.sessions, until=lambda rs: len(rs) > 0)
     searched[topic_names.sessions] = "\n".join(
-        zlib.decompress(r.value).decode() if r.value[:1] != b"{" else r.value.decode()
-        for r in changes
-        if r.value and r.key != CONTROL_KEY
+        stored_json(r.value).decode() for r in changes if r.value and r.key != CONTROL_KEY
     )
     searched["processor log"] = log.read_text()
     with duckdb.connect(str(database), read_only=True) as db:

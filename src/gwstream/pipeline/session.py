@@ -3,11 +3,14 @@
 The runtime stores a session as opaque bytes per key and writes every change
 to the changelog (``gw.sessions.v1``); this module owns what the bytes mean.
 The encoding is JSON (orjson) with a version number ``v``, compressed with
-zlib (sessions repeat field names and values turn after turn, and live
-sessions are what the processor's memory and a restore are made of). A
-reader keeps fields it does not know and writes them back, so a rolling
-upgrade never loses what a newer version added; older versions are migrated
-on read. Uncompressed JSON is read too.
+zstd at level 1 (sessions repeat field names and values turn after turn, and
+live sessions are what the processor's memory and a restore are made of;
+zstd compresses them a little smaller than zlib did, in a quarter of its
+CPU, which mattered since every turn writes its session). A reader keeps
+fields it does not know and writes them back, so a rolling upgrade never
+loses what a newer version added; older versions are migrated on read.
+Sessions written by earlier versions (zlib) and uncompressed JSON are read
+too; the form is told by the first bytes.
 
 A session holds the recent conversation (user and assistant messages with
 their token counts, bounded by the conversation stage), the outcomes of its
@@ -19,15 +22,46 @@ hashes, never values), and the prompt version of each of its use cases.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import zstandard
 
 from gwstream.errors import GwstreamError
 
 SESSION_VERSION = 1
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class _Codec(threading.local):
+    """A zstd compressor and decompressor per thread (neither may be shared between
+    threads), made once: setting up a context costs more than compressing a session."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=1)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+
+_codec = _Codec()
+
+
+def _compress(data: bytes) -> bytes:
+    return _codec.compressor.compress(data)
+
+
+def stored_json(raw: bytes) -> bytes:
+    """The JSON of a stored session, whichever form it was stored in."""
+    if raw[:1] == b"{":
+        return raw
+    if raw[:4] == _ZSTD_MAGIC:
+        return _codec.decompressor.decompress(raw)
+    return zlib.decompress(raw)  # written before 2026-12-07
+
+
 #: A stored outcome whose text is the assistant message of its turn in the history.
 _TEXT_IN_HISTORY = "text_in_history"
 
@@ -136,7 +170,7 @@ class Session:
             doc["placeholders"] = self.placeholders
         if self.variants is not None:
             doc["variants"] = self.variants
-        return zlib.compress(orjson.dumps(doc), 1)
+        return _compress(orjson.dumps(doc))
 
     @classmethod
     def decode(cls, raw: bytes | None) -> Session:
@@ -144,7 +178,7 @@ class Session:
         if raw is None:
             return cls()
         try:
-            doc = orjson.loads(raw if raw[:1] == b"{" else zlib.decompress(raw))
+            doc = orjson.loads(stored_json(raw))
             if not isinstance(doc, dict):
                 raise TypeError("not an object")
             version = doc.pop("v", 0)
@@ -168,6 +202,12 @@ class Session:
                 isinstance(variants, dict) and all(isinstance(v, str) for v in variants.values())
             ):
                 raise TypeError("variants is not an object of strings")
-        except (orjson.JSONDecodeError, zlib.error, TypeError, ValueError) as exc:
+        except (
+            orjson.JSONDecodeError,
+            zlib.error,
+            zstandard.ZstdError,
+            TypeError,
+            ValueError,
+        ) as exc:
             raise SessionDecodeError(f"stored session state is unreadable: {exc}") from None
         return cls(history, results, last_position, turns, budget, placeholders, variants, doc)

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from gwstream.pipeline import Outcome, Reason, Session, Status
-from gwstream.pipeline.session import SESSION_VERSION, Message, SessionDecodeError
+from gwstream.pipeline.session import SESSION_VERSION, Message, SessionDecodeError, stored_json
 
 
 def test_a_session_round_trips_through_its_bytes() -> None:
@@ -28,7 +28,7 @@ def test_no_bytes_is_a_new_session() -> None:
 def test_fields_of_a_newer_version_are_kept_and_written_back() -> None:
     raw = orjson.dumps({"v": SESSION_VERSION + 1, "history": [], "variant": {"id": 7}})
     s = Session.decode(raw)
-    assert orjson.loads(zlib.decompress(s.encode()))["variant"] == {"id": 7}
+    assert orjson.loads(stored_json(s.encode()))["variant"] == {"id": 7}
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"v": 1, "history": [[1]]}'])
@@ -74,9 +74,23 @@ def test_a_stored_session_is_compressed_and_plain_json_still_reads() -> None:
     for n in range(6):
         _exchange(s, n, "Your order left the warehouse yesterday and arrives Friday.")
     raw = s.encode()
-    plain = zlib.decompress(raw)
+    assert raw[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+    plain = stored_json(raw)
     assert len(raw) < len(plain) / 2
     assert Session.decode(plain) == s
+
+
+def test_a_session_stored_by_an_earlier_version_with_zlib_still_reads() -> None:
+    s = Session()
+    _exchange(s, 0, "Your order left the warehouse yesterday.")
+    earlier = zlib.compress(stored_json(s.encode()), 1)
+    assert Session.decode(earlier) == s
+
+
+def test_a_corrupt_zstd_frame_raises_a_session_decode_error() -> None:
+    raw = Session().encode()
+    with pytest.raises(SessionDecodeError):
+        Session.decode(raw[:-3])
 
 
 def test_the_history_never_starts_with_an_answer_whose_question_was_dropped() -> None:
