@@ -168,7 +168,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.85,
-        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|leak|expose|read out|copy|send|what(?:'s| is| are| was| were))\b[^\n]{0,60}\b(?:(?:your|the|my)\s+(?:(?:full|entire|whole|original|raw|exact|complete|first|initial|hidden|secret|system|developer)\s+)*(?:prompt|pre-?prompt|system message|developer message|system part|context window|hidden context|tool (?:definitions|schemas))|(?:first|initial|opening|earliest) message (?:in|of) (?:this|the) (?:conversation|chat|context)|(?:context|memory) window|tool (?:definitions|schemas))\b",
+        r"\b(?:print|quote|paste|echo|output|dump|show|reveal|display|list|give|summari[sz]e|disclose|recite|repeat|tell|share|leak|expose|read out|copy|send|what(?:'s| is| are| was| were))\b[^\n]{0,60}\b(?:(?:your|the|my)\s+(?:(?:full|entire|whole|original|raw|exact|complete|first|initial|hidden|secret|system|developer)\s+)*(?:prompt|pre-?prompt|system message|developer message|system part|context window|hidden context|tool (?:definitions|schemas))(?!\s+(?:for|on|in|of|at)\s+(?:the|my|a|this|our)\s+(?:\w+\s+)?(?:menu|screen|phone|app|website|site|page|form|device|machine|terminal|ivr|keypad|atm|kiosk|login|checkout|portal|printer|router|tv|card reader|payment))|(?:first|initial|opening|earliest) message (?:in|of) (?:this|the) (?:conversation|chat|context)|(?:context|memory) window|tool (?:definitions|schemas))\b",
     ),
     (
         "system_extraction",
@@ -199,7 +199,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:developer|dev|god|debug|admin|maintenance|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil|chaos|opposite|anti)\s+mode\s+(?:is\s+)?(?:now\s+)?(?:enabled|activated|engaged|unlocked)\b|\b(?:enable|activate|enter|switch (?:to|into)|turn on|engage|unlock)\s+(?:the\s+)?(?:developer|dev|god|debug|admin|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil)\s+mode\b(?!\s+(?:in|on|for)\s+(?:the|my|a|this|his|her)\s+(?:\w+\s+)?(?:game|phone|tv|app|console|device|router|tablet|laptop|computer|settings))",
+        r"\b(?:developer|dev|god|debug|admin|maintenance|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil|chaos|opposite|anti)\s+mode\s+(?:is\s+)?(?:now\s+)?(?:enabled|activated|engaged|unlocked)\b|(?<!how do i )(?<!how can i )(?<!how to )(?<!how would i )\b(?:enable|activate|enter|switch (?:to|into)|turn on|engage|unlock)\s+(?:the\s+)?(?:developer|dev|god|debug|admin|unrestricted|jailbreak|jailbroken|unfiltered|uncensored|dan|evil)\s+mode\b(?!\s+(?:in|on|for)\s+(?:the|my|a|this|his|her|our)\s+(?:\w+\s+)?(?:game|phone|tv|app|console|device|router|modem|printer|camera|tablet|laptop|computer|settings|browser|car))",
     ),
     (
         "roleplay",
