@@ -74,6 +74,10 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
         )
         for n, item in enumerate(items)
     ]
+    attached = "6011 1111 1111 1117"  # written attached to a word: "visa-6011..."
+    text = f"visa-{attached.replace(' ', '')} refund"
+    turns.append(turns[0].model_copy(update={"turn_id": "pii-x", "seq": len(items), "text": text}))
+    values |= _forms(attached)
     card, mail = "4111 1111 1111 1111", "jane.poison@example.com"
     key_mail, header_card = "key.holder@example.com", "5555 5555 5555 4444"
     poison = [  # dead-lettered, with PII in them (in a key and a header too)
@@ -83,7 +87,7 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
             topic_names.turns,
             f"acme:{key_mail}".encode(),
             b"not json: card 4012 8888 8888 1881",
-            [("x-note", f"card {header_card}".encode())],
+            [("x-note", f"card-{header_card.replace(' ', '')}".encode())],  # attached
         ),
         (  # PII written with JSON escapes, and an e-mail address as a header's name
             topic_names.turns,
@@ -134,7 +138,7 @@ async def test_no_raw_pii_reaches_a_topic_the_log_or_duckdb(
     # One record's parts are numbered together: two cards are two placeholders.
     [keyed] = [r for r in dead if (r.key or b"").startswith(b"acme:[EMAIL")]
     assert (keyed.key, keyed.value) == (b"acme:[EMAIL_1]", b"not json: card [CARD_1]")
-    assert dict(keyed.headers)["x-note"] == b"card [CARD_2]"
+    assert dict(keyed.headers)["x-note"] == b"card-[CARD_2]"
     [escaped] = [r for r in dead if r.key == b"acme:p4"]
     assert orjson.loads(escaped.value or b"")["text"] == "mail [EMAIL_1], card [CARD_1]"
     assert escaped.headers[0] == ("[EMAIL_2]", b"v")

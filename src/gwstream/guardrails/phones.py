@@ -91,6 +91,8 @@ _PHONE_CUE = re.compile(
 _OTHER_NUMBER = re.compile(
     rf"\b(?:{_OTHER_NAMES})\s+(?:number|no\.?|#)(?:\s+(?:is|was))?\W{{0,3}}$", re.IGNORECASE
 )
+# The name of an id right before a number ("INV 0045...", "ref #0012...").
+_ID_BEFORE = re.compile(rf"\b(?:{_OTHER_NAMES})\W{{0,3}}$", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -152,6 +154,8 @@ def find_phones(
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
             continue
+        if raw.startswith("00") and _ID_BEFORE.search(before):
+            continue  # "invoice INV-0045-8812-2231": a 00 prefix is an id's zeros there
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like

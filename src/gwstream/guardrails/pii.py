@@ -127,8 +127,10 @@ def _email(text: str, m: re.Match[str]) -> tuple[str, int, int] | None:
     return (EMAIL, start, end)
 
 
-# Written to dodge a filter: "at" and "dot" as words or in brackets, spaces around "@".
+# Written to dodge a filter: "at" and "dot" as words or in brackets, spaces around "@",
+# the "@" escaped (HTML, URL, JSON or Python escapes left in the text as they were typed).
 _OBF_AT_TOKENS = (" at ", "(at)", "[at]", "{at}", "<at>", "@")
+_ESCAPED_AT = ("&#64;", "&#x40;", "&commat;", "%40", "\\u0040", "\\x40")
 _OBF_DOT = r"(?:\s*[\[({<]\s*dot\s*[\])}>]\s*|\s+dot\s+|\.)"
 _OBF_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _TLDS = (
@@ -145,7 +147,10 @@ _EMAIL_CUE = re.compile(r"(?:e-?mail|mail|address|contact|reach|write|send|inbox
 def _obfuscated_emails(low: str) -> Iterable[tuple[int, int]]:
     """Addresses in lower-cased ``low`` with "at" or "dot" spelled out or bracketed, or
     spaces around the "@"."""
-    for token in _OBF_AT_TOKENS:
+    tokens: tuple[str, ...] = _OBF_AT_TOKENS
+    if "&" in low or "%" in low or "\\" in low:
+        tokens += _ESCAPED_AT
+    for token in tokens:
         i = low.find(token)
         while i >= 0:
             found = _obfuscated_email(low, i, i + len(token), token == " at ")
@@ -188,6 +193,8 @@ def _obfuscated_email(low: str, start: int, end: int, word_at: bool) -> tuple[in
 # After a comma that follows a digit only when no group of three digits follows (a CSV
 # field after an id, not the thousands of 1,234,567).
 _DIGIT_RUN = re.compile(r"(?<![\w./-])(?!(?<=\d,)\d{3}(?!\d))\d(?:[ -]?\d)*(?![\w])")
+# The same run right after letters ("x4111...", "visa4111..."): a card only if it is one whole.
+_ATTACHED_RUN = re.compile(r"\d(?<=[^\W\d_]\d)(?:[ -]?\d)*(?![\w])")
 _GROUP_SEP = re.compile(r"[ -]")
 
 
@@ -255,6 +262,10 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
         for m in _DOTTED_CARD.finditer(text):
             if _is_card(m.group().replace(m.group(1), "")):
                 yield m.start(), m.end()
+    for m in _ATTACHED_RUN.finditer(text):
+        run = m.group()
+        if _is_card(_GROUP_SEP.sub("", run)) and _card_groups(_DIGITS.findall(run)):
+            yield m.start(), m.end()
     for m in _DIGIT_RUN.finditer(text):
         run = m.group()
         digits = _GROUP_SEP.sub("", run)
@@ -410,7 +421,8 @@ def find_pii(
         # Digits spelled out are found as digits, and reported as the words' span.
         spelled = spelled_digits(t) if numeric & _DICTATED else None
         if spelled is None:
-            found.extend(_numeric(t, numeric, regions, found, lines=_with_line_breaks(n)))
+            lines = _with_line_breaks(n)
+            found.extend(_numeric(_detach(t), numeric, regions, found, lines=_detach(lines)))
         else:
             found.extend(
                 (kind, *spelled.span(s, e))
@@ -443,6 +455,17 @@ def _with_line_breaks(n: Normalized) -> str:
                 chars = chars if chars is not None else list(t)
                 chars[s] = "\n"
     return "".join(chars) if chars is not None else t
+
+
+# A dash, underscore or slash between a word and a number ("card-4111...", "ssn-123-45-6789",
+# "tel-+44 20...", "visa_4111..."): read as a space, so that the number is found as it is
+# after "card " (and a word that names it as something else, "order-...", still does).
+_ATTACHED = re.compile(r"[-_/](?<=[^\W\d_].)(?=\+?\d)")  # the class first: scanned fast
+
+
+def _detach(t: str) -> str:
+    """``t`` with a number attached to the word before it parted from it (same length)."""
+    return _ATTACHED.sub(" ", t) if ("-" in t or "_" in t or "/" in t) else t
 
 
 # Types whose values are dictated digit by digit.

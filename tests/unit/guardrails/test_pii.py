@@ -485,3 +485,40 @@ def test_a_phone_ends_with_its_line_and_a_card_wrapped_over_two_lines_is_one_car
 @pytest.mark.parametrize("text", ["we met at 52.520008, 13.404954", "ping 999.300.12.1 timed out"])
 def test_coordinates_and_odd_dotted_numbers_are_not_phones(text: str) -> None:
     assert find_pii(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my card-4111111111111111 was charged twice", ("CARD", "4111111111111111")),
+        ("card_4111 1111 1111 1111", ("CARD", "4111 1111 1111 1111")),
+        ("visa-5555555555554444 please", ("CARD", "5555555555554444")),
+        ("cc/4111111111111111", ("CARD", "4111111111111111")),
+        ("x4111111111111111", ("CARD", "4111111111111111")),
+        ("ref-4111-1111-1111-1111", ("CARD", "4111-1111-1111-1111")),
+        ("ssn-123-45-6789", ("SSN", "123-45-6789")),
+        ("reach me at tel-+44 20 7946 0958", ("PHONE", "+44 20 7946 0958")),
+        ("mail jane&#64;example.com", ("EMAIL", "jane&#64;example.com")),
+        ("mail jane%40example.com", ("EMAIL", "jane%40example.com")),
+        ("mail jane\\u0040example.com", ("EMAIL", "jane\\u0040example.com")),
+    ],
+)
+def test_a_value_attached_to_a_word_or_with_its_at_escaped_is_found(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert found(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order-5551234567 status",
+        "covid-19 test, utf-8 text, x86-64 build",
+        "Invoice INV-0045-8812-2231 is overdue by 14 days.",
+        "model-123456789 and version_2024-05-01",
+        "abc123456789012345def",
+        "a discount of 100%40 off",
+    ],
+)
+def test_codes_with_their_digits_attached_are_not_pii(text: str) -> None:
+    assert found(text) == []

@@ -55,8 +55,9 @@ def test_a_session_stored_with_its_key_is_read_and_its_key_dropped() -> None:
         (rb'{"t":"mail jane.roe\u0040example.com"}', b'{"t":"mail [EMAIL_1]"}'),
         # found both as it is and as a parser reads it: replaced once
         (rb'{"t":"jane@example.com \ud83d\ude00"}', rb'{"t":"[EMAIL_1] \ud83d\ude00"}'),
-        # an escaped backslash does not start an escape: \\u0040 is not an "@"
-        (rb'{"t":"jane\\u0040example.com"}', rb'{"t":"jane\\u0040example.com"}'),
+        # an escaped backslash does not start a JSON escape, but the text it leaves,
+        # "jane\u0040example.com", is an address with its "@" escaped: replaced as well
+        (rb'{"t":"jane\\u0040example.com"}', rb'{"t":"[EMAIL_1]"}'),
         (b"\xffnot json \\n 4111 1111 1111 1111", b"\xffnot json \\n [CARD_1]"),
     ],
 )
