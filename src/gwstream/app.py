@@ -49,6 +49,7 @@ from gwstream.runtime import InRecord, KeyState, OutRecord, Processor, RuntimeSt
 from gwstream.runtime.memory import tune_gc
 from gwstream.tokens import TokenCounter, default_counter
 from gwstream.tracing import Tracing, start_tracing
+from gwstream.turnids import TurnIdWatch
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class TurnHandler:
         }
         self.replayed = 0
         self.skipped = 0
+        self.turn_ids = TurnIdWatch()
 
     def decode(self, record: InRecord) -> TurnEvent:
         return decode_turn(record)
@@ -91,6 +93,7 @@ class TurnHandler:
     async def handle(
         self, item: TurnEvent, record: InRecord, state: KeyState
     ) -> Sequence[OutRecord]:
+        self.turn_ids.see(item)
         raw = state.value
         kept = self._decoded.pop(record.key, None) if record.key is not None else None
         session = kept[1] if kept is not None and kept[0] is raw else _session(raw, item)
@@ -496,6 +499,12 @@ async def run_processor(
                 "(no gateway call), %d skipped as applied before",
                 handler.replayed,
                 handler.skipped,
+            )
+        if handler.turn_ids.reused:
+            log.warning(
+                "%d turns reused the turn id of another session: their costs were dropped by "
+                "the sink as duplicates (turn ids must be unique across sessions)",
+                handler.turn_ids.reused,
             )
         if cache.enabled:
             c = cache.stats

@@ -140,6 +140,30 @@ async def test_a_turn_id_published_twice_is_answered_once_with_the_same_answer(
     assert "1 turns delivered again were answered from their session's state" in caplog.text
 
 
+async def test_a_turn_id_another_session_used_is_answered_and_the_reuse_logged(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    start_simulator,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gwstream")
+    sim: GatewaySimulator = await start_simulator(latency_ms=5)
+    first = make_turns(sessions=1, turns_per_session=1)[0]
+    other = first.model_copy(
+        update={"session_id": f"{first.session_id}-other", "text": "Where is my parcel?"}
+    )
+    settings = settings_for(kafka, topic_names, sim.url)
+    await publish(kafka, turn_records(topic_names.turns, [first]))
+    await publish(kafka, turn_records(topic_names.turns, [other]))
+    await process_turns(settings, until=lambda s: s.processed == 2)
+    assert sim.stats.requests == 2  # both called (and billed): another session's turn
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"used by session {first.key} and now by session {other.key}" in w for w in warnings
+    ), warnings
+    assert any(w.startswith("1 turns reused the turn id of another session") for w in warnings)
+
+
 async def test_the_stop_line_counts_the_sessions_held_at_that_moment(
     kafka: KafkaSettings,
     topic_names: TopicNames,
