@@ -136,7 +136,10 @@ def _rfc3339_datetime() -> CoreSchema:
     )
     aware = core_schema.datetime_schema(strict=True, tz_constraint="aware")
     kind = "rfc3339_datetime"
-    message = "Input should be an RFC 3339 date-time with an offset, like 2026-11-20T08:00:00Z"
+    message = (
+        "Input should be an RFC 3339 date-time with an offset, on a date and at a time that "
+        "exist, like 2026-11-20T08:00:00Z"
+    )
     return core_schema.json_or_python_schema(
         json_schema=core_schema.custom_error_schema(
             text, custom_error_type=kind, custom_error_message=message

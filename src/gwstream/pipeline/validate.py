@@ -36,10 +36,28 @@ def decode_turn(record: InRecord) -> TurnEvent:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise _unreadable(raw) or _invalid(errors) from None
     if record.key != turn.key.encode():
-        raise PoisonRecord(
-            "key_mismatch", "the record key is not the payload's tenant_id:session_id"
-        )
+        raise PoisonRecord("key_mismatch", _key_mismatch(record.key, turn))
     return turn
+
+
+def _key_mismatch(key: bytes | None, turn: TurnEvent) -> str:
+    """Which part of the record key differs from the payload's, without quoting either."""
+    tenant, sep, session = (key or b"").partition(b":")  # ids hold no ":"
+    if not sep:
+        return "the record key is not tenant_id:session_id (it holds no ':')"
+    differ = [
+        name
+        for name, part, value in (
+            ("tenant_id", tenant, turn.tenant_id),
+            ("session_id", session, turn.session_id),
+        )
+        if part != value.encode()
+    ]
+    verb = "differs" if len(differ) == 1 else "differ"
+    return (
+        f"the record key's {' and '.join(differ)} {verb} from the payload's "
+        "(the key must be tenant_id:session_id)"
+    )
 
 
 def _unreadable(raw: bytes) -> PoisonRecord | None:
@@ -58,7 +76,10 @@ def _unreadable(raw: bytes) -> PoisonRecord | None:
 def _invalid(errors: list[ErrorDetails]) -> PoisonRecord:
     if errors[0]["type"] == "json_invalid":
         # JSON to orjson but not to pydantic's parser (nested deeper than it reads).
-        return PoisonRecord("not_json", errors[0]["msg"])
+        msg = errors[0]["msg"]
+        if "recursion limit" in msg:
+            msg = "JSON nested deeper than 200 levels (the turn's and response_schema's)"
+        return PoisonRecord("not_json", msg)
     return PoisonRecord("invalid_schema", _describe(errors))
 
 

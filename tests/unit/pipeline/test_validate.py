@@ -211,6 +211,7 @@ def test_a_turn_nested_more_than_200_levels_deep_is_not_json(levels: int, ok: bo
         with pytest.raises(PoisonRecord) as info:
             decode_turn(_rec(value))
         assert info.value.reason == "not_json"
+        assert "nested deeper than 200 levels" in info.value.detail
 
 
 def test_a_valid_turn_decodes() -> None:
@@ -262,6 +263,22 @@ def test_poison_is_classified(value: bytes, key: bytes | None, reason: str) -> N
     with pytest.raises(PoisonRecord) as info:
         decode_turn(_rec(value, key))
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("key", "detail"),
+    [
+        (b"acme:other", "the record key's session_id differs from the payload's"),
+        (b"umbrella:s1", "the record key's tenant_id differs from the payload's"),
+        (b"umbrella:other", "the record key's tenant_id and session_id differ"),
+        (b"acme-s1", "the record key is not tenant_id:session_id (it holds no ':')"),
+    ],
+)
+def test_a_key_mismatch_says_which_part_differs(key: bytes, detail: str) -> None:
+    with pytest.raises(PoisonRecord) as info:
+        decode_turn(_rec(_turn(), key))
+    assert info.value.reason == "key_mismatch"
+    assert info.value.detail.startswith(detail), info.value.detail
 
 
 @pytest.mark.parametrize(
