@@ -765,6 +765,26 @@ _EIGHTH: list[tuple[str, float, str]] = [
 ]
 RULES.extend(_EIGHTH)
 
+# -- ninth round: probe families written from their descriptions, not from any held-out data --
+_NINTH: list[tuple[str, float, str]] = [
+    (  # the bot made an assistant without filters, or told to answer against its policy
+        "roleplay",
+        0.75,
+        r"\b(?:you are|you're|act as|pretend (?:to be|you are|you're)|imagine you are|become)\s+(?:an?\s+)?(?:\w+\s+){0,2}(?:ai|assistant|model|chatbot|bot|llm)\s+(?:without|with no|free of|that has no|that ignores)\s+(?:any\s+|a\s+)?(?:content\s+)?(?:filters?|restrictions?|guidelines?|rules|limits|limitations|censorship|safety|ethics|morals)\b|\b(?:opposite|reverse)\s+of\s+(?:what\s+)?your\s+(?:polic(?:y|ies)|rules|guidelines|instructions|programming|training)\b",
+    ),
+    (  # a bot's business limits overridden, another customer's data asked for
+        "override",
+        0.6,
+        r"\boverride\s+(?:the\s+|your\s+|its\s+)?(?:refund|spending|credit|discount|approval|transaction|withdrawal|transfer|payout)\s+(?:limits?|caps?|checks?|rules?|polic(?:y|ies))\b|\b(?:read|tell|give|show|send|email|text)\s+(?:me\s+)?(?:the\s+)?(?:last|previous|prior|other|another|next)\s+(?:customer|caller|user|client|member)'?s\s+(?:address|details|data|information|info|phone|number|email|account|card|order history)\b",
+    ),
+    (  # test signatures an attacker has a model repeat (antivirus, anti-spam filters)
+        "exfiltration",
+        0.8,
+        r"eicar-standard-antivirus-test-file|gtube-standard-anti-ube-test-email|gtphish-standard-anti-phish-test-email",
+    ),
+]
+RULES.extend(_NINTH)
+
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
 # become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as
