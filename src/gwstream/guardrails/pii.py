@@ -421,8 +421,9 @@ def find_pii(
         # Digits spelled out are found as digits, and reported as the words' span.
         spelled = spelled_digits(t) if numeric & _DICTATED else None
         if spelled is None:
-            lines = _with_line_breaks(n)
-            found.extend(_numeric(_detach(t), numeric, regions, found, lines=_detach(lines)))
+            lines, detached = _with_line_breaks(n), _detach(t)
+            lines = detached if lines is t else _detach(lines)
+            found.extend(_numeric(detached, numeric, regions, found, lines=lines))
         else:
             found.extend(
                 (kind, *spelled.span(s, e))
