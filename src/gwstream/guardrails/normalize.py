@@ -23,6 +23,7 @@ through without a per-character loop.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -151,41 +152,49 @@ def _collapse_ascii(text: str) -> Normalized:
     return b.build(text)
 
 
+# A text with any character outside ASCII is read in tokens: a run of ASCII characters
+# and single spaces (kept as it is, in one piece), a run of other whitespace (one space),
+# or one other character (folded, through a cache). One accented letter in a long English
+# turn used to send every character through the slow path one by one.
+_TOKEN = re.compile(r"((?:[^\s\x80-\U0010ffff]|\x20(?=\S))+)|(\s+)|.", re.DOTALL)
+
+
 def _normalize_unicode(text: str) -> Normalized:
     b = _Builder()
-    space_from = -1  # start of a pending whitespace run
-    for i, ch in enumerate(text):
-        cp = ord(ch)
-        if ch.isspace():
-            if space_from < 0:
-                space_from = i
-            continue
-        if space_from >= 0:
-            b.add(" ", space_from, i, text[space_from:i] == " ")
-            space_from = -1
-        if cp < 0x80:
-            b.add(ch, i, i + 1, True)
-        elif _TAG_FIRST <= cp <= _TAG_LAST:
-            if 0xE0020 <= cp <= 0xE007E:
-                b.add(chr(cp - _TAG_FIRST), i, i + 1, False)
-        elif ch in _INVISIBLE or unicodedata.category(ch) == "Cf":
-            continue
+    for m in _TOKEN.finditer(text):
+        start, end = m.span()
+        if m.lastindex == 1:
+            b.add(m.group(), start, end, True)
+        elif m.lastindex == 2:
+            b.add(" ", start, end, m.group() == " ")
         else:
-            folded = _CONFUSABLES.get(ch)
-            if folded is None:
-                folded = unicodedata.normalize("NFKC", ch)
-                if folded != ch:
-                    folded = "".join(c for c in folded if not unicodedata.combining(c))
-                    folded = "".join(_CONFUSABLES.get(c, c) for c in folded)
-                elif unicodedata.combining(ch):
-                    folded = ""
+            ch = m.group()
+            folded = _fold_char(ch)
             if folded == ch:
-                b.add(ch, i, i + 1, True)
+                b.add(ch, start, end, True)
             elif folded:
-                b.add(folded, i, i + 1, False)
-    if space_from >= 0:
-        b.add(" ", space_from, len(text), text[space_from:] == " ")
+                b.add(folded, start, end, False)
     return b.build(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """What one character other than ASCII and whitespace reads as ("" when it is dropped:
+    invisible, a format character, a combining mark, a tag outside the ASCII range)."""
+    cp = ord(ch)
+    if _TAG_FIRST <= cp <= _TAG_LAST:
+        return chr(cp - _TAG_FIRST) if 0xE0020 <= cp <= 0xE007E else ""
+    if ch in _INVISIBLE or unicodedata.category(ch) == "Cf":
+        return ""
+    folded = _CONFUSABLES.get(ch)
+    if folded is None:
+        folded = unicodedata.normalize("NFKC", ch)
+        if folded != ch:
+            folded = "".join(c for c in folded if not unicodedata.combining(c))
+            folded = "".join(_CONFUSABLES.get(c, c) for c in folded)
+        elif unicodedata.combining(ch):
+            folded = ""
+    return folded
 
 
 _LEET = str.maketrans(

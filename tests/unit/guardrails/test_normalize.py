@@ -86,3 +86,14 @@ def test_digits_spelled_out_become_digits_mapped_to_their_words() -> None:
 def test_a_few_digit_words_stay_words() -> None:
     assert spelled_digits("one or two, maybe three") is None
     assert spelled_digits("two kids, one dog, three cats and four fish") is None
+
+
+@given(st.lists(_alphabet, max_size=60).map("".join))
+def test_one_character_outside_ascii_changes_nothing_else(text: str) -> None:
+    # An ASCII text read along with one look-alike letter: the same text and spans after it.
+    plain = text.encode("ascii", "ignore").decode()
+    alone, mixed = normalize(plain), normalize("\u0430|" + plain)
+    assert mixed.text == "a|" + alone.text
+    for i in range(len(alone.text)):
+        s, e = alone.span(i, i + 1)
+        assert mixed.span(i + 2, i + 3) == (s + 2, e + 2)
