@@ -7,7 +7,9 @@ breaker: a failing model does not take the endpoint down for every model.
 Closed: calls flow; ``failure_threshold`` consecutive failures (5xx, timeouts,
 dropped streams, transport errors; not 4xx and not 429, which say nothing
 about the endpoint's health) open it. Open: calls are refused at once, so a
-dead endpoint costs no time and the next fallback is tried. After
+dead endpoint costs no time and the next fallback is tried; the outcomes of
+calls sent before it opened change nothing (a late answer does not close it,
+a late failure does not extend its rest). After
 ``open_s`` it is half-open: up to ``half_open_probes`` calls probe it; a
 success closes it, a failure opens it again. Calls that come while the
 probes are out wait for their verdict (:meth:`CircuitBreaker.admit`, within
@@ -151,6 +153,8 @@ class CircuitBreaker:
             self._wake()
 
     def record_success(self) -> None:
+        if self.state is CircuitState.OPEN:
+            return  # a call sent before the circuit opened: its answer does not end the rest
         if self._state is not CircuitState.CLOSED:
             _log.info(
                 "circuit for %s %s (model %s) closed: the probe succeeded",
@@ -165,6 +169,8 @@ class CircuitBreaker:
 
     def record_failure(self) -> None:
         state = self.state
+        if state is CircuitState.OPEN:
+            return  # a call sent before the circuit opened: it would only extend the rest
         self._failures += 1
         if state is CircuitState.HALF_OPEN or self._failures >= self._policy.failure_threshold:
             if state is CircuitState.HALF_OPEN:
@@ -176,7 +182,7 @@ class CircuitBreaker:
                     self.model or "any",
                     self._policy.open_s,
                 )
-            elif state is not CircuitState.OPEN:
+            else:
                 self._times_opened += 1
                 _log.warning(
                     "circuit for %s %s (model %s) opened after %d consecutive failures; "

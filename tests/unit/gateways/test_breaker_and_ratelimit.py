@@ -67,6 +67,25 @@ def test_a_failed_probe_is_logged_as_such_not_as_the_failures_counted_while_open
     ]
 
 
+def test_calls_sent_before_the_circuit_opened_neither_close_it_nor_extend_its_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=2, open_s=5), clock=clock)
+    b.record_failure()
+    b.record_failure()
+    caplog.clear()
+    clock.now += 1
+    b.record_success()  # an answer to a call that was in flight when it opened
+    assert b.state is CircuitState.OPEN and not b.allow()
+    assert caplog.records == []  # no "closed: the probe succeeded"
+    clock.now += 1
+    b.record_failure()  # a late failure: the rest still ends 5 s after it opened
+    clock.now += 3
+    assert b.state is CircuitState.HALF_OPEN and b.allow()
+    assert b.snapshot().times_opened == 1
+
+
 def _half_open(clock: Clock) -> CircuitBreaker:
     b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=1, open_s=5), clock=clock)
     b.record_failure()
