@@ -623,12 +623,14 @@ class Settings(_FileAndEnv):
         names = set(self.gateways)
         if self.default_gateway not in names:
             raise ValueError(
-                f"default_gateway {self.default_gateway!r} is not one of gateways: {sorted(names)}"
+                f"default_gateway ({env_name('default_gateway')}) {self.default_gateway!r} "
+                f"is not one of gateways: {sorted(names)}"
             )
         for tenant, t in self.tenants.items():
             if t.gateway is not None and t.gateway not in names:
                 raise ValueError(
-                    f"tenants.{tenant}.gateway: {t.gateway!r} is not one of gateways: {sorted(names)}"
+                    f"tenants.{tenant}.gateway ({env_name('tenants', tenant, 'gateway')}): "
+                    f"{t.gateway!r} is not one of gateways: {sorted(names)}"
                 )
         return self
 

@@ -154,7 +154,7 @@ def _refusal(tmp_path: Path, yaml: str) -> str:
         ("gateways:\n  g: {model: gpt-4o}\n", "  gateways.g.base_urls: required but not set"),
         (
             "default_gateway: nowhere\n",
-            "  default_gateway 'nowhere' is not one of gateways: ['default']",
+            "  default_gateway (GWSTREAM_DEFAULT_GATEWAY) 'nowhere' is not one of gateways: ['default']",
         ),
     ],
 )
