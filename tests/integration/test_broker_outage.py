@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -140,12 +141,30 @@ async def _processing(
 
 
 async def test_a_processor_whose_broker_restarted_empty_stops_with_an_error_saying_so(
-    embedded_broker: EmbeddedBroker,
+    embedded_broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     # An in-memory broker that restarts has no topics; the members' stale metadata can
     # still hand out partitions of the old topics, which would never deliver.
     async with _processing(embedded_broker, "restarted", 8) as running:
         await fails_on_a_broker_restarted_empty(embedded_broker, running.task)
+
+
+async def test_a_broker_back_without_the_topics_is_not_reported_as_back(
+    embedded_broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gwstream.runtime.outage")
+    async with _processing(embedded_broker, "back-empty", 8) as running:
+        await embedded_broker.stop()
+        await wait_for(lambda: running.stats.broker_outages >= 1, timeout=30)
+        again = EmbeddedBroker(port=embedded_broker.port)
+        await again.start()
+        try:
+            with pytest.raises(Exception, match="lost or recreated its topics"):
+                await asyncio.wait_for(running.task, 90)
+        finally:
+            await again.stop()
+    # It stops on that error, and does not go on to say that the broker is back.
+    assert not [r for r in caplog.records if "broker answers again" in r.getMessage()]
 
 
 async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(

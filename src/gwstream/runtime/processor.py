@@ -48,6 +48,7 @@ from gwstream.errors import BrokerError, PoisonRecord
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
+    commit_within,
     fetch,
     make_consumer,
     make_producer,
@@ -202,6 +203,9 @@ class Processor(Service, Generic[T]):
                 )
             except BrokerError as exc:
                 self._halt(exc, "watching the broker")
+                # Stopping now: watch no more (an answer must not be logged as the broker
+                # being back); stop() cancels this task.
+                await asyncio.Event().wait()
 
         watch = asyncio.create_task(self._broker.run(probe), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
@@ -606,7 +610,10 @@ class Processor(Service, Generic[T]):
             group,
         )
 
-    async def _commit(self, parts: Sequence[Partition]) -> None:
+    async def _commit(self, parts: Sequence[Partition], timeout_s: float | None = None) -> None:
+        """Commit what ``parts`` finished, given up after ``timeout_s`` (by default the
+        request timeout): the client retries a commit for partitions the broker lost for
+        as long as it is let, and a drain must not wait on that."""
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for p in parts:
             off = p.tracker.committable()
@@ -617,8 +624,10 @@ class Processor(Service, Generic[T]):
                 offsets[p.tp] = OffsetAndMetadata(off, meta)
         if not offsets or self._consumer is None:
             return
+        if timeout_s is None:
+            timeout_s = self._kafka.request_timeout_ms / 1000
         try:
-            await self._consumer.commit(offsets)
+            await commit_within(self._consumer, offsets, timeout_s)
         except (CommitFailedError, KafkaError) as exc:
             # Rebalancing or the coordinator moved: the next tick or the revoke
             # handler commits again; uncommitted work is replayed, never lost.
@@ -656,7 +665,7 @@ class Processor(Service, Generic[T]):
                     work.abandoned = True
                     task.cancel()
         # Only records marked done count, so abandoned ones stay uncommitted.
-        await self._commit(parts)
+        await self._commit(parts, self._cfg.drain_timeout_s)
         held = sum(len(p.store) for p in parts if p.store is not None and not p.restoring)
         for p in parts:
             if p.snapshot is not None and not p.snapshot.done():
