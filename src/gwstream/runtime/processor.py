@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, UnknownError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
@@ -69,6 +69,12 @@ log = logging.getLogger(__name__)
 
 #: The shortest wait for an assignment that is reported as long (seconds).
 LONG_JOIN_S = 60.0
+#: Said after a broker's "unknown error", which names nothing: what has caused it here.
+_UNKNOWN_ERROR_HINT = (
+    " (the broker gave no reason; the embedded broker answers so once it restarted while"
+    " gwstream processes ran against it: stop them all, restart the broker, run"
+    " `gwstream topics apply`, then start them)"
+)
 
 T = TypeVar("T")
 
@@ -266,8 +272,9 @@ class Processor(Service, Generic[T]):
 
     def _check_health(self) -> None:
         if self._fatal is not None:
+            hint = _UNKNOWN_ERROR_HINT if isinstance(self._fatal, UnknownError) else ""
             raise Fatal(
-                f"processing stopped ({self._fatal}); unfinished records stay uncommitted"
+                f"processing stopped ({self._fatal}); unfinished records stay uncommitted{hint}"
             ) from self._fatal
 
     def _worker_exited(self, task: asyncio.Task[None]) -> None:

@@ -1,4 +1,5 @@
-"""A long wait for partitions is reported once, and its end too (no broker needed)."""
+"""A long wait for partitions is reported once, and its end too; a fatal error that names
+no cause is explained (no broker needed)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import time
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError, UnknownError
 
 from gwstream.config import KafkaSettings
 from gwstream.runtime.processor import LONG_JOIN_S, Processor
+from gwstream.runtime.publish import Fatal
 
 
 def processor() -> Processor[Any]:
@@ -37,3 +40,14 @@ async def test_a_long_join_is_warned_once_and_its_end_logged(
     assert messages[0].startswith("still joining group g-test after 61s")
     assert "session_timeout_ms 6000" in messages[0]
     assert messages[1].startswith("joined group g-test after 61s")
+
+
+@pytest.mark.parametrize(
+    ("error", "hinted"), [(UnknownError(), True), (KafkaConnectionError("refused"), False)]
+)
+def test_a_broker_error_that_names_no_cause_is_explained(error: Exception, hinted: bool) -> None:
+    p = processor()
+    p._halt(error, "taking partitions")
+    with pytest.raises(Fatal) as info:
+        p._check_health()
+    assert ("restart the broker, run `gwstream topics apply`" in str(info.value)) is hinted
