@@ -248,6 +248,14 @@ async def partitions_of(
         await asyncio.sleep(0.05)
 
 
+def describe(partitions: Iterable[TopicPartition]) -> str:
+    """Partitions for a log line, per topic: ``gw.costs.v1[0, 1, 2], gw.audit.v1[0]``."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in partitions:
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    return ", ".join(f"{t}{sorted(ps)}" for t, ps in sorted(by_topic.items())) or "none"
+
+
 def lost_topics(topic: str, have: int, missing: Sequence[int], consequence: str) -> BrokerError:
     """The error for partitions of ``topic`` a broker no longer has (it has ``have``): it
     lost or recreated its topics (an in-memory broker restarted, or one auto-created them

@@ -3,9 +3,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
-from gwstream.kafkaio import key_partitioner
+from gwstream.kafkaio import describe, key_partitioner
 
 
 def test_key_partitioner_matches_kafkas_default_partitioner() -> None:
@@ -56,3 +57,10 @@ async def test_closing_the_consumer_still_stops_when_we_are_cancelled() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         await close()
+
+
+def test_partitions_are_described_per_topic_for_log_lines() -> None:
+    tps = {TopicPartition("gw.costs.v1", 2), TopicPartition("gw.audit.v1", 0)}
+    tps.add(TopicPartition("gw.costs.v1", 0))
+    assert describe(tps) == "gw.audit.v1[0], gw.costs.v1[0, 2]"
+    assert describe(set()) == "none"

@@ -36,6 +36,7 @@ from gwstream.kafkaio import (
     check_held,
     close_consumer,
     commit_within,
+    describe,
     fetch,
     make_consumer,
     require_partitions,
@@ -103,10 +104,10 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
             if revoked:
-                logger.info("cost sink releasing partitions %s", sorted(revoked))
+                logger.info("cost sink releasing partitions %s", describe(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        logger.info("cost sink assigned partitions %s", sorted(assigned))
+        logger.info("cost sink assigned partitions %s", describe(assigned))
 
 
 class CostSink(Service):
