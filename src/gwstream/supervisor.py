@@ -177,10 +177,13 @@ class Supervisor:
                     [stopping, *keepers], return_when=asyncio.FIRST_COMPLETED
                 )
                 if stopping in done:
-                    return await self._drain(0)
-                failed = [t.result() for t in done if t is not stopping]
-                # A keeper returns only when the children cannot be kept running.
-                return await self._drain(max(failed))
+                    code = await self._drain(0)
+                else:
+                    failed = [t.result() for t in done if t is not stopping]
+                    # A keeper returns only when the children cannot be kept running.
+                    code = await self._drain(max(failed))
+                log.info("supervisor: all %d children stopped; exit code %d", self._n, code)
+                return code
         except asyncio.CancelledError:
             # A second signal: each child is told to stop at once; leave none behind.
             await self._hurry()

@@ -112,6 +112,7 @@ async def test_two_children_share_the_group_and_a_killed_one_is_restarted(
 
     run.proc.send_signal(signal.SIGTERM)
     assert await _exit_code(run.proc) == 0
+    assert "supervisor: all 2 children stopped; exit code 0" in run.text()
     for pid in run.child_pids().values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
