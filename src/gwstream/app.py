@@ -506,7 +506,7 @@ async def run_processor(
                 "the sink as duplicates (turn ids must be unique across sessions)",
                 handler.turn_ids.reused,
             )
-        if cache.enabled:
+        if cache.enabled and (cache.stats.hits or cache.stats.misses):  # it served turns
             c = cache.stats
             log.info(
                 "answer cache: %d hits, %d misses (%d waited for the same request in flight), "
