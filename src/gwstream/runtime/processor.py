@@ -44,7 +44,7 @@ from aiokafka.errors import CommitFailedError, KafkaError, UnknownError
 from aiokafka.structs import OffsetAndMetadata
 
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings
-from gwstream.errors import BrokerError, PoisonRecord
+from gwstream.errors import PoisonRecord
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
@@ -201,17 +201,13 @@ class Processor(Service, Generic[T]):
         self._workers.append(limiter)
 
         async def probe() -> None:
-            try:
-                await check_held(
-                    producer.client,
-                    {*self._input_partitions, *self._parts},
-                    "its turns would never arrive",
-                )
-            except BrokerError as exc:
-                self._halt(exc, "watching the broker")
-                # Stopping now: watch no more (an answer must not be logged as the broker
-                # being back); stop() cancels this task.
-                await asyncio.Event().wait()
+            # Lost topics (a BrokerError) end the watch, as in the sink: its task's end
+            # stops the processor, and no later answer is logged as the broker being back.
+            await check_held(
+                producer.client,
+                {*self._input_partitions, *self._parts},
+                "its turns would never arrive",
+            )
 
         watch = asyncio.create_task(self._broker.run(probe), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
