@@ -421,9 +421,8 @@ def find_pii(
         # Digits spelled out are found as digits, and reported as the words' span.
         spelled = spelled_digits(t) if numeric & _DICTATED else None
         if spelled is None:
-            lines, detached = _with_line_breaks(n), _detach(t)
-            lines = detached if lines is t else _detach(lines)
-            found.extend(_numeric(detached, numeric, regions, found, lines=lines))
+            lines = _with_line_breaks(n)
+            found.extend(_numeric(t, numeric, regions, found, lines=lines))
         else:
             found.extend(
                 (kind, *spelled.span(s, e))
@@ -488,6 +487,9 @@ def _numeric(
     digits = len(_NON_DIGIT.sub("", t))
     if digits < 4 and "::" not in t:
         return found
+    detached = _detach(t)
+    lines = detached if lines is None or lines is t else _detach(lines)
+    t = detached
     if IBAN in wanted:  # the check digits and a bank code, at least
         found.extend((IBAN, s, e) for s, e in _ibans(t))
     if CARD in wanted and digits >= 12:
@@ -504,5 +506,5 @@ def _numeric(
         taken.extend(m.span() for m in IBAN_SHAPED.finditer(t))  # valid or not, not a phone
         # Phones are read with the line breaks back (``lines``, as long as ``t``): a phone
         # ends with its line. A card wrapped over two lines is still one card.
-        found.extend((PHONE, s, e) for s, e in find_phones(lines or t, regions, taken, spelled))
+        found.extend((PHONE, s, e) for s, e in find_phones(lines, regions, taken, spelled))
     return found
