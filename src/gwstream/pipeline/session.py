@@ -49,10 +49,6 @@ class _Codec(threading.local):
 _codec = _Codec()
 
 
-def _compress(data: bytes) -> bytes:
-    return _codec.compressor.compress(data)
-
-
 def stored_json(raw: bytes) -> bytes:
     """The JSON of a stored session, whichever form it was stored in."""
     if raw[:1] == b"{":
@@ -170,7 +166,7 @@ class Session:
             doc["placeholders"] = self.placeholders
         if self.variants is not None:
             doc["variants"] = self.variants
-        return _compress(orjson.dumps(doc))
+        return _codec.compressor.compress(orjson.dumps(doc))
 
     @classmethod
     def decode(cls, raw: bytes | None) -> Session:
