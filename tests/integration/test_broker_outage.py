@@ -159,11 +159,15 @@ async def test_a_broker_back_without_the_topics_is_not_reported_as_back(
         again = EmbeddedBroker(port=embedded_broker.port)
         await again.start()
         try:
-            with pytest.raises(Exception, match="lost or recreated its topics"):
+            # It stops on the lost topics, or earlier: a rebalance while the broker was down
+            # (the group coordinator marked dead) fails to take partitions it cannot read.
+            with pytest.raises(
+                Exception, match=r"lost or recreated its topics|Unable to get cluster metadata"
+            ):
                 await asyncio.wait_for(running.task, 90)
         finally:
             await again.stop()
-    # It stops on that error, and does not go on to say that the broker is back.
+    # Stopping on that error, it does not go on to say that the broker is back.
     assert not [r for r in caplog.records if "broker answers again" in r.getMessage()]
 
 
