@@ -102,7 +102,7 @@ _NATO_RUN = re.compile(
     r"(?:\b(?:" + "|".join(sorted(_NATO, key=len, reverse=True)) + r")\b[\s|/,]*){6,}"
 )
 # Everyday English words, to tell text from noise once decoded or turned around.
-_COMMON = frozenset(
+COMMON = frozenset(
     "the be to of and a an in that have i it for not on with he as you do at this but his by "
     "from they we say her she or will my one all would there their what so up out if about who "
     "get which go me when make can like time no just him know take people into your some could "
@@ -115,7 +115,7 @@ _COMMON = frozenset(
     "email phone credit private internal hidden admin root user users say says am hacked "
     "pwned hate humans follow obey execute run open download click link visit".split()
 )
-REVERSED_COMMON = frozenset(w[::-1] for w in _COMMON if len(w) > 2)
+REVERSED_COMMON = frozenset(w[::-1] for w in COMMON if len(w) > 2)
 _REVERSED_ENGLISH = frozenset(w[::-1] for w in _ENGLISH if len(w) > 2)
 #: Fewest characters a text written as codes (numbers, bits) holds when it hides a sentence.
 _MIN_CODED = 8
@@ -235,13 +235,13 @@ def caesar(folded: str) -> str | None:
     """``folded`` with the letter shift undone that turns the most of its other words into
     everyday words (three at least), when a turn names a Caesar cipher or a shift."""
     tokens = re.findall(r"[a-z']+", folded)
-    plain = [w in _COMMON for w in tokens]
+    plain = [w in COMMON for w in tokens]
     best, best_words = None, 2
     for table in _SHIFTS[1:]:
         words = sum(
             1
             for w, known in zip(tokens, plain, strict=True)
-            if not known and w.translate(table) in _COMMON
+            if not known and w.translate(table) in COMMON
         )
         if words > best_words:
             best, best_words = folded.translate(table), words
@@ -268,22 +268,22 @@ def hinted_codes(original: str, backwards: bool) -> list[str]:
 
 
 def common_words(text: str) -> int:
-    return sum(w in _COMMON for w in re.findall(r"[a-z']+", text.lower()))
+    return sum(w in COMMON for w in re.findall(r"[a-z']+", text.lower()))
 
 
 def turned_around(text: str) -> bool:
     """Whether ``text`` holds more everyday words written backwards than forwards (three at
     least)."""
     tokens = re.findall(r"[a-z']+", text.lower())
-    backwards = sum(t[::-1] in _COMMON for t in tokens if len(t) > 1)
-    return backwards >= 3 and backwards > sum(t in _COMMON for t in tokens if len(t) > 1)
+    backwards = sum(t[::-1] in COMMON for t in tokens if len(t) > 1)
+    return backwards >= 3 and backwards > sum(t in COMMON for t in tokens if len(t) > 1)
 
 
 def reads_as_words(text: str) -> bool:
     """Whether decoded ``text`` is words someone wrote: three everyday English words at least,
     more than the same text read forwards when it was turned around."""
     words = re.findall(r"[a-z']+", text.lower())
-    common = sum(w in _COMMON for w in words)
+    common = sum(w in COMMON for w in words)
     return common >= 3 or (common >= 2 and 2 * common >= len(words))
 
 

@@ -10,7 +10,8 @@ normalised form. :func:`normalize` does what every detector needs:
 - zero-width and other invisible format characters are removed;
 - NFKC folds compatibility forms (fullwidth letters U+FF41..., mathematical
   alphanumerics U+1D400..., ligatures, circled digits) to plain ones, and
-  combining marks are dropped;
+  combining marks are dropped; the enclosed capitals NFKC leaves alone
+  (negative circled and squared, regional indicators) are read as letters;
 - Cyrillic and Greek letters that look Latin are folded to Latin;
 - runs of whitespace (line breaks included) collapse to one space.
 
@@ -57,6 +58,9 @@ _INVISIBLE = frozenset(
     "\ufe0d\ufe0e\ufe0f\ufeff\uffa0"
 )
 _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
+# Capital letters in circles and squares that NFKC leaves alone: the negative circled
+# (U+1F150), negative squared (U+1F170) and regional indicator (U+1F1E6) alphabets, each A-Z.
+_ENCLOSED_ALPHABETS = (0x1F150, 0x1F170, 0x1F1E6)
 _WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
 
 
@@ -186,6 +190,9 @@ def _fold_char(ch: str) -> str:
         return chr(cp - _TAG_FIRST) if 0xE0020 <= cp <= 0xE007E else ""
     if ch in _INVISIBLE or unicodedata.category(ch) == "Cf":
         return ""
+    for first in _ENCLOSED_ALPHABETS:
+        if first <= cp < first + 26:
+            return chr(ord("A") + cp - first)
     folded = _CONFUSABLES.get(ch)
     if folded is None:
         folded = unicodedata.normalize("NFKC", ch)

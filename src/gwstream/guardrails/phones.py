@@ -154,8 +154,10 @@ def find_phones(
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
             continue
-        if raw.startswith("00") and _ID_BEFORE.search(before):
-            continue  # "invoice INV-0045-8812-2231": a 00 prefix is an id's zeros there
+        if raw.startswith("00") and (_ID_BEFORE.search(before) or _OTHER_NUMBER.search(before)):
+            # "invoice INV-0045-8812-2231", "customer number is 0070-1144-93": a 00 prefix
+            # is an id's zeros there
+            continue
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like

@@ -269,8 +269,8 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
     for m in _DIGIT_RUN.finditer(text):
         run = m.group()
         digits = _GROUP_SEP.sub("", run)
-        if len(digits) < 12:
-            continue
+        if len(digits) < 12 or text[m.start() - 1 : m.start()] == "+":
+            continue  # too short, or a phone in international form (+4915123464187)
         if len(digits) <= 19 and _is_card(digits) and _card_groups(_DIGITS.findall(run)):
             yield m.start(), m.end()
             continue

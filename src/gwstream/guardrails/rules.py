@@ -17,6 +17,21 @@ from gwstream.guardrails.normalize import normalize
 _PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
 _RULES_NOUN = r"(?:instructions?|criteria|preamble|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
+#: Whose instructions or controls: the assistant's own ("your", "the bot's"), all of them, or
+#: the operator's and developer's ("the system settings", "the previous instructions").
+_OWN = r"(?:\b(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)\s+)"
+_OWN_OR_OPERATORS = (
+    r"(?:(?:all\s+(?:of\s+)?)?(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)\s+(?:\w+\s+)?"
+    r"|(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:previous|prior|earlier|original|initial|above|operator'?s?"
+    r"|developer'?s?|company|system|existing)\s+|all\s+(?:of\s+)?(?:the\s+)?)"
+)
+
+_CONCEALED_INSTRUCTIONS = (
+    r"(?:(?:hidden|secret|confidential|hard-?coded|undisclosed)\s+(?:instructions|rules|guidelines"
+    r"|prompt|context|keywords|directives|policies|policy text|configuration)|(?:internal|private)"
+    r"\s+(?:instructions|prompt|context|keywords|directives|configuration))"
+)
+
 RULES: list[tuple[str, float, str]] = [
     # -- direct overrides ---------------------------------------------------------------
     (
@@ -57,7 +72,9 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.85,
-        r"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind|(?<!the )(?<!a )(?<!password )reset|overwrite|wipe|clear|throw out|scrap)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context)\b",
+        # An assistant's own instructions, or any controls when its own or an operator's; a
+        # customer clears the settings on an app and forgets the verification they already did.
+        rf"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|system message|guidelines|rules|safeguards|programming|directives|restrictions|training)\b|\b(?:override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:identity|security|fraud|safety|verification|id)\s+)?(?:checks|verification(?:\s+steps)?|policy|policies)\b|\bignore\s+(?:identity\s+|security\s+|id\s+)?(?:verification|security checks)\b(?!\s+(?:e-?mails?|codes?|texts?|sms|messages?|letters?|links?))|\b(?:ignore|disregard|forget|set aside|pay no attention to|never mind|nevermind|(?<!the )(?<!a )(?<!password )reset|overwrite|wipe|clear|throw out|scrap)\s+{_OWN_OR_OPERATORS}(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context|memory)\b",
     ),
     (
         "override",
@@ -143,7 +160,10 @@ RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.9,
-        r"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|write|return|provide|paste|copy|echo|spell out|what (?:is|are|was|were))\b[^.?!\n]{0,40}\b(?:system\s+(?:prompt|message|instructions?)|(?:initial|original|hidden|secret|internal|confidential|developer|pre-?prompt|preprompt|starting|underlying|base)\s+(?:prompt|instructions?|rules|message|directives?|configuration|guidelines))\b",
+        # The prompt by any name; other instructions and rules only when the assistant's
+        # ("the internal rules for baggage" and "the developer instructions for the API" are
+        # a customer's questions).
+        rf"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|write|return|provide|paste|copy|echo|spell out|what (?:is|are|was|were))\b[^.?!\n]{{0,40}}(?:\b(?:system\s+(?:prompt|instructions?)|(?:initial|original|hidden|secret|internal|confidential|developer|pre-?prompt|preprompt|starting|underlying|base)\s+prompt)\b|{_OWN}(?:(?:initial|original|hidden|secret|internal|confidential|developer|starting|underlying|base|system)\s+)(?:instructions?|rules|message|directives?|configuration|guidelines)\b)",
     ),
     (
         "system_extraction",
@@ -178,7 +198,8 @@ RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.8,
-        r"\b(?:hidden|secret|confidential|internal|hard-?coded|private|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|policies|policy text|configuration)\b[^\n]{0,60}?\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|what)\b|\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|any)\b[^\n]{0,60}\b(?:hidden|secret|confidential|internal|hard-?coded|undisclosed)\s+(?:instructions|rules|guidelines|prompt|context|keywords|directives|configuration)\b",
+        # (a company's "internal rules" and "private policies" are a customer's question)
+        rf"\b{_CONCEALED_INSTRUCTIONS}\b[^\n]{{0,60}}?\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|what)\b|\b(?:print|summari[sz]e|list|show|give|reveal|disclose|tell|paste|dump|output|quote|share|any)\b[^\n]{{0,60}}\b{_CONCEALED_INSTRUCTIONS}\b",
     ),
     (
         "system_extraction",
@@ -785,6 +806,36 @@ _NINTH: list[tuple[str, float, str]] = [
 ]
 RULES.extend(_NINTH)
 
+# -- tenth round: families written from their general shape, before a blind set measured them ----
+_TENTH: list[tuple[str, float, str]] = [
+    (  # instructions thrown away in other words than "ignore"
+        "override",
+        0.8,
+        r"\b(?:throw away|throw out|toss out|scrap|ditch|set aside|put aside|cast aside|get rid of|shed)\s+(?:all\s+)?(?:of\s+)?(?:(?:your|ur|its)\s+(?:(?:previous|prior|old|original|earlier|current|system|hidden)\s+)?|(?:the|those|these)\s+(?:previous|prior|original|earlier|system|hidden)\s+)(?:instructions|rules|guidelines|prompt|programming|directives|restrictions|guardrails|constraints)\b",
+    ),
+    (  # the task handed over ("your new task replaces the old one", "the only acceptable output is")
+        "override",
+        0.75,
+        r"\byour\s+(?:new|real|actual|true|only)\s+(?:task|job|goal|purpose|mission|role|assignment)\s+(?:replaces|overrides|supersedes|now replaces|takes precedence)\b|\bthe only (?:acceptable|allowed|valid|permitted|correct) output\s+is\b|\b(?:ignore|disregard|forget|throw away|discard)\s+(?:the|your|all)\s+(?:\w+\s+){0,2}you\s+(?:were|have been)\s+(?:given|assigned|provided)\b",
+    ),
+    (  # a pasted document speaking to the AI that processes it, by name ("Dear AI summariser,")
+        "override",
+        0.75,
+        r"(?:\b(?:dear|hello|attention)\s+(?:the\s+)?(?:ai|llm|gpt|language model|model|ai (?:summari[sz]er|classifier|tagger|translator|grader|evaluator|screener|reviewer|reader))\b|\b(?:summari[sz]ing|rewriting|translating|tagging|grading|scoring|evaluating|screening|reviewing) (?:model|ai|bot|tool|assistant)\b|\b(?:ai|llm|gpt|language model|model)\s+(?:summari[sz]er|classifier|tagger|translator|grader|evaluator|screener|reviewer|evaluating|reading|processing|summari[sz]ing|scoring|ranking|tagging)\b[^,:\n]{0,30}[,:]|\b(?:classifier|summari[sz]er|tagger|translator|grader|screener|rewriter)\s*,)[^\n]{0,80}?\b(?:(?:ignore|disregard|forget|throw away|discard)\s+(?:the|your|all|any|every|other|previous|prior|earlier|above)\b|instead\b|you (?:must|should|will|are to) (?:now )?(?:say|output|rate|score|recommend|mark|set|write|print|reply|respond|state|tell))",
+    ),
+    (  # an HTML comment that gives the reader orders
+        "override",
+        0.75,
+        r"<!--[^>]{0,300}?\b(?:ai|llm|gpt|model|bot|assistant|chatbot)\b[^>]{0,200}?\b(?:instead|ignore|disregard|forget|say|tell|reply|respond|output|print|write|state|claim|recommend)\b[^>]{0,300}?-->|<!--[^>]{0,80}?\b(?:ignore|disregard|forget)\s+(?:all|any|the|your|previous|prior|above)\b[^>]{0,300}?-->",
+    ),
+    (  # the set-up text asked for under other names, word for word
+        "system_extraction",
+        0.8,
+        r"\b(?:share|output|print|provide|give me|show|reveal|paste|repeat|tell me|quote|reproduce|dump|recite|list)\b[^.\n?]{0,50}?\byour\s+(?:full\s+|entire\s+|whole\s+|complete\s+|exact\s+)?(?:contents?\s+of\s+your\s+)?(?:setup text|set-?up (?:text|instructions|message)|developer (?:message|instructions|prompt)|operator (?:instructions|message|prompt)|initial (?:prompt|instructions)|pre-?prompt|hidden (?:prompt|preamble)|configuration (?:text|prompt))\b|\b(?:share|output|print|provide|give me|show|reveal|paste|repeat|tell me|quote|reproduce|dump|recite)\b[^.\n?]{0,30}?\b(?:setup\s+)?(?:text|instructions|message|prompt)\s+(?:your|the)\s+(?:operators?|developers?|creators?|makers?|company)\s+(?:gave|wrote|set up for)\s+you\b|\beverything\s+(?:that\s+)?(?:came|comes|was written|is written|appears|appeared)\s+before\b[^.\n]{0,40}\b(?:in your context|in the context|your context|this conversation|in your prompt)\b|\b(?:first|opening|last|second)\s+(?:paragraph|line|sentence|words?)\s+of\s+(?:your|the)\s+(?:system\s+)?(?:prompt|instructions|setup|configuration)\b[^.\n]{0,30}\b(?:say|says|exactly|verbatim|word for word)\b|\bif your (?:system )?prompt had a (?:title|name|heading)\b",
+    ),
+]
+RULES.extend(_TENTH)
+
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
 # become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as
@@ -872,5 +923,25 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
         r"(?:اكشف|اعرض|أظهر|اظهر|أرني|ارني|اطبع|أخبرني|اخبرني)\s+(?:\S+\s+){0,2}?(?:موجه النظام|تعليمات النظام|رسالة النظام|تعليماتك|التعليمات الأولية|التعليمات الاولية)",
     ),
 ]
+
+_MULTILINGUAL.extend(
+    [
+        (  # German, French, Spanish, Italian, Portuguese: you are (now) an AI ... without rules
+            "roleplay",
+            0.7,
+            r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?|restrictions?|filtres?|censure|reglas|l[íi]mites|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
+        ),
+        (  # Russian, Chinese: you are (now) ... without limits
+            "roleplay",
+            0.7,
+            r"(?:ты|теперь ты|представь|притворись|играй роль|отныне)[^.\n]{0,60}без\s+(?:\S+\s+){0,2}(?:ограничений|правил|фильтров|цензуры)|(?:你是|你现在是|从现在开始|從現在開始|扮演|假装|假裝)[^。\n]{0,40}(?:没有|沒有|不受|无|無)(?:任何)?(?:限制|规则|規則|约束|約束|过滤|過濾|审查|審查)",
+        ),
+        (  # Norwegian, Danish, Swedish, Indonesian: ignore/forget ... instructions, rules
+            "override",
+            0.85,
+            r"\b(?:ignorer|glem|ignorera|glöm)\s+(?:\w+\s+){0,3}?(?:instrukser|instruksar|instruksene|anvisninger|anvisningar|anvisningerne|retningslinjer|retningslinjene|riktlinjer|riktlinjerna)\b|\b(?:abaikan|lupakan|acuhkan)\s+(?:\w+\s+){0,3}?(?:instruksi|perintah|aturan|petunjuk|arahan)(?:mu|nya)\b",
+        ),
+    ]
+)
 
 RULES.extend((kind, weight, normalize(pattern).text) for kind, weight, pattern in _MULTILINGUAL)

@@ -22,6 +22,7 @@ BLIND2 = Path(__file__).parents[2] / "guardrails" / "blind2.jsonl"
 BLIND3 = Path(__file__).parents[2] / "guardrails" / "blind3.jsonl"
 BLIND4 = Path(__file__).parents[2] / "guardrails" / "blind4.jsonl"
 BLIND5 = Path(__file__).parents[2] / "guardrails" / "blind5.jsonl"
+BLIND6 = Path(__file__).parents[2] / "guardrails" / "blind6.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
             "zero_width")  # fmt: skip
 
@@ -61,7 +62,8 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # set's social-engineering turns (staff claims, requests to skip verification) are mostly not
 # flagged: no rule tells them from customers asking the same in good faith. No injection rule
 # was written against the fifth: its floors are the eighth round's blind figures (its PII
-# misses, phones at the end of CSV rows, were fixed).
+# misses, phones at the end of CSV rows, were fixed). The sixth measured the tenth round blind:
+# its recall floor is that figure (its one false positive and two PII slips were fixed).
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
@@ -70,8 +72,9 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
         (BLIND3, 0.97, 0.005, 0.005, 0.02),
         (BLIND4, 0.75, 0.005, 0.01, 0.02),
         (BLIND5, 0.80, 0.02, 0.01, 0.05),
+        (BLIND6, 0.66, 0.005, 0.005, 0.02),
     ],
-    ids=["blind", "blind2", "blind3", "blind4", "blind5"],
+    ids=["blind", "blind2", "blind3", "blind4", "blind5", "blind6"],
 )
 def test_the_blind_sets_keep_their_floors(
     path: Path, recall: float, false_positives: float, leaked: float, near_misses: float

@@ -97,3 +97,11 @@ def test_one_character_outside_ascii_changes_nothing_else(text: str) -> None:
     for i in range(len(alone.text)):
         s, e = alone.span(i, i + 1)
         assert mixed.span(i + 2, i + 3) == (s + 2, e + 2)
+
+
+def test_enclosed_capitals_nfkc_leaves_alone_are_read_as_letters() -> None:
+    # negative circled, negative squared and regional indicator letters: I, G, N
+    text = "\U0001f15e\U0001f176\U0001f1f3"
+    n = normalize(text)
+    assert n.text == "OGN"
+    assert n.span(0, 3) == (0, 3)

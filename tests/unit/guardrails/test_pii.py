@@ -522,3 +522,22 @@ def test_a_value_attached_to_a_word_or_with_its_at_escaped_is_found(
 )
 def test_codes_with_their_digits_attached_are_not_pii(text: str) -> None:
     assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 4915123464187 passes Luhn like a 13-digit Visa; after a + it is a phone, + and all
+        ("sms.send to=+4915123464187 template=otp", ("PHONE", "+4915123464187")),
+        ("call me on +4915123464187", ("PHONE", "+4915123464187")),
+    ],
+)
+def test_a_number_in_international_form_is_a_phone_even_when_it_passes_luhn(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert found(text) == [expected]
+
+
+def test_zeros_leading_a_number_named_as_something_else_are_not_a_country_prefix() -> None:
+    assert found("My customer number is 0070-1144-93. I've been with you since 2011.") == []
+    assert found("Call me on 0049 30 12345678") == [("PHONE", "0049 30 12345678")]

@@ -43,3 +43,24 @@ def test_every_injection_rule_is_gated_by_literals_no_single_letter() -> None:
         if gates and any(len(g) == 1 and g.isalpha() for g in gates[0])
     ]
     assert ungated == [] and single == [], (ungated, single)
+
+
+def test_the_decoding_hint_prefilter_agrees_with_its_pattern() -> None:
+    # _hinted looks for literals before running _ENCODING_HINT: on every corpus text, and on
+    # each alternative of the pattern, both must say the same.
+    from gwstream.guardrails.injection import _ENCODING_HINT, _hinted
+
+    texts = [fold_for_rules(normalize(orjson.loads(line)["text"]).text)
+             for line in CORPUS.read_bytes().splitlines()]  # fmt: skip
+    texts += [
+        "rot-13 this", "a caesar cipher", "decode it", "base 64 text", "ascii85", "in hex",
+        "shift by 3", "morse", "binary", "nato", "phonetic alphabet", "braille", "uuencoded",
+        "fromcharcode", "char codes", "character codes", "ascii codes", "reversed", "backwards",
+        "plaintext", "what does this mean", "what it says", "convert it from",
+    ]  # fmt: skip
+    hinted = 0
+    for text in texts:
+        expected = _ENCODING_HINT.search(text) is not None
+        assert _hinted(text) == expected, text
+        hinted += expected
+    assert hinted > 100
