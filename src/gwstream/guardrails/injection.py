@@ -18,7 +18,8 @@ found wherever it sits. The turn is read again where it hides words cheaply: let
 spaced out (read back into words), words parted inside by hyphens, slashes or dots, accents
 sprinkled over English, chat shorthand, leetspeak's 1 as i or l; and a question about
 assistants in general ("is it true that AI can be jailbroken?") weighs the persona and
-extraction rules less than one put to this assistant.
+extraction rules less than one put to this assistant. A trained model of attackers' words
+(:mod:`~gwstream.guardrails.classifier`) adds what no rule was written for.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import ahocorasick  # type: ignore[import-not-found]
 
+from gwstream.guardrails.classifier import shipped
 from gwstream.guardrails.encodings import (
     CAESAR_HINT,
     COMMON,
@@ -333,8 +335,10 @@ def _unspace(m: re.Match[str]) -> str:
     return separated if separated != run else run.replace(" ", "")
 
 
-def detect(text: str, normalized: Normalized | None = None) -> Verdict:
-    """The injection verdict for ``text``."""
+def detect(text: str, normalized: Normalized | None = None, *, model: bool = True) -> Verdict:
+    """The injection verdict for ``text``: the rules'; when none fires, the trained
+    model's (:mod:`~gwstream.guardrails.classifier`, rule ``model``, its probability as the
+    score) unless ``model`` is False."""
     n = normalized if normalized is not None else normalize(text)
     folded = fold_for_rules(n.text)
     hits: list[tuple[float, str, tuple[int, int] | None]] = [
@@ -425,6 +429,12 @@ def detect(text: str, normalized: Normalized | None = None) -> Verdict:
     ):
         hits.append((SUFFIX_WEIGHT, "adversarial_suffix", None))
     if not hits:
+        # no rule fired: the model's word, alone (so a verdict names a rule when one fired)
+        if model:
+            trained = shipped()
+            p = trained.probability(folded)
+            if p >= trained.threshold:
+                return Verdict(round(p, 4), "model", None)
         return CLEAN
     if "?" in text and len(folded) <= _ASKED_ABOUT_MAX and _asked_about(folded):
         # a question about assistants in general ("is it true that AI can be jailbroken?"),

@@ -173,7 +173,8 @@ RULES: list[tuple[str, float, str]] = [
     (
         "system_extraction",
         0.8,
-        r"\b(?:what|which)\s+(?:were|are)\s+you\s+(?:told|instructed|programmed|prompted|configured)\s+(?:to do|before|at the (?:start|beginning)|initially|originally|in your (?:prompt|instructions))",
+        # ("what are you programmed to do?" asks what the bot can do: small talk)
+        r"\b(?:what|which)\s+(?:were\s+you\s+(?:told|instructed|programmed|prompted|configured)\s+to do|(?:were|are)\s+you\s+(?:told|instructed|programmed|prompted|configured)\s+(?:before|at the (?:start|beginning)|initially|originally|in your (?:prompt|instructions))|are\s+you\s+(?:told|instructed|prompted)\s+to do)",
     ),
     (
         "system_extraction",
@@ -929,7 +930,7 @@ _MULTILINGUAL.extend(
         (  # German, French, Spanish, Italian, Portuguese: you are (now) an AI ... without rules
             "roleplay",
             0.7,
-            r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?|restrictions?|filtres?|censure|reglas|l[íi]mites|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
+            r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?(?!\s+de\s)|restrictions?|filtres?|censure|reglas|l[íi]mites(?!\s+de\s)|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
         ),
         (  # Russian, Chinese: you are (now) ... without limits
             "roleplay",

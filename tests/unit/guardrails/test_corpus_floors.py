@@ -62,8 +62,9 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # set's social-engineering turns (staff claims, requests to skip verification) are mostly not
 # flagged: no rule tells them from customers asking the same in good faith. No injection rule
 # was written against the fifth: its floors are the eighth round's blind figures (its PII
-# misses, phones at the end of CSV rows, were fixed). The sixth measured the tenth round blind:
-# its recall floor is that figure (its one false positive and two PII slips were fixed).
+# misses, phones at the end of CSV rows, were fixed). The sixth measured the tenth round blind
+# (68.4%) and the trained model, which was not trained on it: its floor is the rules' and the
+# model's figure together, 89.8% (its one false positive and two PII slips were fixed).
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
@@ -72,7 +73,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
         (BLIND3, 0.97, 0.005, 0.005, 0.02),
         (BLIND4, 0.75, 0.005, 0.01, 0.02),
         (BLIND5, 0.80, 0.02, 0.01, 0.05),
-        (BLIND6, 0.66, 0.005, 0.005, 0.02),
+        (BLIND6, 0.88, 0.005, 0.005, 0.02),
     ],
     ids=["blind", "blind2", "blind3", "blind4", "blind5", "blind6"],
 )
