@@ -7,31 +7,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from tests.conftest import (
     fails_on_a_broker_restarted_empty,
     own_broker_settings,
+    own_broker_topics,
     stalled,
     wait_for,
 )
-from tests.integration.helpers import distinct_turns, make_turns, settings_for, turn_records
+from tests.integration.helpers import (
+    distinct_turns,
+    make_turns,
+    responses_by_turn,
+    settings_for,
+    turn_records,
+)
 
 from gwstream import topics
 from gwstream.app import run_processor
 from gwstream.broker import EmbeddedBroker, free_port
-from gwstream.config import MetricsSettings, TopicNames
+from gwstream.config import KafkaSettings, MetricsSettings, Settings, TopicNames
 from gwstream.kafkaio import publish, read_topic
 from gwstream.runtime import RuntimeStats
+from gwstream.runtime.changelog import Changelog
 from gwstream.simulator import GatewaySimulator, SimulatorConfig
 
 pytestmark = pytest.mark.integration
 
 OUTAGE_S = 8.0  # well past the producer's request timeout
+
+
+def _quick_to_notice(kafka: KafkaSettings, names: TopicNames, gateway_url: str) -> Settings:
+    """Settings whose broker check notices an outage, and its end, within a second."""
+    return settings_for(
+        kafka,
+        names,
+        gateway_url,
+        max_in_flight=32,
+        broker_check_interval_s=0.5,
+        broker_check_timeout_s=1.0,
+    )
 
 
 async def _ready(url: str) -> int:
@@ -62,14 +86,9 @@ async def test_the_processor_rides_out_a_stalled_broker(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     async with GatewaySimulator(SimulatorConfig(latency_ms=30)) as sim:
-        settings = settings_for(
-            kafka,
-            names,
-            sim.url,
-            max_in_flight=32,
-            broker_check_interval_s=0.5,
-            broker_check_timeout_s=1.0,
-        ).model_copy(update={"metrics": MetricsSettings(port=port)})
+        settings = _quick_to_notice(kafka, names, sim.url).model_copy(
+            update={"metrics": MetricsSettings(port=port)}
+        )
         stats = RuntimeStats()
         stop = asyncio.Event()
         task = asyncio.create_task(run_processor(settings, stop, stats=stats))
@@ -180,3 +199,61 @@ async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(
         await wait_for(lambda: running.stats.broker_outages >= 1, timeout=30)
         running.stop.set()
         await asyncio.wait_for(running.task, 60)  # returns: neither cancelled nor failed
+
+
+async def test_a_restore_cut_short_by_a_lost_broker_is_read_again_once_it_answers(
+    embedded_broker: EmbeddedBroker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A rebalance can hand partitions over just before a broker goes down: the new owner's
+    # restore then fails with a connection error. It must wait for the broker and read the
+    # state again, not stop (it used to exit 1, "taking partitions"). A stalled broker only
+    # delays a restore, and the embedded broker restarted comes back empty, so the first
+    # restore here fails as a restarting broker's connection would, then the broker stalls
+    # for a while (the processor's broker check sees it away, then back).
+    kafka, names = await own_broker_topics(embedded_broker, "restall", partitions=4)
+    turns = make_turns(sessions=20, turns_per_session=3)
+    first, later = turns[:40], turns[40:]  # two turns of each session, then the third
+    await publish(kafka, turn_records(names.turns, first))
+    async with GatewaySimulator(SimulatorConfig(latency_ms=5)) as sim:
+        settings = _quick_to_notice(kafka, names, sim.url)
+        stats, stop = RuntimeStats(), asyncio.Event()
+        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+        await wait_for(lambda: task.done() or stats.processed >= len(first), timeout=60)
+        stop.set()
+        await task
+        await publish(kafka, turn_records(names.turns, later))
+
+        restore = Changelog.restore
+        restores = 0
+
+        async def restore_as_the_broker_goes(self: Changelog, stores: Any) -> int:
+            nonlocal restores
+            restores += 1
+            if restores == 1:
+                assert embedded_broker.pid is not None
+                os.kill(embedded_broker.pid, signal.SIGSTOP)
+                asyncio.get_running_loop().call_later(
+                    3.0, os.kill, embedded_broker.pid, signal.SIGCONT
+                )
+                raise KafkaConnectionError("connection refused (the broker is restarting)")
+            return await restore(self, stores)
+
+        monkeypatch.setattr(Changelog, "restore", restore_as_the_broker_goes)
+        stats, stop = RuntimeStats(), asyncio.Event()
+        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+        try:
+            await wait_for(lambda: task.done() or stats.processed >= len(later), timeout=120)
+            assert not task.done(), task.exception()
+        finally:
+            stop.set()
+            await task
+    assert restores >= 2
+    assert "broker not answering (restoring partitions" in caplog.text
+    assert stats.restored_keys >= 20  # every session's state, read again
+    wanted = {t.turn_id for t in turns}
+    records = await read_topic(
+        kafka, names.responses, until=lambda rs: wanted <= responses_by_turn(rs).keys()
+    )
+    assert wanted <= responses_by_turn(records).keys()

@@ -711,12 +711,46 @@ class Processor(Service, Generic[T]):
         if self._changelog is not None:
             self._consumer.pause(*new)
             parts = [self._parts[tp] for tp in new]
-            stores = {p.tp.partition: p.store for p in parts if p.store is not None}
-            self.stats.restored_records += await self._changelog.restore(stores)
+            await self._restore(parts)
             for p in parts:
                 p.restoring = False
                 self.stats.restored_keys += len(p.store or ())
             self._consumer.resume(*[p.tp for p in parts if not p.paused and not p.revoked])
+
+    async def _restore(self, parts: Sequence[Partition]) -> None:
+        """Fill ``parts``' stores from the changelog. A broker that goes away meanwhile (a
+        rebalance can land just before an outage, or the outage begins as the processor
+        starts) is waited out, and the partitions read again from the start into empty
+        stores; any other failure stops the processor."""
+        assert self._changelog is not None
+        delay = self._cfg.publish_retry_backoff_s
+        while True:
+            # empty stores: a read cut short may have filled part of the last ones
+            stores = {p.tp.partition: StateStore() for p in parts}
+            for p in parts:
+                p.store = stores[p.tp.partition]
+            try:
+                self.stats.restored_records += await self._changelog.restore(stores)
+                return
+            except KafkaError as exc:
+                # aiokafka marks some outage errors retriable, not all ("Unable to get
+                # cluster metadata"): whether the broker answers says which this is.
+                if not retriable(exc) and await self._broker_answers():
+                    raise
+                self._broker.lost(exc, f"restoring partitions {sorted(stores)}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
+            await self._broker.wait()
+
+    async def _broker_answers(self) -> bool:
+        """Whether the broker answers a metadata request within the broker check's timeout."""
+        assert self._producer is not None
+        try:
+            async with asyncio.timeout(self._cfg.broker_check_timeout_s):
+                await self._producer.client.fetch_all_metadata()
+        except (TimeoutError, KafkaError, OSError):
+            return False
+        return True
 
     async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
         """Read the offsets the previous owner finished above its commit (commit metadata)."""
