@@ -114,18 +114,21 @@ class RuleSet:
         ]
         # The literals of every rule's first gate, and the selective ones of its other
         # gates, found in one pass; a rule is a candidate where a first-gate literal starts.
+        # Each literal's value: itself, its length, and the rules its finding opens.
         self._literals = ahocorasick.Automaton()
-        self._opened_by: dict[str, list[int]] = {}
+        opened_by: dict[str, list[int]] = {}
+        indexed: set[str] = set()
         self._always: list[int] = []
         for i, (*_, gates) in enumerate(self._rules):
             for k, gate in enumerate(gates):
-                for literal in gate:
-                    if k == 0 or _indexed(literal):
-                        self._literals.add_word(literal, literal)
+                indexed.update(x for x in gate if k == 0 or _indexed(x))
             if not gates:
                 self._always.append(i)
             for literal in gates[0] if gates else ():
-                self._opened_by.setdefault(literal, []).append(i)
+                opened_by.setdefault(literal, []).append(i)
+        for literal in indexed:
+            opens = tuple(opened_by.get(literal, ()))
+            self._literals.add_word(literal, (literal, len(literal), opens))
         self._literals.make_automaton()
         # Each rule's later gates as (indexed literals, the others): the first looked up
         # in what the automaton found, the others with ``in``.
@@ -142,24 +145,17 @@ class RuleSet:
 
     def match(self, text: str) -> list[Hit]:
         """Every rule matching ``text``, with its weight, kind and first match's span."""
-        starts: dict[str, list[int]] = {}
-        for end, literal in self._literals.iter(text):
-            found = starts.get(literal)
-            if found is None:
-                starts[literal] = [end - len(literal) + 1]
-            else:
-                found.append(end - len(literal) + 1)
-        present = starts.keys()
+        present: set[str] = set()
         # rule -> positions where a match may start (None: search the text)
         candidates: dict[int, list[int] | None] = dict.fromkeys(self._always)
-        opened_by = self._opened_by
-        for literal, positions in starts.items():
-            for index in opened_by.get(literal, ()):
+        for end, (literal, length, opens) in self._literals.iter(text):
+            present.add(literal)
+            for index in opens:
                 opened = candidates.get(index, _NEW)
                 if opened is _NEW:
-                    candidates[index] = positions.copy()
+                    candidates[index] = [end - length + 1]
                 elif opened is not None:
-                    opened.extend(positions)
+                    opened.append(end - length + 1)
         hits: list[Hit] = []
         later, rules = self._later, self._rules
         for index in sorted(candidates):
