@@ -64,7 +64,8 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # was written against the fifth: its floors are the eighth round's blind figures (its PII
 # misses, phones at the end of CSV rows, were fixed). The sixth measured the tenth round blind
 # (68.4%) and the trained model, which was not trained on it: its floor is the rules' and the
-# model's figure together, 89.8% (its one false positive and two PII slips were fixed).
+# model's figure together, 88.8% (the rules' one false positive and two PII slips were fixed;
+# the model flags one of its benign turns).
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
