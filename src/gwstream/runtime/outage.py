@@ -92,15 +92,31 @@ class BrokerWatch:
             self._ok.set()
             log.warning("broker answers again: %s", self._resume)
 
+    async def ride_out(self, exc: BaseException, what: str, delay_s: float, most_s: float) -> float:
+        """Note an outage ``what`` ran into, back off ``delay_s``, and return once the
+        broker answers, with the next backoff (doubled, at most ``most_s``)."""
+        self.lost(exc, what)
+        await asyncio.sleep(delay_s)
+        await self.wait()
+        return min(delay_s * 2, most_s)
+
+    async def failure(self, probe: Callable[[], Awaitable[object]]) -> BaseException | None:
+        """Why ``probe`` (a metadata request) says the broker is away: it failed, or took
+        longer than the timeout; None when the broker answered."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await probe()
+        except (TimeoutError, KafkaError, OSError) as exc:
+            return exc
+        return None
+
     async def run(self, probe: Callable[[], Awaitable[object]]) -> None:
         """Ask the broker for metadata with ``probe`` until cancelled; a slow or failed
         answer is an outage, the next prompt one its end."""
         while True:
             await asyncio.sleep(self._interval_s)
-            try:
-                async with asyncio.timeout(self._timeout_s):
-                    await probe()
-            except (TimeoutError, KafkaError, OSError) as exc:
+            exc = await self.failure(probe)
+            if exc is not None:
                 self.lost(exc, "metadata request")
             else:
                 self.back()

@@ -200,18 +200,20 @@ class Processor(Service, Generic[T]):
         limiter.add_done_callback(self._worker_exited)
         self._workers.append(limiter)
 
-        async def probe() -> None:
-            # Lost topics (a BrokerError) end the watch, as in the sink: its task's end
-            # stops the processor, and no later answer is logged as the broker being back.
-            await check_held(
-                producer.client,
-                {*self._input_partitions, *self._parts},
-                "its turns would never arrive",
-            )
-
-        watch = asyncio.create_task(self._broker.run(probe), name="gwstream-broker-watch")
+        watch = asyncio.create_task(self._broker.run(self._probe), name="gwstream-broker-watch")
         watch.add_done_callback(self._worker_exited)
         self._workers.append(watch)
+
+    async def _probe(self) -> None:
+        """The broker check's question: fresh metadata that still has our partitions. Lost
+        topics (a BrokerError) end the watch, as in the sink: its task's end stops the
+        processor, and no later answer is logged as the broker being back."""
+        assert self._producer is not None
+        await check_held(
+            self._producer.client,
+            {*self._input_partitions, *self._parts},
+            "its turns would never arrive",
+        )
 
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients. Cancelled while it
@@ -735,22 +737,14 @@ class Processor(Service, Generic[T]):
             except KafkaError as exc:
                 # aiokafka marks some outage errors retriable, not all ("Unable to get
                 # cluster metadata"): whether the broker answers says which this is.
-                if not retriable(exc) and await self._broker_answers():
+                if not retriable(exc) and await self._broker.failure(self._probe) is None:
                     raise
-                self._broker.lost(exc, f"restoring partitions {sorted(stores)}")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
-            await self._broker.wait()
-
-    async def _broker_answers(self) -> bool:
-        """Whether the broker answers a metadata request within the broker check's timeout."""
-        assert self._producer is not None
-        try:
-            async with asyncio.timeout(self._cfg.broker_check_timeout_s):
-                await self._producer.client.fetch_all_metadata()
-        except (TimeoutError, KafkaError, OSError):
-            return False
-        return True
+                delay = await self._broker.ride_out(
+                    exc,
+                    f"restoring partitions {sorted(stores)}",
+                    delay,
+                    self._cfg.publish_retry_backoff_max_s,
+                )
 
     async def _load_skips(self, tps: Sequence[TopicPartition]) -> None:
         """Read the offsets the previous owner finished above its commit (commit metadata)."""

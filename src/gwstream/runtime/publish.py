@@ -137,10 +137,9 @@ class Publisher:
             # The broker is away: keep these records (the turn stays uncommitted) and
             # send them again once it answers. Re-sending may duplicate a record the
             # broker did take: the usual at-least-once, deduplicated by event id.
-            self._broker.lost(failures[0][1], "publishing")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._cfg.publish_retry_backoff_max_s)
-            await self._broker.wait()
+            delay = await self._broker.ride_out(
+                failures[0][1], "publishing", delay, self._cfg.publish_retry_backoff_max_s
+            )
             pending = [r for r, _ in failures]
         self._stats.outputs += len(outputs)
 
