@@ -51,7 +51,13 @@ from gwstream.guardrails.encodings import (
     reads_as_words,
     turned_around,
 )
-from gwstream.guardrails.normalize import Normalized, fold_for_rules, fold_for_rules_l, normalize
+from gwstream.guardrails.normalize import (
+    Normalized,
+    fold_for_rules,
+    fold_for_rules_l,
+    normalize,
+    without_marks,
+)
 from gwstream.guardrails.rules import HARM, RULES
 from gwstream.guardrails.ruleset import RuleSet
 
@@ -120,7 +126,7 @@ def _unaccented(text: str) -> str | None:
     evasion (:data:`ACCENTED_SHARE` of its characters); None otherwise."""
     if len(_ACCENTED.findall(text)) < ACCENTED_SHARE * len(text):
         return None
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return without_marks(unicodedata.normalize("NFD", text))
 
 
 # The words that text spaced out letter by letter ran together is read back into: everyday
@@ -168,10 +174,10 @@ _CHAT_SHORTHAND = {
     "ur": "your", "r": "are", "n": "and", "pls": "please", "plz": "please", "promt": "prompt",
     "ignor": "ignore", "ingore": "ignore", "guidlines": "guidelines", "restrictionz": "restrictions",
 }  # fmt: skip
-# The telling ones as leetspeak folding leaves them ("4get" reads "aget").
+# The telling ones (not everyday chat), as leetspeak folding leaves them ("4get": "aget").
+_EVERYDAY_SHORTHAND = frozenset("u ur r n pls plz sys prev b4".split())
 _CHAT_SHORTHAND_GATE = frozenset(
-    "aget agot agetting instrux instrs instr rulez rulz promt ignor ingore guidlines "
-    "restrictionz".split()
+    fold_for_rules(w) for w in _CHAT_SHORTHAND.keys() - _EVERYDAY_SHORTHAND
 )
 # Questions about assistants in general, asked of no one in particular: "is it true that AI can
 # be jailbroken?", "how do developers keep a model from leaking its system prompt?". The
@@ -190,9 +196,6 @@ _REQUEST_FRAME = re.compile(
     r"|clarify|summari[sz]e)\b|\bdo (?:you|u) know\b|\b(?:thank you|thanks)\b"
 )
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur|you're|youre)\b")
-_ASKED_HARM = re.compile(rf"\b{HARM}\b")
-
-
 _QUESTION_WORDS = frozenset(
     "what what's whats how how's why is are can could do does did who which when where should "
     "would will has have".split()
@@ -220,9 +223,9 @@ def _asked_about(folded: str) -> bool:
     """Whether ``folded`` asks about assistants in the third person (see above): it opens
     with a question word, names them, asks for no harm and speaks to no one."""
     first = folded.split(maxsplit=1)[:1]
-    if not first or first[0].strip(",.!?:;") not in _QUESTION_WORDS:
+    if not first or first[0].strip(_PUNCTUATION) not in _QUESTION_WORDS:
         return False
-    if _THIRD_PERSON_AI.search(folded) is None or _ASKED_HARM.search(folded) is not None:
+    if _THIRD_PERSON_AI.search(folded) is None or _HARM.search(folded) is not None:
         return False
     return _SECOND_PERSON.search(_REQUEST_FRAME.sub(" ", folded)) is None
 

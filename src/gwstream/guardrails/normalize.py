@@ -181,6 +181,11 @@ def _normalize_unicode(text: str) -> Normalized:
     return b.build(text)
 
 
+def without_marks(text: str) -> str:
+    """``text`` with its combining marks (accents, the virama, ...) dropped."""
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
 @functools.lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     """What one character other than ASCII and whitespace reads as ("" when it is dropped:
@@ -197,7 +202,7 @@ def _fold_char(ch: str) -> str:
     if folded is None:
         folded = unicodedata.normalize("NFKC", ch)
         if folded != ch:
-            folded = "".join(c for c in folded if not unicodedata.combining(c))
+            folded = without_marks(folded)
             folded = "".join(_CONFUSABLES.get(c, c) for c in folded)
         elif unicodedata.combining(ch):
             folded = ""

@@ -19,9 +19,10 @@ _RULES_NOUN = r"(?:instructions?|criteria|preamble|directions?|directives?|rules
 
 #: Whose instructions or controls: the assistant's own ("your", "the bot's"), all of them, or
 #: the operator's and developer's ("the system settings", "the previous instructions").
-_OWN = r"(?:\b(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)\s+)"
+_POSSESSIVE = r"(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)"
+_OWN = rf"(?:\b{_POSSESSIVE}\s+)"
 _OWN_OR_OPERATORS = (
-    r"(?:(?:all\s+(?:of\s+)?)?(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)\s+(?:\w+\s+)?"
+    rf"(?:(?:all\s+(?:of\s+)?)?{_POSSESSIVE}\s+(?:\w+\s+)?"
     r"|(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:previous|prior|earlier|original|initial|above|operator'?s?"
     r"|developer'?s?|company|system|existing)\s+|all\s+(?:of\s+)?(?:the\s+)?)"
 )
@@ -923,26 +924,22 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
         0.85,
         r"(?:اكشف|اعرض|أظهر|اظهر|أرني|ارني|اطبع|أخبرني|اخبرني)\s+(?:\S+\s+){0,2}?(?:موجه النظام|تعليمات النظام|رسالة النظام|تعليماتك|التعليمات الأولية|التعليمات الاولية)",
     ),
+    # (tenth round)
+    (  # German, French, Spanish, Italian, Portuguese: you are (now) an AI ... without rules
+        "roleplay",
+        0.7,
+        r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?(?!\s+de\s)|restrictions?|filtres?|censure|reglas|l[íi]mites(?!\s+de\s)|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
+    ),
+    (  # Russian, Chinese: you are (now) ... without limits
+        "roleplay",
+        0.7,
+        r"(?:ты|теперь ты|представь|притворись|играй роль|отныне)[^.\n]{0,60}без\s+(?:\S+\s+){0,2}(?:ограничений|правил|фильтров|цензуры)|(?:你是|你现在是|从现在开始|從現在開始|扮演|假装|假裝)[^。\n]{0,40}(?:没有|沒有|不受|无|無)(?:任何)?(?:限制|规则|規則|约束|約束|过滤|過濾|审查|審查)",
+    ),
+    (  # Norwegian, Danish, Swedish, Indonesian: ignore/forget ... instructions, rules
+        "override",
+        0.85,
+        r"\b(?:ignorer|glem|ignorera|glöm)\s+(?:\w+\s+){0,3}?(?:instrukser|instruksar|instruksene|anvisninger|anvisningar|anvisningerne|retningslinjer|retningslinjene|riktlinjer|riktlinjerna)\b|\b(?:abaikan|lupakan|acuhkan)\s+(?:\w+\s+){0,3}?(?:instruksi|perintah|aturan|petunjuk|arahan)(?:mu|nya)\b",
+    ),
 ]
-
-_MULTILINGUAL.extend(
-    [
-        (  # German, French, Spanish, Italian, Portuguese: you are (now) an AI ... without rules
-            "roleplay",
-            0.7,
-            r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?(?!\s+de\s)|restrictions?|filtres?|censure|reglas|l[íi]mites(?!\s+de\s)|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
-        ),
-        (  # Russian, Chinese: you are (now) ... without limits
-            "roleplay",
-            0.7,
-            r"(?:ты|теперь ты|представь|притворись|играй роль|отныне)[^.\n]{0,60}без\s+(?:\S+\s+){0,2}(?:ограничений|правил|фильтров|цензуры)|(?:你是|你现在是|从现在开始|從現在開始|扮演|假装|假裝)[^。\n]{0,40}(?:没有|沒有|不受|无|無)(?:任何)?(?:限制|规则|規則|约束|約束|过滤|過濾|审查|審查)",
-        ),
-        (  # Norwegian, Danish, Swedish, Indonesian: ignore/forget ... instructions, rules
-            "override",
-            0.85,
-            r"\b(?:ignorer|glem|ignorera|glöm)\s+(?:\w+\s+){0,3}?(?:instrukser|instruksar|instruksene|anvisninger|anvisningar|anvisningerne|retningslinjer|retningslinjene|riktlinjer|riktlinjerna)\b|\b(?:abaikan|lupakan|acuhkan)\s+(?:\w+\s+){0,3}?(?:instruksi|perintah|aturan|petunjuk|arahan)(?:mu|nya)\b",
-        ),
-    ]
-)
 
 RULES.extend((kind, weight, normalize(pattern).text) for kind, weight, pattern in _MULTILINGUAL)
