@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, cast
 
 from pydantic import (
     AwareDatetime,
@@ -84,6 +84,27 @@ class Event(BaseModel):
         # pydantic-core writes the JSON itself: the same bytes as dumping model_dump(mode=
         # "json") with orjson (tests/unit/test_events.py), in half the time.
         return self.__pydantic_serializer__.to_json(self)
+
+    @classmethod
+    def built(cls, **values: Any) -> Self:
+        """The event our own code made from validated input, not validated again.
+
+        What ``model_construct`` returns, in a sixth of its time (three events a turn),
+        when ``values`` names every field; otherwise it is ``model_construct``, which
+        fills in the defaults.
+        """
+        if values.keys() != cls.model_fields.keys():
+            # (the pydantic mypy plugin types model_construct's result as the base class)
+            return cast(Self, cls.model_construct(**values))
+        event = super().__new__(cls)
+        _put(event, "__dict__", values)
+        _put(event, "__pydantic_fields_set__", set(values))
+        _put(event, "__pydantic_extra__", None)
+        _put(event, "__pydantic_private__", None)
+        return event
+
+
+_put = object.__setattr__
 
 
 # Turns come from outside, so TurnEvent validates exactly what its published JSON

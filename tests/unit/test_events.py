@@ -170,3 +170,22 @@ def test_to_json_writes_what_orjson_writes_of_the_json_dump() -> None:
     ]
     for event in events:
         assert event.to_json() == orjson.dumps(event.model_dump(mode="json"))
+
+
+def test_built_is_model_construct_with_every_field_and_falls_back_to_it_without() -> None:
+    values = {
+        "event_id": "e-1",
+        "turn_id": "t-1",
+        "tenant_id": "acme",
+        "session_id": "s-1",
+        "seq": 3,
+        "produced_at": utcnow(),
+        "status": "ok",
+    }
+    full = ResponseEvent.model_construct(**values).model_dump()
+    built = ResponseEvent.built(**full)
+    assert built == ResponseEvent.model_construct(**full)
+    assert built.to_json() == ResponseEvent.model_validate(full).to_json()
+    partial = ResponseEvent.built(**values)  # the defaults filled in, as model_construct does
+    assert partial == ResponseEvent.model_construct(**values)
+    assert partial.model_fields_set == set(values)

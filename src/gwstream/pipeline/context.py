@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -234,7 +235,17 @@ class Outcome:
         )
 
     def but(self, **changes: Any) -> Self:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``: ``dataclasses.replace`` without ``__init__``, in under half
+        its time (the stages make a turn's outcome twice over)."""
+        new = object.__new__(type(self))
+        for put, value in zip(_OUTCOME_PUTS, _outcome_values(self), strict=True):
+            put(new, value)
+        for name, value in changes.items():
+            try:
+                _OUTCOME_PUT[name](new, value)
+            except KeyError:
+                raise TypeError(f"Outcome has no field {name!r}") from None
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (money as a string) without default values, as a session stores it."""
@@ -328,6 +339,14 @@ def _decimal(v: str | None) -> Decimal | None:
 _DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
     (f.name, f.default) for f in dataclasses.fields(Outcome) if f.name not in ("produced_at",)
 )
+_OUTCOME_FIELDS = tuple(f.name for f in dataclasses.fields(Outcome))
+# Each field's value of an outcome at once, and each slot's setter (which a frozen
+# dataclass's own __setattr__ would refuse), for Outcome.but.
+_outcome_values = operator.attrgetter(*_OUTCOME_FIELDS)
+_OUTCOME_PUT: dict[str, Callable[[Outcome, Any], None]] = {
+    name: getattr(Outcome, name).__set__ for name in _OUTCOME_FIELDS
+}
+_OUTCOME_PUTS = tuple(_OUTCOME_PUT.values())
 
 
 @dataclass(slots=True)

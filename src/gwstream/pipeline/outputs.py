@@ -47,7 +47,7 @@ class Origin:
     offset: int
 
 
-# Events are built with model_construct: every field comes from validated
+# Events are built unvalidated (Event.built): every field comes from validated
 # input or our own code, and validation would triple the per-turn CPU.
 # tests/unit/pipeline/test_outputs.py round-trips them through model_validate.
 def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutputs:
@@ -63,7 +63,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
     status: ResponseStatus = o.status.value
     reason = o.reason.value if o.reason is not None else None
     model = o.request_model or (scrub_name(turn.model) if turn.model else "unknown")
-    response = ResponseEvent.model_construct(
+    response = ResponseEvent.built(
         event_id=event_id(turn.turn_id, ResponseEvent.kind),
         **common,
         **variant,
@@ -83,7 +83,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         flagged=o.guard is not None and o.guard.flagged,
         cached=o.cached is not None,
     )
-    cost = CostEvent.model_construct(
+    cost = CostEvent.built(
         event_id=event_id(turn.turn_id, CostEvent.kind),
         **common,
         **variant,
@@ -105,7 +105,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
         cached=o.cached is not None,
         avoided_cost=o.avoided_cost,
     )
-    audit = AuditEvent.model_construct(
+    audit = AuditEvent.built(
         event_id=event_id(turn.turn_id, AuditEvent.kind),
         **common,
         **variant,
@@ -136,7 +136,7 @@ def build_events(turn: TurnEvent, outcome: Outcome, origin: Origin) -> TurnOutpu
 
 
 def _notice(n: SpendNotice, common: dict[str, Any]) -> BudgetNotice:
-    return BudgetNotice.model_construct(
+    return BudgetNotice.built(
         event_id=BudgetNotice.id_for(n.tenant_id, n.period, n.window, n.level),
         **common,
         period=n.period,

@@ -122,3 +122,12 @@ def test_guardrail_findings_flag_the_response_and_go_on_the_audit_without_values
     }
     stored = Outcome.from_dict(orjson.loads(orjson.dumps(ANSWER.but(guard=guard).to_dict())))
     assert stored.guard == guard
+
+
+def test_every_event_is_built_with_every_field_named_so_none_is_left_to_a_default() -> None:
+    notice = SpendNotice(
+        "acme", "day", "2026-12-01", "exhausted", Decimal(10), Decimal(10), 0.8, "USD"
+    )
+    out = build_events(TURN, ANSWER.but(notices=(notice,)), Origin(0, 0))
+    for ev in out.all():
+        assert ev.model_fields_set == set(type(ev).model_fields), type(ev).__name__

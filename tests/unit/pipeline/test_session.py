@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from decimal import Decimal
 
@@ -99,3 +100,12 @@ def test_the_history_never_starts_with_an_answer_whose_question_was_dropped() ->
         _exchange(s, n, f"answer {n}", max_messages=3)
     assert [m.role for m in s.history] == ["user", "assistant"]
     assert s.recall("t-1")["text"] == "answer 1"  # type: ignore[index]
+
+
+def test_but_copies_every_field_but_the_changed_ones_and_names_an_unknown_one() -> None:
+    out = Outcome.refused(Reason.CONTEXT_OVERFLOW, text="no", attempts=2)
+    changed = out.but(cost=Decimal("0.1"), replayed=True)
+    assert changed == dataclasses.replace(out, cost=Decimal("0.1"), replayed=True)
+    assert out.cost == 0 and not out.replayed  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'costs'"):
+        out.but(costs=Decimal(1))
