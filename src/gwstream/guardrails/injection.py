@@ -63,7 +63,7 @@ from gwstream.guardrails.ruleset import RuleSet
 
 THRESHOLD = 0.5
 
-_RULESET = RuleSet(RULES)
+_RULESET = RuleSet(RULES, frequent=COMMON)
 
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){2,}[a-z](?![a-z])")
 # A word of four letters spaced out at least: only then are the shorter ones joined too.
