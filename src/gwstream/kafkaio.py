@@ -228,23 +228,21 @@ async def partitions_of(
     started = time.monotonic()
     deadline = started + timeout_s
     absent_deadline = started + min(ABSENT_GRACE_S, timeout_s)
-    # Fresh metadata first: the cached one may describe a broker that since lost its
-    # topics (an in-memory broker restarted), with partitions that no longer exist. Read
-    # into a copy of its own: updating the consumer's own during a rebalance callback
-    # stalls its fetches.
-    fresh = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
-    if fresh:
-        return [TopicPartition(topic, p) for p in sorted(fresh)]
+    # Fresh metadata of every topic each time, never the client's cached metadata (it may
+    # describe a broker that since lost its topics: an in-memory broker restarted), and
+    # never a request naming the topic: a broker that auto-creates topics would create
+    # it then, with its default partitions. Read into a copy of its own: updating the
+    # consumer's own during a rebalance callback stalls its fetches.
     while True:
-        parts = consumer.partitions_for_topic(topic)
+        metadata = await consumer._client.fetch_all_metadata()
+        parts = metadata.partitions_for_topic(topic)
         if parts:
             return [TopicPartition(topic, p) for p in sorted(parts)]
         now = time.monotonic()
         if now > deadline:
             raise TimeoutError(f"topic {topic} has no partitions")
-        if now > absent_deadline and topic not in await consumer.topics():
+        if now > absent_deadline and topic not in metadata.topics():
             raise TimeoutError(f"topic {topic} does not exist")
-        await consumer._client.force_metadata_update()
         await asyncio.sleep(0.05)
 
 

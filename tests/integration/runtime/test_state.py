@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from tests.conftest import own_broker_topics
 from tests.integration.helpers import run_processor_until
 
+from gwstream.broker import EmbeddedBroker
 from gwstream.config import KafkaSettings, RuntimeSettings, StateSettings, TopicNames
 from gwstream.errors import BrokerError, ProcessingHalted
-from gwstream.kafkaio import read_topic, send_all
+from gwstream.kafkaio import make_consumer, partitions_of, read_topic, send_all, start_client
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
 from gwstream.runtime.changelog import CONTROL_KEY
 
@@ -199,3 +201,25 @@ async def test_a_missing_output_topic_is_named_at_start_and_not_created(
         assert missing not in await admin.list_topics()
     finally:
         await admin.close()
+
+
+async def test_a_topic_a_restarted_broker_lost_is_missing_not_read_from_stale_metadata(
+    embedded_broker: EmbeddedBroker,
+) -> None:
+    # A client's cached metadata still lists the topics an in-memory broker lost when it
+    # restarted. Believing it, the changelog's restore sent its fence to the lost topic,
+    # and the broker auto-created it with its default partitions (4, against the input's
+    # 8), which `gwstream topics apply` then refused ever after.
+    kafka, names = await own_broker_topics(embedded_broker, "stale", partitions=8)
+    consumer = make_consumer(kafka, group_id=None)
+    await start_client(consumer, kafka)
+    try:
+        assert len(await partitions_of(consumer, names.sessions, 10)) == 8
+        assert consumer.partitions_for_topic(names.sessions)  # cached
+        await embedded_broker.stop()
+        await embedded_broker.start()  # in memory: back without topics
+        with pytest.raises(TimeoutError, match=f"topic {names.sessions} does not exist"):
+            await partitions_of(consumer, names.sessions, 10)
+        assert names.sessions not in await consumer.topics()  # and not created by asking
+    finally:
+        await consumer.stop()
