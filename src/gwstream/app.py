@@ -509,8 +509,10 @@ async def run_processor(
         if cache.enabled and (cache.stats.hits or cache.stats.misses):  # it served turns
             c = cache.stats
             log.info(
-                "answer cache: %d hits, %d misses (%d waited for the same request in flight), "
-                "%d stored, %d evicted, %d expired; %d entries, %.1f MB",
+                "answer cache: %d turns answered from it; %d lookups missed (a turn of a "
+                "tenant with the intent cache looks up two keys), %d of them waited for the "
+                "same request in flight; %d entries stored (one per key), %d evicted, "
+                "%d expired; %d entries, %.1f MB",
                 c.hits,
                 c.misses,
                 c.coalesced,

@@ -652,6 +652,8 @@ class AnalystSettings(_FileAndEnv):
 def _check_yaml_shape(path: Path) -> None:
     try:
         data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError(_yaml_problem(path, exc)) from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     if data is not None and not isinstance(data, dict):
@@ -659,6 +661,20 @@ def _check_yaml_shape(path: Path) -> None:
             f"config file {path}: the top level must be a mapping of sections "
             f"(kafka:, runtime:, gateways:, ...), not a {type(data).__name__}"
         )
+
+
+def _yaml_problem(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    """A YAML syntax error as ``config file F, line L, column C: problem (context)``."""
+    where = f"config file {path}"
+    if exc.problem_mark is not None:
+        where += f", line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}"
+    what = exc.problem or "not valid YAML"
+    if exc.context:
+        context = exc.context
+        if exc.context_mark is not None:
+            context += f" at line {exc.context_mark.line + 1}"
+        what += f" ({context})"
+    return f"{where}: {what}"
 
 
 #: GWSTREAM_* variables that are not settings (tests, simulator, the config file path).

@@ -261,8 +261,8 @@ async def run_demo(
     console.print(
         f"query it again with: gwstream report --database {database} "
         "[--view spend|outcomes|guardrails|budgets|top_sessions|...] [--format csv|json]; "
-        "while `gwstream sink` runs, the same views are at http://127.0.0.1:9480/ "
-        "(a dashboard) and /api/views"
+        "a running `gwstream sink` serves these views over its own file (sink.database) at "
+        "http://127.0.0.1:9480/ (a dashboard) and /api/views"
     )
     if not ok or errors or acc.replayed != republished_in_sample():
         console.print(f"[red]FAILED: {len(sample) - acc.total} records unaccounted for[/]")

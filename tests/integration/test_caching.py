@@ -117,7 +117,7 @@ async def test_repeats_are_answered_from_the_tenants_own_cache_and_the_savings_r
     finally:
         await running.close()
 
-    assert "answer cache: 3 hits" in caplog.text  # logged when the processor stops
+    assert "answer cache: 3 turns answered from it" in caplog.text  # logged at the stop
     first, hit = answers["acme-a1-0"], answers["acme-a2-0"]
     assert not first.cached and first.input_tokens > 0
     for turn_id in ("acme-a2-0", "acme-a3-0", "globex-g2-0"):

@@ -126,3 +126,11 @@ def test_report_and_export_refuse_a_source_they_cannot_read_as_usage_errors(
     result = invoke(*command, *args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"gwstream {version('gwstream')}\n"

@@ -48,6 +48,16 @@ def test_unknown_key_in_yaml_is_an_error(tmp_path: Path, monkeypatch: pytest.Mon
         load_settings(cfg)
 
 
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text("kafka:\n  bootstrap_servers: x\n bad: [1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"config file {cfg}, line 3, column 2: ")
+    assert "block mapping at line 1" in message and "unicode string" not in message
+
+
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")

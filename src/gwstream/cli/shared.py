@@ -27,6 +27,28 @@ app = typer.Typer(
     add_completion=False,
     help="gwstream: a Kafka stream processor between contact-center conversations and LLM gateways.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"gwstream {version('gwstream')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    pass  # the options of `gwstream` itself (its help is the app's)
+
+
 topics_app = typer.Typer(
     no_args_is_help=True, help="Topic specs: apply them to a cluster, export them."
 )

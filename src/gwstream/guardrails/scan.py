@@ -37,14 +37,42 @@ def scan_text(text: str, policy: GuardrailPolicy) -> dict[str, Any]:
 
 
 def scan_lines(lines: Iterable[str | bytes], policy: GuardrailPolicy) -> Iterator[bytes]:
-    """One output line per input line; ScanError (naming the line) for a malformed one."""
+    """One output line per input line. Every line is read and checked first: ScanError
+    naming each malformed one (the first :data:`MAX_REPORTED`), before anything is out."""
+    items = read_items(lines)
+    for item_id, text in items:
+        yield orjson.dumps({"id": item_id, **scan_text(text, policy)})
+
+
+#: Malformed lines a ScanError names at most.
+MAX_REPORTED = 20
+
+
+def read_items(lines: Iterable[str | bytes]) -> list[tuple[Any, str]]:
+    """The ``(id, text)`` of every non-blank line; ScanError naming the malformed ones."""
+    items: list[tuple[Any, str]] = []
+    problems: list[str] = []
+    bad = 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise ScanError(f"line {number}: not JSON ({exc})") from None
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise ScanError(f'line {number}: expected {{"id": ..., "text": "..."}}')
-        yield orjson.dumps({"id": item.get("id"), **scan_text(item["text"], policy)})
+            problem = f"line {number}: not JSON ({exc})"
+        else:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                items.append((item.get("id"), item["text"]))
+                continue
+            problem = f'line {number}: expected {{"id": ..., "text": "..."}}'
+        bad += 1
+        if len(problems) < MAX_REPORTED:
+            problems.append(problem)
+    if problems:
+        more = f"\n(and {bad - len(problems)} more)" if bad > len(problems) else ""
+        raise ScanError(
+            f"{bad} malformed line{'s' if bad > 1 else ''}, nothing scanned:\n"
+            + "\n".join(problems)
+            + more
+        )
+    return items

@@ -251,7 +251,10 @@ async def test_a_sink_whose_broker_restarted_empty_stops_with_an_error_saying_so
 ) -> None:
     kafka, names = await own_broker_topics(embedded_broker, "s", partitions=8)
     settings = SinkSettings(
-        database=tmp_path / "costs.duckdb", batch_timeout_ms=50, group_id=f"sink-{names.costs}"
+        database=tmp_path / "costs.duckdb",
+        api_port=0,  # not the default port, which a sink the operator runs may hold
+        batch_timeout_ms=50,
+        group_id=f"sink-{names.costs}",
     )
     stats: list[SinkStats] = []
     sink = asyncio.create_task(

@@ -48,12 +48,15 @@ def test_the_command_reads_a_file_or_stdin_and_names_a_bad_line(tmp_path: Path) 
     assert piped.stdout.decode().splitlines() == lines
     bad = subprocess.run(
         [*cmd, "-"],
-        input=b'{"id": 1, "text": "ok"}\nnot json\n',
+        input=b'{"id": 1, "text": "ok"}\nnot json\n{"id": 3, "text": "fine"}\n[1]\n',
         capture_output=True,
         timeout=60,
         check=False,
     )
-    assert bad.returncode == 2 and b"line 2: not JSON" in bad.stderr
+    # every bad line named, and nothing scanned (as `gwstream send` checks before it sends)
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert b"2 malformed lines" in bad.stderr and b"line 2: not JSON" in bad.stderr
+    assert b"line 4: expected" in bad.stderr
 
 
 def test_a_tenant_without_settings_gets_the_default_policy_with_a_note() -> None:
