@@ -227,7 +227,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )jailbreak(?:ed|ing)?(?!\s*(?:\.\.\.|\u2026))(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )(?<!rooting or )(?<!rooting and )(?<!rooting, )jailbreak(?:ed|ing)?(?!\s*(?:\.\.\.|\u2026))(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|(?<!phone is )(?<!phone was )(?<!pad is )(?<!device is )(?<!console is )(?<!tablet is )jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
     ),
     (
         "roleplay",
@@ -381,7 +381,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.45,
-        r"\b(?:just|only|simply)\s+(?:print|say|output|write|reply|respond|type|repeat|return|answer)\s*(?:with\s+)?(?:back\s+)?(?:the\s+(?:words?|phrase|text|sentence|string)\s*)?:?\s*[\"'“\u2018«]|\b(?:print|say|output|write|reply|respond with|type|return)\s*:?\s*[\"'“\u2018«][^\"'”\u2019»\n]{1,80}[\"'”\u2019»]\s*(?:and nothing else|and nothing more|and stop|only|with nothing else)\b",
+        r"\b(?:just|only|simply)\s+(?:print|say|output|write|reply|respond|type|repeat|return|answer)\s*(?:with\s+)?(?:back\s+)?(?:the\s+(?:words?|phrase|text|sentence|string)\s*)?:?\s*[\"'“\u2018«](?![^\"'”\u2019»\n]{1,60}[\"'”\u2019»]\s+(?:to|in reply to)\s+(?:this|the|my|our|your|that)\s+(?:email|e-mail|message|text|letter|sms|invite|invitation|survey)\b)|\b(?:print|say|output|write|reply|respond with|type|return)\s*:?\s*[\"'“\u2018«][^\"'”\u2019»\n]{1,80}[\"'”\u2019»]\s*(?:and nothing else|and nothing more|and stop|only|with nothing else)\b",
     ),
     (
         "override",
