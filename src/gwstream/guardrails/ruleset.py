@@ -1,13 +1,14 @@
 """Many regular expressions over one text, tried only where they can match.
 
 Python's regex engine tries an alternation at every position of the text, so
-running some sixty rules over every turn would cost more than the turn. A
-:class:`RuleSet` reads each compiled pattern's parse tree for the literals
-every match must contain (its *gates*: the words each alternative opens
-with, and those of the next mandatory elements). All gate literals are found
-in one Aho-Corasick pass (in C); a rule runs only when every gate of it is
-there, and then only with ``match`` at the positions where a literal of its
-first gate starts.
+running some hundred and seventy rules over every turn would cost more than the
+turn. A :class:`RuleSet` splits each pattern into its top-level alternatives
+and reads each one's parse tree for the literals every match must contain (its
+*gates*: the words it opens with, and those of the next mandatory elements).
+The rarest gate of each alternative opens it: its literals, and the selective
+ones of the other gates, are found in one Aho-Corasick pass (in C). An
+alternative runs only when every gate of it is there, and then only with
+``match`` at the positions where a literal of its first gate starts.
 """
 
 from __future__ import annotations
