@@ -838,6 +838,31 @@ _TENTH: list[tuple[str, float, str]] = [
 ]
 RULES.extend(_TENTH)
 
+# -- eleventh round: families a blind set of long texts (blind8) found missing ----------------
+_ELEVENTH: list[tuple[str, float, str]] = [
+    (  # the assistant re-cast as something else only ("you're now a poetry bot and nothing else")
+        "override",
+        0.8,
+        r"\b(?:you(?:'re| are)|ur|u r|you r)\s+now\s+(?:just\s+|only\s+)?(?:an?\s+)?(?:\w+\s+){0,2}(?:assistant|bot|chatbot|ai|model|poet|writer|comedian|translator|storyteller)\b[^.\n]{0,40}\b(?:and nothing else|nothing else|only|no more|not a (?:customer|support|service))\b",
+    ),
+    (  # a dead relative who "used to tell me" the secrets: the grandmother trick with anyone
+        "roleplay",
+        0.8,
+        r"\b(?:pretend|act|play|imagine|be|roleplay)\b[^.\n]{0,30}\bmy\s+(?:late|dead|deceased|departed|passed)\s+(?:uncle|aunt|auntie|father|dad|mother|mum|mom|brother|sister|husband|wife|friend|boss|colleague|cousin)\b[^\n]{0,160}\b(?:passwords?|pins?|codes?|keys?|secrets?|credentials|tokens?)\b",
+    ),
+    (  # another customer's data asked of the assistant ("the last account you looked up: whose?")
+        "system_extraction",
+        0.75,
+        r"\b(?:what|who|which|tell me|give me|show me|read me)\b[^.?\n]{0,30}\b(?:last|previous|other|earlier)\s+(?:customer|caller|person|user|order|account|ticket|case|chat)s?\b[^.?\n]{0,40}\byou\s+(?:looked up|checked|opened|helped|spoke to|talked to|dealt with|handled|served)\b",
+    ),
+    (  # codes that unlock staff powers, asked of the assistant
+        "system_extraction",
+        0.75,
+        r"\b(?:tell|give|list|share|send|show|read|post|paste)\s+(?:me\s+|us\s+)?(?:all\s+)?(?:the\s+|your\s+)?(?:(?:internal|staff|agent|supervisor|manager|override|master|goodwill)\s+){1,2}(?:override\s+)?(?:codes?|pins?|passwords?|passcodes?)\b(?!\s+(?:for|of|on|to)\s+(?:my|the|our|this)\s+(?:\w+\s+)?(?:router|modem|boiler|alarm|phone|tv|device|safe|lock|sim|card|car|app))|\b(?:override|supervisor|master|staff)\s+codes?\b[^\n]{0,80}\b(?:could|can|would|will)\s+(?:you|u)\s+(?:list|give|tell|share|send)\b",
+    ),
+]
+RULES.extend(_ELEVENTH)
+
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
 # become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as

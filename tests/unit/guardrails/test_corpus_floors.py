@@ -70,7 +70,8 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # multi-paragraph jailbreaks, developers asking about their own bots), measured the model's
 # weak side: rules and model found 82.0% of its attacks blind, but flagged 11.3% of its
 # benign texts (17 of 150; 14 once three rule false positives were fixed), far over the 2%
-# target; its floor records where that stands, not the target.
+# target; its floor records where that stands, not the target (recall 84.7% after the
+# eleventh round's rules, written for families it found missing).
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
@@ -80,7 +81,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
         (BLIND4, 0.75, 0.005, 0.01, 0.02),
         (BLIND5, 0.80, 0.02, 0.01, 0.05),
         (BLIND6, 0.88, 0.005, 0.005, 0.02),
-        (BLIND8, 0.82, 0.10, 0.0, 0.0),
+        (BLIND8, 0.84, 0.10, 0.0, 0.0),
     ],
     ids=["blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind8"],
 )
