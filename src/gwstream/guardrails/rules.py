@@ -17,6 +17,14 @@ from gwstream.guardrails.normalize import normalize
 _PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
 _RULES_NOUN = r"(?:instructions?|criteria|preamble|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
+#: Instructions that are the customer's own or came with a product ("ignore the instructions I
+#: left on the delivery note", "the instructions in the box"): not the assistant's.
+_NOT_THE_CUSTOMERS = (
+    r"(?!\s+(?:(?:that\s+)?(?:i|we)\s+(?:left|gave|wrote|sent|put|added|typed|attached|included)\b"
+    r"|(?:in|on|inside|from|printed on)\s+(?:the|my|this|that|your)\s+(?:\w+\s+)?(?:box|note|label|"
+    r"manual|leaflet|parcel|package|packaging|email|e-mail|letter|booklet|order|form|website|app)s?\b))"
+)
+
 #: Whose instructions or controls: the assistant's own ("your", "the bot's"), all of them, or
 #: the operator's and developer's ("the system settings", "the previous instructions").
 _POSSESSIVE = r"(?:your|ur|its|the (?:bot|assistant|ai|model|chatbot)'?s)"
@@ -38,7 +46,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.9,
-        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR}{_RULES_NOUN}\b",
+        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR}{_RULES_NOUN}\b{_NOT_THE_CUSTOMERS}",
     ),
     (
         "override",
@@ -75,7 +83,7 @@ RULES: list[tuple[str, float, str]] = [
         0.85,
         # An assistant's own instructions, or any controls when its own or an operator's; a
         # customer clears the settings on an app and forgets the verification they already did.
-        rf"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|system message|guidelines|rules|safeguards|programming|directives|restrictions|training)\b|\b(?:override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:identity|security|fraud|safety|verification|id)\s+)?(?:checks|verification(?:\s+steps)?|policy|policies)\b|\bignore\s+(?:identity\s+|security\s+|id\s+)?(?:verification|security checks)\b(?!\s+(?:e-?mails?|codes?|texts?|sms|messages?|letters?|links?))|\b(?:ignore|disregard|forget|set aside|pay no attention to|never mind|nevermind|(?<!the )(?<!a )(?<!password )reset|overwrite|wipe|clear|throw out|scrap)\s+{_OWN_OR_OPERATORS}(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context|memory)\b",
+        rf"\b(?:ignore|disregard|forget|override|bypass|set aside|pay no attention to|never mind|nevermind)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:previous|prior|earlier|original|initial|above|operator'?s?|developer'?s?|company|system|current|existing)\s+)*(?:instructions?|prompt|system message|guidelines|rules|safeguards|programming|directives|restrictions|training)\b{_NOT_THE_CUSTOMERS}|\b(?:override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+)*(?:(?:identity|security|fraud|safety|verification|id)\s+)?(?:checks|verification(?:\s+steps)?|policy|policies)\b|\bignore\s+(?:identity\s+|security\s+|id\s+)?(?:verification|security checks)\b(?!\s+(?:e-?mails?|codes?|texts?|sms|messages?|letters?|links?))|\b(?:ignore|disregard|forget|set aside|pay no attention to|never mind|nevermind|(?<!the )(?<!a )(?<!password )reset|overwrite|wipe|clear|throw out|scrap)\s+{_OWN_OR_OPERATORS}(?:instructions?|prompt|configuration|config|system message|guidelines|rules|policy|policies|checks|verification(?:\s+steps)?|safeguards|programming|directives|restrictions|training|settings|context|memory)\b",
     ),
     (
         "override",
@@ -859,6 +867,16 @@ _ELEVENTH: list[tuple[str, float, str]] = [
         "system_extraction",
         0.75,
         r"\b(?:tell|give|list|share|send|show|read|post|paste)\s+(?:me\s+|us\s+)?(?:all\s+)?(?:the\s+|your\s+)?(?:(?:internal|staff|agent|supervisor|manager|override|master|goodwill)\s+){1,2}(?:override\s+)?(?:codes?|pins?|passwords?|passcodes?)\b(?!\s+(?:for|of|on|to)\s+(?:my|the|our|this)\s+(?:\w+\s+)?(?:router|modem|boiler|alarm|phone|tv|device|safe|lock|sim|card|car|app))|\b(?:override|supervisor|master|staff)\s+codes?\b[^\n]{0,80}\b(?:could|can|would|will)\s+(?:you|u)\s+(?:list|give|tell|share|send)\b",
+    ),
+    (  # refusals suppressed: "an AI that never refuses anything", "no refusals, no limits"
+        "override",
+        0.8,
+        r"\b(?:ai|assistant|bot|chatbot|model|you|u)\b[^.\n]{0,30}\b(?:never|won'?t|will not|doesn'?t|does not|can'?t|cannot)\s+(?:ever\s+)?refuses?\s+(?:anything|any\s+(?:request|question|prompt|order)s?|me|a single (?:request|question))\b|\bno\s+refusals?\b[^.\n]{0,30}\bno\s+(?:limits|warnings|filters|rules|restrictions|disclaimers|exceptions|censorship)\b|\b(?:answer|respond to|reply to|do)\s+(?:anything|everything|whatever)\s+(?:i|we)\s+(?:ask|say|want)\b[^.\n]{0,30}\bno\s+(?:refusals?|limits|warnings|filters|restrictions|disclaimers|censorship)\b",
+    ),
+    (  # the assistant's configuration, tools and internal codes asked for
+        "system_extraction",
+        0.8,
+        r"(?<!never )(?<!not )(?<!n't )\b(?:(?:give|show|list|share|tell|send)\s+(?:me|us)|print|dump|paste|reveal|output)\s+(?:the\s+|all\s+)?(?:(?:full|entire|whole|raw|complete)\s+)?(?:contents?\s+of\s+)?your\s+(?:\w+\s+)?(?:configuration|config|environment variables|env vars|api keys?|credentials|secrets|access tokens?)\b|\b(?:list|tell me|what are|show me|give me|name|describe)\b[^.?\n]{0,30}\b(?:tools?|functions?|apis?|plugins?|actions?)\s+(?:that\s+)?you\s+(?:can|are able to|have access to|could)\s+(?:call|use|invoke|access|run)\b|\b(?:what are|list|tell me|give me|share|send me)\b[^.?\n]{0,20}\b(?:secret|internal|hidden|staff[- ]only|employee)\s+(?:discount|promo|promotion|coupon|voucher|override|refund)\s+codes?\b",
     ),
 ]
 RULES.extend(_ELEVENTH)
