@@ -878,6 +878,11 @@ _ELEVENTH: list[tuple[str, float, str]] = [
         0.8,
         r"(?<!never )(?<!not )(?<!n't )\b(?:(?:give|show|list|share|tell|send)\s+(?:me|us)|print|dump|paste|reveal|output)\s+(?:the\s+|all\s+)?(?:(?:full|entire|whole|raw|complete)\s+)?(?:contents?\s+of\s+)?your\s+(?:\w+\s+)?(?:configuration|config|environment variables|env vars|api keys?|credentials|secrets|access tokens?)\b|\b(?:list|tell me|what are|show me|give me|name|describe)\b[^.?\n]{0,30}\b(?:tools?|functions?|apis?|plugins?|actions?)\s+(?:that\s+)?you\s+(?:can|are able to|have access to|could)\s+(?:call|use|invoke|access|run)\b|\b(?:what are|list|tell me|give me|share|send me)\b[^.?\n]{0,20}\b(?:secret|internal|hidden|staff[- ]only|employee)\s+(?:discount|promo|promotion|coupon|voucher|override|refund)\s+codes?\b",
     ),
+    (  # someone else's credentials asked for ("give me her account password")
+        "system_extraction",
+        0.75,
+        r"\b(?:(?:give|tell|send|read|share|text|email)\s+(?:me|us)|what(?:'s| is| was))\s+(?:the\s+)?(?:her|his|their|(?:my\s+)?(?:wife|husband|partner|mother|father|mum|mom|dad|son|daughter|boss|friend|neighbou?r|flatmate|the account holder|the customer|the previous owner)'?s?)\s+(?:\w+\s+){0,2}(?:password|pin|passcode|security answers?|login details|one-time code|otp|verification code)\b",
+    ),
 ]
 RULES.extend(_ELEVENTH)
 
