@@ -623,13 +623,13 @@ class Settings(_FileAndEnv):
         names = set(self.gateways)
         if self.default_gateway not in names:
             raise ValueError(
-                f"default_gateway ({env_name('default_gateway')}) {self.default_gateway!r} "
+                f"{_setting('default_gateway')}: {self.default_gateway!r} "
                 f"is not one of gateways: {sorted(names)}"
             )
         for tenant, t in self.tenants.items():
             if t.gateway is not None and t.gateway not in names:
                 raise ValueError(
-                    f"tenants.{tenant}.gateway ({env_name('tenants', tenant, 'gateway')}): "
+                    f"{_setting('tenants', tenant, 'gateway')}: "
                     f"{t.gateway!r} is not one of gateways: {sorted(names)}"
                 )
         return self
@@ -752,6 +752,12 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
+
+
+def _setting(*path: str) -> str:
+    """``tenants.acme.gateway``, with the environment variable that set it, if one did."""
+    env = _from_env(path)
+    return f"{_dotted(path)} ({env})" if env else _dotted(path)
 
 
 def _from_env(path: tuple[str | int, ...]) -> str | None:

@@ -291,7 +291,18 @@ async def commit_within(
     try:
         await asyncio.wait_for(consumer.commit(dict(offsets)), timeout_s)
     except TimeoutError:
+        # aiokafka shields the commit request's own task from our cancellation: it goes on,
+        # and when it fails (the broker never answers) nobody would read its error, which
+        # asyncio then logs as "Task exception was never retrieved" with a traceback.
+        for task in asyncio.all_tasks():
+            if getattr(task.get_coro(), "__qualname__", "").endswith("._do_commit_offsets"):
+                task.add_done_callback(_abandoned_commit_ended)
         raise KafkaTimeoutError(f"offset commit unanswered after {timeout_s:g}s") from None
+
+
+def _abandoned_commit_ended(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.info("an offset commit given up on ended later: %r", exc)
 
 
 async def require_partitions(

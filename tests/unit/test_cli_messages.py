@@ -134,3 +134,12 @@ def test_version_prints_the_installed_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
     assert result.stdout == f"gwstream {version('gwstream')}\n"
+
+
+def test_tables_on_a_pipe_are_wide_enough_for_an_endpoint_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gwstream.cli.shared import PIPED_WIDTH, out_console
+
+    # stdout is captured here, as a pipe or a CI log is: rich would assume 80 columns
+    assert out_console().width == PIPED_WIDTH

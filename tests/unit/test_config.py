@@ -48,6 +48,14 @@ def test_unknown_key_in_yaml_is_an_error(tmp_path: Path, monkeypatch: pytest.Mon
         load_settings(cfg)
 
 
+def test_a_bad_gateway_set_by_a_variable_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GWSTREAM_DEFAULT_GATEWAY", "nowhere")
+    with pytest.raises(ConfigError, match=r"default_gateway \(GWSTREAM_DEFAULT_GATEWAY\): 'nowh"):
+        load_settings()
+
+
 def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.yaml"
     cfg.write_text("kafka:\n  bootstrap_servers: x\n bad: [1\n")
@@ -164,7 +172,12 @@ def _refusal(tmp_path: Path, yaml: str) -> str:
         ("gateways:\n  g: {model: gpt-4o}\n", "  gateways.g.base_urls: required but not set"),
         (
             "default_gateway: nowhere\n",
-            "  default_gateway (GWSTREAM_DEFAULT_GATEWAY) 'nowhere' is not one of gateways: ['default']",
+            # set in the file: no environment variable to name
+            "  default_gateway: 'nowhere' is not one of gateways: ['default']",
+        ),
+        (
+            "tenants:\n  acme:\n    gateway: nosuch\n",
+            "  tenants.acme.gateway: 'nosuch' is not one of gateways: ['default']",
         ),
     ],
 )

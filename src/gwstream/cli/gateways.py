@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from gwstream.cli.shared import (
     ConfigOpt,
@@ -19,6 +18,7 @@ from gwstream.cli.shared import (
     err,
     exit_code,
     gateways_app,
+    out_console,
 )
 from gwstream.errors import GwstreamError
 
@@ -60,7 +60,7 @@ def gateways_check(
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     invalid = invalid_gateways(settings)
-    out = Console(soft_wrap=True)
+    out = out_console()
     table = Table(title="Gateways" if invalid else "Gateways (configuration valid)")
     for col in ("gateway", "protocol", "model", "endpoints", "auth", "limits"):
         table.add_column(col, overflow="fold")

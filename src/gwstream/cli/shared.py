@@ -69,6 +69,17 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="YAML configuration file (or GWSTREAM_CONFIG)."),
 ]
 err = Console(stderr=True, soft_wrap=True)
+
+#: Columns for tables on a stdout that is not a terminal (a pipe, a CI log): rich assumes 80,
+#: and folds an endpoint's URL in the middle.
+PIPED_WIDTH = 200
+
+
+def out_console() -> Console:
+    """Standard output for tables: the terminal's width, or :data:`PIPED_WIDTH` when piped."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+
+
 _log = logging.getLogger("gwstream.cli")
 
 

@@ -383,6 +383,11 @@ def test_filters_from_http_query_parameters() -> None:
         Filters.from_query({"from": "2026-12-02", "to": "2026-12-01"})
     with pytest.raises(ValueError, match="unknown parameter"):
         Filters.from_query({"tenants": "acme"})
+    # a limit DuckDB's LIMIT cannot hold is a bad request, not a failed query
+    with pytest.raises(ValueError, match="limit must be between 1 and 1,000,000,000"):
+        Filters.from_query({"limit": "100000000000000000000"})
+    with pytest.raises(ValueError, match="limit must be between"):
+        Filters.from_query({"limit": "0"})
 
 
 def _database(path: Path, costs: list[CostEvent], notices: Sequence[BudgetNotice] = ()) -> Any:

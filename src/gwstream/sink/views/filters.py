@@ -26,6 +26,9 @@ from gwstream.sink.schema import (
     VENDOR_TABLE,
 )
 
+#: The most rows a read may ask for (DuckDB's LIMIT is a 64-bit integer; no view has more).
+MAX_LIMIT = 1_000_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class Filters:
@@ -43,8 +46,8 @@ class Filters:
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until < self.since:
             raise ValueError(f"the range ends ({self.until}) before it starts ({self.since})")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError("limit must be at least 1")
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIMIT:,}, not {self.limit}")
 
     def as_query(self) -> dict[str, str]:
         """The filters as HTTP query parameters (the API's names)."""
