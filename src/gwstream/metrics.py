@@ -57,6 +57,7 @@ class ProcessorCollector(Collector):
             ("gwstream_outputs", "Output records published", s.outputs),
             ("gwstream_commits", "Offset commits", s.commits),
             ("gwstream_rebalances", "Partition revocations handled", s.rebalances),
+            ("gwstream_broker_outages", "Times the broker stopped answering", s.broker_outages),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         for name, doc, value in (
@@ -68,6 +69,11 @@ class ProcessorCollector(Collector):
                 s.in_flight_limit,
             ),
             ("gwstream_partitions_assigned", "Input partitions owned", len(s.assigned)),
+            (
+                "gwstream_broker_available",
+                "1 while the broker answers, 0 during an outage (processing paused)",
+                int(s.broker_available),
+            ),
             (
                 "gwstream_partitions_paused",
                 "Input partitions paused for backpressure",

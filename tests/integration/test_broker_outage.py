@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +67,14 @@ async def _ready(url: str) -> int:
         return 0
 
 
+async def _broker_gauge(url: str) -> str | None:
+    """The value of ``gwstream_broker_available`` on the processor's /metrics."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    found = re.search(r"^gwstream_broker_available (\S+)$", text, re.M)
+    return found.group(1) if found else None
+
+
 async def test_the_processor_rides_out_a_stalled_broker(
     embedded_broker: EmbeddedBroker, tmp_path: object
 ) -> None:
@@ -100,6 +109,7 @@ async def test_the_processor_rides_out_a_stalled_broker(
             with stalled(embedded_broker):
                 began = time.monotonic()
                 await wait_for(lambda: _is(_ready(url), 503), timeout=30)
+                assert await _broker_gauge(url) == "0.0"  # an operator's alert sees it too
                 processed_at_pause = stats.processed
                 await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - began)))  # outage
                 assert not task.done(), "the processor stopped during the outage"
@@ -107,6 +117,7 @@ async def test_the_processor_rides_out_a_stalled_broker(
 
             await wait_for(lambda: task.done() or _is(_ready(url), 200), timeout=60)
             assert not task.done()
+            assert await _broker_gauge(url) == "1.0"
             responses = await read_topic(
                 kafka,
                 names.responses,

@@ -48,11 +48,13 @@ class BrokerWatch:
         pause: str = "no new turns start, finished ones wait to be published",
         resume: str = "publishing and dispatch resume",
         on_outage: Callable[[], None] | None = None,
+        on_back: Callable[[], None] | None = None,
     ) -> None:
         self._interval_s = interval_s
         self._timeout_s = timeout_s
         self._pause, self._resume = pause, resume
         self._on_outage = on_outage
+        self._on_back = on_back
         self._ok = asyncio.Event()
         self._ok.set()
 
@@ -60,10 +62,16 @@ class BrokerWatch:
     def of(cls, cfg: RuntimeSettings, stats: RuntimeStats) -> BrokerWatch:
         """The processor's watch, by its runtime settings."""
 
-        def count() -> None:
+        def away() -> None:
             stats.broker_outages += 1
+            stats.broker_available = False
 
-        return cls(cfg.broker_check_interval_s, cfg.broker_check_timeout_s, on_outage=count)
+        def back() -> None:
+            stats.broker_available = True
+
+        return cls(
+            cfg.broker_check_interval_s, cfg.broker_check_timeout_s, on_outage=away, on_back=back
+        )
 
     @property
     def available(self) -> bool:
@@ -90,6 +98,8 @@ class BrokerWatch:
     def back(self) -> None:
         if not self._ok.is_set():
             self._ok.set()
+            if self._on_back is not None:
+                self._on_back()
             log.warning("broker answers again: %s", self._resume)
 
     async def ride_out(self, exc: BaseException, what: str, delay_s: float, most_s: float) -> float:

@@ -65,6 +65,8 @@ class RuntimeStats:
     in_flight_limit: int = 0
     #: Times the broker stopped answering (dispatch paused, readiness false).
     broker_outages: int = 0
+    #: Whether the broker answers (False from an outage noticed until it answers again).
+    broker_available: bool = True
     loop_lag_s: float = 0.0
     queued: int = 0
     commits: int = 0
