@@ -185,6 +185,17 @@ _CHAT_SHORTHAND_GATE = frozenset(
 _ASKED_ABOUT_MAX = 240
 _ASKED_ABOUT_WEIGHT = 0.5
 _ABOUT_KINDS = frozenset({"roleplay", "system_extraction"})
+# An attack's words quoted as an example of them ('messages with phrases like "ignore your
+# instructions"', 'a customer typed "what were you told?"'): a mention, not an instruction.
+# Words that introduce a quotation to be acted on ("translate:", "say", "repeat") are not
+# among the cues, so an instruction handed over in quotes still counts in full.
+_MENTION_CUE = re.compile(
+    r"\b(?:like|such as|e\.g\.|for example|for instance|containing|contains?|phrases?|words?"
+    r"|wording|the term|the phrase|typed|wrote|writes|written|reading)\W*$"
+)
+_OPENING_QUOTES, _CLOSING_QUOTES = "\"'\u201c\u2018\u00ab", "\"'\u201d\u2019\u00bb"
+_MENTION_WEIGHT = 0.5
+_OPENING_QUOTE_SET = frozenset(_OPENING_QUOTES)
 _THIRD_PERSON_AI = re.compile(
     r"\b(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilot|llama|bard|(?:language |ai )?models?"
     r"|chatbots?|(?:ai |virtual )?assistants?|developers?|researchers?|companies|attackers?|hackers?"
@@ -217,6 +228,41 @@ def _mended_readings(n: Normalized, folded: str, words: list[str]) -> Iterator[s
             yield _INNER_SEPARATOR.sub("", outside)
     if not n.text.isascii() and (bare := _unaccented(folded)) is not None:  # "ïgnörë"
         yield bare
+
+
+def _quoted_mention(original: str, span: tuple[int, int]) -> bool:
+    """Whether ``span`` of ``original`` is a quotation given as an example (see above)."""
+    start, end = span
+    before = original[max(0, start - 40) : start].rstrip()
+    if not before or before[-1] not in _OPENING_QUOTES:
+        return False
+    after = original[end : end + 12].lstrip(" .,!?;:")
+    closes = (not after and end == len(original)) or (bool(after) and after[0] in _CLOSING_QUOTES)
+    return closes and _MENTION_CUE.search(before[:-1].lower()) is not None
+
+
+def _mentions_weighed(
+    text: str, hits: list[tuple[float, str, tuple[int, int] | None]]
+) -> list[tuple[float, str, tuple[int, int] | None]]:
+    """``hits`` with the rules that fired on one quoted mention counted once, at
+    :data:`_MENTION_WEIGHT` of the strongest; unchanged when a rule fires on the text after
+    the last mention (an example quoted first, then the instruction itself: a rule reports
+    its first match only)."""
+    mentions = {sp for _, _, sp in hits if sp is not None and _quoted_mention(text, sp)}
+    if not mentions:
+        return hits
+    rest = text[max(end for _, end in mentions) :]
+    if _RULESET.match(fold_for_rules(normalize(rest).text)):
+        return hits
+    strongest: dict[tuple[int, int], tuple[float, str]] = {}
+    kept: list[tuple[float, str, tuple[int, int] | None]] = []
+    for w, k, sp in hits:
+        if sp in mentions:
+            if w > strongest.get(sp, (0.0, k))[0]:
+                strongest[sp] = (w, k)
+        else:
+            kept.append((w, k, sp))
+    return kept + [(w * _MENTION_WEIGHT, k, sp) for sp, (w, k) in strongest.items()]
 
 
 def _asked_about(folded: str) -> bool:
@@ -443,6 +489,8 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
         # a question about assistants in general ("is it true that AI can be jailbroken?"),
         # not one put to this one: persona and extraction rules say less
         hits = [(w * _ASKED_ABOUT_WEIGHT if k in _ABOUT_KINDS else w, k, sp) for w, k, sp in hits]
+    if not _OPENING_QUOTE_SET.isdisjoint(text):
+        hits = _mentions_weighed(text, hits)
     hits.sort(key=lambda h: -h[0])
     remaining = 1.0
     for w, _, _ in hits:

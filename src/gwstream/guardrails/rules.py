@@ -235,7 +235,12 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )(?<!rooting or )(?<!rooting and )(?<!rooting, )jailbreak(?:ed|ing)?(?!\s*(?:\.\.\.|\u2026))(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|(?<!phone is )(?<!phone was )(?<!pad is )(?<!device is )(?<!console is )(?<!tablet is )jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router))|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian)\b(?![\w-])",
+        r"\b(?:do anything now|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian|jailbreak(?:ing)?\s+(?:you|yourself|this (?:bot|ai|assistant|chat(?:bot)?|model))|you(?:'re| are)\s+(?:now\s+)?jailbroken|jailbroken\s+(?:edition|version|mode|ai|assistant|bot|chatbot|model|persona|variant|build))\b(?![\w-])",
+    ),
+    (  # the word alone: people ask about jailbreaks; attacks say more (weight under the line)
+        "roleplay",
+        0.45,
+        r"\b(?:(?<!mean to )(?<!what is )(?<!what's )(?<!what is a )(?<!how does )(?<!between a )(?<!difference between )(?<!from )(?<!stop people )(?<!prevent )(?<!rooting or )(?<!rooting and )(?<!rooting, )jailbreak(?:ed|ing)?(?!\s*(?:\.\.\.|\u2026))(?!\s+(?:and|or|vs\.?|versus)\s+(?:a\s+)?prompt injection)(?!['\"\u2019]?\s+(?:on\s+|of\s+)?(?:my|his|her|their|the|an?|this|our|your)\s+(?:\w+\s+)?(?:iphone|ipad|phone|device|console|tablet|firestick|fire stick|playstation|ps\d|xbox|switch|kindle|tv|router))|(?<!phone is )(?<!phone was )(?<!pad is )(?<!device is )(?<!console is )(?<!tablet is )jailbroken(?!\s+(?:iphone|ipad|phone|device|console|tablet|firestick|playstation|xbox|switch|kindle|tv|router)))\b(?![\w-])",
     ),
     (
         "roleplay",
