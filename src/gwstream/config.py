@@ -754,7 +754,7 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _setting(*path: str) -> str:
+def _setting(*path: str | int) -> str:
     """``tenants.acme.gateway``, with the environment variable that set it, if one did."""
     env = _from_env(path)
     return f"{_dotted(path)} ({env})" if env else _dotted(path)
@@ -789,7 +789,7 @@ def _describe(problem: Problem) -> str:
         message = problem.message
     if not where:  # the configuration as a whole: its message names the settings
         return f"  {message}"
-    return f"  {where} ({env}): {message}" if env else f"  {where}: {message}"
+    return f"  {_setting(*path)}: {message}"
 
 
 def _missing_secret(path: tuple[str | int, ...], ctx: Mapping[str, Any]) -> str:

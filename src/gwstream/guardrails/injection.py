@@ -18,7 +18,8 @@ found wherever it sits. The turn is read again where it hides words cheaply: let
 spaced out (read back into words), words parted inside by hyphens, slashes or dots, accents
 sprinkled over English, chat shorthand, leetspeak's 1 as i or l; and a question about
 assistants in general ("is it true that AI can be jailbroken?") weighs the persona and
-extraction rules less than one put to this assistant. A trained model of attackers' words
+extraction rules less than one put to this assistant, and an attack quoted as an example of
+one counts less than one meant (:mod:`~gwstream.guardrails.framing`). A trained model of attackers' words
 (:mod:`~gwstream.guardrails.classifier`) adds what no rule was written for.
 """
 
@@ -51,14 +52,16 @@ from gwstream.guardrails.encodings import (
     reads_as_words,
     turned_around,
 )
+from gwstream.guardrails.framing import Finding, framed
 from gwstream.guardrails.normalize import (
+    PUNCTUATION,
     Normalized,
     fold_for_rules,
     fold_for_rules_l,
     normalize,
     without_marks,
 )
-from gwstream.guardrails.rules import HARM, RULES
+from gwstream.guardrails.rules import HARM_RE, RULES
 from gwstream.guardrails.ruleset import RuleSet
 
 THRESHOLD = 0.5
@@ -164,7 +167,6 @@ def segment(run: str) -> str:
     return " ".join(reversed(words))
 
 
-_PUNCTUATION = ".,;:!?\"'()"
 # Chat shorthand for the words an instruction needs ("pls 4get ur instrux"), spelled out
 # when a turn has one of the telling ones (``u`` and ``pls`` alone are everyday chat).
 _CHAT_SHORTHAND = {
@@ -178,38 +180,6 @@ _CHAT_SHORTHAND = {
 _EVERYDAY_SHORTHAND = frozenset("u ur r n pls plz sys prev b4".split())
 _CHAT_SHORTHAND_GATE = frozenset(
     fold_for_rules(w) for w in _CHAT_SHORTHAND.keys() - _EVERYDAY_SHORTHAND
-)
-# Questions about assistants in general, asked of no one in particular: "is it true that AI can
-# be jailbroken?", "how do developers keep a model from leaking its system prompt?". The
-# persona and extraction rules fire on their words; in such a question they weigh less.
-_ASKED_ABOUT_MAX = 240
-_ASKED_ABOUT_WEIGHT = 0.5
-_ABOUT_KINDS = frozenset({"roleplay", "system_extraction"})
-# An attack's words quoted as an example of them ('messages with phrases like "ignore your
-# instructions"', 'a customer typed "what were you told?"'): a mention, not an instruction.
-# Words that introduce a quotation to be acted on ("translate:", "say", "repeat") are not
-# among the cues, so an instruction handed over in quotes still counts in full.
-_MENTION_CUE = re.compile(
-    r"\b(?:like|such as|e\.g\.|for example|for instance|containing|contains?|phrases?|words?"
-    r"|wording|the term|the phrase|typed|wrote|writes|written|reading)\W*$"
-)
-_OPENING_QUOTES, _CLOSING_QUOTES = "\"'\u201c\u2018\u00ab", "\"'\u201d\u2019\u00bb"
-_MENTION_WEIGHT = 0.5
-_OPENING_QUOTE_SET = frozenset(_OPENING_QUOTES)
-_THIRD_PERSON_AI = re.compile(
-    r"\b(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilot|llama|bard|(?:language |ai )?models?"
-    r"|chatbots?|(?:ai |virtual )?assistants?|developers?|researchers?|companies|attackers?|hackers?"
-    r"|people|someone|phones?|iphones?|androids?|(?:a|an) (?:system prompt|jailbreak|prompt injection))\b"
-)
-# What a question asks of the one it is put to, not about them: "can you explain", "do you know".
-_REQUEST_FRAME = re.compile(
-    r"\b(?:can|could|would|will) (?:you|u) (?:please )?(?:explain|tell me|describe|help me understand"
-    r"|clarify|summari[sz]e)\b|\bdo (?:you|u) know\b|\b(?:thank you|thanks)\b"
-)
-_SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|u|ur|you're|youre)\b")
-_QUESTION_WORDS = frozenset(
-    "what what's whats how how's why is are can could do does did who which when where should "
-    "would will has have".split()
 )
 
 
@@ -228,52 +198,6 @@ def _mended_readings(n: Normalized, folded: str, words: list[str]) -> Iterator[s
             yield _INNER_SEPARATOR.sub("", outside)
     if not n.text.isascii() and (bare := _unaccented(folded)) is not None:  # "ïgnörë"
         yield bare
-
-
-def _quoted_mention(original: str, span: tuple[int, int]) -> bool:
-    """Whether ``span`` of ``original`` is a quotation given as an example (see above)."""
-    start, end = span
-    before = original[max(0, start - 40) : start].rstrip()
-    if not before or before[-1] not in _OPENING_QUOTES:
-        return False
-    after = original[end : end + 12].lstrip(" .,!?;:")
-    closes = (not after and end == len(original)) or (bool(after) and after[0] in _CLOSING_QUOTES)
-    return closes and _MENTION_CUE.search(before[:-1].lower()) is not None
-
-
-def _mentions_weighed(
-    text: str, hits: list[tuple[float, str, tuple[int, int] | None]]
-) -> list[tuple[float, str, tuple[int, int] | None]]:
-    """``hits`` with the rules that fired on one quoted mention counted once, at
-    :data:`_MENTION_WEIGHT` of the strongest; unchanged when a rule fires on the text after
-    the last mention (an example quoted first, then the instruction itself: a rule reports
-    its first match only)."""
-    mentions = {sp for _, _, sp in hits if sp is not None and _quoted_mention(text, sp)}
-    if not mentions:
-        return hits
-    rest = text[max(end for _, end in mentions) :]
-    if _RULESET.match(fold_for_rules(normalize(rest).text)):
-        return hits
-    strongest: dict[tuple[int, int], tuple[float, str]] = {}
-    kept: list[tuple[float, str, tuple[int, int] | None]] = []
-    for w, k, sp in hits:
-        if sp in mentions:
-            if w > strongest.get(sp, (0.0, k))[0]:
-                strongest[sp] = (w, k)
-        else:
-            kept.append((w, k, sp))
-    return kept + [(w * _MENTION_WEIGHT, k, sp) for sp, (w, k) in strongest.items()]
-
-
-def _asked_about(folded: str) -> bool:
-    """Whether ``folded`` asks about assistants in the third person (see above): it opens
-    with a question word, names them, asks for no harm and speaks to no one."""
-    first = folded.split(maxsplit=1)[:1]
-    if not first or first[0].strip(_PUNCTUATION) not in _QUESTION_WORDS:
-        return False
-    if _THIRD_PERSON_AI.search(folded) is None or _HARM.search(folded) is not None:
-        return False
-    return _SECOND_PERSON.search(_REQUEST_FRAME.sub(" ", folded)) is None
 
 
 _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*")
@@ -325,7 +249,6 @@ _SUFFIX_JUNK = 5
 _JUNK_TOKEN = re.compile(
     r"[a-z][A-Z]|[A-Z]{2}[a-z]|[{}%*=»\\^~|<>]|[:;.][\])}]|[\[({][:;.]|\?-|-{2}|[a-z]['\\\"]$|^[\"'#]+$"
 )
-_HARM = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
 SUFFIX_WEIGHT = 0.75
 
 
@@ -333,7 +256,7 @@ def _adversarial_suffix(text: str) -> bool:
     """A request for harm followed by token soup: five soup tokens at least, a fifth of the
     words after the request. A capitalised word inside a sentence counts half (names are;
     soup is full of them)."""
-    harm = _HARM.search(text)
+    harm = HARM_RE.search(text)
     if harm is None:
         return False
     tail = text[harm.end() :].split()
@@ -384,21 +307,23 @@ def _unspace(m: re.Match[str]) -> str:
     return separated if separated != run else run.replace(" ", "")
 
 
+def _fires(folded: str) -> bool:
+    return bool(_RULESET.match(folded))
+
+
 def detect(text: str, normalized: Normalized | None = None, *, model: bool = True) -> Verdict:
     """The injection verdict for ``text``: the rules'; when none fires, the trained
     model's (:mod:`~gwstream.guardrails.classifier`, rule ``model``, its probability as the
     score) unless ``model`` is False."""
     n = normalized if normalized is not None else normalize(text)
     folded = fold_for_rules(n.text)
-    hits: list[tuple[float, str, tuple[int, int] | None]] = [
-        (w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded)
-    ]
+    hits: list[Finding] = [(w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded)]
     folded_l = fold_for_rules_l(n.text) if _one_read_as_i(n.text.lower(), folded) else None
     if folded_l is not None and folded_l != folded:  # leetspeak's 1 read as l as well as i
         hits.extend((w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded_l))
         # and word by word, whichever reading is a word ("d15r3g4rd y0ur ru135")
         mixed = " ".join(
-            as_l if as_l != as_i and as_l.strip(_PUNCTUATION) in _VOCABULARY else as_i
+            as_l if as_l != as_i and as_l.strip(PUNCTUATION) in _VOCABULARY else as_i
             for as_i, as_l in zip(folded.split(" "), folded_l.split(" "), strict=True)
         )
         if mixed not in (folded, folded_l):
@@ -485,12 +410,9 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
             if p >= trained.threshold:
                 return Verdict(round(p, 4), "model", None)
         return CLEAN
-    if "?" in text and len(folded) <= _ASKED_ABOUT_MAX and _asked_about(folded):
-        # a question about assistants in general ("is it true that AI can be jailbroken?"),
-        # not one put to this one: persona and extraction rules say less
-        hits = [(w * _ASKED_ABOUT_WEIGHT if k in _ABOUT_KINDS else w, k, sp) for w, k, sp in hits]
-    if not _OPENING_QUOTE_SET.isdisjoint(text):
-        hits = _mentions_weighed(text, hits)
+    # how the turn frames what it says: a question about assistants in general, an attack
+    # quoted as an example of one
+    hits = framed(text, folded, hits, fires=_fires)
     hits.sort(key=lambda h: -h[0])
     remaining = 1.0
     for w, _, _ in hits:

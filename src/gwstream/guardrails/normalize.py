@@ -29,6 +29,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+#: Punctuation a word of a folded turn may carry ("instructions.", "(you"), stripped to read it.
+PUNCTUATION = ".,;:!?\"'()"
+
 # Cyrillic and Greek letters that render like Latin ones (the confusables that matter for
 # English instructions: U+0430 a, U+0435 e, U+043E o, U+0440 p, U+03BF o, ...), written as
 # escapes so that this file shows none of them, and what they fold to.

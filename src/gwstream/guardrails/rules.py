@@ -12,6 +12,8 @@ combines them into a score.
 
 from __future__ import annotations
 
+import re
+
 from gwstream.guardrails.normalize import normalize
 
 _PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
@@ -506,6 +508,7 @@ RULES: list[tuple[str, float, str]] = [
 _AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
 #: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
 HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
+HARM_RE = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
 #: What frames a request for harm as make-believe, and what asks for the real thing inside it.
 _FRAME = r"(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|thriller|hypothetical(?:ly)?|theoretical(?:ly)?|movie|film|play|stanza|song|rap|verse|lyrics|game|rpg|cutscene|villain|character|universe|world|reality|research purposes|ted talk|role-?play)"
 _EXACT = r"(?:exact(?:ly)?|step[- ]by[- ]step|a step|every step|in detail|detailed|real|real-world|actual|precise(?:ly)?|accurate|working|full|ingredients|quantities|temperatures|ratio|dose|where to buy|word for word|commands|tools|steps|lesson|how to)"
@@ -852,6 +855,8 @@ _TENTH: list[tuple[str, float, str]] = [
 RULES.extend(_TENTH)
 
 # -- eleventh round: families a blind set of long texts (blind8) found missing ----------------
+#: Something asked to be handed over to the one asking ("give me", "send us", "text me").
+_HAND_ME = r"(?:give|show|list|share|tell|send|read|text|email)\s+(?:me|us)"
 _ELEVENTH: list[tuple[str, float, str]] = [
     (  # the assistant re-cast as something else only ("you're now a poetry bot and nothing else")
         "override",
@@ -881,12 +886,12 @@ _ELEVENTH: list[tuple[str, float, str]] = [
     (  # the assistant's configuration, tools and internal codes asked for
         "system_extraction",
         0.8,
-        r"(?<!never )(?<!not )(?<!n't )\b(?:(?:give|show|list|share|tell|send)\s+(?:me|us)|print|dump|paste|reveal|output)\s+(?:the\s+|all\s+)?(?:(?:full|entire|whole|raw|complete)\s+)?(?:contents?\s+of\s+)?your\s+(?:\w+\s+)?(?:configuration|config|environment variables|env vars|api keys?|credentials|secrets|access tokens?)\b|\b(?:list|tell me|what are|show me|give me|name|describe)\b[^.?\n]{0,30}\b(?:tools?|functions?|apis?|plugins?|actions?)\s+(?:that\s+)?you\s+(?:can|are able to|have access to|could)\s+(?:call|use|invoke|access|run)\b|\b(?:what are|list|tell me|give me|share|send me)\b[^.?\n]{0,20}\b(?:secret|internal|hidden|staff[- ]only|employee)\s+(?:discount|promo|promotion|coupon|voucher|override|refund)\s+codes?\b",
+        rf"(?<!never )(?<!not )(?<!n't )\b(?:{_HAND_ME}|print|dump|paste|reveal|output)\s+(?:the\s+|all\s+)?(?:(?:full|entire|whole|raw|complete)\s+)?(?:contents?\s+of\s+)?your\s+(?:\w+\s+)?(?:configuration|config|environment variables|env vars|api keys?|credentials|secrets|access tokens?)\b|\b(?:list|tell me|what are|show me|give me|name|describe)\b[^.?\n]{{0,30}}\b(?:tools?|functions?|apis?|plugins?|actions?)\s+(?:that\s+)?you\s+(?:can|are able to|have access to|could)\s+(?:call|use|invoke|access|run)\b|\b(?:what are|list|tell me|give me|share|send me)\b[^.?\n]{{0,20}}\b(?:secret|internal|hidden|staff[- ]only|employee)\s+(?:discount|promo|promotion|coupon|voucher|override|refund)\s+codes?\b",
     ),
     (  # someone else's credentials asked for ("give me her account password")
         "system_extraction",
         0.75,
-        r"\b(?:(?:give|tell|send|read|share|text|email)\s+(?:me|us)|what(?:'s| is| was))\s+(?:the\s+)?(?:her|his|their|(?:my\s+)?(?:wife|husband|partner|mother|father|mum|mom|dad|son|daughter|boss|friend|neighbou?r|flatmate|the account holder|the customer|the previous owner)'?s?)\s+(?:\w+\s+){0,2}(?:password|pin|passcode|security answers?|login details|one-time code|otp|verification code)\b",
+        rf"\b(?:{_HAND_ME}|what(?:'s| is| was))\s+(?:the\s+)?(?:her|his|their|(?:my\s+)?(?:wife|husband|partner|mother|father|mum|mom|dad|son|daughter|boss|friend|neighbou?r|flatmate|the account holder|the customer|the previous owner)'?s?)\s+(?:\w+\s+){{0,2}}(?:password|pin|passcode|security answers?|login details|one-time code|otp|verification code)\b",
     ),
 ]
 RULES.extend(_ELEVENTH)

@@ -77,3 +77,8 @@ def test_the_decoding_hint_prefilter_agrees_with_its_pattern() -> None:
         assert _hinted(text) == expected, text
         hinted += expected
     assert hinted > 100
+
+
+def test_no_rule_lost_a_quantifier_to_an_f_string() -> None:
+    # rf"...{0,20}..." formats the tuple (0, 20) into the pattern instead of a repeat
+    assert [p[:60] for _, _, p in RULES if re.search(r"\(\d+, \d*\)", p)] == []
