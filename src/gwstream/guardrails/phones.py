@@ -37,7 +37,8 @@ _OTHER_NAMES = (
     r"confirmation|booking|customer|member|membership|contract|meter|parcel|shipment|batch|"
     r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
     r"part|pn|p/n|units?|qty|quantity|reservation|application|incident|"
-    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id"
+    r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id|"
+    r"barcode|ean|upc|gtin"
 )
 # Such a word (or a currency sign) just before a number.
 _NOT_PHONE = re.compile(
@@ -68,6 +69,13 @@ _NOT_PHONE_PART = re.compile(r"\.\.")
 # 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
 # test numbers are still someone's to keep), since order numbers are not written so.
 _NANP_SHAPE = re.compile(r"(?:1[-. ])?(?:\(\d{3}\)\s?\d{3}[-. ]|\d{3}([-.])\d{3}\1)\d{4}")
+# A country code, then groups (brackets, spaces, dashes or dots between them); an area
+# code in brackets, after a trunk prefix or none, then groups; or a trunk 0 and three groups
+# or more (0469 973 65 35).
+_WRITTEN_AS_PHONE = re.compile(
+    r"(?:\+|\(\+)\d{1,4}\)?(?:[ ()./-]+\d+)+|(?:\d{1,2}[ -]?)?\(\d{2,5}\)[ -]?\d{2,8}(?:[ .-]\d{2,4})*"
+    r"|0\d{1,4}(?:[ -]\d{2,4}){2,4}"
+)
 IBAN_SHAPED = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,7}(?:[ -]?[A-Za-z0-9]{1,3})?"
 )
@@ -79,11 +87,18 @@ _CODE_BEFORE = re.compile(r"(?:\b[A-Za-z]+\d[A-Za-z\d]*|\b\d+[A-Za-z][A-Za-z\d]*
 _CURRENCY_AFTER = re.compile(
     r"^\s?(?:usd|eur|gbp|chf|inr|jpy|aud|cad|dollars?|euros?|pounds?|rupees?)\b", re.IGNORECASE
 )
-_PHONE_CUE = re.compile(
-    r"(?:(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
+_CUE_WORDS = (
+    r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
     r"landline|number is|my number|dial|tel[eé]fono|telefone|t[eé]l[eé]phone|portable|"
     r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero)(?:s|ed|ing)?\b"
-    r"|電話|携帯|連絡先|电话|手机|號碼|号码|전화|연락처|휴대폰)[^.\n]{0,40}$",
+    r"|pick(?:s|ed)? up|get hold of|get in touch|voicemail|missed call"
+    r"|電話|携帯|連絡先|电话|手机|號碼|号码|전화|연락처|휴대폰"
+)
+_PHONE_CUE = re.compile(rf"(?:{_CUE_WORDS})[^.\n]{{0,40}}$", re.IGNORECASE)
+# The same word right before the number, or a few small words after it ("call me at").
+_PHONE_CUE_CLOSE = re.compile(
+    rf"(?:{_CUE_WORDS})(?:\W+(?:is|at|on|me|us|to|my|our|the|back|now|instead|number|no|nr|"
+    r"via|under|account|profile|file|record))*\W*$",
     re.IGNORECASE,
 )
 # "My order number is ...": the number is named as something else, whatever "number is"
@@ -93,6 +108,10 @@ _OTHER_NUMBER = re.compile(
 )
 # The name of an id right before a number ("INV 0045...", "ref #0012...").
 _ID_BEFORE = re.compile(rf"\b(?:{_OTHER_NAMES})\W{{0,3}}$", re.IGNORECASE)
+# The name right against it ("ORD-0682-2338", "order 0682-2338"): the number is the id's.
+_ID_AGAINST = re.compile(rf"\b(?:{_OTHER_NAMES})[ -]?$", re.IGNORECASE)
+# Named as a phone just after ("... is the best way to reach me").
+_PHONE_CUE_AFTER = re.compile(rf"[^.\n]{{0,30}}?\b(?:{_CUE_WORDS})", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -150,19 +169,19 @@ def find_phones(
         if spelled:
             spelled_spans = spelled_spans or _Spans(spelled)
         dictated = spelled_spans is not None and spelled_spans.overlaps(start, end)
-        if _CODE_BEFORE.search(before):
-            continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784"
+        if _CODE_BEFORE.search(before) or _ID_AGAINST.search(before):
+            continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784", or an id's
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
             continue
         if raw.startswith("00") and (_ID_BEFORE.search(before) or _OTHER_NUMBER.search(before)):
             # "invoice INV-0045-8812-2231", "customer number is 0070-1144-93": a 00 prefix
             # is an id's zeros there
             continue
+        cued = _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like
             # digits that failed the card checks), or short and not introduced as a phone.
-            cued = _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
             # Written as phone numbers are (an area code in brackets, a trunk 0 and
             # groups): what comes before does not make it something else.
             shaped = (
@@ -172,14 +191,35 @@ def find_phones(
                 continue
             if _CURRENCY_AFTER.match(text[end : end + 10]):
                 continue
-            if digits >= 12 and not raw.lstrip("(").startswith("0"):
-                continue
+            if digits >= 12 and (
+                not raw.lstrip("(").startswith("0") or (raw.isdigit() and not cued)
+            ):
+                continue  # a product code, written in one piece (0449532927933: an EAN)
             if digits < 8 and not cued:
                 continue
-        number = _parse_phone(raw, regions, international)
-        if number is None and not (not international and _NANP_SHAPE.fullmatch(raw)):
+        if (
+            _parse_phone(raw, regions, international) is None
+            and not (not international and _NANP_SHAPE.fullmatch(raw))
+            and not (
+                7 <= digits <= 15
+                and (
+                    _WRITTEN_AS_PHONE.fullmatch(raw)
+                    or (cued and _PHONE_CUE_CLOSE.search(before) is not None)
+                    or _PHONE_CUE_AFTER.match(text, end) is not None
+                )
+            )
+        ):
+            # No number of a known region, nor written as one: a phone only when introduced
+            # as one ("call me on 0080-268 17": made-up, mistyped and foreign numbers are
+            # still someone's), or written as one: with a country code and groups
+            # (+44 (20) ...), or an area code in brackets (8 (475) 135-0004).
             continue
-        if not international and not dictated and not _looks_like_phone(raw, before):
+        if (
+            not international
+            and not dictated
+            and not _looks_like_phone(raw, before)
+            and _PHONE_CUE_AFTER.match(text, end) is None
+        ):
             continue
         yield start, (m.end() if m.group("ext") else end)
 

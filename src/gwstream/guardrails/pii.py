@@ -46,6 +46,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import phonenumbers
+
 from gwstream.guardrails.ids import NATIONAL_IDS, find_ids, luhn_ok
 from gwstream.guardrails.normalize import Normalized, normalize, spelled_digits
 from gwstream.guardrails.phones import CJK, IBAN_SHAPED, find_phones
@@ -210,11 +212,11 @@ def card_brand(digits: str) -> str | None:
         return "amex"
     if (p4 == 6011 or 644 <= p3 <= 649 or p2 == 65 or 622126 <= p6 <= 622925) and 16 <= n <= 19:
         return "discover"
-    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+    if (3528 <= p4 <= 3589 and 16 <= n <= 19) or (p4 in (1800, 2131) and n == 15):
         return "jcb"
     if (300 <= p3 <= 305 or p2 in (36, 38, 39) or p4 == 3095) and 14 <= n <= 19:
         return "diners"
-    if p2 == 62 and 16 <= n <= 19:
+    if p2 in (62, 81) and 16 <= n <= 19:
         return "unionpay"
     if 2200 <= p4 <= 2204 and 16 <= n <= 19:
         return "mir"
@@ -223,8 +225,32 @@ def card_brand(digits: str) -> str | None:
     return None
 
 
-def _is_card(digits: str) -> bool:
-    return 12 <= len(digits) <= 19 and card_brand(digits) is not None and luhn_ok(digits)
+def _is_card(digits: str, cued: bool = False) -> bool:
+    """A card's length and check digit, and a known issuer's prefix, or (``cued``: named as
+    a card just before) any prefix: a mistyped or made-up card is still one to keep."""
+    n = len(digits)
+    return 12 <= n <= 19 and (cued or card_brand(digits) is not None) and luhn_ok(digits)
+
+
+# A card named just before its number ("card number:", "my Visa is", "Kreditkarte").
+_CARD_CUE = re.compile(
+    r"(?:\bcards?|\bcredit|\bdebit|\bvisa|master ?card|\bamex|\bjcb|maestro|discover|diners|"
+    r"union ?pay|\bcc|karte|\bcarte|tarjeta|cart[aã]o|\bcarta|\bkaart|\bkort|\bkarta|"
+    r"\bpa(?:id|y|ying) (?:with|by|using)|クレジット|カード|信用卡|银行卡|카드)[^\n\d]{0,30}$",
+    re.IGNORECASE,
+)
+# The name of another numbering of card lengths right before it ("barcode 6181...",
+# "IMEI: 3569..."): a check digit that holds by chance makes no card of it. (An order or
+# reference number that is a valid card is still redacted: it may be one.)
+_NOT_CARD = re.compile(
+    r"\b(?:barcode|ean|upc|gtin|isbn|imei)"
+    r"(?:\s*(?:no\.?|number|nr|#|code))?\W{0,2}\s*$",
+    re.IGNORECASE,
+)
+
+
+def _card_cued(text: str, start: int) -> bool:
+    return _CARD_CUE.search(text, max(0, start - 45), start) is not None
 
 
 def _card_groups(groups: Sequence[str]) -> bool:
@@ -269,9 +295,17 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
     for m in _DIGIT_RUN.finditer(text):
         run = m.group()
         digits = _GROUP_SEP.sub("", run)
-        if len(digits) < 12 or text[m.start() - 1 : m.start()] == "+":
-            continue  # too short, or a phone in international form (+4915123464187)
-        if len(digits) <= 19 and _is_card(digits) and _card_groups(_DIGITS.findall(run)):
+        if (
+            len(digits) < 12
+            or text[m.start() - 1 : m.start()] == "+"
+            or _NOT_CARD.search(text, max(0, m.start() - 30), m.start())
+        ):
+            continue  # too short, a phone in international form (+4915123464187), an id
+        if (
+            len(digits) <= 19
+            and _is_card(digits, _card_cued(text, m.start()))
+            and _card_groups(_DIGITS.findall(run))
+        ):
             yield m.start(), m.end()
             continue
         # Run together with other numbers ("4111 1111 1111 1111 12 27"): from each group,
@@ -330,31 +364,87 @@ def iban_ok(compact: str) -> bool:
     moved = compact[4:] + compact[:4]
     n = 0
     for ch in moved:
-        n = (
-            n * (100 if ch.isalpha() else 10) + (ord(ch) - 55 if ch.isalpha() else ord(ch) - 48)
-        ) % 97
+        n = _mod97_step(n, ch)
     return n == 1
+
+
+def _mod97_step(n: int, ch: str) -> int:
+    """``n`` (a remainder mod 97) followed by ``ch`` (a letter counts as two digits, A=10)."""
+    return (
+        n * (100 if ch.isalpha() else 10) + (ord(ch) - 55 if ch.isalpha() else ord(ch) - 48)
+    ) % 97
 
 
 def _ibans(text: str) -> Iterable[tuple[int, int]]:
     for m in _IBAN_START.finditer(text):
-        length = _IBAN_LENGTHS.get(m.group(1).upper())
-        if length is None:
+        country = m.group(1).upper()
+        length = _IBAN_LENGTHS.get(country)
+        if length is None and country not in _COUNTRIES:
             continue
-        chars: list[str] = []
-        i, n = m.start(), len(text)
-        while i < n and len(chars) < length:
-            ch = text[i]
-            if ch.isascii() and ch.isalnum():
-                chars.append(ch.upper())
-            elif ch not in " -" or i + 1 >= n or text[i + 1] in " -" or not chars:
-                break
+        chars, ends, grouped = _iban_chars(text, m.start())
+        if length is not None and length in ends and iban_ok("".join(chars[:length])):
+            yield m.start(), ends[length]
+            continue
+        # Not of its country's registered length (a country outside the registry, a
+        # mistyped or made-up account): still an IBAN if its check digits hold, run
+        # together or printed in groups of four, read to the longest end that passes.
+        if grouped:
+            valid = _valid_lengths(chars)
+            n = next((n for n in reversed(grouped) if n in valid), 0)
+            if n:
+                yield m.start(), ends[n]
+
+
+#: IBAN lengths across the registry and the countries using IBANs outside it.
+_IBAN_MIN, _IBAN_MAX = 15, 34
+#: ISO 3166 country codes (the regions phonenumbers knows: every one that has phones).
+_COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def _valid_lengths(chars: Sequence[str]) -> set[int]:
+    """The lengths at which ``chars`` (two letters, two digits, then letters and digits)
+    pass mod-97, found in one pass: each prefix's remainder follows from the last."""
+    head = 0  # the country and check digits, moved to the end: six digits
+    for ch in chars[:4]:
+        head = _mod97_step(head, ch)
+    valid, r = set(), 0
+    for n, ch in enumerate(chars[4:], 5):
+        r = _mod97_step(r, ch)
+        if (r * 1_000_000 + head) % 97 == 1:
+            valid.add(n)
+    return valid
+
+
+def _iban_chars(text: str, start: int) -> tuple[list[str], dict[int, int], list[int]]:
+    """Up to 34 letters and digits from ``start`` (single spaces or dashes between
+    groups), upper case; where each possible end leaves them (the count of characters
+    read, mapped to the offset after the last, for each count after which the text's word
+    ends); and the counts of those ends, from 15, at which every group before the last
+    had four characters (an IBAN's print form) or there was one group."""
+    chars: list[str] = []
+    ends: dict[int, int] = {}
+    grouped: list[int] = []
+    i, n = start, len(text)
+    group, digit, regular, single = 0, False, True, True
+    while i < n and len(chars) < _IBAN_MAX:
+        ch = text[i]
+        if ch.isascii() and ch.isalnum():
+            chars.append(ch.upper())
+            group += 1
+            digit = digit or ch.isdigit()
             i += 1
-        if len(chars) != length or (i < n and text[i].isascii() and text[i].isalnum()):
+            if i >= n or not (text[i].isascii() and text[i].isalnum()):
+                ends[len(chars)] = i
+                # A last group of letters only is a word after the account ("... GFEC the")
+                if regular and (single or digit) and len(chars) >= _IBAN_MIN:
+                    grouped.append(len(chars))
             continue
-        compact = "".join(chars)
-        if compact[2:4].isdigit() and iban_ok(compact):
-            yield m.start(), i
+        if ch not in " -" or i + 1 >= n or text[i + 1] in " -" or not chars:
+            break
+        regular = regular and group == 4
+        group, digit, single = 0, False, False
+        i += 1
+    return chars, ends, grouped
 
 
 # -- SSNs and IP addresses ---------------------------------------------------------------

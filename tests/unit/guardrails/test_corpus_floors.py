@@ -24,6 +24,8 @@ BLIND4 = Path(__file__).parents[2] / "guardrails" / "blind4.jsonl"
 BLIND5 = Path(__file__).parents[2] / "guardrails" / "blind5.jsonl"
 BLIND6 = Path(__file__).parents[2] / "guardrails" / "blind6.jsonl"
 BLIND8 = Path(__file__).parents[2] / "guardrails" / "blind8.jsonl"
+#: PII values as Faker generates them, in 18 locales (scripts/make_faker_pii_set.py).
+FAKER = Path(__file__).parents[2] / "guardrails" / "faker_pii.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
             "zero_width")  # fmt: skip
 
@@ -90,3 +92,14 @@ def test_the_blind_sets_keep_their_floors(
     assert blind.near_miss_rate <= near_misses, blind.lines()
     assert blind.injection_recall >= recall, blind.lines()
     assert blind.false_positive_rate <= false_positives, blind.lines()
+
+
+def test_values_as_faker_makes_them_keep_their_floors() -> None:
+    """8.0% of these leaked and 4.0% of the near misses were flagged before the detectors
+    learnt generated values (off-range prefixes, off-registry lengths, unassigned phone
+    ranges); the rules were written against this set, so it is a floor, not a blind figure
+    (tests/guardrails/README.md has the blind one)."""
+    faker = _scored(FAKER)
+    assert faker.entities >= 700
+    assert faker.leak_rate <= 0.005, faker.lines()
+    assert faker.near_miss_rate <= 0.01, faker.lines()

@@ -541,3 +541,62 @@ def test_a_number_in_international_form_is_a_phone_even_when_it_passes_luhn(
 def test_zeros_leading_a_number_named_as_something_else_are_not_a_country_prefix() -> None:
     assert found("My customer number is 0070-1144-93. I've been with you since 2011.") == []
     assert found("Call me on 0049 30 12345678") == [("PHONE", "0049 30 12345678")]
+
+
+# Values as test-data generators make them (Faker's, for one): not always valid, and still
+# someone's to keep when the text says what they are.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Luhn-valid on a prefix no issuer has (JCB is 3528-3589; Faker's Maestro 0604),
+        # named as a card
+        ("My card number is 3512788988042359.", ("CARD", "3512788988042359")),
+        ("Card: 060434176842, expiry 09/28", ("CARD", "060434176842")),
+        ("I paid with 3524 9560 4122 8424 yesterday", ("CARD", "3524 9560 4122 8424")),
+        # real issuers' ranges: JCB's 15-digit 2131 and 1800, UnionPay's 81
+        ("ok 213126908363084 ok", ("CARD", "213126908363084")),
+        ("ok 180083101222832 ok", ("CARD", "180083101222832")),
+        ("ok 8178395710540876 ok", ("CARD", "8178395710540876")),
+        # check digits right, length not the registry's (British one short; Russia)
+        ("IBAN GB80NXAQ3778353374068 please", ("IBAN", "GB80NXAQ3778353374068")),
+        ("to RU1537406812415868VGNXAQHYOPRHLHV now", ("IBAN", "RU1537406812415868VGNXAQHYOPRHLHV")),
+        # phones no region's ranges hold, written or introduced as phones
+        ("You can call me back on 009-440 47 72 after six.", ("PHONE", "009-440 47 72")),
+        ("my number is (00765) 682808", ("PHONE", "(00765) 682808")),
+        ("+28(5)8733577365", ("PHONE", "+28(5)8733577365")),
+        ("ring 8 (475) 135-0004", ("PHONE", "8 (475) 135-0004")),
+        ("0469 973 65 35", ("PHONE", "0469 973 65 35")),
+        ("13240191921 is the best way to get hold of me.", ("PHONE", "13240191921")),
+        ("Please update the phone number on my account to 0075-475 37.", ("PHONE", "0075-475 37")),
+    ],
+)
+def test_generated_values_that_no_issuer_or_region_holds_are_found_when_named(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert found(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3512788988042359 is the reference.",  # no issuer's prefix, not named as a card
+        "The barcode under the box reads 0449532927933.",  # a UPC/EAN in one piece
+        "barcode 6181993701038",  # a check digit that holds by chance
+        "IMEI: 356938035643809",
+        "Order ORD-0682-2338 arrived with a broken lid.",
+        "Is LU20 5994 02MB DJ39 GFEC the right format?",  # the word after is no IBAN's
+        "My policy number is POL-7788-2231-AB.",
+    ],
+)
+def test_numbers_of_other_kinds_stay_unflagged(text: str) -> None:
+    assert found(text) == []
+
+
+@given(
+    st.from_regex(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", fullmatch=True),
+)
+def test_the_check_of_every_prefix_at_once_agrees_with_mod97(chars: str) -> None:
+    from gwstream.guardrails.pii import _valid_lengths
+
+    valid = _valid_lengths(list(chars))
+    assert valid == {n for n in range(5, len(chars) + 1) if iban_ok(chars[:n])}
