@@ -17,11 +17,15 @@ import re
 import urllib.parse
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,6}(?![A-Za-z0-9+/=])")
-# Hex digits run together, or in pairs each followed by the same separator.
+# Hex digits run together, or in pairs each followed by the same separator, or bytes
+# written 0x54 0x65 ... (spaces or commas between).
 _HEX = re.compile(
-    r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2})"
+    r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2}"
+    r"|(?:0[xX][0-9A-Fa-f]{2}[ ,]{1,2}){8,}0[xX][0-9A-Fa-f]{2})"
     r"(?![0-9A-Za-z])"
 )
+#: Whether a turn may hold bytes written 0x54 0x65 ...
+HEX_BYTES = re.compile(r"0[xX][0-9A-Fa-f]{2}[ ,]{1,2}0[xX][0-9A-Fa-f]{2}")
 # Common English words, and what rot13 makes of them (none of which is English): text
 # holding more of the second than of the first is judged with rot13 undone.
 _ENGLISH = frozenset(
@@ -63,7 +67,7 @@ def decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int,
             out.append((text, m.start(), m.end()))
     for m in _HEX.finditer(original):
         try:
-            raw = bytes.fromhex(re.sub(r"[ :]", "", m.group()))
+            raw = bytes.fromhex(re.sub(r"[ :,]|0[xX]", "", m.group()))
         except ValueError:
             continue
         text = _printable(raw)

@@ -39,6 +39,7 @@ from gwstream.guardrails.encodings import (
     CAESAR_HINT,
     COMMON,
     EMOJI,
+    HEX_BYTES,
     REVERSED_COMMON,
     ROT13_ENGLISH,
     caesar,
@@ -312,9 +313,9 @@ def _fires(folded: str) -> bool:
 
 
 def detect(text: str, normalized: Normalized | None = None, *, model: bool = True) -> Verdict:
-    """The injection verdict for ``text``: the rules'; when none fires, the trained
-    model's (:mod:`~gwstream.guardrails.classifier`, rule ``model``, its probability as the
-    score) unless ``model`` is False."""
+    """The injection verdict for ``text``: the rules' when they flag it; otherwise the
+    trained model's when it does (:mod:`~gwstream.guardrails.classifier`, rule ``model``,
+    its probability as the score) unless ``model`` is False; otherwise the rules' score."""
     n = normalized if normalized is not None else normalize(text)
     folded = fold_for_rules(n.text)
     hits: list[Finding] = [(w, name, n.span(s, e)) for w, name, s, e in _RULESET.match(folded)]
@@ -375,7 +376,11 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
             and not ROT13_ENGLISH.isdisjoint(words)
             and common_words(rot) >= common_words(folded) + 3
         )
-    if (hinted and may_hold_hinted_payload(words)) or may_hold_payload(words):
+    if (
+        (hinted and may_hold_hinted_payload(words))
+        or may_hold_payload(words)
+        or ("0x" in n.text and HEX_BYTES.search(n.text))
+    ):
         for payload, s, e in decoded_payloads(n.original, hinted):
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
@@ -402,20 +407,25 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
         and _adversarial_suffix(n.original)
     ):
         hits.append((SUFFIX_WEIGHT, "adversarial_suffix", None))
-    if not hits:
-        # no rule fired: the model's word, alone (so a verdict names a rule when one fired)
-        if model:
-            trained = shipped()
-            p = trained.probability(folded)
-            if p >= trained.threshold:
-                return Verdict(round(p, 4), "model", None)
-        return CLEAN
-    # how the turn frames what it says: a question about assistants in general, an attack
-    # quoted as an example of one
-    hits = framed(text, folded, hits, fires=_fires)
-    hits.sort(key=lambda h: -h[0])
-    remaining = 1.0
-    for w, _, _ in hits:
-        remaining *= 1 - w
-    best = hits[0]
-    return Verdict(round(1 - remaining, 4), best[1], best[2])
+    if hits:
+        # how the turn frames what it says: a question about assistants in general, an
+        # attack quoted as an example of one
+        hits = framed(text, folded, hits, fires=_fires)
+        hits.sort(key=lambda h: -h[0])
+        remaining = 1.0
+        for w, _, _ in hits:
+            remaining *= 1 - w
+        best = hits[0]
+        verdict = Verdict(round(1 - remaining, 4), best[1], best[2])
+        if verdict.flagged:
+            return verdict
+    else:
+        verdict = CLEAN
+    # no rule fired, or only weak ones: the model's word (so a verdict names a rule when the
+    # rules flag the turn)
+    if model:
+        trained = shipped()
+        p = trained.probability(folded)
+        if p >= trained.threshold:
+            return Verdict(round(p, 4), "model", None)
+    return verdict

@@ -120,7 +120,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.85,
-        r"\b(?:ignora|ignorar|olvida|ignoriere|ignorier|vergiss|ignorez|oublie|oubliez|dimentica|negeer|vergeet)\s+(?:\w+\s+){0,4}(?:instrucciones|indicaciones|reglas|anweisungen|regeln|vorgaben|instructions|consignes|r[eè]gles|istruzioni|regole|instruções|regras|instructies|regels)\b|\bignore[sz]?\s+(?:tes|vos|les|toutes)\s+(?:\w+\s+){0,2}(?:instructions|consignes|r[eè]gles)\b",
+        r"\b(?:ignora|ignorar|olvida|ignoriere|ignorier|vergiss|ignorez|oublie|oubliez|dimentica|negeer|vergeet)\s+(?:\w+\s+){0,4}(?:instrucciones|indicaciones|reglas|anweisungen|regeln|vorgaben|instructions|consignes|r[eè]gles|istruzioni|regole|instruções|regras|instructies|regels|restricciones|limitaciones|normas|directrices|opdrachten|richtlijnen|aanwijzingen|beperkingen|restrizioni|limitazioni|direttive|restrições|restricoes|limitações|limitacoes)\b|\bignore[sz]?\s+(?:tes|vos|les|toutes)\s+(?:\w+\s+){0,2}(?:instructions|consignes|r[eè]gles)\b",
     ),
     (
         "override",
@@ -507,7 +507,7 @@ RULES: list[tuple[str, float, str]] = [
 # -- fourth round: families a blind set (written without reading these rules) found missing ----
 _AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
 #: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
-HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
+HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:(?:credit|debit|bank|payment)\s+)?cards?|brute[- ]?forc\w*|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
 HARM_RE = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
 #: What frames a request for harm as make-believe, and what asks for the real thing inside it.
 _FRAME = r"(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|thriller|hypothetical(?:ly)?|theoretical(?:ly)?|movie|film|play|stanza|song|rap|verse|lyrics|game|rpg|cutscene|villain|character|universe|world|reality|research purposes|ted talk|role-?play)"
@@ -871,7 +871,7 @@ _ELEVENTH: list[tuple[str, float, str]] = [
     (  # another customer's data asked of the assistant ("the last account you looked up: whose?")
         "system_extraction",
         0.75,
-        r"\b(?:what|who|which|tell me|give me|show me|read me)\b[^.?\n]{0,30}\b(?:last|previous|other|earlier)\s+(?:customer|caller|person|user|order|account|ticket|case|chat)s?\b[^.?\n]{0,40}\byou\s+(?:looked up|checked|opened|helped|spoke to|talked to|dealt with|handled|served)\b",
+        r"\b(?:what|who|which|tell me|give me|show me|read me)\b[^.?\n]{0,50}\b(?:last|previous|other|earlier)\s+(?:customer|caller|person|user|order|account|ticket|case|chat)s?\b[^.?\n]{0,40}\byou\s+(?:looked up|checked|opened|helped|spoke to|talked to|dealt with|handled|served)\b",
     ),
     (  # codes that unlock staff powers, asked of the assistant
         "system_extraction",
@@ -896,6 +896,58 @@ _ELEVENTH: list[tuple[str, float, str]] = [
 ]
 RULES.extend(_ELEVENTH)
 
+# -- twelfth round: families a blind set of small talk and attacks (blind10) found missing ----
+#: The assistant asked to be someone ("pretend to be", "be her", "the way she would").
+_IMPERSONATE = r"\b(?:pretend(?:ing)?\s+(?:to be|you(?:'re| are))|act(?:ing)?\s+(?:as|like)|role-?play(?:ing)?\s+as|play(?:ing)?\s+(?:the role|the part)\s+of|impersonat\w+|be\s+(?:him|her|them|my)|(?:like|the way)\s+(?:she|he|they)\s+(?:did|used to|would)|speak\s+as\s+(?:her|him))\b"
+#: What the trick is after: keys, codes and card numbers in the plural, or harm.
+_TRICK_TARGET = rf"(?:(?:activation|product|licen[cs]e|serial|windows|office|unlock|sim|admin|root|service)\s+(?:keys|codes|numbers|passwords)|passwords|passcodes|pins|(?:credit\s+)?card numbers|cvvs|connection strings|credentials|bypass(?:ing)?\s+(?:\w+\s+)?(?:two-factor|two factor|multi-factor|sms codes?|verification)|{HARM})"
+#: Secrets or harm someone used to recite at bedtime.
+_RECITED = rf"(?:\b(?:used to|would always|always|would)\s+(?:\w+\s+){{0,5}}?(?:tell|told|read|sing|sang|recite\w*|whisper\w*|explain\w*|say|said|teach|taught|give|gave|list\w*|put me to sleep|send me to sleep)\b[^\n]{{0,200}}?\b{_TRICK_TARGET}\b|\b(?:bedtime stor(?:y|ies)|lullab(?:y|ies))\b[^\n]{{0,120}}?\b{_TRICK_TARGET}\b|\b{_TRICK_TARGET}\b[^\n]{{0,80}}\b(?:like a lullaby|as a lullaby|to help me sleep|to put me to sleep|at bedtime)\b)"
+_TWELFTH: list[tuple[str, float, str]] = [
+    (  # the grandmother trick with anyone: a relative who used to recite secrets or harm at
+        # bedtime, and the assistant asked to be them (bereaved customers ask no such thing)
+        "roleplay",
+        0.85,
+        rf"{_IMPERSONATE}[\s\S]{{0,400}}?{_RECITED}|{_RECITED}[\s\S]{{0,400}}?{_IMPERSONATE}",
+    ),
+    (  # a phrase to print over and over, or alone ("respond only with '...' and nothing else")
+        "override",
+        0.8,
+        r"""\b(?:print|say|write|repeat|type|output|reply|respond|answer)\b[^.\n]{0,20}?["'\u201c\u2018][^"'\u201d\u2019\n]{2,80}["'\u201d\u2019]\s*,?\s*(?:\w+\s+)?(?:ten|twenty|fifty|a hundred|one hundred|hundred|a thousand|many)\s+times\b|\b(?:respond|reply|answer)\s+(?:only\s+)?with\s+["'\u201c\u2018][^"'\u201d\u2019\n]{2,120}["'\u201d\u2019]\s*,?\s*and nothing else\b""",
+    ),
+    (  # scams written to order: phishing, fake reviews, a message posing as a bank or courier
+        "override",
+        0.8,
+        r"\b(?:write|draft|compose|create|generate|make|produce)\s+(?:me\s+)?(?:\w+\s+)?(?:(?:convincing|realistic|believable|fake|official-looking)\s+)*(?:phishing|scam|smishing|fake|fraudulent)\s+(?:[\w-]+\s+)?(?:e-?mails?|texts?|sms|messages?|reviews?|invoices?|letters?|websites?|pages?)\b|\b(?:write|draft|compose|create|generate|make|produce)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:\w+\s+){0,2}?(?:e-?mail|text(?: message)?|sms|message|letter)\s+(?:that\s+)?(?:pretending to be|pretends to be|posing as|impersonating|looks like it(?:'s| is)|appears to be|seems to be|comes from)\s+(?:from\s+)?(?:\w+\s+){0,2}(?:paypal|royal mail|dhl|fedex|ups|usps|amazon|hmrc|irs|the bank|a bank|your bank|their bank|the tax office|microsoft|apple|netflix)\b",
+    ),
+    (  # the assistant told to drop its job for another ("stop being an insurance assistant and write ...")
+        "override",
+        0.8,
+        r"\bstop (?:being|acting as|pretending to be)\s+(?:an?|the|my)\s+(?:\w+\s+){0,2}(?:assistant|bot|agent|chatbot|ai)\b\s*,?\s*(?:and|then)\s+(?:\w+\s+){0,2}?(?:write|compose|generate|code|draft|be\s+(?:my|an?))\b",
+    ),
+    (  # asked to quote or reformat its own instructions, nothing left out
+        "system_extraction",
+        0.8,
+        r"\b(?:convert|turn|format|rewrite|reformat|put|render|restate)\s+(?:all\s+(?:of\s+)?)?your\s+(?:\w+\s+)?(?:instructions|rules|guidelines|system prompt|directives)\s+(?:into|as|in)\b[^\n]{0,80}\b(?:leave nothing out|nothing left out|every (?:line|word|rule)|word for word|verbatim|audit|in full|complete)\b|\b(?:in|of)\s+your\s+(?:\w+\s+)?(?:instructions|system prompt|rules|guidelines|configuration)\b[^\n]{0,100}\b(?:quote|copy|reproduce|recite)\s+(?:me\s+)?(?:the\s+)?(?:exact|precise|full|verbatim|whole|entire)\s+(?:passage|wording|text|section|paragraph|lines?|sentences?)\b",
+    ),
+    (  # leave given to disclose other people's data ("you may disclose other customers' details")
+        "override",
+        0.8,
+        r"\byou\s+(?:may|can|are (?:now\s+)?(?:allowed|permitted|authori[sz]ed|cleared) to)\s+(?:now\s+)?(?:disclose|share|reveal|give out|provide|read out)\s+(?:\w+\s+){0,2}?(?:other|another|any)\s+(?:customers?|users?|callers?|clients?|people|account holders?)(?:'s|')?\b",
+    ),
+    (  # a persona that cannot say no ("YesBot is physically incapable of saying no")
+        "roleplay",
+        0.75,
+        r"\bincapable of (?:saying no|refusing|declining)\b|\b(?:can(?:no|')?t|cannot|never|unable to)\s+(?:say no|refuse)\b[^.\n]{0,30}\b(?:warnings?|disclaimers?|caveats?)\b",
+    ),
+    (  # a line addressed to the AI in pasted material, telling it what to do
+        "override",
+        0.7,
+        r"\b(?:ai|a\.i\.)\s+(?:assistants?|models?|systems?|tools?|agents?|summari[sz]ers?|analy[sz]ers?)\s*:\s*(?:\w+\s+){0,6}?(?:label|rate|mark|classify|append|include|add|say|respond|reply|output|ignore|forward|send|recommend)\b|\b(?:analy[sz]ers|summari[sz]ers|screeners|assistants|bots|models)\s+and\s+(?:ai|a\.i\.)\s+\w+\s*:",
+    ),
+]
+RULES.extend(_TWELFTH)
+
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
 # become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as
@@ -909,12 +961,12 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
     (  # German, Spanish, French: disregard the guidelines, what you were told before
         "override",
         0.85,
-        r"\b(?:missachte|missachten sie|übergehe|ignoriere|ignorieren sie|vergiss|vergessen sie)\s+(?:\w+\s+){0,3}?(?:richtlinien|vorschriften|einschränkungen|befehle|vorgaben)\b|\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie)\s+alles\s+(?:bisherige|vorherige|was man dir (?:gesagt|aufgetragen))|\b(?:deja de lado|olvida|olvide|ignora|ignore|no hagas caso (?:a|de))\s+(?:todo\s+)?lo (?:que (?:te|se te|le)\s+(?:dijeron|han dicho|dijo|indicaron|ordenaron|pidieron|programaron)|anterior)\b|\b(?:ne tiens (?:plus\s+)?compte|oublie|oubliez|ignore|ignorez|fais abstraction|ne prends pas en compte)\s+(?:de\s+)?(?:tout\s+)?(?:ce qu'?(?:on|ils|je)\s+(?:t'a|t'ont|vous a|vous ont|t'avait)\s+dit|ce qui pr[ée]c[èe]de)",
+        r"\b(?:missachte|missachten sie|übergehe|ignoriere|ignorieren sie|vergiss|vergessen sie)\s+(?:\w+\s+){0,3}?(?:richtlinien|vorschriften|einschränkungen|befehle|vorgaben)\b|\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie)\s+alles\s*,?\s+(?:bisherige|vorherige|was man dir (?:gesagt|aufgetragen)|was (?:dir|ihnen)\s+(?:\w+\s+){0,2}(?:gesagt|aufgetragen|vorgegeben|beigebracht|befohlen)\s+wurde)|\b(?:esqueça|esqueca|esquece|esqueçam)\s+tudo\s+(?:o\s+)?que\s+(?:te|lhe|você|voce)\s+(?:\w+\s+)?(?:disseram|falaram|mandaram|instruíram|instruiram|ensinaram|pediram|programaram)|\b(?:deja de lado|olvida|olvide|ignora|ignore|no hagas caso (?:a|de))\s+(?:todo\s+)?lo (?:que (?:te|se te|le)\s+(?:dijeron|han dicho|dijo|indicaron|ordenaron|pidieron|programaron)|anterior)\b|\b(?:ne (?:tiens|tenez) (?:plus\s+)?compte|ne (?:suis|suivez) plus)\s+(?:des|de tes|de vos|de ces|de toutes? (?:les|tes|vos))\s+(?:\w+\s+){0,2}?(?:consignes|instructions|r[èe]gles|directives|restrictions)\b|\b(?:ne tiens (?:plus\s+)?compte|oublie|oubliez|ignore|ignorez|fais abstraction|ne prends pas en compte)\s+(?:de\s+)?(?:tout\s+)?(?:ce qu'?(?:on|ils|je)\s+(?:t'a|t'ont|vous a|vous ont|t'avait)\s+dit|ce qui pr[ée]c[èe]de)",
     ),
     (  # a note in a pasted text for the model that reads it
         "override",
         0.85,
-        r"\b(?:anweisung|hinweis|nachricht|befehl|notiz)\s+(?:an|für)\s+(?:die|den|das|jede)\s+(?:ki|assistent\w*|sprachmodell|modell|chatbot)\b|\b(?:instruction|note|message|consigne)s?\s+(?:pour|à|a)\s+(?:l'|le |la )?(?:ia|assistant|mod[eè]le|chatbot)\b|\b(?:instrucci[oó]n|instrucciones|nota|mensaje|orden)\s+(?:para|a)\s+(?:la |el )?(?:ia|asistente|modelo|chatbot)\b",
+        r"\b(?:anweisung|hinweis|nachricht|befehl|notiz)\s+(?:an|für)\s+(?:die|den|das|jede)\s+(?:ki|assistent\w*|sprachmodell|modell|chatbot)\b|\b(?:instruction|note|message|consigne)s?\s+(?:pour|à|a)\s+(?:l'|le |la )?(?:ia|assistant|mod[eè]le|chatbot)\b|\b(?:instrucci[oó]n|instrucciones|nota|mensaje|orden)\s+(?:para|a)\s+(?:la |el )?(?:ia|asistente|modelo|chatbot)\b|\b(?:nota|istruzion[ei]|messaggio|avviso)\s+(?:per|all'|al|alla)\s*(?:l'|la |il )?(?:ia|assistente|modello|chatbot)\b|\b(?:nota|instrução|instrucao|mensagem|aviso)\s+(?:para|ao|à|a)\s+(?:o |a )?(?:ia|assistente|modelo|chatbot)\b|\b(?:notitie|instructie|bericht|opmerking)\s+(?:voor|aan)\s+(?:de |het )?(?:ai|assistent|chatbot|model|taalmodel)\b",
     ),
     (  # Vietnamese, Indonesian/Malay, Greek, Ukrainian, Czech, Romanian, Danish/Norwegian,
         # Finnish, Hungarian, Tagalog: ignore/forget ... instructions/rules
@@ -986,7 +1038,7 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
     (  # German, French, Spanish, Italian, Portuguese: you are (now) an AI ... without rules
         "roleplay",
         0.7,
-        r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkungen|grenzen|filter|zensur|richtlinien|beschr[äa]nkungen|r[èe]gles?|limites?(?!\s+de\s)|restrictions?|filtres?|censure|reglas|l[íi]mites(?!\s+de\s)|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
+        r"\b(?:du bist|sie sind|spiel\w* (?:jetzt |nun )?(?:die rolle|eine?)|stell dir vor|tu so als|ab (?:jetzt|sofort)|tu es|vous [eê]tes|tu joues|joue le r[ôo]le|agis comme|fais comme si|à partir de maintenant|a partir de maintenant|désormais|desormais|eres|act[úu]a como|finge (?:ser|que)|a partir de ahora|desde ahora|sei (?:ora|adesso)|fingi di essere|comportati come|d'ora in poi|da ora in poi|voc[êe] [ée] agora|finja (?:ser|que)|aja como|a partir de agora|de agora em diante)\b[^.\n]{0,40}\b(?:ia|ki|ai|assistent\w*|assistant\w*|asistente|assistente|modell|mod[èe]le|modelo|modello|chatbot|bot|robot)\b[^.\n]{0,20}\b(?:ohne |sans |sin |senza |sem )\s*(?:\w+\s+){0,2}(?:regeln|einschr[äa]nkung(?:en)?|grenzen|filter|zensur|richtlinien|beschr[äa]nkung(?:en)?|r[èe]gles?|limites?(?!\s+de\s)|restrictions?|filtres?|censure|reglas|l[íi]mites(?!\s+de\s)|restricciones|filtros|censura|regole|limiti|restrizioni|filtri|regras|restri[çc][õo]es)\b",
     ),
     (  # Russian, Chinese: you are (now) ... without limits
         "roleplay",

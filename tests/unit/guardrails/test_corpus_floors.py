@@ -24,6 +24,7 @@ BLIND4 = Path(__file__).parents[2] / "guardrails" / "blind4.jsonl"
 BLIND5 = Path(__file__).parents[2] / "guardrails" / "blind5.jsonl"
 BLIND6 = Path(__file__).parents[2] / "guardrails" / "blind6.jsonl"
 BLIND8 = Path(__file__).parents[2] / "guardrails" / "blind8.jsonl"
+BLIND10 = Path(__file__).parents[2] / "guardrails" / "blind10.jsonl"
 #: PII values as Faker generates them, in 18 locales (scripts/make_faker_pii_set.py).
 FAKER = Path(__file__).parents[2] / "guardrails" / "faker_pii.jsonl"
 EVASIONS = ("confusables", "encoded", "leetspeak", "nfkc", "split_lines", "tags", "whitespace",
@@ -68,9 +69,11 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # misses, phones at the end of CSV rows, were fixed). The sixth measured the tenth round blind
 # (68.4%) and the trained model, which was never trained on it: 88.8% with the first model,
 # 87.9% at no false positive with the one retrained on the ninth (training) set of long hard
-# look-alikes. The eighth, long texts, measured the first model's weak side blind: 82.0%
+# look-alikes (88.8% after the twelfth round). The eighth, long texts, measured the first model's weak side blind: 82.0%
 # recall but 11.3% of its benign texts flagged; the retrained model (not trained on it
-# either) keeps 82.0% at 2.7%. Floors record where each set stands, not the targets.
+# either) keeps 82.0% at 2.7%. The tenth (small talk, attack families) measured 81.0% at no
+# false positive blind; 94.0% after the twelfth round. Floors record where each set stands,
+# not the targets.
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
@@ -79,10 +82,11 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
         (BLIND3, 0.97, 0.005, 0.005, 0.02),
         (BLIND4, 0.75, 0.005, 0.01, 0.02),
         (BLIND5, 0.80, 0.02, 0.01, 0.05),
-        (BLIND6, 0.87, 0.005, 0.005, 0.02),
+        (BLIND6, 0.88, 0.005, 0.005, 0.02),
         (BLIND8, 0.82, 0.03, 0.0, 0.0),
+        (BLIND10, 0.93, 0.005, 0.0, 0.0),
     ],
-    ids=["blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind8"],
+    ids=["blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind8", "blind10"],
 )
 def test_the_blind_sets_keep_their_floors(
     path: Path, recall: float, false_positives: float, leaked: float, near_misses: float
