@@ -126,7 +126,7 @@ def topic_specs(names: TopicNames | None = None) -> list[TopicSpec]:
             rf,
             {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
             None,
-            "Input records that could not be processed, bytes untouched, reason in headers.",
+            "Input records that could not be processed, as they came but for PII (replaced, with a gw_scrubbed header), reason in headers.",
         ),
         TopicSpec(
             "sessions",

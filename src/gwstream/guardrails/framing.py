@@ -5,9 +5,10 @@
   prompt?"): the persona and extraction rules fire on its words; in such a question they
   weigh half.
 - An attack's words quoted as an example of them ('messages with phrases like "ignore your
-  instructions"'): a mention, not an instruction; the rules that fired on it count once,
-  at half weight, unless a rule fires again on the text after the quotation (an example
-  quoted first, then meant).
+  instructions"'), or put as a hypothetical ("what would you say if someone asked you to
+  ignore your instructions?"): a mention, not an instruction; the rules that fired on it
+  count once, at half weight, unless a rule fires again on the text after it (an example
+  given first, then meant).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _MENTION_CUE = re.compile(
 )
 _OPENING_QUOTES, _CLOSING_QUOTES = "\"'\u201c\u2018\u00ab", "\"'\u201d\u2019\u00bb"
 _MENTION_WEIGHT = 0.5
+_HYPOTHETICAL_WORDS = re.compile(r"\b(?:if|when|whenever|suppose|imagine)\b", re.IGNORECASE)
 _OPENING_QUOTE_SET = frozenset(_OPENING_QUOTES)
 _THIRD_PERSON_AI = re.compile(
     r"\b(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilot|llama|bard|(?:language |ai )?models?"
@@ -51,6 +53,23 @@ _QUESTION_WORDS = frozenset(
     "what what's whats how how's why is are can could do does did who which when where should "
     "would will has have".split()
 )
+
+
+# A hypothetical put to the assistant ("what would you say if someone asked you to ...").
+_HYPOTHETICAL_CUE = re.compile(
+    r"\b(?:if|when|whenever|suppose|imagine)\s+(?:someone|somebody|a user|users|people|a customer"
+    r"|customers|anyone|a person|a hacker|hackers|i)\s+(?:\w+\s+)?(?:asks?|asked|tells?|told|wants?"
+    r"|wanted|tries|tried|says?|said|typed|types)(?:\s+(?:you|u))?(?:\s+to)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _mentioned(original: str, span: tuple[int, int]) -> bool:
+    """Whether ``span`` of ``original`` is mentioned rather than meant: a quotation given as
+    an example, or a hypothetical (see above)."""
+    if _HYPOTHETICAL_CUE.search(original, max(0, span[0] - 60), span[0]) is not None:
+        return True
+    return _quoted_mention(original, span)
 
 
 def _quoted_mention(original: str, span: tuple[int, int]) -> bool:
@@ -71,7 +90,7 @@ def _mentions_weighed(
     :data:`_MENTION_WEIGHT` of the strongest; unchanged when a rule fires on the text after
     the last mention (an example quoted first, then the instruction itself: a rule reports
     its first match only)."""
-    mentions = {sp for _, _, sp in hits if sp is not None and _quoted_mention(text, sp)}
+    mentions = {sp for _, _, sp in hits if sp is not None and _mentioned(text, sp)}
     if not mentions:
         return hits
     rest = text[max(end for _, end in mentions) :]
@@ -106,6 +125,6 @@ def framed(
     them (see above); ``fires`` says whether any rule fires on a folded text."""
     if "?" in text and len(folded) <= _ASKED_ABOUT_MAX and _asked_about(folded):
         hits = [(w * _ASKED_ABOUT_WEIGHT if k in _ABOUT_KINDS else w, k, sp) for w, k, sp in hits]
-    if not _OPENING_QUOTE_SET.isdisjoint(text):
+    if not _OPENING_QUOTE_SET.isdisjoint(text) or _HYPOTHETICAL_WORDS.search(text):
         hits = _mentions_weighed(text, hits, fires)
     return hits

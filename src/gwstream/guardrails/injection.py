@@ -410,14 +410,16 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
     if hits:
         # how the turn frames what it says: a question about assistants in general, an
         # attack quoted as an example of one
-        hits = framed(text, folded, hits, fires=_fires)
-        hits.sort(key=lambda h: -h[0])
+        weighed = framed(text, folded, hits, fires=_fires)
+        weighed.sort(key=lambda h: -h[0])
         remaining = 1.0
-        for w, _, _ in hits:
+        for w, _, _ in weighed:
             remaining *= 1 - w
-        best = hits[0]
+        best = weighed[0]
         verdict = Verdict(round(1 - remaining, 4), best[1], best[2])
-        if verdict.flagged:
+        if verdict.flagged or weighed != hits:
+            # flagged; or not, because of how the turn frames the attack's words, which the
+            # model, reading words alone, cannot see
             return verdict
     else:
         verdict = CLEAN

@@ -62,8 +62,13 @@ _NOT_PHONE_SHAPE = re.compile(
     # a dotted quad ending in one digit (999.300.12.1)
     r"|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s|^\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\s"
     r"|^[1-9]\d{0,2}\.\d{4,}$|^\d{1,3}(?:\.\d{1,3}){2}\.\d$"
+    # a time's seconds with their fraction (07.123456), a decimal (05.123456 BTC); a Dutch
+    # mobile written 06.12345678 has eight digits after the dot
+    r"|^\d{1,2}\.\d{3,6}$"
 )
 _TIME_AFTER = re.compile(r"^:\d\d")
+# The hours and minutes of a time just before ("09:05:07.123456").
+_TIME_BEFORE = re.compile(r"\d:$")
 _NOT_PHONE_PART = re.compile(r"\.\.")
 # Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
 # 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
@@ -158,6 +163,7 @@ def find_phones(
             or _NOT_PHONE_SHAPE.match(raw)
             or _NOT_PHONE_PART.search(raw)
             or _TIME_AFTER.match(text, end)
+            or _TIME_BEFORE.search(text, max(0, start - 2), start)
         ):
             continue
         if taken:

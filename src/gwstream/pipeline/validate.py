@@ -33,6 +33,9 @@ def decode_turn(record: InRecord) -> TurnEvent:
     try:
         turn = TurnEvent.model_validate_json(raw)
     except ValidationError as exc:
+        if not raw:  # a tombstone and an empty value told apart
+            what = "a tombstone (null)" if record.value is None else "empty"
+            raise PoisonRecord("not_json", f"the record's value is {what}") from None
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise _unreadable(raw) or _invalid(errors) from None
     if record.key != turn.key.encode():

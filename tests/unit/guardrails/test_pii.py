@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 import re
 
@@ -600,3 +601,23 @@ def test_the_check_of_every_prefix_at_once_agrees_with_mod97(chars: str) -> None
 
     valid = _valid_lengths(list(chars))
     assert valid == {n for n in range(5, len(chars) + 1) if iban_ok(chars[:n])}
+
+
+@given(
+    st.datetimes(
+        min_value=datetime.datetime(1990, 1, 1),
+        max_value=datetime.datetime(2100, 1, 1),
+        timezones=st.timezones(),
+    ),
+    st.sampled_from(["T", " "]),
+)
+def test_timestamps_hold_no_pii(when: datetime.datetime, sep: str) -> None:
+    # seconds with microseconds after a trunk-0 minute once read as a phone ("07.123456")
+    stamp = when.isoformat(sep=sep)
+    assert found(stamp) == []
+    assert found(f"{stamp} ERROR payment service timed out") == []
+
+
+def test_decimals_with_a_leading_zero_are_no_phones() -> None:
+    assert found("I sent 05.123456 BTC yesterday") == []
+    assert found("call me on 06.12.34.56.78") == [("PHONE", "06.12.34.56.78")]

@@ -316,3 +316,16 @@ def test_details_show_five_errors_and_count_the_rest() -> None:
         decode_turn(_rec(b"{}"))
     assert info.value.detail.count("Field required") == 5
     assert info.value.detail.endswith("; and 1 more")
+
+
+def test_a_tombstone_and_an_empty_value_are_told_apart() -> None:
+    details = []
+    for value in (None, b""):
+        with pytest.raises(PoisonRecord) as info:
+            decode_turn(InRecord("gw.turns.v1", 0, 5, b"acme:s1", value, (), 0))
+        assert info.value.reason == "not_json"
+        details.append(info.value.detail)
+    assert details == [
+        "the record's value is a tombstone (null)",
+        "the record's value is empty",
+    ]
