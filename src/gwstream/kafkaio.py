@@ -72,7 +72,12 @@ def key_partitioner(key: bytes | None, all_partitions: list[int], available: lis
     """
     if key is None:
         return random.choice(available or all_partitions)
-    return all_partitions[_key_hash(key) % len(all_partitions)]
+    return all_partitions[key_partition(key, len(all_partitions))]
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of ``partitions`` that Kafka's default partitioner gives ``key``."""
+    return _key_hash(key) % partitions
 
 
 def make_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:

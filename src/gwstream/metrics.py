@@ -58,6 +58,12 @@ class ProcessorCollector(Collector):
             ("gwstream_commits", "Offset commits", s.commits),
             ("gwstream_rebalances", "Partition revocations handled", s.rebalances),
             ("gwstream_broker_outages", "Times the broker stopped answering", s.broker_outages),
+            (
+                "gwstream_misplaced_keys",
+                "Times a key arrived on a partition Kafka's default (murmur2) partitioning does "
+                "not give it, with no record of it waiting there (a producer partitions otherwise)",
+                s.misplaced_keys,
+            ),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         for name, doc, value in (

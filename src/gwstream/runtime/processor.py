@@ -50,6 +50,7 @@ from gwstream.kafkaio import (
     close_consumer,
     commit_within,
     fetch,
+    key_partition,
     make_consumer,
     make_producer,
     require_partitions,
@@ -127,6 +128,8 @@ class Processor(Service, Generic[T]):
         self._parts: dict[TopicPartition, Partition] = {}
         #: Every partition of the input at start: a broker check that finds fewer stops.
         self._input_partitions: list[TopicPartition] = []
+        #: Partitions whose misplaced keys were reported (once each, see _misplaced).
+        self._misplaced_reported: set[int] = set()
         self._ready: asyncio.PriorityQueue[tuple[int, Lane[T]]] = asyncio.PriorityQueue()
         self._order = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -322,6 +325,28 @@ class Processor(Service, Generic[T]):
 
     # -- fetch side ----------------------------------------------------------------
 
+    def _check_placed(self, partition: int, key: bytes) -> None:
+        """Count (and report once per partition) a key that Kafka's default partitioning
+        would put in another partition: its producer partitions otherwise (librdkafka's
+        default hashes with CRC32), and if another producer sends the same key with
+        murmur2, the key's records and state split between two partitions."""
+        n = len(self._input_partitions)
+        if not n or key_partition(key, n) == partition:
+            return
+        self.stats.misplaced_keys += 1
+        if partition not in self._misplaced_reported:
+            self._misplaced_reported.add(partition)
+            log.warning(
+                "%s[%d] holds keys that Kafka's default partitioner (murmur2) puts in other "
+                "partitions: a producer partitions them otherwise, and a session sent by two "
+                "producers splits between partitions, with its state. Partition keys with "
+                "murmur2 (librdkafka: partitioner=murmur2_random); counted in "
+                "gwstream_misplaced_keys",
+                self._input,
+                partition,
+                extra={"partition": partition},
+            )
+
     def _accept(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         part = self._parts.get(tp)
         if part is None or part.revoked or part.restoring:
@@ -371,6 +396,8 @@ class Processor(Service, Generic[T]):
             lane = part.lanes.get(r.key)
             if lane is None:
                 lane = part.lanes[r.key] = Lane(part, r.key)
+                if r.key:
+                    self._check_placed(tp.partition, r.key)
             lane.queue.append(work)
             stats.queued += 1
             if not lane.scheduled:

@@ -82,3 +82,7 @@ class RuntimeStats:
     expired: int = 0
     snapshots: int = 0
     state_keys: int = 0
+    #: Times a key arrived on a partition that Kafka's default (murmur2) partitioning does
+    #: not give it, with no record of it waiting there: a producer partitions otherwise, and
+    #: a key on two partitions has two states.
+    misplaced_keys: int = 0

@@ -12,7 +12,7 @@ from tests.integration.helpers import committed_total, run_processor_until
 
 from gwstream.config import KafkaSettings, RuntimeSettings, TopicNames
 from gwstream.errors import PoisonRecord
-from gwstream.kafkaio import read_topic, send_all
+from gwstream.kafkaio import key_partition, read_topic, send_all
 from gwstream.runtime import InRecord, KeyState, OutRecord, Processor
 
 pytestmark = pytest.mark.integration
@@ -233,3 +233,32 @@ async def test_records_finishing_during_the_drain_are_committed(
     await stopping
     assert proc.stats.processed == 12
     assert await committed_total(kafka, topic_names.turns, 4) == 12
+
+
+async def test_a_key_on_a_partition_murmur2_does_not_give_it_is_counted_and_reported(
+    kafka: KafkaSettings,
+    topic_names: TopicNames,
+    producer: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The way librdkafka's default partitioner would place a key (CRC32), against
+    # Kafka's default (murmur2) that aiokafka and the Java client use: 4 partitions.
+    placed, misplaced = b"t:placed", b"t:elsewhere"
+    home = key_partition(misplaced, 4)
+    records = [
+        (topic_names.turns, placed, b"1", key_partition(placed, 4)),
+        (topic_names.turns, misplaced, b"2", (home + 1) % 4),
+    ]
+    futures = [await producer.send(t, v, key=k, partition=p) for t, k, v, p in records]  # type: ignore[attr-defined]
+    await asyncio.gather(*futures)
+    proc = Processor(
+        kafka,
+        input_topic=topic_names.turns,
+        dlq_topic=topic_names.dlq,
+        handler=Recorder(topic_names.responses),
+    )
+    await run_processor_until(proc, lambda: proc.stats.processed == 2)
+    assert proc.stats.misplaced_keys == 1
+    [warning] = [r for r in caplog.records if "murmur2_random" in r.getMessage()]
+    assert f"{topic_names.turns}[{(home + 1) % 4}]" in warning.getMessage()
+    assert b"elsewhere" not in warning.getMessage().encode()  # the key is not logged
