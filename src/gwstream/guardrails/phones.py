@@ -67,8 +67,6 @@ _NOT_PHONE_SHAPE = re.compile(
     r"|^\d{1,2}\.\d{3,6}$"
 )
 _TIME_AFTER = re.compile(r"^:\d\d")
-# The hours and minutes of a time just before ("09:05:07.123456").
-_TIME_BEFORE = re.compile(r"\d:$")
 _NOT_PHONE_PART = re.compile(r"\.\.")
 # Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
 # 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
@@ -115,8 +113,12 @@ _OTHER_NUMBER = re.compile(
 _ID_BEFORE = re.compile(rf"\b(?:{_OTHER_NAMES})\W{{0,3}}$", re.IGNORECASE)
 # The name right against it ("ORD-0682-2338", "order 0682-2338"): the number is the id's.
 _ID_AGAINST = re.compile(rf"\b(?:{_OTHER_NAMES})[ -]?$", re.IGNORECASE)
+#: How far back from the number _ID_AGAINST looks: the longest name and a separator.
+_ID_AGAINST_REACH = 16
 # Named as a phone just after ("... is the best way to reach me").
 _PHONE_CUE_AFTER = re.compile(rf"[^.\n]{{0,30}}?\b(?:{_CUE_WORDS})", re.IGNORECASE)
+# Any such word anywhere: most texts have none, and skip looking after each number.
+_ANY_CUE = re.compile(rf"\b(?:{_CUE_WORDS})", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -145,6 +147,14 @@ def find_phones(
     """Phone numbers; digits in a ``spelled`` span were dictated, not written, so their
     lack of grouping says nothing."""
     taken_spans = spelled_spans = None  # built for the first candidate: most turns have none
+    cue_words: bool | None = None  # whether the text names phones anywhere (found once)
+
+    def named_after(end: int) -> bool:
+        nonlocal cue_words
+        if cue_words is None:
+            cue_words = _ANY_CUE.search(text) is not None
+        return cue_words and _PHONE_CUE_AFTER.match(text, end) is not None
+
     for m in _PHONE.finditer(text):
         # An extension (x123, ext. 22) is part of the number's span, not of what is parsed.
         start, end = m.start(), m.start("ext") if m.group("ext") else m.end()
@@ -163,7 +173,7 @@ def find_phones(
             or _NOT_PHONE_SHAPE.match(raw)
             or _NOT_PHONE_PART.search(raw)
             or _TIME_AFTER.match(text, end)
-            or _TIME_BEFORE.search(text, max(0, start - 2), start)
+            or (start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit())
         ):
             continue
         if taken:
@@ -175,7 +185,9 @@ def find_phones(
         if spelled:
             spelled_spans = spelled_spans or _Spans(spelled)
         dictated = spelled_spans is not None and spelled_spans.overlaps(start, end)
-        if _CODE_BEFORE.search(before) or _ID_AGAINST.search(before):
+        if _CODE_BEFORE.search(before) or _ID_AGAINST.search(
+            before, max(0, len(before) - _ID_AGAINST_REACH)
+        ):
             continue  # the tail of a code such as "1Z 999 AA1 01 2345 6784", or an id's
         if digits == 6 and _NINO_BEFORE.search(before) and _NINO_AFTER.match(text, end):
             continue
@@ -183,7 +195,7 @@ def find_phones(
             # "invoice INV-0045-8812-2231", "customer number is 0070-1144-93": a 00 prefix
             # is an id's zeros there
             continue
-        cued = _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
+        cued = None if international else _introduced(before)
         if not international:
             # Not a national number: introduced as something else, followed by a currency,
             # longer than national numbers are unless it starts with a trunk 0 (card-like
@@ -210,8 +222,11 @@ def find_phones(
                 7 <= digits <= 15
                 and (
                     _WRITTEN_AS_PHONE.fullmatch(raw)
-                    or (cued and _PHONE_CUE_CLOSE.search(before) is not None)
-                    or _PHONE_CUE_AFTER.match(text, end) is not None
+                    or (
+                        (cued if cued is not None else _introduced(before))
+                        and _PHONE_CUE_CLOSE.search(before) is not None
+                    )
+                    or named_after(end)
                 )
             )
         ):
@@ -224,10 +239,16 @@ def find_phones(
             not international
             and not dictated
             and not _looks_like_phone(raw, before)
-            and _PHONE_CUE_AFTER.match(text, end) is None
+            and not named_after(end)
         ):
             continue
         yield start, (m.end() if m.group("ext") else end)
+
+
+def _introduced(before: str) -> bool:
+    """Whether the text just before a number introduces it as a phone (and not as another
+    number: "my order number is")."""
+    return _PHONE_CUE.search(before) is not None and not _OTHER_NUMBER.search(before)
 
 
 @functools.lru_cache(maxsize=512)

@@ -225,11 +225,15 @@ def card_brand(digits: str) -> str | None:
     return None
 
 
-def _is_card(digits: str, cued: bool = False) -> bool:
-    """A card's length and check digit, and a known issuer's prefix, or (``cued``: named as
-    a card just before) any prefix: a mistyped or made-up card is still one to keep."""
-    n = len(digits)
-    return 12 <= n <= 19 and (cued or card_brand(digits) is not None) and luhn_ok(digits)
+def _is_card(digits: str, text: str | None = None, start: int = 0) -> bool:
+    """A card's length and check digit, and a known issuer's prefix, or any prefix when
+    ``text`` names it as a card just before ``start``: a mistyped or made-up card is still
+    one to keep."""
+    if not 12 <= len(digits) <= 19:
+        return False
+    if card_brand(digits) is None and (text is None or not _card_cued(text, start)):
+        return False
+    return luhn_ok(digits)
 
 
 # A card named just before its number ("card number:", "my Visa is", "Kreditkarte").
@@ -295,18 +299,15 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
     for m in _DIGIT_RUN.finditer(text):
         run = m.group()
         digits = _GROUP_SEP.sub("", run)
-        if (
-            len(digits) < 12
-            or text[m.start() - 1 : m.start()] == "+"
-            or _NOT_CARD.search(text, max(0, m.start() - 30), m.start())
-        ):
-            continue  # too short, a phone in international form (+4915123464187), an id
+        if len(digits) < 12 or text[m.start() - 1 : m.start()] == "+":
+            continue  # too short, or a phone in international form (+4915123464187)
         if (
             len(digits) <= 19
-            and _is_card(digits, _card_cued(text, m.start()))
+            and _is_card(digits, text, m.start())
             and _card_groups(_DIGITS.findall(run))
         ):
-            yield m.start(), m.end()
+            if not _NOT_CARD.search(text, max(0, m.start() - 30), m.start()):
+                yield m.start(), m.end()
             continue
         # Run together with other numbers ("4111 1111 1111 1111 12 27"): from each group,
         # the longest sequence of whole groups that is a card. A card has at most 19
@@ -338,6 +339,8 @@ def _cards(text: str) -> Iterable[tuple[int, int]]:
             if found is None:
                 i += 1
                 continue
+            if _NOT_CARD.search(text, max(0, m.start() - 30), m.start()):
+                break  # the run is named as another number
             yield m.start() + groups[i][0], m.start() + groups[found][1]
             i = found + 1
 
@@ -379,12 +382,12 @@ def _ibans(text: str) -> Iterable[tuple[int, int]]:
     for m in _IBAN_START.finditer(text):
         country = m.group(1).upper()
         length = _IBAN_LENGTHS.get(country)
-        if length is None and country not in _COUNTRIES:
+        if (length is None and country not in _COUNTRIES) or not IBAN_SHAPED.match(text, m.start()):
+            continue  # no country, or too short for any IBAN
+        if length is not None and (end := _registered_iban(text, m.start(), length)):
+            yield m.start(), end
             continue
         chars, ends, grouped = _iban_chars(text, m.start())
-        if length is not None and length in ends and iban_ok("".join(chars[:length])):
-            yield m.start(), ends[length]
-            continue
         # Not of its country's registered length (a country outside the registry, a
         # mistyped or made-up account): still an IBAN if its check digits hold, run
         # together or printed in groups of four, read to the longest end that passes.
@@ -413,6 +416,23 @@ def _valid_lengths(chars: Sequence[str]) -> set[int]:
         if (r * 1_000_000 + head) % 97 == 1:
             valid.add(n)
     return valid
+
+
+def _registered_iban(text: str, start: int, length: int) -> int:
+    """Where an IBAN of ``length`` characters from ``start`` ends (single spaces or dashes
+    between its characters), if its check digits hold; else 0."""
+    chars: list[str] = []
+    i, n = start, len(text)
+    while i < n and len(chars) < length:
+        ch = text[i]
+        if ch.isascii() and ch.isalnum():
+            chars.append(ch.upper())
+        elif ch not in " -" or i + 1 >= n or text[i + 1] in " -" or not chars:
+            break
+        i += 1
+    if len(chars) != length or (i < n and text[i].isascii() and text[i].isalnum()):
+        return 0
+    return i if iban_ok("".join(chars)) else 0
 
 
 def _iban_chars(text: str, start: int) -> tuple[list[str], dict[int, int], list[int]]:
