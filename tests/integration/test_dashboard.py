@@ -449,6 +449,12 @@ async def test_the_dashboard_charts_the_apis_numbers_and_follows_the_filters(
             assert await section.get_attribute("data-state") == "empty", panel
             assert await section.get_by_text("No data for these filters.").is_visible()
 
+        # a date the field cannot take, in a bookmark: said, not dropped silently
+        await page.goto(f"{sink_url}/?from=2026-13-01")
+        await page.wait_for_selector('body[data-state="error"]')
+        said = await page.locator("#status").inner_text()
+        assert "from=2026-13-01" in said and "no date" in said, said
+
     assert browser.errors == []
     assert all(url.startswith(f"{sink_url}/") for url in browser.requested), browser.requested
     assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import orjson
 import typer
 
 from gwstream.cli.shared import ConfigOpt, _require_cluster, _run, _settings, app, err
 from gwstream.errors import ConfigError, GwstreamError
+
+if TYPE_CHECKING:
+    from gwstream.sink.views.definition import View
 
 
 @app.command()
@@ -132,13 +138,12 @@ def report(
     from gwstream.sink.report import read_anywhere, render_result
     from gwstream.sink.views import VIEWS
 
-    if list_views:
-        for v in VIEWS.values():
-            sys.stdout.write(f"{v.name:<16} {v.description}\n")
-        return
     if fmt not in ("table", "csv", "json"):
         err.print(f"[red]error:[/] --format must be table, csv or json, not {fmt!r}")
         raise typer.Exit(2)
+    if list_views:
+        _list_views(fmt)
+        return
     _check_view(view, "--view")
     _check_source(database, url)
     filters = _filters(tenant, since, until, model, gateway, limit)
@@ -155,13 +160,47 @@ def report(
         )
     narrowed = {k: v for k, v in filters.as_query().items() if k != "limit"}
     if not result.rows and narrowed:
-        shown = ", ".join(f"{k}={v}" for k, v in narrowed.items())
-        err.print(
-            f"[yellow]note:[/] no rows match {shown}; names are matched exactly "
-            "(`--view spend_by_model` without filters lists the tenants, gateways and models "
-            "there are)"
-        )
+        err.print(f"[yellow]note:[/] {_nothing_matches(VIEWS[view], narrowed)}")
     err.print(f"[dim]read from {source}[/]")
+
+
+def _nothing_matches(view: View, narrowed: Mapping[str, object]) -> str:
+    """What to say when ``view`` has no rows under the filters ``narrowed``."""
+    from gwstream.sink.views.audits import AUDIT_VIEWS
+
+    shown = ", ".join(f"{k}={v}" for k, v in narrowed.items())
+    said = [f"no rows match {shown}"]
+    if narrowed.keys() & {"from", "to"}:
+        day = (
+            "the day the processor handled the turn"
+            if view.by_processing_day or view in AUDIT_VIEWS
+            else "the day the turn happened"
+        )
+        said.append(f"{view.name} dates a turn by {day} (UTC)")
+    if narrowed.keys() - {"from", "to"}:
+        said.append(
+            "names are matched exactly (`--view spend_by_model` without filters lists the "
+            "tenants, gateways and models there are)"
+        )
+    return "; ".join(said)
+
+
+def _list_views(fmt: str) -> None:
+    """Every view's name and description, in ``fmt`` (table, csv or json)."""
+    from gwstream.sink.views import VIEWS
+
+    views = [{"name": v.name, "description": v.description} for v in VIEWS.values()]
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(views).decode() + "\n")
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, ["name", "description"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(views)
+        sys.stdout.write(out.getvalue())
+    else:
+        for v in views:
+            sys.stdout.write(f"{v['name']:<16} {v['description']}\n")
 
 
 @app.command()

@@ -303,11 +303,14 @@ class SpendLedger:
 
     def _notices(self, t: _Tenant, w: _Window, refused: Refusal | None) -> tuple[SpendNotice, ...]:
         """Each once per window and instance: the soft threshold, and exhaustion (a
-        refusal, or spend at the limit)."""
+        refusal, or spend at the limit). Exhaustion comes after the soft threshold's notice
+        even when a refusal comes first, below it (a call's worst case larger than what is
+        left): whoever alerts on the soft threshold is told before, or with, the limit."""
         levels: list[Level] = []
-        if w.spent >= w.soft:
+        exhausted = w.spent >= w.cap or _exhausted_in(refused, w.period)
+        if w.spent >= w.soft or exhausted:
             levels.append("soft_threshold")
-        if w.spent >= w.cap or _exhausted_in(refused, w.period):
+        if exhausted:
             levels.append("exhausted")
         found = []
         for level in levels:

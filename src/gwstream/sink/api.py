@@ -143,6 +143,11 @@ class _Collector(Collector):
                 s.audit_seen - s.audit_inserted,
             ),
             ("gwstream_sink_bad_records", "Records skipped as unparsable", s.bad_records),
+            (
+                "gwstream_sink_costs_rounded",
+                "Cost events with money finer than 10^-9, stored rounded half-even",
+                s.costs_rounded,
+            ),
         ):
             yield CounterMetricFamily(name, doc, value=value)
         lag = GaugeMetricFamily(

@@ -135,8 +135,9 @@ _TIMESTAMP = (
     r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-# Plain decimals DECIMAL(18,9) holds exactly: stored as written, no rounding needed.
-_MONEY = r"^-?(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$"
+# Plain decimals, not negative, that DECIMAL(18,9) holds exactly: stored as written, no
+# rounding needed (anything else goes through the model: rejected, or rounded and counted).
+_MONEY = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$"
 _CURRENCY = r"^[A-Z]{3}$"
 _USAGE = pa.array(["gateway", "tiktoken", "none"])
 _STATUSES = pa.array(["ok", "refused", "failed", "invalid_output"])

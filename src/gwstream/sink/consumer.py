@@ -69,6 +69,8 @@ class SinkStats:
     """Audit events and budget notices that parsed (duplicates included)."""
     audit_inserted: int = 0
     """Audit events and budget notices that were new to the database."""
+    costs_rounded: int = 0
+    """Cost events whose money was finer than 10^-9, stored rounded half-even."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +362,15 @@ class CostSink(Service):
             batches=s.batches + 1,
             audit_seen=s.audit_seen + audits,
             audit_inserted=s.audit_inserted + audit_new,
+            costs_rounded=s.costs_rounded + batch.rounded,
         )
+        if batch.rounded and not s.costs_rounded:
+            logger.warning(
+                "%d cost event(s) in this batch carry money finer than the table's 10^-9: "
+                "stored rounded half-even (a report's sum can differ from the events' exact "
+                "total by up to half of 10^-9 per event); counted as costs_rounded",
+                batch.rounded,
+            )
         self._committed.update(committed)
         if self._on_batch is not None:
             try:

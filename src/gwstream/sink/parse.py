@@ -33,6 +33,7 @@ from gwstream.sink.rows import (
     audit_row,
     cost_row,
     notice_row,
+    rounded,
     storage_problem,
 )
 
@@ -50,6 +51,8 @@ class ParsedBatch:
     batch: Batch
     """The storable events' rows, in fetch order (duplicates included)."""
     bad_records: int
+    rounded: int
+    """Cost events whose money was finer than 10^-9: stored rounded half-even."""
 
     @property
     def cost_events(self) -> int:
@@ -84,10 +87,11 @@ def _storable(kind: type[_E], value: bytes, what: str, position: str) -> _E | No
     return event
 
 
-def _cost(value: bytes, position: str) -> CostRow | None:
-    """The row of a cost record through the model, or None (logged) when it cannot be stored."""
+def _cost(value: bytes, position: str) -> tuple[CostRow | None, bool]:
+    """The row of a cost record through the model, or None (logged) when it cannot be
+    stored; and whether storing it rounds its money (finer than 10^-9)."""
     event = _storable(CostEvent, value, "cost", position)
-    return None if event is None else cost_row(event)
+    return (None, False) if event is None else (cost_row(event), rounded(event))
 
 
 _NOTICE_TYPE = BudgetNotice.ce_type.encode()
@@ -141,10 +145,14 @@ def parse_batch(fetched: Records, audit_topic: str | None = None) -> ParsedBatch
             costs.append(record.value)
             cost_records.append((tp, record))
     batch.cost_tables, rest = parse_costs(costs)
+    rounded_money = 0
     for i in rest:
-        row = _cost(costs[i], _position(*cost_records[i]))
+        row, rounds = _cost(costs[i], _position(*cost_records[i]))
         if row is None:
             bad += 1
         else:
             batch.costs.append(row)
-    return ParsedBatch(records=records, batch=batch, bad_records=bad, offsets=offsets)
+            rounded_money += rounds
+    return ParsedBatch(
+        records=records, batch=batch, bad_records=bad, rounded=rounded_money, offsets=offsets
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "cost_row",
     "money_text",
     "notice_row",
+    "rounded",
     "storage_problem",
 ]
 
@@ -186,6 +187,8 @@ def storage_problem(event: CostEvent | AuditEvent | BudgetNotice) -> str | None:
         return None
     if not _money_ok(event.cost):
         return f"cost beyond +/-{MAX_COST}"
+    if event.cost < 0 or event.avoided_cost < 0:
+        return "a negative cost"
     if not _money_ok(event.avoided_cost):
         return f"avoided_cost beyond +/-{MAX_COST}"
     b = event.budget
@@ -204,6 +207,11 @@ def storage_problem(event: CostEvent | AuditEvent | BudgetNotice) -> str | None:
 def money_text(amount: Decimal) -> str:
     """``amount`` as the column stores it: rounded half-even to 10^-9, in plain notation."""
     return format(amount.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN), "f") if amount else "0"
+
+
+def rounded(event: CostEvent) -> bool:
+    """Whether storing ``event`` rounds its cost or avoided cost (finer than 10^-9)."""
+    return any(a != a.quantize(_QUANTUM) for a in (event.cost, event.avoided_cost))
 
 
 def _maybe_money(amount: Decimal | None) -> str | None:

@@ -214,3 +214,28 @@ def test_a_limited_table_says_its_total_counts_only_the_rows_shown(database: Pat
     assert "the first 1 rows (--limit)" in limited.stderr
     whole = report("--view", "spend", "--limit", "10", "--database", str(database))
     assert "--limit" not in whole.stderr
+
+
+def test_a_date_range_that_matches_nothing_says_which_day_the_view_counts_by(
+    database: Path,
+) -> None:
+    # the events happened on 2025-03-01 and were processed then too; a range elsewhere
+    args = ("--from", "2025-04-01", "--to", "2025-04-02", "--database", str(database))
+    limits = report("--view", "limits", *args)
+    assert limits.exit_code == 0
+    said = " ".join(limits.stderr.split())
+    assert "limits dates a turn by the day the processor handled the turn" in said
+    assert "names are matched exactly" not in said  # no name was given
+    spend = " ".join(report("--view", "spend", *args).stderr.split())
+    assert "spend dates a turn by the day the turn happened" in spend
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_the_list_of_views_comes_in_the_format_asked(fmt: str) -> None:
+    result = report("--list", "--format", fmt)
+    assert result.exit_code == 0
+    if fmt == "json":
+        names = [v["name"] for v in json.loads(result.stdout)]
+    else:
+        names = [row["name"] for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert {"spend", "limits", "variants"} <= set(names)

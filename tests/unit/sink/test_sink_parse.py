@@ -108,3 +108,17 @@ def test_the_new_fields_survive_parsing_and_an_infinite_latency_is_skipped() -> 
         "v2",
     )
     assert batch.bad_records == 1
+
+
+def test_a_negative_cost_is_skipped_and_money_finer_than_the_column_is_counted_rounded() -> None:
+    fetched = {
+        TopicPartition(TOPIC, 0): [
+            record(0, 0, cost_event("t-1", "-1.5").to_json()),
+            record(0, 1, cost_event("t-2", "0.00001728345").to_json()),  # 11 places
+            record(0, 2, cost_event("t-3", "0.000017283").to_json()),  # 9: exact
+        ]
+    }
+    batch = parse_batch(fetched)
+    assert batch.bad_records == 1  # the negative one
+    assert batch.rounded == 1
+    assert sorted(row["turn_id"] for row in batch.batch.cost_rows()) == ["t-2", "t-3"]

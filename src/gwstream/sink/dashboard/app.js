@@ -106,12 +106,16 @@ async function refresh() {
 
 async function start() {
   const initial = new URLSearchParams(location.search);
+  const refused = [];
   for (const name of FILTERS) {
     const value = initial.get(name);
     if (value) {
       const field = form.elements[name];
       if (field instanceof HTMLSelectElement) field.add(new Option(value, value));
       field.value = value;
+      // A date field takes only a real date: "2026-13-01" leaves it empty, which would
+      // show every day's figures as if no filter had been asked for.
+      if (field.value !== value) refused.push(`${name}=${value}`);
     }
   }
   try {
@@ -133,6 +137,13 @@ async function start() {
     await loadChoices().catch(() => undefined);
     refresh();
   });
+  if (refused.length) {
+    status.textContent =
+      `Could not load: the address asks for ${refused.join(", ")}, which is no date ` +
+      "(YYYY-MM-DD); correct or clear the filter";
+    document.body.dataset.state = "error";
+    return;
+  }
   await refresh();
 }
 
