@@ -239,3 +239,17 @@ def test_the_list_of_views_comes_in_the_format_asked(fmt: str) -> None:
     else:
         names = [row["name"] for row in csv.DictReader(io.StringIO(result.stdout))]
     assert {"spend", "limits", "variants"} <= set(names)
+
+
+def test_a_model_without_a_price_has_no_cost_per_answer_rather_than_zero(tmp_path: Path) -> None:
+    path = tmp_path / "unpriced.duckdb"
+    unpriced = cost_event("u-1", "v1", "ok", "0").model_copy(
+        update={"price_source": "unpriced", "request_model": "house-llm"}
+    )
+    with CostWriter(path) as writer:
+        writer.write_batch([unpriced, cost_event("p-1", "v1", "ok", "0.002")])
+    result = report("--view", "spend_by_model", "--format", "json", "--database", str(path))
+    assert result.exit_code == 0, result.output
+    per_answer = {r["request_model"]: r["cost_per_answer"] for r in json.loads(result.stdout)}
+    assert per_answer["house-llm"] is None
+    assert per_answer["gpt-4o-mini"] == "0.002000000"

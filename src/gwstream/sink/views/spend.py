@@ -50,6 +50,9 @@ def _spend_parts(keys: str) -> str:
         sum(output_tokens) AS output_tokens,
         sum(cost) AS cost,
         sum(cost) FILTER (WHERE {ANSWERED}) AS answer_cost,
+        count(*) FILTER (
+            WHERE {ANSWERED} AND price_source IS DISTINCT FROM 'unpriced'
+        ) AS priced_answers,
         sum(avoided_cost) AS avoided_cost,
         count(*) FILTER (
             WHERE price_source = 'unpriced' AND status IS DISTINCT FROM 'refused'
@@ -112,7 +115,7 @@ SELECT
     request_model,
     currency,{_SPEND_ROLLUP},
     CAST(
-        sum(answer_cost) / NULLIF(sum(answered), 0) AS DECIMAL(38,{COST_SCALE})
+        sum(answer_cost) / NULLIF(sum(priced_answers), 0) AS DECIMAL(38,{COST_SCALE})
     ) AS cost_per_answer
 FROM parts
 GROUP BY tenant_id, gateway, request_model, currency
