@@ -63,11 +63,15 @@ class GatewayError(GwstreamError):
         endpoint: str | None = None,
         attempts: int = 1,
         status_code: int | None = None,
+        summary: str | None = None,
     ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         self.attempts = attempts
         self.status_code = status_code
+        #: The message without what the gateway said (its error body may echo the request,
+        #: credentials included): what a per-turn log line may carry. None: no such summary.
+        self.summary = summary
 
 
 class GatewayTimeout(GatewayError):

@@ -60,6 +60,10 @@ def load_secret(
         except OSError as exc:
             shown = str(file) if "/" in str(file) or path.exists() else "(not shown: no path)"
             raise ConfigError(f"{what}: cannot read {shown}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"{what}: file {file} is not UTF-8 text (a binary file, or another encoding?)"
+            ) from None
         source = f"file {file}"
     text = text.strip()
     if not text:

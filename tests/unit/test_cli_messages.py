@@ -143,3 +143,30 @@ def test_tables_on_a_pipe_are_wide_enough_for_an_endpoint_url(
 
     # stdout is captured here, as a pipe or a CI log is: rich would assume 80 columns
     assert out_console().width == PIPED_WIDTH
+
+
+def test_send_names_an_unknown_field_only_when_it_is_a_misspelt_field() -> None:
+    import orjson
+    from pydantic import ValidationError
+
+    from gwstream.cli.turns import _line_problem
+    from gwstream.events import TurnEvent
+
+    base = {
+        "turn_id": "t1",
+        "tenant_id": "acme",
+        "session_id": "s1",
+        "seq": 0,
+        "occurred_at": "2026-12-01T09:00:00Z",
+        "text": "hi",
+    }
+    said = {}
+    for extra in ("txet", "jane.roe@example.com"):
+        line = orjson.dumps({**base, extra: "x"})
+        try:
+            TurnEvent.model_validate_json(line)
+        except ValidationError as exc:
+            said[extra] = _line_problem(line, exc)
+    assert said["txet"] == "'txet' is not a field of a turn (did you mean text?)"
+    assert "jane" not in said["jane.roe@example.com"]
+    assert "not a turn's" in said["jane.roe@example.com"]

@@ -233,8 +233,9 @@ def _line_problem(line: bytes, exc: ValidationError) -> str:
 def _describe(errors: list[ErrorDetails], names: Mapping[str, str]) -> str:
     """Each error as ``field: what is wrong``, the field as the user gave it.
 
-    A metadata key is masked (it is the publisher's data); an unknown field is named,
-    with the closest field of a turn, since it is a spelling to fix.
+    A metadata key is masked (it is the publisher's data); an unknown field is named
+    only when it is close to a field of a turn (a spelling to fix, named with that field):
+    any other name is data, perhaps an e-mail address, and is not shown.
     """
     out = []
     for e in errors:
@@ -242,8 +243,11 @@ def _describe(errors: list[ErrorDetails], names: Mapping[str, str]) -> str:
         head = str(loc[0]) if loc else ""
         if e["type"] == "extra_forbidden":
             guess = closest(head, list(TurnEvent.model_fields))
-            hint = f" (did you mean {guess}?)" if guess else ""
-            out.append(f"{head!r} is not a field of a turn{hint}")
+            out.append(
+                f"{head!r} is not a field of a turn (did you mean {guess}?)"
+                if guess
+                else "a field that is not a turn's (not named: a name is data too)"
+            )
             continue
         if not loc:
             out.append("must be a JSON object" if e["type"] == "model_type" else e["msg"])

@@ -36,7 +36,12 @@ from gwstream.errors import (
 from gwstream.gateways.auth import ClientCredentialsAuth
 from gwstream.gateways.base import GatewayRequest, GatewayResult, Usage
 from gwstream.gateways.breaker import BreakerPolicy, BreakerSnapshot, CircuitBreaker
-from gwstream.gateways.client import build_data_session, build_http_client, error_detail
+from gwstream.gateways.client import (
+    build_data_session,
+    build_http_client,
+    error_detail,
+    mask_credentials,
+)
 from gwstream.gateways.completion import Completion
 from gwstream.gateways.failures import (
     AttemptFailed,
@@ -353,7 +358,7 @@ class HttpGateway(Service):
             text = text.replace(self._api_key, "***")
         if self.auth is not None:
             text = self.auth.redact(text)
-        return text
+        return mask_credentials(text)
 
     def _failure(
         self, status: int, headers: Mapping[str, str], body: bytes, endpoint: str

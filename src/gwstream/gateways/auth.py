@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import aiohttp
 import httpx
@@ -43,6 +43,7 @@ from gwstream.errors import (
     GatewayError,
     GatewayProtocolError,
 )
+from gwstream.gateways.client import mask_credentials
 from gwstream.gateways.failures import classify_status, classify_transport_error
 from gwstream.gateways.protocols import COGNIGY_TOKEN_PATH, GENESYS_TOKEN_PATH
 from gwstream.secrets import load_secret
@@ -214,11 +215,22 @@ class ClientCredentialsAuth:
         return self._cached.granted_scopes if self._cached is not None else None
 
     def redact(self, text: str) -> str:
-        """``text`` with the client secret and the cached token masked."""
-        for secret in (self._secret.get_secret_value(), self._cached and self._cached.value):
-            if secret and secret in text:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` with the client secret and the cached token masked, as written and as
+        requests carry them (URL-encoded in a form, base64 in a Basic header), and any
+        credential-shaped value besides (:func:`mask_credentials`)."""
+        secret = self._secret.get_secret_value()
+        forms = [secret, self._cached and self._cached.value]
+        if secret:
+            forms += [quote_plus(secret), quote(secret, safe="")]
+            for user, password in (
+                (self.client_id, secret),
+                (quote_plus(self.client_id), quote_plus(secret)),
+            ):
+                forms.append(base64.b64encode(f"{user}:{password}".encode()).decode())
+        for form in forms:
+            if form and form in text:
+                text = text.replace(form, "***")
+        return mask_credentials(text)
 
     async def _refresh(self) -> _Token:
         task = self._inflight
@@ -312,21 +324,24 @@ class ClientCredentialsAuth:
         url = self.token_url
         suffix = f": {detail}" if detail else ""
         if status == 401 or code in ("invalid_client", "unauthorized_client"):
+            fix = f"check client_id {self.client_id!r} and its secret"
             return GatewayAuthError(
-                f"client credentials rejected by {url} (HTTP {status}){suffix}; check client_id "
-                f"{self.client_id!r} and its secret",
+                f"client credentials rejected by {url} (HTTP {status}){suffix}; {fix}",
                 endpoint=url,
+                summary=f"client credentials rejected by {url} (HTTP {status}); {fix}",
             )
         if status == 403 or code == "invalid_scope":
             wanted = " ".join(self.scopes) or "(none requested)"
+            refused = f"{url} refused to grant scope(s) {wanted!r} to client {self.client_id!r}"
             return GatewayAuthError(
-                f"{url} refused to grant scope(s) {wanted!r} to client {self.client_id!r} "
-                f"(HTTP {status}){suffix}",
+                f"{refused} (HTTP {status}){suffix}",
                 endpoint=url,
+                summary=f"{refused} (HTTP {status})",
             )
         error = classify_status(status, detail, endpoint=url)
         hint = "; check oauth.token_url" if status == 404 else ""
         error.args = (f"token endpoint {url} answered HTTP {status}{suffix}{hint}",)
+        error.summary = f"token endpoint {url} answered HTTP {status}{hint}"
         return error
 
 

@@ -19,6 +19,7 @@ breakers behave the same on either.
 from __future__ import annotations
 
 import http.cookiejar
+import re
 from typing import Any
 
 import aiohttp
@@ -97,6 +98,25 @@ class _NoCookies(http.cookiejar.CookieJar):
         return None
 
 
+# A credential in the shapes requests and error bodies carry it: an Authorization value,
+# and a secret, token, key or password given as a form field, query parameter or JSON member.
+_CREDENTIAL = re.compile(
+    r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/._~=-]{6,}"
+    r"|\b(client_secret|secret|password|passwd|api_key|apikey|access_token|refresh_token|token)"
+    r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)[^\s&\"',}]+"
+)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with every credential-shaped value masked (``Basic ***``,
+    ``client_secret=***``): an error body may echo the request that carried them."""
+    return _CREDENTIAL.sub(_masked, text) if text else text
+
+
+def _masked(m: re.Match[str]) -> str:
+    return f"{m.group(1)} ***" if m.group(1) else f"{m.group(2)}{m.group(3)}***"
+
+
 def error_detail(body: bytes) -> str:
     """A gateway's own explanation of an error, from the usual JSON shapes, bounded.
 
@@ -122,4 +142,4 @@ def error_detail(body: bytes) -> str:
     detail = " ".join(detail[: 4 * _MAX_DETAIL_CHARS].split())
     if len(detail) > _MAX_DETAIL_CHARS:
         detail = detail[: _MAX_DETAIL_CHARS - 3] + "..."
-    return detail
+    return mask_credentials(detail)

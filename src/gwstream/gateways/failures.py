@@ -123,13 +123,13 @@ def classify_status(
         cls = GatewayServerError
     else:
         cls = GatewayProtocolError
-    message = f"{endpoint or 'gateway'} answered HTTP {status}"
-    if detail:
-        message += f": {detail}"
+    summary = f"{endpoint or 'gateway'} answered HTTP {status}"
+    message = f"{summary}: {detail}" if detail else summary
     hint = _STATUS_HINTS.get(status)
     if hint:
         message += f" ({hint})"
-    return cls(message, endpoint=endpoint, attempts=attempts, status_code=status)
+        summary += f" ({hint})"
+    return cls(message, endpoint=endpoint, attempts=attempts, status_code=status, summary=summary)
 
 
 class AttemptFailed(Exception):

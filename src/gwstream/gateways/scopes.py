@@ -95,7 +95,6 @@ def forbidden_error(
         scopes = scopes or list(needed_scopes)
     who = f"OAuth client {auth.client_id!r}" if auth is not None else "the credentials"
     named = " ".join(scopes) if scopes else "(unknown)"
-    message = f"{endpoint} answered HTTP 403: {who} lacks scope {named!r}; grant it and retry"
-    if detail:
-        message += f" (gateway said: {detail})"
-    return GatewayAuthError(message, endpoint=endpoint, status_code=403)
+    summary = f"{endpoint} answered HTTP 403: {who} lacks scope {named!r}; grant it and retry"
+    message = f"{summary} (gateway said: {detail})" if detail else summary
+    return GatewayAuthError(message, endpoint=endpoint, status_code=403, summary=summary)

@@ -30,9 +30,10 @@ class CallGateway:
         try:
             result = await self._gateways[route.gateway].complete(request)
         except GatewayError as exc:
-            # An auth failure says what to fix (the scope to grant, the client refused);
-            # other errors' messages may quote what the gateway echoed, so only the outcome.
-            why = f" ({exc})" if isinstance(exc, GatewayAuthError) else ""
+            # An auth failure says what to fix (the scope to grant, the client refused), in
+            # gwstream's words: what the gateway said may echo the request (the turn's text,
+            # the credentials), so it stays out, as it does for every other outcome.
+            why = f" ({exc.summary})" if isinstance(exc, GatewayAuthError) and exc.summary else ""
             log.warning(
                 "turn %s of tenant %s failed on gateway %s: %s after %d attempts%s",
                 turn.turn_id,

@@ -98,3 +98,24 @@ def test_bad_settings_name_the_fix(protocol: str, kwargs: dict[str, object], fix
 def test_the_secret_never_shows_in_the_built_gateway() -> None:
     gateway = build_gateway("cognigy.chat", base_url="http://a.example", **CREDS)
     assert "SEKRIT" not in repr(gateway)
+
+
+def test_the_secret_is_masked_as_requests_carry_it_and_credentials_of_any_kind_too() -> None:
+    import base64
+    from urllib.parse import quote_plus
+
+    from gwstream.gateways.client import mask_credentials
+
+    secret = "CS+TEST/SECRET=456&x y"
+    gateway = build_gateway(
+        "genesys.invoke", base_urls=["http://a.example"], client_id="gen", client_secret=secret
+    )
+    assert gateway.auth is not None
+    basic = base64.b64encode(f"gen:{secret}".encode()).decode()
+    echoed = f"bad credentials Basic {basic}; form client_secret={quote_plus(secret)}; {secret}"
+    masked = gateway.auth.redact(echoed)
+    assert secret not in masked and basic not in masked and quote_plus(secret) not in masked
+    assert mask_credentials("Bearer sk-abc123456 and password: hunter22") == (
+        "Bearer *** and password: ***"
+    )
+    assert mask_credentials("the token was rejected") == "the token was rejected"

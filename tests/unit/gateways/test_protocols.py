@@ -135,3 +135,18 @@ def test_an_empty_client_secret_file_is_refused_as_empty(tmp_path: object) -> No
     gw = GatewaySettings(protocol="cognigy.chat", base_urls=["https://gw.example"], oauth=oauth)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"oauth\.client_secret_file: file .* is empty"):
         gateway_from_settings("cog", gw)
+
+
+def test_a_secret_file_that_is_not_utf8_is_a_configuration_error(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from gwstream.errors import ConfigError
+
+    path = Path(str(tmp_path)) / "key"
+    path.write_bytes(b"\xff\xfesk-TESTSECRET123")
+    gw = GatewaySettings(base_urls=["http://gw"], api_key_file=path)
+    with pytest.raises(
+        ConfigError, match=r"gateways\.house: api_key_file: .* is not UTF-8"
+    ) as info:
+        gateway_from_settings("house", gw)
+    assert "TESTSECRET" not in str(info.value)

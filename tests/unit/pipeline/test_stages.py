@@ -283,15 +283,21 @@ async def test_an_auth_failure_is_logged_with_what_to_fix_other_failures_without
 ) -> None:
     from gwstream.errors import GatewayAuthError
 
+    fix = "https://gw answered HTTP 403: OAuth client 'cc' lacks scope 'ai:gateway:write'"
     denied = GatewayAuthError(
-        "https://gw answered HTTP 403: OAuth client 'cc' lacks scope 'ai:gateway:write'",
+        f"{fix} (gateway said: request was {{'content': 'my address is 1 Elm St'}})",
         attempts=1,
+        summary=fix,
     )
+    refused = GatewayAuthError("https://gw answered HTTP 401: echo of my order 5512", attempts=1)
     with caplog.at_level("WARNING", logger="gwstream.pipeline.call"):
         await CallGateway({"default": ScriptedGateway(denied)})(ctx())
         await CallGateway(
             {"default": ScriptedGateway(GatewayTimeout("echo: my card", attempts=2))}
         )(ctx())
-    first, second = (r.getMessage() for r in caplog.records)
+        await CallGateway({"default": ScriptedGateway(refused)})(ctx())
+    first, second, third = (r.getMessage() for r in caplog.records)
     assert "lacks scope 'ai:gateway:write'" in first and "auth after 1 attempts" in first
+    assert "Elm St" not in first  # what the gateway said may echo the turn's text
     assert second.endswith("timeout after 2 attempts") and "my card" not in second
+    assert third.endswith("auth after 1 attempts") and "5512" not in third  # no summary
