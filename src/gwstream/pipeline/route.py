@@ -21,9 +21,13 @@ class Router:
         self._default = default
         self._tenants = dict(tenants or {})
 
+    def gateway_of(self, turn: TurnEvent) -> str:
+        """The name of the gateway ``turn`` goes to: its own, its tenant's or the default."""
+        return turn.gateway or self._tenants.get(turn.tenant_id, self._default)
+
     def route(self, turn: TurnEvent) -> Route | Reason:
         """The route, or why the turn is refused (``unknown_gateway``, ``unknown_model``)."""
-        name = turn.gateway or self._tenants.get(turn.tenant_id, self._default)
+        name = self.gateway_of(turn)
         route = self._routes.get(name)
         if route is None:
             return Reason.UNKNOWN_GATEWAY
@@ -43,6 +47,9 @@ class RouteStage:
     async def __call__(self, ctx: TurnContext, call_next: Next) -> Outcome:
         routed = self._router.route(ctx.turn)
         if isinstance(routed, Reason):
-            return Outcome.refused(routed)
+            refused = Outcome.refused(routed)
+            if routed is Reason.UNKNOWN_MODEL:  # the gateway is known: its reports count it
+                return refused.but(gateway=self._router.gateway_of(ctx.turn))
+            return refused
         ctx.route = routed
         return await call_next(ctx)

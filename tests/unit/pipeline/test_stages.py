@@ -124,6 +124,8 @@ async def test_a_turn_naming_an_unknown_gateway_or_model_is_refused(
     nxt = Next()
     out = await RouteStage(_router())(ctx(route=None, t=TURN.model_copy(update=update)), nxt)
     assert (out.status, out.reason) == (Status.REFUSED, reason) and nxt.seen == []
+    # an unknown model's turn still names the gateway it went to (its reports count it there)
+    assert out.gateway == (None if reason is Reason.UNKNOWN_GATEWAY else "default")
 
 
 # -- conversation ----------------------------------------------------------------------
