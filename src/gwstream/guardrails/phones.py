@@ -68,15 +68,15 @@ _NOT_PHONE_SHAPE = re.compile(
 )
 _TIME_AFTER = re.compile(r"^:\d\d")
 _NOT_PHONE_PART = re.compile(r"\.\.")
-# Written exactly as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
-# 212.555.0147): a phone even when its area code or exchange is not assigned (made-up and
-# test numbers are still someone's to keep), since order numbers are not written so.
-_NANP_SHAPE = re.compile(r"(?:1[-. ])?(?:\(\d{3}\)\s?\d{3}[-. ]|\d{3}([-.])\d{3}\1)\d{4}")
-# A country code, then groups (brackets, spaces, dashes or dots between them); an area
-# code in brackets, after a trunk prefix or none, then groups; or a trunk 0 and three groups
-# or more (0469 973 65 35).
+# Written as phones are, so a phone even when no region's ranges hold it (made-up, mistyped
+# and test numbers are still someone's to keep; order numbers are not written so): exactly
+# as North American numbers are ((212) 555-0147, 212-555-0147, 1-212-555-0147,
+# 212.555.0147); a country code, then groups (brackets, spaces, dashes or dots between
+# them); an area code in brackets, after a trunk prefix or none, then groups; or a trunk 0
+# and three groups or more (0469 973 65 35).
 _WRITTEN_AS_PHONE = re.compile(
-    r"(?:\+|\(\+)\d{1,4}\)?(?:[ ()./-]+\d+)+|(?:\d{1,2}[ -]?)?\(\d{2,5}\)[ -]?\d{2,8}(?:[ .-]\d{2,4})*"
+    r"(?:1[-. ])?(?:\(\d{3}\)\s?\d{3}[-. ]|\d{3}([-.])\d{3}\1)\d{4}"
+    r"|(?:\+|\(\+)\d{1,4}\)?(?:[ ()./-]+\d+)+|(?:\d{1,2}[ -]?)?\(\d{2,5}\)[ -]?\d{2,8}(?:[ .-]\d{2,4})*"
     r"|0\d{1,4}(?:[ -]\d{2,4}){2,4}"
 )
 IBAN_SHAPED = re.compile(
@@ -215,25 +215,20 @@ def find_phones(
                 continue  # a product code, written in one piece (0449532927933: an EAN)
             if digits < 8 and not cued:
                 continue
-        if (
-            _parse_phone(raw, regions, international) is None
-            and not (not international and _NANP_SHAPE.fullmatch(raw))
-            and not (
-                7 <= digits <= 15
-                and (
-                    _WRITTEN_AS_PHONE.fullmatch(raw)
-                    or (
-                        (cued if cued is not None else _introduced(before))
-                        and _PHONE_CUE_CLOSE.search(before) is not None
-                    )
-                    or named_after(end)
+        if _parse_phone(raw, regions, international) is None and not (
+            7 <= digits <= 15
+            and (
+                _WRITTEN_AS_PHONE.fullmatch(raw)
+                or (
+                    (cued if cued is not None else _introduced(before))
+                    and _PHONE_CUE_CLOSE.search(before) is not None
                 )
+                or named_after(end)
             )
         ):
             # No number of a known region, nor written as one: a phone only when introduced
             # as one ("call me on 0080-268 17": made-up, mistyped and foreign numbers are
-            # still someone's), or written as one: with a country code and groups
-            # (+44 (20) ...), or an area code in brackets (8 (475) 135-0004).
+            # still someone's), or written as one (_WRITTEN_AS_PHONE).
             continue
         if (
             not international

@@ -384,10 +384,12 @@ def _ibans(text: str) -> Iterable[tuple[int, int]]:
         length = _IBAN_LENGTHS.get(country)
         if (length is None and country not in _COUNTRIES) or not IBAN_SHAPED.match(text, m.start()):
             continue  # no country, or too short for any IBAN
-        if length is not None and (end := _registered_iban(text, m.start(), length)):
-            yield m.start(), end
-            continue
-        chars, ends, grouped = _iban_chars(text, m.start())
+        if length is not None:  # its registered length read first: every IBAN but a few
+            chars, ends, _ = _iban_chars(text, m.start(), length)
+            if length in ends and iban_ok("".join(chars)):
+                yield m.start(), ends[length]
+                continue
+        chars, ends, grouped = _iban_chars(text, m.start(), _IBAN_MAX)
         # Not of its country's registered length (a country outside the registry, a
         # mistyped or made-up account): still an IBAN if its check digits hold, run
         # together or printed in groups of four, read to the longest end that passes.
@@ -418,25 +420,8 @@ def _valid_lengths(chars: Sequence[str]) -> set[int]:
     return valid
 
 
-def _registered_iban(text: str, start: int, length: int) -> int:
-    """Where an IBAN of ``length`` characters from ``start`` ends (single spaces or dashes
-    between its characters), if its check digits hold; else 0."""
-    chars: list[str] = []
-    i, n = start, len(text)
-    while i < n and len(chars) < length:
-        ch = text[i]
-        if ch.isascii() and ch.isalnum():
-            chars.append(ch.upper())
-        elif ch not in " -" or i + 1 >= n or text[i + 1] in " -" or not chars:
-            break
-        i += 1
-    if len(chars) != length or (i < n and text[i].isascii() and text[i].isalnum()):
-        return 0
-    return i if iban_ok("".join(chars)) else 0
-
-
-def _iban_chars(text: str, start: int) -> tuple[list[str], dict[int, int], list[int]]:
-    """Up to 34 letters and digits from ``start`` (single spaces or dashes between
+def _iban_chars(text: str, start: int, limit: int) -> tuple[list[str], dict[int, int], list[int]]:
+    """Up to ``limit`` letters and digits from ``start`` (single spaces or dashes between
     groups), upper case; where each possible end leaves them (the count of characters
     read, mapped to the offset after the last, for each count after which the text's word
     ends); and the counts of those ends, from 15, at which every group before the last
@@ -446,7 +431,7 @@ def _iban_chars(text: str, start: int) -> tuple[list[str], dict[int, int], list[
     grouped: list[int] = []
     i, n = start, len(text)
     group, digit, regular, single = 0, False, True, True
-    while i < n and len(chars) < _IBAN_MAX:
+    while i < n and len(chars) < limit:
         ch = text[i]
         if ch.isascii() and ch.isalnum():
             chars.append(ch.upper())
