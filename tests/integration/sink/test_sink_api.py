@@ -33,7 +33,11 @@ from gwstream.sink.service import run_sink
 
 pytestmark = pytest.mark.integration
 
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+def _today() -> datetime:
+    """01:00 UTC of the day the test runs: taken when the events are built, not when the
+    module is imported (a suite started before midnight reads /budget/status after it)."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
 async def publish(kafka: KafkaSettings, topic: str, events: Sequence[OutputEvent]) -> None:
@@ -96,18 +100,19 @@ async def running_sink(
 
 
 def events() -> tuple[list[Any], list[Any]]:
+    today = _today()
     costs = [
-        cost("t1", TODAY, "0.25", session="s1", model="m-a"),
-        cost("t2", TODAY, "0.125", session="s2", model="m-b", gateway="genesys"),
-        cost("t3", TODAY, "0", session="s2", cached=True, avoided="0.5"),
-        cost("t4", TODAY, "0.000000001", tenant="bravo", session="x1"),
+        cost("t1", today, "0.25", session="s1", model="m-a"),
+        cost("t2", today, "0.125", session="s2", model="m-b", gateway="genesys"),
+        cost("t3", today, "0", session="s2", cached=True, avoided="0.5"),
+        cost("t4", today, "0.000000001", tenant="bravo", session="x1"),
     ]
     audits = [
-        audit("t1", TODAY, guard=GuardInfo(pii={"EMAIL": 1})),
-        audit("t2", TODAY, gateway="genesys", latency=250),
-        audit("t3", TODAY, outcome="cached", latency=0),
-        audit("t4", TODAY, tenant="bravo", session="x1"),
-        notice("acme", TODAY, "day", TODAY.strftime("%Y-%m-%d"), "soft_threshold"),
+        audit("t1", today, guard=GuardInfo(pii={"EMAIL": 1})),
+        audit("t2", today, gateway="genesys", latency=250),
+        audit("t3", today, outcome="cached", latency=0),
+        audit("t4", today, tenant="bravo", session="x1"),
+        notice("acme", today, "day", today.strftime("%Y-%m-%d"), "soft_threshold"),
     ]
     return costs, audits
 
