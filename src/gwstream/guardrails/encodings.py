@@ -1,6 +1,7 @@
 """Text hidden in encodings, for the injection rules to judge: base64, base32 and hex runs,
 %-escapes, HTML references, \\u escapes, Morse code, bits and character codes, Braille,
-uuencode, ascii85, the NATO alphabet, rot13, Caesar shifts and text written backwards.
+MIME encoded words, uuencode, ascii85, the NATO alphabet, rot13, Caesar shifts and text
+written backwards.
 
 Each decoder is tried only when the text has its marks, so a typical turn pays for a few
 counts and set lookups. :func:`reads_as_words` and its helpers tell decoded words from
@@ -183,7 +184,8 @@ def _embedded_codes(original: str, words: list[str]) -> list[str]:
                 out.append(text)
     if not _NATO_WORDS.isdisjoint(words) and len(_NATO_WORDS.intersection(words)) >= 5:
         for m in _NATO_RUN.finditer(original.lower()):
-            spelled = re.split(r"\s*[|/,]\s*", m.group().strip(" |/,"))
+            # Words parted by "/", "|", a comma, a line break or two spaces.
+            spelled = re.split(r"\s*[|/,\n]\s*|\s{2,}", m.group().strip(" |/,\n"))
             out.append(
                 " ".join("".join(_NATO.get(w, "") for w in part.split()) for part in spelled)
             )
@@ -203,6 +205,8 @@ _BRAILLE = dict(
 _BRAILLE_RUN = re.compile(r"[\u2800-\u28ff]{2,}(?:\s+[\u2800-\u28ff]+)+")
 # Character codes in a list ("String.fromCharCode(105,103,...)", "[73, 103, ...]").
 _CODE_LIST = re.compile(r"(?<!\d)\d{2,3}(?:\s*,\s*\d{2,3}){7,}(?!\d)")
+# A MIME encoded word (RFC 2047): =?charset?B?base64?= or =?charset?Q?quoted?=.
+_MIME_WORD = re.compile(r"=\?[\w.-]+\?([BbQq])\?([^?\s]+)\?=")
 _UU_BEGIN = re.compile(r"^begin [0-7]{3} \S+\s*$", re.MULTILINE)
 CAESAR_HINT = re.compile(r"\b(?:caesar|cipher|shift(?:ed)?\s+(?:\w+\s+){0,3}(?:by\s+)?\d{1,2})\b")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -210,8 +214,8 @@ _SHIFTS = [str.maketrans(_LETTERS, _LETTERS[k:] + _LETTERS[:k]) for k in range(2
 
 
 def _written_codes(original: str) -> list[str]:
-    """Text written in Braille, as a list of character codes, or uuencoded, each looked for
-    only when the text has its marks."""
+    """Text written in Braille, as a list of character codes, in MIME encoded words or
+    uuencoded, each looked for only when the text has its marks."""
     out = []
     if not original.isascii() and max(original) >= "\u2800":
         for m in _BRAILLE_RUN.finditer(original):
@@ -221,6 +225,10 @@ def _written_codes(original: str) -> list[str]:
             codes = [int(c) for c in re.split(r"\s*,\s*", m.group())]
             if all(32 <= c < 127 for c in codes):
                 out.append("".join(map(chr, codes)))
+    if "=?" in original and "?=" in original:
+        decoded_words = _MIME_WORD.sub(_mime_word, original)
+        if decoded_words != original:
+            out.append(decoded_words)
     if "begin " in original and (begin := _UU_BEGIN.search(original)) is not None:
         decoded = bytearray()
         for line in original[begin.end() :].splitlines():
@@ -233,6 +241,19 @@ def _written_codes(original: str) -> list[str]:
         if text := _printable(bytes(decoded)):
             out.append(text)
     return out
+
+
+def _mime_word(m: re.Match[str]) -> str:
+    """One MIME encoded word's text (itself when it does not decode)."""
+    data = m.group(2)
+    try:
+        if m.group(1) in "Bb":
+            raw = base64.b64decode(data + "=" * (-len(data) % 4))
+        else:
+            raw = binascii.a2b_qp(data.replace("_", " "))
+    except (binascii.Error, ValueError):
+        return m.group()
+    return raw.decode("utf-8", "replace")
 
 
 def caesar(folded: str) -> str | None:
