@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gwstream.guardrails.pii import find_pii, iban_ok, luhn_ok
+from gwstream.guardrails.ibans import iban_ok
+from gwstream.guardrails.pii import find_pii, luhn_ok
 from gwstream.guardrails.redact import Placeholders, redact
 
 
@@ -597,7 +598,7 @@ def test_numbers_of_other_kinds_stay_unflagged(text: str) -> None:
     st.from_regex(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", fullmatch=True),
 )
 def test_the_check_of_every_prefix_at_once_agrees_with_mod97(chars: str) -> None:
-    from gwstream.guardrails.pii import _valid_lengths
+    from gwstream.guardrails.ibans import _valid_lengths
 
     valid = _valid_lengths(list(chars))
     assert valid == {n for n in range(5, len(chars) + 1) if iban_ok(chars[:n])}
