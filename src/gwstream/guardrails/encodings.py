@@ -41,10 +41,13 @@ _HEX_PAIRS = frozenset(f"{i:02x}" for i in range(256))
 MIN_BARE_PAYLOAD = 20
 
 
-def decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int, int]]:
+def decoded_payloads(
+    original: str, hinted: bool = True, nested: bool = True
+) -> list[tuple[str, int, int]]:
     """Text hidden in base64 (or base32) or hex runs, with the run's span in ``original``; without a
     ``hinted`` request to decode, only runs of :data:`MIN_BARE_PAYLOAD` characters that
-    decode to text with words in it."""
+    decode to text with words in it. A run that decodes to another run (base64 written in
+    hex) is decoded once more when ``nested``."""
     out = []
     for m in _BASE64.finditer(original):
         blob = m.group()
@@ -64,21 +67,33 @@ def decoded_payloads(original: str, hinted: bool = True) -> list[tuple[str, int,
             except (binascii.Error, ValueError):
                 continue
             text = _printable(raw)
-        if text and (hinted or " " in text):
-            out.append((text, m.start(), m.end()))
+        out.extend(_payload(text, m, hinted, nested))
     for m in _HEX.finditer(original):
         try:
             raw = bytes.fromhex(re.sub(r"[ :,]|0[xX]", "", m.group()))
         except ValueError:
             continue
-        text = _printable(raw)
-        if text and (hinted or " " in text):
-            out.append((text, m.start(), m.end()))
+        out.extend(_payload(_printable(raw), m, hinted, nested))
     return out
+
+
+def _payload(
+    text: str | None, m: re.Match[str], hinted: bool, nested: bool
+) -> list[tuple[str, int, int]]:
+    """What run ``m`` decoded to (``text``) is worth judging: text with words in it (any,
+    when ``hinted``), or what it decodes to in turn when it is itself a run."""
+    if not text:
+        return []
+    if nested and " " not in text and _BASE64.fullmatch(text):
+        inner = decoded_payloads(text, hinted, False)
+        if inner:
+            return [(again, m.start(), m.end()) for again, _, _ in inner]
+    return [(text, m.start(), m.end())] if hinted or " " in text else []
 
 
 _BASE32 = re.compile(r"^[A-Z2-7]{16,}=*$")
 _URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_QP_ESCAPE = re.compile(r"=[0-9A-F]{2}")
 _CODE_POINT_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
 _MORSE = {
     ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
@@ -95,6 +110,8 @@ _MORSE_RUN = re.compile(
 _BITS_RUN = re.compile(r"(?<![01])[01]{8}(?:[ \t]+[01]{8}){5,}(?![01])")
 # A run of ascii85 (Adobe's <~ ~> or bare), tried when the text names the encoding.
 _A85_RUN = re.compile(r"<~[!-uz\s]{10,}~>|[!-uz]{20,}")
+# A run of base85 (RFC 1924, Python's b85encode: letters, digits and 23 symbols).
+_B85_RUN = re.compile(r"[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}")
 _NATO = {
     "alfa": "a", "alpha": "a", "bravo": "b", "charlie": "c", "delta": "d", "echo": "e",
     "foxtrot": "f", "golf": "g", "hotel": "h", "india": "i", "juliett": "j", "juliet": "j",
@@ -130,11 +147,14 @@ _MIN_ESCAPES = 4
 
 def other_encodings(original: str, words: list[str]) -> list[str]:
     """Text hidden in encodings a filter seldom reads, each tried only when the text has
-    its marks: %-escapes, HTML character references, \\u or \\x escapes, Morse code,
+    its marks: %-escapes, quoted-printable =XX escapes, HTML character references, \\u or \\x escapes, Morse code,
     bytes written as bits or decimal numbers, and text written backwards."""
     out = []
     if original.count("%") >= _MIN_ESCAPES and len(_URL_ESCAPE.findall(original)) >= _MIN_ESCAPES:
         out.append(urllib.parse.unquote(original))
+    if original.count("=") >= _MIN_ESCAPES and len(_QP_ESCAPE.findall(original)) >= _MIN_ESCAPES:
+        # quoted-printable: =XX escapes, and = at a line's end joining it to the next
+        out.append(binascii.a2b_qp(original.encode("utf-8")).decode("utf-8", "replace"))
     if "&#" in original or ("&" in original and ";" in original):
         unescaped = html.unescape(original)
         if unescaped != original:
@@ -274,8 +294,9 @@ def caesar(folded: str) -> str | None:
 
 
 def hinted_codes(original: str, backwards: bool) -> list[str]:
-    """Encodings worth trying only when the turn asks for decoding: ascii85, and the whole
-    text turned around when some of its words are everyday words written ``backwards``."""
+    """Encodings worth trying only when the turn asks for decoding: ascii85 and base85, and
+    the whole text turned around when some of its words are everyday words written
+    ``backwards``."""
     out = []
     if any(len(w) >= 20 for w in original.split()):
         for m in _A85_RUN.finditer(original):
@@ -285,6 +306,13 @@ def hinted_codes(original: str, backwards: bool) -> list[str]:
             except (binascii.Error, ValueError):
                 continue
             text = _printable(raw)
+            if text:
+                out.append(text)
+        for m in _B85_RUN.finditer(original):
+            try:
+                text = _printable(base64.b85decode(m.group()))
+            except (binascii.Error, ValueError):
+                continue
             if text:
                 out.append(text)
     if backwards:

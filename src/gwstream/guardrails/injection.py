@@ -73,6 +73,7 @@ _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){2,}[a-z](?![a-z])")
 # A word of four letters spaced out at least: only then are the shorter ones joined too.
 _SPACED_WORD = re.compile(r"(?<![a-z])(?:[a-z][ \-_.*]){3,}[a-z](?![a-z])")
 _LETTER_SEPARATOR = re.compile(r"(?<=[a-z])[\-_.*](?=[a-z])")
+_DOT_GAP = re.compile(r"(?<=[a-z])\. \.(?=[a-z])")
 # Words run together with dots or underscores ("ignore_all_previous_instructions").
 _JOINED_WORDS = re.compile(r"[a-z]{2,}(?:[._][a-z]{2,}){3,}")
 _JOINED_KEYWORDS = re.compile(
@@ -300,6 +301,40 @@ def _one_read_as_i(low: str, folded: str) -> bool:
     return False
 
 
+def _spaced_out(payload: str) -> str:
+    """A decoded ``payload`` of letters run together ("ignoreallprevious", as the NATO
+    alphabet spells without word breaks) parted into words; any other payload as it is."""
+    if len(payload) >= _RUN_TOGETHER and " " not in payload and payload.isalpha():
+        return segment(payload.lower())
+    return payload
+
+
+#: Fewest letters run together in a decoded payload that are parted into words.
+_RUN_TOGETHER = 12
+
+
+def _asked_or_all(hinted: bool, payload: str, original: str, clear: list[int]) -> bool:
+    """Whether decoded ``payload`` is words hidden on purpose: the turn asks for it to be
+    read (``hinted``), or the encoding is all the turn says (at most two everyday words in
+    the clear, and more once decoded: customers do not write in encodings unasked); and it
+    reads as words or asks for harm. ``clear`` caches the count of the clear ones."""
+    if not reads_as_words(payload) and HARM_RE.search(payload) is None:
+        return False
+    if hinted:
+        return True
+    if "://" in original or "www." in original:
+        return False  # words %-escaped in a link's query are how links are written
+    if not clear:
+        clear.append(sum(w in COMMON for w in _CLEAR_WORD.findall(original.lower())))
+    return clear[0] <= _CLEAR_WORDS and common_words(payload) > clear[0]
+
+
+#: A word standing alone, not letters inside a code ("x53" of "&#x53;", "reply_only").
+_CLEAR_WORD = re.compile(r"\b[a-z']+\b")
+#: Most everyday words a turn says in the clear when it is all encoding.
+_CLEAR_WORDS = 2
+
+
 def _unspace(m: re.Match[str]) -> str:
     """Letters spaced out, run together: by hyphens or dots, words keep their spaces
     ("i-g-n-o-r-e a-l-l"); by spaces alone, the whole run is one word."""
@@ -333,7 +368,8 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
     for reading in _mended_readings(n, folded, words):
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(reading))
     if _SPACED_WORD.search(folded):  # "i g n o r e", "i-g-n-o-r-e": letters spaced out
-        unspaced = _SPACED_LETTERS.sub(_unspace, folded)
+        # ("d.i.s.r.e.g.a.r.d. .y.o.u.r": words parted by ". .")
+        unspaced = _DOT_GAP.sub(" ", _SPACED_LETTERS.sub(_unspace, folded))
         hits.extend((w, name, None) for w, name, _, _ in _RULESET.match(unspaced))
         # a whole sentence spaced out joins into one word: look for the phrases in it
         squeezed = unspaced.replace(" ", "")
@@ -376,15 +412,17 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
             and not ROT13_ENGLISH.isdisjoint(words)
             and common_words(rot) >= common_words(folded) + 3
         )
+    clear: list[int] = []  # everyday words the turn says in the clear, counted once needed
     if (
         (hinted and may_hold_hinted_payload(words))
         or may_hold_payload(words)
         or ("0x" in n.text and HEX_BYTES.search(n.text))
     ):
         for payload, s, e in decoded_payloads(n.original, hinted):
+            payload = _spaced_out(payload)
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
-            hidden = hidden or (hinted and reads_as_words(payload))
+            hidden = hidden or _asked_or_all(hinted, payload, n.original, clear)
     payloads = other_encodings(n.original, words)
     backwards = hinted and len(REVERSED_COMMON.intersection(words)) >= 2
     if hinted:
@@ -392,9 +430,12 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
         if CAESAR_HINT.search(folded) and (unshifted := caesar(folded)) is not None:
             payloads.append(unshifted)
     for payload in payloads:
+        payload = _spaced_out(payload)
         for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
             hits.append((max(w, 0.8), "encoded", None))
-        hidden = hidden or (hinted and reads_as_words(payload) and payload != n.original[::-1])
+        hidden = hidden or (
+            payload != n.original[::-1] and _asked_or_all(hinted, payload, n.original, clear)
+        )
     if backwards and not hidden:
         hidden = turned_around(n.original)
     if hidden:
