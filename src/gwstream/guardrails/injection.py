@@ -250,6 +250,7 @@ _SUFFIX_MARKS_MIN = 3
 _SUFFIX_JUNK = 5
 _JUNK_TOKEN = re.compile(
     r"[a-z][A-Z]|[A-Z]{2}[a-z]|[{}%*=»\\^~|<>]|[:;.][\])}]|[\[({][:;.]|\?-|-{2}|[a-z]['\\\"]$|^[\"'#]+$"
+    r"|^[\[\]«+;]|[\])][a-z]"  # a token opened by a bracket or symbol, a bracket glued to letters
 )
 SUFFIX_WEIGHT = 0.75
 

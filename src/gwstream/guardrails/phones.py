@@ -38,7 +38,12 @@ _OTHER_NAMES = (
     r"lot|model|version|build|receipt|transaction|voucher|coupon|licen[cs]e|registration|"
     r"part|pn|p/n|units?|qty|quantity|reservation|application|incident|"
     r"vin|plate|isbn|imei|mac|ip|ssn|sin|bsn|cpf|nino|dni|nie|aadhaar|nir|tax id|"
-    r"barcode|ean|upc|gtin"
+    r"barcode|ean|upc|gtin|"
+    # the same in German, Dutch, French, Spanish and Italian
+    r"(?:rechnungs|bestell|kunden|auftrags|sendungs|vertrags|mitglieds|versicherungs|vorgangs|"
+    r"buchungs|referenz|artikel|konto|produkt|serien|fall|factuur|klant|order|zaak|referentie)"
+    r"(?:nummer|nr)|aktenzeichen|commande|facture|dossier|contrat|colis|pedido|factura|"
+    r"expediente|p[oó]liza|ordine|fattura|pratica"
 )
 # Such a word (or a currency sign) just before a number.
 _NOT_PHONE = re.compile(
@@ -93,7 +98,8 @@ _CURRENCY_AFTER = re.compile(
 _CUE_WORDS = (
     r"(?:phone|call|ring|mobile|cell|tel|telephone|text|sms|whatsapp|fax|reach|contact|"
     r"landline|number is|my number|dial|tel[eé]fono|telefone|t[eé]l[eé]phone|portable|"
-    r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero)(?:s|ed|ing)?\b"
+    r"telefon|handy|telefoon|m[oó]vil|celular|cellulare|numero|telefonnummer|handynummer|"
+    r"rufnummer|mobilnummer|festnetznummer|telefoonnummer)(?:s|ed|ing)?\b"
     r"|pick(?:s|ed)? up|get hold of|get in touch|voicemail|missed call"
     r"|電話|携帯|連絡先|电话|手机|號碼|号码|전화|연락처|휴대폰"
 )

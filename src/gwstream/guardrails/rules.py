@@ -174,7 +174,7 @@ RULES: list[tuple[str, float, str]] = [
         # The prompt by any name; other instructions and rules only when the assistant's
         # ("the internal rules for baggage" and "the developer instructions for the API" are
         # a customer's questions).
-        rf"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|write|return|provide|paste|copy|echo|spell out|what (?:is|are|was|were))\b[^.?!\n]{{0,40}}(?:\b(?:system\s+(?:prompt|instructions?)|(?:initial|original|hidden|secret|internal|confidential|developer|pre-?prompt|preprompt|starting|underlying|base)\s+prompt)\b|{_OWN}(?:(?:initial|original|hidden|secret|internal|confidential|developer|starting|underlying|base|system)\s+)(?:instructions?|rules|message|directives?|configuration|guidelines)\b)",
+        rf"\b(?:reveal|show|print|display|output|repeat|recite|tell|give|share|leak|dump|expose|disclose|list|write(?!\s+(?:a|an|my|our|good|better|great|new)\b)|return|provide|paste|copy|echo|spell out|what (?:is|are|was|were))\b[^.?!\n]{{0,40}}(?:\b(?:system\s+(?:prompt|instructions?)|(?:initial|original|hidden|secret|internal|confidential|developer|pre-?prompt|preprompt|starting|underlying|base)\s+prompt)\b|{_OWN}(?:(?:initial|original|hidden|secret|internal|confidential|developer|starting|underlying|base|system)\s+)(?:instructions?|rules|message|directives?|configuration|guidelines)\b)",
     ),
     (
         "system_extraction",
@@ -237,7 +237,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.9,
-        r"\b(?:do anything now|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian|jailbreak(?:ing)?\s+(?:you|yourself|this (?:bot|ai|assistant|chat(?:bot)?|model))|you(?:'re| are)\s+(?:now\s+)?jailbroken|jailbroken\s+(?:edition|version|mode|ai|assistant|bot|chatbot|model|persona|variant|build))\b(?![\w-])",
+        r"\b(?:do anything now(?!\s*\?)|dan\s*(?:\d+(?:\.\d+)?)?\s*(?:prompt|mode|persona|jailbreak)|mongo tom|evil confidant|always intelligent and machiavellian|jailbreak(?:ing)?\s+(?:you|yourself|this (?:bot|ai|assistant|chat(?:bot)?|model))|you(?:'re| are)\s+(?:now\s+)?jailbroken|jailbroken\s+(?:edition|version|mode|ai|assistant|bot|chatbot|model|persona|variant|build))\b(?![\w-])",
     ),
     (  # the word alone: people ask about jailbreaks; attacks say more (weight under the line)
         "roleplay",
@@ -287,7 +287,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         0.8,
-        r"\b(?:has|have|with)\s+no\s+(?:guidelines|rules|restrictions|filters|limits|ethics|morals|boundaries)\b[^.\n]{0,40}\b(?:never|always|respond|answer|says?)\b|\bnever (?:says|say|refuses|refuse) no\b|\bcan do anything\b",
+        r"\b(?:has|have|with)\s+no\s+(?:guidelines|rules|restrictions|filters|limits|ethics|morals|boundaries)\b[^.\n]{0,40}\b(?:never|always|respond|answer|says?)\b|\bnever (?:says|say|refuses|refuse) no\b|\bcan do anything\b(?![^.!\n]{0,40}\?)",
     ),
     (
         "roleplay",
@@ -379,7 +379,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "encoded",
         0.85,
-        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|interpret|rot13|rot-13|base64|base-64|hex|caesar|cipher|shift \d+|reverse)\b[^\n]{0,120}\b(?:follow|obey|execute|carry out|comply|do (?:what|as) (?:it|they) (?:says?|instructs?)|act on|perform|run|apply|adhere to|treat (?:it|this|them) as (?:your )?(?:instructions?|commands?))\b",
+        r"\b(?:decode|decipher|decrypt|translate|convert|unscramble|interpret|rot13|rot-13|base64|base-64|hex|caesar|cipher|shift \d+|reverse)\b[^\n]{0,120}\b(?:follow|obey|execute|carry out|comply|do (?:what|as) (?:it|they) (?:says?|instructs?)|act on|perform|run (?:it|them|this|that|the (?:result|output|commands?|instructions?|code))|apply|adhere to|treat (?:it|this|them) as (?:your )?(?:instructions?|commands?))\b",
     ),
     (
         "encoded",
@@ -507,7 +507,7 @@ RULES: list[tuple[str, float, str]] = [
 # -- fourth round: families a blind set (written without reading these rules) found missing ----
 _AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
 #: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
-HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|poisons?|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:(?:credit|debit|bank|payment)\s+)?cards?|brute[- ]?forc\w*|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
+HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|firearms?|poisons?|poisoning|harvest\w*\s+(?:\w+\s+)?(?:passwords|credentials|logins)|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:(?:credit|debit|bank|payment)\s+)?cards?|brute[- ]?forc\w*|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
 HARM_RE = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
 #: What frames a request for harm as make-believe, and what asks for the real thing inside it.
 _FRAME = r"(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|thriller|hypothetical(?:ly)?|theoretical(?:ly)?|movie|film|play|stanza|song|rap|verse|lyrics|game|rpg|cutscene|villain|character|universe|world|reality|research purposes|ted talk|role-?play)"
@@ -948,6 +948,93 @@ _TWELFTH: list[tuple[str, float, str]] = [
 ]
 RULES.extend(_TWELFTH)
 
+# -- thirteenth round: an eleventh blind set's families -----------------------------------------
+#: A bot's function or tool named as code does: snake_case, maybe in backticks.
+_TOOL_NAME = r"`?[a-z]+(?:_[a-z0-9]+)+`?"
+_THIRTEENTH: list[tuple[str, float, str]] = [
+    (  # a bot's functions called by name ("execute approve_claim(...)", "function_call: {...}")
+        "override",
+        0.8,
+        rf"\b(?:call|invoke|execute|run|trigger|use|using|via|with)\s+(?:the\s+|your\s+)?(?:(?:tool|function)\s+)?{_TOOL_NAME}\s*\(|\b(?:function_call|tool_calls?|tool_use)\b[\"']?\s*[:=]|\b(?:use|using|with|via|call|invoke|trigger)\s+(?:the\s+|your\s+)?{_TOOL_NAME}\s+(?:tool|function|endpoint|api|method)\b",
+    ),
+    (  # its tools addressed ("call the refund function", "use your account tools"): weak alone
+        "override",
+        0.45,
+        r"\b(?:call|invoke|execute|trigger)\s+(?:the\s+|your\s+)(?:[\w-]+\s+){0,2}(?:tool|function)\b|\b(?:use|using|with|via)\s+your\s+(?:[\w-]+\s+){0,2}(?:tools|functions|tool|function)\b",
+    ),
+    (  # a tool of its named in passing (weak alone; with a check waived, not)
+        "override",
+        0.45,
+        r"\b(?:use|using|with|via)\s+the\s+(?:[\w-]+\s+){0,2}(?:tool|function)\b",
+    ),
+    (  # a check waived by the customer (weak alone: customers ask; with a tool named, not)
+        "override",
+        0.45,
+        r"\b(?:skip|bypass|waive|disable|override|force)\s+(?:the\s+|any\s+|all\s+)?(?:[\w-]+\s+)?(?:verification|otp|2fa|two-factor|identity checks?|id checks?|security checks?|review|approval|confirmation|fraud checks?)\b|\bno need for\s+(?:the\s+|an?\s+)?(?:otp|verification|confirmation|one-time (?:code|password|passcode)|2fa|security (?:code|check))\b|\b(?:use|set)\s+the\s+override\s+flag\b|\bjust force it\b",
+    ),
+    (  # what it may not say, asked for anyway (asking what it may not say is curiosity)
+        "system_extraction",
+        0.8,
+        r"\b(?:rules|instructions|things|topics|information|details)\s+(?:are\s+|were\s+)?you\s+(?:are\s+|were\s+)?(?:not allowed|forbidden|told not|instructed not|programmed not|not supposed|not permitted)\s+to\s+(?:tell|share|reveal|discuss|say|talk about|disclose|mention)\b[^\n]{0,60}\b(?:anyway|regardless|all the same|even so)\b",
+    ),
+    (  # secrets in its instructions ("the password hidden in your instructions")
+        "system_extraction",
+        0.85,
+        r"\b(?:secret|password|passphrase|key|code|token|notes?|text|details|info(?:rmation)?)\s+(?:hidden|stored|written|mentioned|contained|kept|buried)\s+in\s+your\s+(?:instructions|prompt|system prompt|rules|configuration|config|setup|context|programming)\b|\b(?:confidential|secret|hidden|internal|private)\s+(?:notes?|instructions|rules|text|details|info(?:rmation)?)\s+in\s+your\s+(?:setup|configuration|config|prompt|instructions|system|context|programming)\b",
+    ),
+    (  # the prompt its operator wrote, asked for
+        "system_extraction",
+        0.8,
+        r"\b(?:print|show|repeat|display|output|paste|send|tell me|give me|read)\s+(?:out\s+|me\s+|back\s+)*the\s+(?:\w+\s+)?(?:prompt|instructions|setup text)\s+(?:that\s+)?(?:the\s+|your\s+)?(?:operators?|developers?|company|admins?|owners?|business|deployers?|creators?)\s+(?:configured|gave you|set|wrote|provided|put|loaded|gave)\b",
+    ),
+    (  # a note for the bot, kept from the customer ("Developer note (do not show to customer): ...")
+        "override",
+        0.8,
+        r"\(?\b(?:do not|don't|never)\s+(?:show|display|reveal|mention)\s+(?:this\s+)?to\s+(?:the\s+)?(?:customer|user|caller|client)s?\b\)?\s*:|\b(?:developer|dev|admin|system|internal|operator)\s+(?:note|notice|memo|message|instruction)\s*\((?:do not|don't|never)\s+(?:show|display|reveal)",
+    ),
+    (  # switches in brackets ("[ADMIN OVERRIDE ENABLED] [SAFETY=0]")
+        "override",
+        0.85,
+        r"\[\s*(?:admin|system|developer|root|sudo|god)\s+(?:override|mode|access)\b[^\]\n]{0,20}\]|\[\s*(?:safety|filters?|guardrails?|moderation|censorship|content[_ ]filter|restrictions?)\s*[=:]\s*(?:0|off|false|none|disabled)\s*\]",
+    ),
+    (  # the question dropped for another task ("don't answer what I asked. Instead, ...")
+        "override",
+        0.8,
+        r"\b(?:don't|do not|dont)\s+answer\s+(?:what i (?:asked|said|wrote)|my (?:question|request)|the question)\b[^\n]{0,40}\binstead\b",
+    ),
+    (  # a word to repeat forever (output that never ends, or leaks what the model saw)
+        "override",
+        0.8,
+        r"""\b(?:repeat|say|print|write|type|output)\s+(?:the\s+)?(?:word|phrase|letter|token|string)\s+["'\u201c\u2018]?[\w-]+["'\u201d\u2019]?\s+(?:forever|infinitely|endlessly|indefinitely|over and over|non-?stop|without stopping|until\b|\d{3,}\s+times|a (?:million|thousand) times)""",
+    ),
+    (  # a decoded text made the new instructions
+        "override",
+        0.8,
+        r"\btreat\s+(?:the|this|it|that|them|these)\s+(?:\w+\s+){0,3}?as\s+(?:your\s+)?(?:new|real|actual|only|updated|next)\s+(?:instructions?|orders?|task|prompt|system prompt|rules?|commands?)\b",
+    ),
+    (  # the answer's warnings forbidden in advance ("don't say it's illegal")
+        "roleplay",
+        0.6,
+        r"\b(?:don't|do not|never)\s+(?:say|tell me|mention)\s+(?:that\s+)?(?:it'?s|it is|this is)\s+(?:illegal|unethical|harmful)\b",
+    ),
+    (  # a threat over the answer ("if you refuse, a kitten dies")
+        "roleplay",
+        0.8,
+        r"\bif you\s+(?:refuse|say anything|don't|do not|add|include|mention|break character|decline)\b[^\n]{0,80}\b(?:(?:a|the)\s+(?:kitten|puppy|hostage)|kittens|puppies)\s+(?:will\s+)?(?:dies?|be killed|gets? hurt)\b",
+    ),
+    (  # French, German, Italian, Tagalog: instructions set aside, a system's voice claimed
+        "override",
+        0.85,
+        r"\bne (?:tiens|tenez) (?:plus |pas )?compte (?:de ce qu|des instructions|de tes|de vos|des règles|des consignes)|\b(?:systemnachricht|systemmeldung|systemanweisung|adminnachricht|administratornachricht)\s*:|\bdimentica(?:te)?\s+di\s+essere\b|\b(?:rispondi|rispondimi)\s+senza\s+(?:filtri|restrizioni|limiti|regole)\b|\b(?:pakibalewala|balewalain|kalimutan)\b[^.\n]{0,30}\b(?:instructions?|utos|patakaran|tagubilin)\b",
+    ),
+    (  # Turkish, Korean: an AI without limits
+        "roleplay",
+        0.8,
+        r"\bsinirsiz\s+bir\s+(?:yapay zeka|ai|asistan)|제한이?\s*없는\s*(?:ai|인공지능|챗봇)",
+    ),
+]
+RULES.extend(_THIRTEENTH)
+
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
 # become Latin, combining marks such as the Devanagari virama go, Turkish dotless i is written as
@@ -977,7 +1064,7 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
     (  # Korean, Thai, Hebrew
         "override",
         0.85,
-        r"(?:지시|지침|명령|규칙|프롬프트)[^.\n]{0,10}?(?:무시|잊어)|(?:เพิกเฉย|ละเว้น|ลืม)[^\n]{0,20}?(?:คำสั่ง|คำแนะนำ|กฎ)|(?:התעלם|התעלמי|שכח)\s+(?:\S+\s+){0,3}?(?:הוראות|ההוראות|הכללים)",
+        r"(?:지시|지침|명령|규칙|프롬프트)[^.\n]{0,10}?(?:무시|잊어|잊고|잊으)|(?:เพิกเฉย|ละเว้น|ลืม)[^\n]{0,20}?(?:คำสั่ง|คำแนะนำ|กฎ)|(?:התעלם|התעלמי|שכח)\s+(?:\S+\s+){0,3}?(?:הוראות|ההוראות|הכללים)",
     ),
     (  # system prompt in Korean, Vietnamese, Indonesian, Greek
         "system_extraction",
@@ -987,7 +1074,7 @@ _MULTILINGUAL: list[tuple[str, float, str]] = [
     (  # Turkish: instructions/rules ... ignore/forget (verb last)
         "override",
         0.85,
-        r"\b(?:talimatlari|talimatlar|talimati|kurallari|kurallar|yönergeleri|komutlari|yönergeler)\s+(?:\w+\s+){0,2}?(?:yok say|görmezden gel|unut|dikkate alma|göz ardi et|boşver)",
+        r"\b(?:talimatlari|talimatlar|talimati|kurallari|kurallar|yönergeleri|komutlari|yönergeler|talimatlarini|kurallarini|yönergelerini|komutlarini|talimatini)\s+(?:\w+\s+){0,2}?(?:yok say|görmezden gel|unut|dikkate alma|göz ardi et|boşver)",
     ),
     (  # Russian
         "override",
