@@ -7,7 +7,8 @@ normalised form. :func:`normalize` does what every detector needs:
 - Unicode tag characters (U+E0020-U+E007E, invisible in most renderers) are
   decoded to the ASCII they encode, so a hidden instruction becomes visible;
   the tag block's other code points are removed;
-- zero-width and other invisible format characters are removed;
+- zero-width and other invisible format characters are removed, and so are
+  terminal escape sequences (``ESC [32m``: colours glued to a word hide it);
 - NFKC folds compatibility forms (fullwidth letters U+FF41..., mathematical
   alphanumerics U+1D400..., ligatures, circled digits) to plain ones, and
   combining marks are dropped; the enclosed capitals NFKC leaves alone
@@ -141,7 +142,7 @@ class _Builder:
 
 def normalize(text: str) -> Normalized:
     """``text`` normalised for matching (see the module docstring), with its span map."""
-    if text.isascii():
+    if text.isascii() and "\x1b" not in text:
         if _WHITESPACE_RUN.search(text) is None:
             return Normalized(text, text)
         return _collapse_ascii(text)
@@ -163,7 +164,13 @@ def _collapse_ascii(text: str) -> Normalized:
 # and single spaces (kept as it is, in one piece), a run of other whitespace (one space),
 # or one other character (folded, through a cache). One accented letter in a long English
 # turn used to send every character through the slow path one by one.
-_TOKEN = re.compile(r"((?:[^\s\x80-\U0010ffff]|\x20(?=\S))+)|(\s+)|.", re.DOTALL)
+# A terminal escape sequence (CSI such as colours, OSC such as a hyperlink; any other ESC and
+# the character after it) is dropped.
+_TOKEN = re.compile(
+    r"((?:[^\s\x1b\x80-\U0010ffff]|\x20(?=\S))+)|(\s+)"
+    r"|(\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?)|.",
+    re.DOTALL,
+)
 
 
 def _normalize_unicode(text: str) -> Normalized:
@@ -174,6 +181,8 @@ def _normalize_unicode(text: str) -> Normalized:
             b.add(m.group(), start, end, True)
         elif m.lastindex == 2:
             b.add(" ", start, end, m.group() == " ")
+        elif m.lastindex == 3:
+            continue  # an escape sequence
         else:
             ch = m.group()
             folded = _fold_char(ch)

@@ -25,6 +25,16 @@ def test_zero_width_characters_are_removed() -> None:
     assert normalize("ig\u200bno\u200dre\u2060 all\ufeff").text == "ignore all"
 
 
+def test_terminal_escape_sequences_are_removed_and_spans_map_around_them() -> None:
+    text = "\x1b[1;31mIgnore\x1b[0m all \x1b]8;;https://x.example/\x07rules\x1b]8;;\x07 \x1b"
+    n = normalize(text)
+    assert n.text == "Ignore all rules "
+    s, e = n.span(0, 6)
+    assert text[s:e] == "Ignore"
+    s, e = n.span(11, 16)
+    assert text[s:e] == "rules"
+
+
 def test_tag_characters_are_decoded_to_the_ascii_they_hide() -> None:
     n = normalize(f"hello {TAGGED} there")
     assert n.text == "hello ignore all there"
