@@ -951,11 +951,14 @@ RULES.extend(_TWELFTH)
 # -- thirteenth round: an eleventh blind set's families -----------------------------------------
 #: A bot's function or tool named as code does: snake_case, maybe in backticks.
 _TOOL_NAME = r"`?[a-z]+(?:_[a-z0-9]+)+`?"
+#: A verb not told of someone ("when I call get_user(...)", "trying to use the x_y function":
+#: a developer's question), so a bidding.
+_BIDDING = r"(?<!\bi )(?<!\bwe )(?<!\bto )(?<!they )(?<!\bhe )(?<!she )(?<!\bit )(?<!i'll )(?<!i've )(?<!\bdid )(?<!\bwhen )"
 _THIRTEENTH: list[tuple[str, float, str]] = [
-    (  # a bot's functions called by name ("execute approve_claim(...)", "function_call: {...}")
+    (  # a bot's functions called by name ("Execute approve_claim(...)", "function_call: {...}")
         "override",
         0.8,
-        rf"\b(?:call|invoke|execute|run|trigger|use|using|via|with)\s+(?:the\s+|your\s+)?(?:(?:tool|function)\s+)?{_TOOL_NAME}\s*\(|\b(?:function_call|tool_calls?|tool_use)\b[\"']?\s*[:=]|\b(?:use|using|with|via|call|invoke|trigger)\s+(?:the\s+|your\s+)?{_TOOL_NAME}\s+(?:tool|function|endpoint|api|method)\b",
+        rf"\b{_BIDDING}(?:call|invoke|execute|run|trigger|use)\s+(?:the\s+|your\s+)?(?:(?:tool|function)\s+)?{_TOOL_NAME}\s*(?:\(|\s(?:tool|function|endpoint|api|method)\b)|\b(?:function_call|tool_calls?|tool_use)\b[\"']?\s*[:=]",
     ),
     (  # its tools addressed ("call the refund function", "use your account tools"): weak alone
         "override",
@@ -965,7 +968,7 @@ _THIRTEENTH: list[tuple[str, float, str]] = [
     (  # a tool of its named in passing (weak alone; with a check waived, not)
         "override",
         0.45,
-        r"\b(?:use|using|with|via)\s+the\s+(?:[\w-]+\s+){0,2}(?:tool|function)\b",
+        rf"\b(?:use|using|with|via)\s+the\s+(?:[\w-]+\s+){{0,2}}(?:tool|function)\b|\b(?:using|via|with)\s+{_TOOL_NAME}\s*\(",
     ),
     (  # a check waived by the customer (weak alone: customers ask; with a tool named, not)
         "override",

@@ -74,7 +74,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # recall but 11.3% of its benign texts flagged; the retrained model (not trained on it
 # either) keeps 82.0% at 2.7%. The tenth (small talk, attack families) measured 81.0% at no
 # false positive blind; 94.0% after the twelfth round. The eleventh (probe families, assistant
-# chat) measured 83.4% at 3 of 450 benign flagged blind; 95.9% at none after the thirteenth
+# chat) measured 83.4% at 3 of 450 benign flagged blind; 95.6% at none after the thirteenth
 # round. Floors record where each set stands, not the targets.
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
