@@ -19,14 +19,18 @@ import urllib.parse
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,6}(?![A-Za-z0-9+/=])")
 # Hex digits run together, or in pairs each followed by the same separator, or bytes
-# written 0x54 0x65 ... (spaces or commas between).
+# written 0x54 0x65 ... (spaces or commas between), or in groups of four (5965 7320 ...).
 _HEX = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{20,}|[0-9A-Fa-f]{2}([ :])(?:[0-9A-Fa-f]{2}\1){8,}[0-9A-Fa-f]{2}"
-    r"|(?:0[xX][0-9A-Fa-f]{2}[ ,]{1,2}){8,}0[xX][0-9A-Fa-f]{2})"
+    r"|(?:0[xX][0-9A-Fa-f]{2}[ ,]{1,2}){8,}0[xX][0-9A-Fa-f]{2}"
+    r"|[0-9A-Fa-f]{4}(?: [0-9A-Fa-f]{4}){5,}(?: [0-9A-Fa-f]{2})?)"
     r"(?![0-9A-Za-z])"
 )
-#: Whether a turn may hold bytes written 0x54 0x65 ...
+#: Whether a turn may hold bytes written 0x54 0x65 ..., or hex in groups of four.
 HEX_BYTES = re.compile(r"0[xX][0-9A-Fa-f]{2}[ ,]{1,2}0[xX][0-9A-Fa-f]{2}")
+# (Printable ASCII's bytes are 20-7e: each group of four opens with a digit 2-7, which
+# fails fast on the letters of ordinary text.)
+HEX_QUADS = re.compile(r"[2-7][0-9a-f]{3} [2-7][0-9a-f]{3} [2-7][0-9a-f]{3} [2-7][0-9a-f]{3}")
 # Common English words, and what rot13 makes of them (none of which is English): text
 # holding more of the second than of the first is judged with rot13 undone.
 _ENGLISH = frozenset(
@@ -102,14 +106,19 @@ _MORSE = {
     "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
 }  # fmt: skip
 _MORSE_CHARS = frozenset(".-/| \n\t")
-# Morse code inside a longer text: eight codes or more, words parted by "/" or "|".
+# Morse code inside a longer text: eight codes or more, words parted by "/" or "|". (In
+# these run patterns the first character's class comes before the lookbehind: tried at
+# every position of a long text, a leading lookbehind costs tens of microseconds.)
 _MORSE_RUN = re.compile(
-    r"(?<![\w.\-])[.\-]{1,7}(?:(?:[ \t]*[/|][ \t]*|[ \t]+)[.\-]{1,7}){7,}(?![\w.\-])"
+    r"[.\-](?<![\w.\-][.\-])[.\-]{0,6}(?:(?:[ \t]*[/|][ \t]*|[ \t]+)[.\-]{1,7}){7,}(?![\w.\-])"
 )
 # Bytes written as bits inside a longer text: six groups of eight or more.
-_BITS_RUN = re.compile(r"(?<![01])[01]{8}(?:[ \t]+[01]{8}){5,}(?![01])")
+_BITS_RUN = re.compile(r"[01](?<![01][01])[01]{7}(?:[ \t]+[01]{8}){5,}(?![01])")
 # A run of ascii85 (Adobe's <~ ~> or bare), tried when the text names the encoding.
 _A85_RUN = re.compile(r"<~[!-uz\s]{10,}~>|[!-uz]{20,}")
+_A85_ADOBE = re.compile(r"<~[!-uz\s]{10,}~>")
+# Bytes written as octal codes ("160 162 151 ..."), eight or more.
+_OCTAL_RUN = re.compile(r"[0-3](?<!\d[0-3])[0-7]{2}(?:\s+[0-3][0-7]{2}){7,}(?!\d)")
 # A run of base85 (RFC 1924, Python's b85encode: letters, digits and 23 symbols).
 _B85_RUN = re.compile(r"[0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]{20,}")
 _NATO = {
@@ -224,7 +233,7 @@ _BRAILLE = dict(
 )  # fmt: skip
 _BRAILLE_RUN = re.compile(r"[\u2800-\u28ff]{2,}(?:\s+[\u2800-\u28ff]+)+")
 # Character codes in a list ("String.fromCharCode(105,103,...)", "[73, 103, ...]").
-_CODE_LIST = re.compile(r"(?<!\d)\d{2,3}(?:\s*,\s*\d{2,3}){7,}(?!\d)")
+_CODE_LIST = re.compile(r"\d(?<!\d\d)\d{1,2}(?:\s*,\s*\d{2,3}){7,}(?!\d)")
 # A MIME encoded word (RFC 2047): =?charset?B?base64?= or =?charset?Q?quoted?=.
 _MIME_WORD = re.compile(r"=\?[\w.-]+\?([BbQq])\?([^?\s]+)\?=")
 _UU_BEGIN = re.compile(r"^begin [0-7]{3} \S+\s*$", re.MULTILINE)
@@ -234,8 +243,9 @@ _SHIFTS = [str.maketrans(_LETTERS, _LETTERS[k:] + _LETTERS[:k]) for k in range(2
 
 
 def _written_codes(original: str) -> list[str]:
-    """Text written in Braille, as a list of character codes, in MIME encoded words or
-    uuencoded, each looked for only when the text has its marks."""
+    """Text written in Braille, as a list of character codes, in MIME encoded words, in
+    ascii85 between Adobe's brackets, as octal codes or uuencoded, each looked for only when
+    the text has its marks."""
     out = []
     if not original.isascii() and max(original) >= "\u2800":
         for m in _BRAILLE_RUN.finditer(original):
@@ -249,6 +259,12 @@ def _written_codes(original: str) -> list[str]:
         decoded_words = _MIME_WORD.sub(_mime_word, original)
         if decoded_words != original:
             out.append(decoded_words)
+    if "<~" in original and "~>" in original:  # ascii85 in Adobe's brackets
+        out.extend(_ascii85(_A85_ADOBE, original))
+    if original.count(" ") >= 7 and (octal := _OCTAL_RUN.search(original)) is not None:
+        codes = [int(c, 8) for c in octal.group().split()]
+        if all(32 <= c < 127 for c in codes):
+            out.append("".join(map(chr, codes)))
     if "begin " in original and (begin := _UU_BEGIN.search(original)) is not None:
         decoded = bytearray()
         for line in original[begin.end() :].splitlines():
@@ -299,15 +315,7 @@ def hinted_codes(original: str, backwards: bool) -> list[str]:
     ``backwards``."""
     out = []
     if any(len(w) >= 20 for w in original.split()):
-        for m in _A85_RUN.finditer(original):
-            run = m.group()
-            try:
-                raw = base64.a85decode(run, adobe=run.startswith("<~"), ignorechars=b" \t\n\r")
-            except (binascii.Error, ValueError):
-                continue
-            text = _printable(raw)
-            if text:
-                out.append(text)
+        out.extend(_ascii85(_A85_RUN, original))
         for m in _B85_RUN.finditer(original):
             try:
                 text = _printable(base64.b85decode(m.group()))
@@ -317,6 +325,20 @@ def hinted_codes(original: str, backwards: bool) -> list[str]:
                 out.append(text)
     if backwards:
         out.append(original[::-1])
+    return out
+
+
+def _ascii85(runs: re.Pattern[str], original: str) -> list[str]:
+    """The text in each ascii85 run of ``original`` (Adobe's ``<~ ~>`` or bare)."""
+    out = []
+    for m in runs.finditer(original):
+        run = m.group()
+        try:
+            raw = base64.a85decode(run, adobe=run.startswith("<~"), ignorechars=b" \t\n\r")
+        except (binascii.Error, ValueError):
+            continue
+        if text := _printable(raw):
+            out.append(text)
     return out
 
 

@@ -32,7 +32,8 @@ _ABOUT_KINDS = frozenset({"roleplay", "system_extraction"})
 # among the cues, so an instruction handed over in quotes still counts in full.
 _MENTION_CUE = re.compile(
     r"\b(?:like|such as|e\.g\.|for example|for instance|containing|contains?|phrases?|words?"
-    r"|wording|the term|the phrase|typed|wrote|writes|written|reading)\W*$"
+    r"|wording|the term|the phrase|typed|wrote|writes|written|reading|saying|(?:that|which) says?"
+    r"|(?:that|which) said)\W*$"
 )
 _OPENING_QUOTES, _CLOSING_QUOTES = "\"'\u201c\u2018\u00ab", "\"'\u201d\u2019\u00bb"
 _MENTION_WEIGHT = 0.5

@@ -40,6 +40,7 @@ from gwstream.guardrails.encodings import (
     COMMON,
     EMOJI,
     HEX_BYTES,
+    HEX_QUADS,
     REVERSED_COMMON,
     ROT13_ENGLISH,
     caesar,
@@ -418,6 +419,7 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
         (hinted and may_hold_hinted_payload(words))
         or may_hold_payload(words)
         or ("0x" in n.text and HEX_BYTES.search(n.text))
+        or (len(words) >= 6 and HEX_QUADS.search(folded))
     ):
         for payload, s, e in decoded_payloads(n.original, hinted):
             payload = _spaced_out(payload)
