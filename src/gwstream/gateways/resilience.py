@@ -284,8 +284,9 @@ class Retrier:
         given, is awaited once on a 401; if it returns True the attempt is
         repeated at once. On final failure raises the last GatewayError with
         ``endpoint`` and ``attempts`` (across all endpoints) filled in.
-        ``breakers`` (per endpoint): an open breaker skips its endpoint; when
-        every endpoint is skipped the call fails at once as ``circuit_open``.
+        ``breakers`` (per endpoint): an open breaker skips its endpoint; on the last
+        endpoint the call waits out the circuit's rest when it ends within the
+        deadline, and otherwise fails at once as ``circuit_open``.
         Server errors, timeouts and dropped connections count against a
         breaker; client errors, 401/403 and 429 do not.
         """
@@ -302,12 +303,13 @@ class Retrier:
         last_index = len(endpoints) - 1
         for index, endpoint in enumerate(endpoints):
             breaker = breakers.get(endpoint) if breakers else None
+            last = index == last_index
             if (
                 breaker is not None
                 and not breaker.allow()
-                and not await breaker.admit(call.left(self._clock()))
+                and not await breaker.admit(call.left(self._clock()), wait_out_rest=last)
             ):
-                call.skip_open(endpoint, last=index == last_index)
+                call.skip_open(endpoint, last=last)
                 continue
             value = await self._on_endpoint(
                 attempt, endpoint, breaker, call, can_fall_back=index < last_index
@@ -334,7 +336,9 @@ class Retrier:
                 breaker is not None
                 and tries_here
                 and not breaker.allow()
-                and not await breaker.admit(call.left(self._clock()))
+                and not await breaker.admit(
+                    call.left(self._clock()), wait_out_rest=not can_fall_back
+                )
             ):
                 # Opened while we retried here (by this call or others): move on.
                 if not can_fall_back:

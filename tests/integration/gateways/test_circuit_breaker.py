@@ -150,6 +150,50 @@ async def test_after_an_outage_the_first_burst_waits_for_the_probe_and_is_answer
             assert {s.state for s in gw.breaker_states()} == {CircuitState.CLOSED}
 
 
+async def test_a_probe_failing_once_costs_the_waiting_burst_a_rest_not_its_turns() -> None:
+    # Operators saw 99 of 100 turns fail circuit_open when the probe after an outage met one
+    # 503: the calls waiting on its verdict failed with it, none sent. On the last endpoint
+    # they now wait out the next rest (within their deadline) and are answered.
+    async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, latency_ms=20)) as sim:
+        gw = build_gateway(
+            "openai",
+            base_urls=[sim.url],
+            retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, deadline_s=10),
+            breaker=BreakerPolicy(failure_threshold=1, open_s=0.3),
+        )
+        async with gw:
+            with pytest.raises(GatewayServerError):
+                await gw.complete(_request(0))
+            sim.update(error_5xx_rate=0.0, fail_first_n=1, fail_status=503)  # the probe fails
+            await wait_for(
+                lambda: {s.state for s in gw.breaker_states()} == {CircuitState.HALF_OPEN}
+            )
+            failed_before = sim.stats.by_status.get(503, 0)
+            results = await asyncio.gather(*(gw.complete(_request(n)) for n in range(10, 30)))
+            assert sorted({r.outcome for r in results}) == ["ok", "retried_ok"]
+            assert {s.state for s in gw.breaker_states()} == {CircuitState.CLOSED}
+            # one failed probe, then one call each
+            assert sim.stats.by_status.get(503, 0) == failed_before + 1
+            assert sim.stats.by_status.get(200, 0) == 20
+
+
+async def test_a_rest_longer_than_the_deadline_still_fails_the_call_at_once() -> None:
+    async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0)) as sim:
+        gw = build_gateway(
+            "openai",
+            base_urls=[sim.url],
+            retry=RetryPolicy(max_attempts=1, deadline_s=2),
+            breaker=BreakerPolicy(failure_threshold=1, open_s=60),
+        )
+        async with gw:
+            with pytest.raises(GatewayServerError):
+                await gw.complete(_request(0))
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(GatewayCircuitOpen):
+                await gw.complete(_request(1))
+            assert asyncio.get_running_loop().time() - started < 1.0
+
+
 async def test_a_probe_answered_429_does_not_leave_the_circuit_half_open_for_good() -> None:
     async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0)) as sim:
         gw = build_gateway(
