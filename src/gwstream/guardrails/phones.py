@@ -122,7 +122,8 @@ _ID_AGAINST = re.compile(rf"\b(?:{_OTHER_NAMES})[ -]?$", re.IGNORECASE)
 #: How far back from the number _ID_AGAINST looks: the longest name and a separator.
 _ID_AGAINST_REACH = 16
 # Named as a phone just after ("... is the best way to reach me").
-_PHONE_CUE_AFTER = re.compile(rf"[^.\n]{{0,30}}?\b(?:{_CUE_WORDS})", re.IGNORECASE)
+# (Not a JSON key: '1765000000, "text": ...' is a timestamp before a field named text.)
+_PHONE_CUE_AFTER = re.compile(rf"[^.\n]{{0,30}}?(?<![\"'])\b(?:{_CUE_WORDS})", re.IGNORECASE)
 # Any such word anywhere: most texts have none, and skip looking after each number.
 _ANY_CUE = re.compile(rf"\b(?:{_CUE_WORDS})", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")

@@ -468,6 +468,8 @@ def test_apostrophes_csv_ids_mapped_addresses_call_cues_and_my_social(
         "booked for 15/03/2024 10:45 CET",
         "ping 192.168.1.300 fails",
         "see Chapter 3.2.1.4 of the manual",
+        # a Unix time before a JSON field named "text" (a dead letter's value)
+        '{"turn_id": "t-1", "occurred_at": 1765000000, "text": "hello"}',
     ],
 )
 def test_timestamps_mistyped_addresses_and_chapter_numbers_are_not_pii(text: str) -> None:
