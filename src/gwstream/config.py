@@ -100,8 +100,10 @@ class KafkaSettings(_Section):
         default=5.0,
         gt=0,
         le=300,
-        description="How long a stopping consumer may wait to leave its group; past it, it "
-        "closes anyway and the broker drops it after session_timeout_ms",
+        description="How long a stopping consumer may wait to leave its group, and a "
+        "stopping producer to deliver what it holds; past it, each closes anyway (the "
+        "broker drops the member after session_timeout_ms; undelivered records belong to "
+        "uncommitted turns, processed again by the next owner)",
     )
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
         default="none",

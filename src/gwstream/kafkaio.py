@@ -175,6 +175,37 @@ async def close_consumer(consumer: AIOKafkaConsumer, kafka: KafkaSettings) -> No
         await _close_connections(consumer)
 
 
+async def close_producer(producer: AIOKafkaProducer, kafka: KafkaSettings) -> None:
+    """``producer.stop()`` (deliver what it holds, close), bounded by
+    ``kafka.close_timeout_s``.
+
+    With the broker away, aiokafka's stop waits for each request held to time
+    out (``request_timeout_ms``, maybe more than once): a clean stop that took
+    over a minute, past any grace period. Past the bound the producer closes
+    with its records undelivered: they belong to turns not committed, which the
+    next owner processes again (answering from state what had been answered).
+    """
+    try:
+        await asyncio.wait_for(producer.stop(), kafka.close_timeout_s)
+    except TimeoutError:
+        log.warning(
+            "the producer could not deliver what it held within %.0fs (the broker does not "
+            "answer); closed without it: those turns were not committed and are processed "
+            "again by the next owner",
+            kafka.close_timeout_s,
+        )
+        # aiokafka's sender, cancelled, still waits for its requests in flight: closing
+        # the connections first fails them, so it ends at once.
+        sender = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        if sender is not None:
+            sender.cancel()
+        with contextlib.suppress(Exception):
+            await producer.client.close()
+        if sender is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sender, kafka.close_timeout_s)
+
+
 async def _close_connections(consumer: AIOKafkaConsumer) -> None:
     """Close the connections a ``stop()`` that did not finish left open."""
     client = getattr(consumer, "_client", None)

@@ -212,6 +212,41 @@ async def test_sigterm_while_the_broker_is_down_is_still_a_clean_stop(
         await asyncio.wait_for(running.task, 60)  # returns: neither cancelled nor failed
 
 
+async def test_a_stop_while_the_broker_is_stalled_does_not_wait_out_the_producer(
+    embedded_broker: EmbeddedBroker,
+) -> None:
+    # An operator's drill: SIGTERM with the broker stalled took 84 s, the producer's close
+    # waiting its requests' timeouts, past any grace period. Its close is bounded now, and
+    # what it held is uncommitted (processed again by the next owner).
+    kafka = own_broker_settings(embedded_broker, "stalled-stop").model_copy(
+        update={"request_timeout_ms": 120_000, "close_timeout_s": 1.0}
+    )
+    names = TopicNames.prefixed("stalled-stop", partitions=4)
+    await topics.apply(kafka, names)
+    await publish(kafka, turn_records(names.turns, make_turns(sessions=40, turns_per_session=10)))
+    async with GatewaySimulator(SimulatorConfig(latency_ms=30)) as sim:
+        settings = _quick_to_notice(kafka, names, sim.url).model_copy(
+            update={
+                "runtime": _quick_to_notice(kafka, names, sim.url).runtime.model_copy(
+                    update={"drain_timeout_s": 1.0}
+                )
+            }
+        )
+        stats, stop = RuntimeStats(), asyncio.Event()
+        task = asyncio.create_task(run_processor(settings, stop, stats=stats))
+        try:
+            await wait_for(lambda: task.done() or stats.processed >= 40, timeout=60)
+            assert not task.done()
+            with stalled(embedded_broker):
+                await wait_for(lambda: stats.broker_outages >= 1, timeout=30)
+                stop.set()
+                # well inside the producer's 120 s request timeout
+                await asyncio.wait_for(asyncio.shield(task), 30)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_a_restore_cut_short_by_a_lost_broker_is_read_again_once_it_answers(
     embedded_broker: EmbeddedBroker,
     monkeypatch: pytest.MonkeyPatch,

@@ -48,6 +48,7 @@ from gwstream.errors import PoisonRecord
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
+    close_producer,
     commit_within,
     fetch,
     key_partition,
@@ -244,7 +245,7 @@ class Processor(Service, Generic[T]):
         if self._producer is not None:
             producer, self._producer = self._producer, None
             with contextlib.suppress(KafkaError):
-                await producer.stop()
+                await close_producer(producer, self._kafka)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and dispatch until ``stop`` is set; then return (``stop()`` drains)."""

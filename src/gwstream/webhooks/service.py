@@ -62,6 +62,7 @@ from gwstream.errors import BrokerError, ConfigError
 from gwstream.kafkaio import (
     check_held,
     close_consumer,
+    close_producer,
     commit_within,
     fetch,
     make_consumer,
@@ -289,7 +290,7 @@ class WebhookService(Service):
                     await close_consumer(consumer, self._kafka)
             finally:
                 if producer is not None:
-                    await producer.stop()
+                    await close_producer(producer, self._kafka)
 
     async def run(self, stop: asyncio.Event) -> WebhookStats:
         """Deliver until ``stop`` is set; then drain (bounded), commit and return the totals.
