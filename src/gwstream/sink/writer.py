@@ -198,11 +198,20 @@ class CostWriter(Resource):
         return self._database
 
     def open(self) -> None:
-        """Open the file (creating it and its parent folder) and apply the schema."""
+        """Open the file (creating it, in a folder that exists) and apply the schema."""
         if self._conn is not None:
             return
+        folder = self._database.parent
+        if not folder.is_dir():
+            # A mistyped path would otherwise start a second database, splitting the costs
+            # between two files (and, with the same group id, the partitions between sinks).
+            raise SinkError(
+                f"cannot open cost database {self._database}: the folder {folder} does not "
+                "exist (check sink.database, or create the folder first)"
+            )
+        if not self._database.exists():
+            logger.info("creating the cost database %s (no file there yet)", self._database)
         try:
-            self._database.parent.mkdir(parents=True, exist_ok=True)
             conn = duckdb.connect(str(self._database), config={"threads": self._threads})
         except (OSError, duckdb.Error) as exc:
             raise SinkError(f"cannot open cost database {self._database}: {exc}") from exc

@@ -328,3 +328,15 @@ def test_values_the_new_columns_cannot_hold_are_refused_before_writing(database:
         with pytest.raises(ValueError, match="turn slow"):
             writer.write_batch([cost_event("fine"), slow])
         assert writer.count() == 0
+
+
+def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_created(
+    tmp_path: Path,
+) -> None:
+    # A mistyped sink.database started a second database (and took half the sink's
+    # partitions): the folder is not created, and the error names it.
+    path = tmp_path / "no-such-folder" / "costs.duckdb"
+    writer = CostWriter(path)
+    with pytest.raises(SinkError, match=r"the folder .*no-such-folder does not exist"):
+        writer.open()
+    assert not path.parent.exists()
