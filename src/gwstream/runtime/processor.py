@@ -147,6 +147,8 @@ class Processor(Service, Generic[T]):
         #: whether that wait was reported as long.
         self._joining_since: float | None = time.monotonic()
         self._join_reported = False
+        #: Set once ``stop()`` begins: partitions assigned after it are not taken.
+        self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class Processor(Service, Generic[T]):
     async def stop(self) -> None:
         """Drain every partition (bounded), commit, and close the clients. Cancelled while it
         drains (a second signal), it still stops the workers and closes the clients."""
+        self._stopping = True
         try:
             if self._consumer is not None:
                 held = await self._drain(list(self._parts.values()))
@@ -632,11 +635,13 @@ class Processor(Service, Generic[T]):
         self._join_reported = True
         group = self._kafka.group_id
         log.warning(
-            "still joining group %s after %.0fs, with no partitions: the group is rebalancing, "
-            "and a member that died mid-join holds it until the broker drops it "
-            "(session_timeout_ms %d). If this lasts, look at the group "
-            "(kafka-consumer-groups.sh --describe --group %s); the embedded broker can keep "
-            "such a group stuck: restart it, or see README on changing kafka.group_id",
+            "still joining group %s after %.0fs, with no partitions: the group is rebalancing. "
+            "On Kafka a member that died mid-join holds it until the broker drops it "
+            "(session_timeout_ms %d), then this clears by itself; if it lasts, look at the "
+            "group (kafka-consumer-groups.sh --describe --group %s). The embedded broker may "
+            "never drop such a member: restart it (it keeps everything in memory: topics and "
+            "sessions are lost) or use another kafka.group_id (every retained turn is read "
+            "again, answered from session state where it was answered)",
             group,
             waited,
             self._kafka.session_timeout_ms,
@@ -726,6 +731,11 @@ class Processor(Service, Generic[T]):
             )
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._stopping or self._fatal is not None:
+            # a rebalance that ends while the instance stops: it takes nothing (and says
+            # nothing that would read as a rejoin)
+            log.debug("partitions %s assigned while stopping: not taken", sorted(assigned))
+            return
         self._joined = True
         if self._joining_since is not None and self._join_reported:
             log.warning("joined group %s after %.0fs", self._kafka.group_id, self._since_joining())

@@ -51,3 +51,16 @@ def test_a_broker_error_that_names_no_cause_is_explained(error: Exception, hinte
     with pytest.raises(Fatal) as info:
         p._check_health()
     assert ("restart the broker, run `gwstream topics apply`" in str(info.value)) is hinted
+
+
+async def test_partitions_assigned_while_stopping_are_not_taken_nor_logged_as_a_rejoin(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from aiokafka import TopicPartition
+
+    p = processor()
+    await p.stop()  # nothing started: the stop only marks it
+    with caplog.at_level("INFO", logger="gwstream.runtime.processor"):
+        await p._on_assigned({TopicPartition("turns", 0), TopicPartition("turns", 1)})
+    assert p.stats.assigned == []
+    assert not [r for r in caplog.records if "assigned partitions" in r.getMessage()]
