@@ -508,13 +508,16 @@ async def run_processor(
             )
         if cache.enabled and (cache.stats.hits or cache.stats.misses):  # it served turns
             c = cache.stats
+            intent = settings.cache.intent or any(
+                t.cache is not None and t.cache.intent for t in settings.tenants.values()
+            )
             log.info(
-                "answer cache: %d turns answered from it; %d lookups missed (a turn of a "
-                "tenant with the intent cache looks up two keys), %d of them waited for the "
-                "same request in flight; %d entries stored (one per key), %d evicted, "
-                "%d expired; %d entries, %.1f MB",
+                "answer cache: %d turns answered from it; %d lookups missed%s, %d of them "
+                "waited for the same request in flight; %d entries stored (one per key), "
+                "%d evicted, %d expired; %d entries, %.1f MB",
                 c.hits,
                 c.misses,
+                " (a turn of a tenant with the intent cache looks up two keys)" if intent else "",
                 c.coalesced,
                 c.stored,
                 c.evicted,

@@ -142,7 +142,7 @@ class SimulatorConfig(BaseModel):
         ge=0,
         le=10_000,
         description="keep the last N completion requests (route, request id, JSON body) for "
-        "GET /requests, to see what a client sent; 0: off (read at start)",
+        "GET /requests, to see what a client sent; 0: off, at most 10000 (read at start)",
     )
 
     @field_validator("revoked_scopes", mode="before")
