@@ -14,10 +14,9 @@ a late failure does not extend its rest). After
 success closes it, a failure opens it again. Calls that come while the
 probes are out wait for their verdict (:meth:`CircuitBreaker.admit`, within
 the call's deadline) rather than fail: after an outage, the first burst of
-turns is answered as soon as the probe says the endpoint is back. A call with no
-endpoint left to fall back to waits out an open circuit's rest too, when the rest
-ends within its deadline, and then probes or waits for the probe: one probe
-failing on a passing error does not fail every call that waited for it. A probe
+turns is answered as soon as the probe says the endpoint is back. (The retrier
+records a probe's failure only once the probing call gives up on the endpoint:
+its retries are the probe's, so one passing error does not fail the waiters.) A probe
 that ends without a verdict (a 4xx or a 429, which say nothing about the
 endpoint's health, or a cancelled call) frees its place for the next call.
 Transitions are logged; the
@@ -124,26 +123,17 @@ class CircuitBreaker:
             return True
         return False
 
-    async def admit(self, timeout_s: float, *, wait_out_rest: bool = False) -> bool:
+    async def admit(self, timeout_s: float) -> bool:
         """:meth:`allow`, but while half-open with every probe out, wait (at most
         ``timeout_s``) for a probe's verdict instead of refusing: True when the call
         may go (the circuit closed, or a probe's place came free), False when it is
-        open or the wait ran out. With ``wait_out_rest`` (the call has no endpoint left
-        to fall back to) an open circuit is waited out too, when its rest ends within
-        ``timeout_s``: a failed probe then costs the calls waiting on it a rest, not
-        their turns."""
+        open or the wait ran out."""
         deadline = time.monotonic() + timeout_s
         while True:
             if self.allow():
                 return True
             left = deadline - time.monotonic()
-            state = self.state
-            if state is CircuitState.OPEN and wait_out_rest and left > 0:
-                rest = self._opened_at + self._policy.open_s - self._clock()
-                if rest < left:
-                    await asyncio.sleep(max(rest, 0.0))
-                    continue
-            if state is not CircuitState.HALF_OPEN or left <= 0:
+            if self.state is not CircuitState.HALF_OPEN or left <= 0:
                 return False
             if self._settled is None:
                 self._settled = asyncio.Event()

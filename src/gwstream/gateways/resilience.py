@@ -47,7 +47,7 @@ from gwstream.errors import (
     GatewayTransportError,
 )
 from gwstream.gateways.base import ResultOutcome
-from gwstream.gateways.breaker import CircuitBreaker
+from gwstream.gateways.breaker import CircuitBreaker, CircuitState
 
 # The classification lives in failures.py (shared with the control plane); these names
 # are re-exported here, where the adapters have always found them.
@@ -284,9 +284,8 @@ class Retrier:
         given, is awaited once on a 401; if it returns True the attempt is
         repeated at once. On final failure raises the last GatewayError with
         ``endpoint`` and ``attempts`` (across all endpoints) filled in.
-        ``breakers`` (per endpoint): an open breaker skips its endpoint; on the last
-        endpoint the call waits out the circuit's rest when it ends within the
-        deadline, and otherwise fails at once as ``circuit_open``.
+        ``breakers`` (per endpoint): an open breaker skips its endpoint; when
+        every endpoint is skipped the call fails at once as ``circuit_open``.
         Server errors, timeouts and dropped connections count against a
         breaker; client errors, 401/403 and 429 do not.
         """
@@ -303,13 +302,12 @@ class Retrier:
         last_index = len(endpoints) - 1
         for index, endpoint in enumerate(endpoints):
             breaker = breakers.get(endpoint) if breakers else None
-            last = index == last_index
             if (
                 breaker is not None
                 and not breaker.allow()
-                and not await breaker.admit(call.left(self._clock()), wait_out_rest=last)
+                and not await breaker.admit(call.left(self._clock()))
             ):
-                call.skip_open(endpoint, last=last)
+                call.skip_open(endpoint, last=index == last_index)
                 continue
             value = await self._on_endpoint(
                 attempt, endpoint, breaker, call, can_fall_back=index < last_index
@@ -331,19 +329,21 @@ class Retrier:
         """Attempts on one endpoint until one succeeds (its value), the call falls back
         (:data:`_FALL_BACK`) or fails (the error is raised)."""
         tries_here = 0
+        probing = False  # this call holds a half-open circuit's probe, kept across its retries
         while True:
             if (
                 breaker is not None
                 and tries_here
+                and not probing
                 and not breaker.allow()
-                and not await breaker.admit(
-                    call.left(self._clock()), wait_out_rest=not can_fall_back
-                )
+                and not await breaker.admit(call.left(self._clock()))
             ):
                 # Opened while we retried here (by this call or others): move on.
                 if not can_fall_back:
                     raise call.final()
                 return _FALL_BACK
+            # In half-open only probes are let through: an attempt then is one.
+            probing = breaker is not None and breaker.state is CircuitState.HALF_OPEN
             timeout_s = call.next_timeout(endpoint, self._clock())
             call.attempts += 1
             tries_here += 1
@@ -358,20 +358,36 @@ class Retrier:
                     breaker.record_success()
                 return outcome
             error = outcome.error
-            if breaker is not None:
-                if is_fallback_eligible(error, self.policy):
-                    breaker.record_failure()
-                else:
-                    breaker.record_neutral()
+            counts = breaker is not None and is_fallback_eligible(error, self.policy)
+            if breaker is not None and not counts:
+                breaker.record_neutral()
+            elif breaker is not None and not probing:
+                breaker.record_failure()
             error.endpoint, error.attempts = endpoint, call.attempts
             call.last_error = error
             if await call.refreshed_after_401(error):
                 continue  # new credentials: the same attempt again, at once
-            delay = self._wait_before_retry(call, outcome, tries_here, can_fall_back, endpoint)
+            # A probe's failure reopens the circuit only once its call gives up here: a
+            # probe that meets one passing 503 is retried, and the calls waiting on its
+            # verdict wait on (they used to fail with it, none of them sent).
+            reopen = counts and probing
+            try:
+                delay = self._wait_before_retry(call, outcome, tries_here, can_fall_back, endpoint)
+            except BaseException:
+                if reopen and breaker is not None:
+                    breaker.record_failure()
+                raise
             if delay is None:
+                if reopen and breaker is not None:
+                    breaker.record_failure()
                 return _FALL_BACK
             _log.debug("retrying %s in %.3fs after: %s", endpoint, delay, call.last_error)
-            await self._sleep(delay)
+            try:
+                await self._sleep(delay)
+            except BaseException:
+                if probing and breaker is not None:
+                    breaker.record_neutral()  # cancelled while it held the probe
+                raise
 
     def _wait_before_retry(
         self,

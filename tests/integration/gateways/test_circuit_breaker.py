@@ -150,10 +150,10 @@ async def test_after_an_outage_the_first_burst_waits_for_the_probe_and_is_answer
             assert {s.state for s in gw.breaker_states()} == {CircuitState.CLOSED}
 
 
-async def test_a_probe_failing_once_costs_the_waiting_burst_a_rest_not_its_turns() -> None:
+async def test_a_probe_failing_once_is_retried_and_the_waiting_burst_answered() -> None:
     # Operators saw 99 of 100 turns fail circuit_open when the probe after an outage met one
-    # 503: the calls waiting on its verdict failed with it, none sent. On the last endpoint
-    # they now wait out the next rest (within their deadline) and are answered.
+    # 503: the calls waiting on its verdict failed with it, none sent. The probe's call now
+    # retries as the probe, the others wait on, and all are answered.
     async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0, latency_ms=20)) as sim:
         gw = build_gateway(
             "openai",
@@ -177,7 +177,7 @@ async def test_a_probe_failing_once_costs_the_waiting_burst_a_rest_not_its_turns
             assert sim.stats.by_status.get(200, 0) == 20
 
 
-async def test_a_rest_longer_than_the_deadline_still_fails_the_call_at_once() -> None:
+async def test_an_open_circuit_still_fails_the_call_at_once() -> None:
     async with GatewaySimulator(SimulatorConfig(error_5xx_rate=1.0)) as sim:
         gw = build_gateway(
             "openai",

@@ -127,25 +127,6 @@ async def test_waiting_for_a_probe_ends_with_the_call_s_time_and_an_open_circuit
     assert await asyncio.wait_for(b.admit(30), 1) is False
 
 
-async def test_a_call_with_no_fallback_left_waits_out_a_rest_that_ends_within_its_time() -> None:
-    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=1, open_s=0.05))
-    b.record_failure()
-    assert b.state is CircuitState.OPEN
-    assert await b.admit(5) is False  # with a fallback left: refused at once
-    assert await asyncio.wait_for(b.admit(5, wait_out_rest=True), 2) is True  # the probe
-    waiting = asyncio.create_task(b.admit(5, wait_out_rest=True))
-    await asyncio.sleep(0)
-    b.record_failure()  # the probe failed: the circuit rests again, the call waits again
-    assert not waiting.done()
-    assert await asyncio.wait_for(waiting, 2) is True
-
-
-async def test_a_rest_that_outlasts_the_call_s_time_refuses_at_once() -> None:
-    b = CircuitBreaker("http://gw", BreakerPolicy(failure_threshold=1, open_s=60))
-    b.record_failure()
-    assert await asyncio.wait_for(b.admit(5, wait_out_rest=True), 1) is False
-
-
 def test_breaker_policy_is_validated() -> None:
     with pytest.raises(ValueError):
         BreakerPolicy(failure_threshold=0)
