@@ -1154,6 +1154,23 @@ _FOURTEENTH: list[tuple[str, float, str]] = [
     ),
 ]
 RULES.extend(_FOURTEENTH)
+#: Pretexts other than fiction for a request for harm: history, hypothesis, study, a friend.
+#: (Years are matched as any short word: the rules read "1970s" with its leetspeak folded.)
+_PRETEXT = r"(?:historically|in the past|back in (?:the )?[\w']{2,6}|during (?:ww(?:ii|i|1|2)|the war)|for (?:educational|academic|research|training|study) purposes|(?:for|asking for) (?:a|my) (?:friend|thesis|school|homework|class|debate|podcast|course|essay|paper)|(?:purely|just|strictly) (?:theoretical(?:ly)?|hypothetical(?:ly)?|academic(?:ally)?|out of curiosity)|theoretical exercise|opposite day|reverse psychology|red[- ]team(?:ing)? exercise|(?:lives|people'?s lives) depend on it|(?:you'?ll|you will|it will) save lives)"
+#: What the pretext is for: harm named (not the words a contact center hears every day from
+#: the harmed, "my card was stolen", nor what students study, guns, phishing), and the
+#: particulars asked.
+_HARM_MORE = r"(?:bombs?|explosives?|napalm|poison(?:ing)?\s+(?:a|an|the|someone|somebody|my|his|her|their|people)|ricin|sarin|nerve agents?|meth(?:amphetamine)?|malware|ransomware|keyloggers?|hack(?:ing)?\s+into|launder\w*|thermite|molotov|nitroglycerin|cocaine|lethal|undetectable|hurt (?:yourself|myself|someone)|fake (?:prescriptions?|vaccination|certificates?|passports?|ids?)|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|get away with|terrorist)"
+_PARTICULARS = r"(?:exact(?:ly)?|specific(?:s|ally)?|step[- ]by[- ]step|detailed|in detail|ingredients|ratios|amounts|recipe|procedure|how-?to|complete|most effective|method)"
+RULES.append(
+    (  # a request for harm behind a pretext, asking for particulars ("historically, how did
+        # people make napalm? be specific about ratios")
+        "roleplay",
+        0.75,
+        rf"\b{_PRETEXT}\b[^\n]{{0,200}}?\b{_HARM_MORE}\b[^\n]{{0,160}}?\b{_PARTICULARS}\b|\b{_PRETEXT}\b[^\n]{{0,200}}?\b{_PARTICULARS}\b[^\n]{{0,160}}?\b{_HARM_MORE}\b|\b{_HARM_MORE}\b[^\n]{{0,160}}?\b{_PARTICULARS}\b[^\n]{{0,120}}?\b{_PRETEXT}\b|\b{_PARTICULARS}\b[^\n]{{0,160}}?\b{_HARM_MORE}\b[^\n]{{0,120}}?\b{_PRETEXT}\b",
+    )
+)
+
 # A message in a system's or developer's role, as an API takes them: a turn that is one (or
 # opens with a list of them) speaks as the system; inside a question it is weak alone
 # (developers ask whether theirs is right), and what it says decides.

@@ -77,7 +77,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
 # false positive blind; 94.0% after the twelfth round. The eleventh (probe families, assistant
 # chat) measured 83.4% at 3 of 450 benign flagged blind; 95.6% at none after the thirteenth
 # round. The twelfth (attack techniques, assistant users) measured 79.7% at 5 of 325 blind;
-# 90.0% at 2 after the fourteenth. Floors record where each set stands, not the targets.
+# 91.5% at 2 after the fourteenth. Floors record where each set stands, not the targets.
 @pytest.mark.parametrize(
     ("path", "recall", "false_positives", "leaked", "near_misses"),
     [
@@ -90,7 +90,7 @@ def test_every_evasion_keeps_four_fifths_of_the_plain_recall(report: Report, eva
         (BLIND8, 0.82, 0.03, 0.0, 0.0),
         (BLIND10, 0.93, 0.005, 0.0, 0.0),
         (BLIND11, 0.95, 0.005, 0.0, 0.02),
-        (BLIND12, 0.89, 0.01, 0.0, 0.0),
+        (BLIND12, 0.91, 0.01, 0.0, 0.0),
     ],
     ids=[
         "blind",
