@@ -361,6 +361,7 @@ class Retrier:
             counts = breaker is not None and is_fallback_eligible(error, self.policy)
             if breaker is not None and not counts:
                 breaker.record_neutral()
+                probing = False  # its place is free: a retry here is admitted again
             elif breaker is not None and not probing:
                 breaker.record_failure()
             error.endpoint, error.attempts = endpoint, call.attempts

@@ -268,3 +268,67 @@ async def test_a_status_not_retried_may_still_fall_back_when_configured(
 def test_the_policy_accepts_only_retryable_kinds_of_status() -> None:
     with pytest.raises(ConfigError, match=r"fallback_on_status .* remove \[404\]"):
         RetryPolicy(fallback_on_status=frozenset({404, 503}))
+
+
+async def test_a_probe_keeps_its_place_across_retries_but_not_after_a_429() -> None:
+    # Half-open lets one probe through. The probing call keeps that place while it retries a
+    # server error (its failure is the probe's), but a 429 frees it: the call's next attempt
+    # is admitted again, and while another call holds the place it waits for its verdict.
+    from tests.conftest import wait_for
+
+    from gwstream.gateways.breaker import BreakerPolicy, CircuitBreaker, CircuitState
+
+    breaker = CircuitBreaker(A, BreakerPolicy(failure_threshold=1, open_s=0.01))
+    breaker.record_failure()
+    await wait_for(lambda: breaker.state is CircuitState.HALF_OPEN, timeout=5)
+    in_flight, most = 0, 0
+    other_may_end = asyncio.Event()
+    sleeping, proceed = asyncio.Event(), asyncio.Event()
+
+    async def attempt(script: list[str]) -> str:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            step = script.pop(0)
+            if step == "hold":
+                await other_may_end.wait()
+                return "held"
+            if step != "ok":
+                raise http(int(step), retry_after="0")
+            return "ok"
+        finally:
+            in_flight -= 1
+
+    async def sleep(seconds: float) -> None:  # the Retrier's backoff, stepped by the test
+        sleeping.set()
+        await proceed.wait()
+        proceed.clear()
+
+    async def step() -> None:
+        sleeping.clear()
+        proceed.set()
+        await asyncio.wait_for(sleeping.wait(), 1)
+
+    r = Retrier(RetryPolicy(max_attempts=3, base_delay_s=0), sleep=sleep)
+    first = ["503", "429", "ok"]
+    probing = asyncio.create_task(
+        r.call(lambda e: attempt(first), endpoints=[A], attempt_timeout_s=5, breakers={A: breaker})
+    )
+    await asyncio.wait_for(sleeping.wait(), 1)  # after the 503: the place kept
+    assert breaker.state is CircuitState.HALF_OPEN and not breaker.allow()
+    await step()  # the 429: the place freed
+    assert breaker.allow()  # taken here, as the other call would
+    breaker.record_neutral()
+    second = ["hold"]
+    other = asyncio.create_task(
+        r.call(lambda e: attempt(second), endpoints=[A], attempt_timeout_s=5, breakers={A: breaker})
+    )
+    await wait_for(lambda: second == [], timeout=5)  # the other call probes now
+    proceed.set()  # the first call's next attempt: it waits for the other's verdict
+    await wait_for(lambda: breaker._settled is not None, timeout=5)
+    assert first == ["ok"] and not probing.done()
+    other_may_end.set()
+    assert (await other).value == "held" and (await probing).value == "ok"
+    assert most == 1
+    assert breaker.state is CircuitState.CLOSED
