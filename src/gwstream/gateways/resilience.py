@@ -371,16 +371,13 @@ class Retrier:
             # A probe's failure reopens the circuit only once its call gives up here: a
             # probe that meets one passing 503 is retried, and the calls waiting on its
             # verdict wait on (they used to fail with it, none of them sent).
-            reopen = counts and probing
+            delay = None
             try:
                 delay = self._wait_before_retry(call, outcome, tries_here, can_fall_back, endpoint)
-            except BaseException:
-                if reopen and breaker is not None:
-                    breaker.record_failure()
-                raise
+            finally:
+                if delay is None and counts and probing and breaker is not None:
+                    breaker.record_failure()  # the call gives up here: falls back or fails
             if delay is None:
-                if reopen and breaker is not None:
-                    breaker.record_failure()
                 return _FALL_BACK
             _log.debug("retrying %s in %.3fs after: %s", endpoint, delay, call.last_error)
             try:

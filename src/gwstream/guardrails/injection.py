@@ -315,20 +315,19 @@ def _spaced_out(payload: str) -> str:
 _RUN_TOGETHER = 12
 
 
-def _asked_or_all(hinted: bool, payload: str, original: str, clear: list[int]) -> bool:
+def _asked_or_all(hinted: bool, payload: str, original: str) -> bool:
     """Whether decoded ``payload`` is words hidden on purpose: the turn asks for it to be
     read (``hinted``), or the encoding is all the turn says (at most two everyday words in
     the clear, and more once decoded: customers do not write in encodings unasked); and it
-    reads as words or asks for harm. ``clear`` caches the count of the clear ones."""
+    reads as words or asks for harm."""
     if not reads_as_words(payload) and HARM_RE.search(payload) is None:
         return False
     if hinted:
         return True
     if "://" in original or "www." in original:
         return False  # words %-escaped in a link's query are how links are written
-    if not clear:
-        clear.append(sum(w in COMMON for w in _CLEAR_WORD.findall(original.lower())))
-    return clear[0] <= _CLEAR_WORDS and common_words(payload) > clear[0]
+    clear = sum(w in COMMON for w in _CLEAR_WORD.findall(original.lower()))
+    return clear <= _CLEAR_WORDS and common_words(payload) > clear
 
 
 #: A word standing alone, not letters inside a code ("x53" of "&#x53;", "reply_only").
@@ -414,7 +413,6 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
             and not ROT13_ENGLISH.isdisjoint(words)
             and common_words(rot) >= common_words(folded) + 3
         )
-    clear: list[int] = []  # everyday words the turn says in the clear, counted once needed
     if (
         (hinted and may_hold_hinted_payload(words))
         or may_hold_payload(words)
@@ -425,7 +423,7 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
             payload = _spaced_out(payload)
             for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
                 hits.append((max(w, 0.8), "encoded", (s, e)))
-            hidden = hidden or _asked_or_all(hinted, payload, n.original, clear)
+            hidden = hidden or _asked_or_all(hinted, payload, n.original)
     payloads = other_encodings(n.original, words)
     backwards = hinted and len(REVERSED_COMMON.intersection(words)) >= 2
     if hinted:
@@ -437,7 +435,7 @@ def detect(text: str, normalized: Normalized | None = None, *, model: bool = Tru
         for w, _, _, _ in _RULESET.match(fold_for_rules(normalize(payload).text)):
             hits.append((max(w, 0.8), "encoded", None))
         hidden = hidden or (
-            payload != n.original[::-1] and _asked_or_all(hinted, payload, n.original, clear)
+            payload != n.original[::-1] and _asked_or_all(hinted, payload, n.original)
         )
     if backwards and not hidden:
         hidden = turned_around(n.original)

@@ -16,9 +16,9 @@ import re
 
 from gwstream.guardrails.normalize import normalize
 
-_PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|my|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
-#: The same, but not the customer's own ("disregard my earlier instructions about the cake").
-_PRIOR_NOT_MINE = _PRIOR.replace("|my|", "|")
+#: Whose earlier instructions: the assistant's, or all of them; not "my" (a customer taking back
+#: their own: "disregard my earlier instructions about the cake").
+_PRIOR = r"(?:(?:all|any|every|each)\s+)?(?:(?:of\s+)?(?:the|your|ur|these|those|this|its)\s+)?(?:(?:previous|prior|preceding|above|earlier|former|foregoing|original|initial|old|existing|current|given|default|standard|usual|normal|regular|system|developer|safety|content|built[- ]in|programmed|hidden|internal|evaluation|screening|grading|review)\s+){0,3}"
 _RULES_NOUN = r"(?:instructions?|criteria|preamble|directions?|directives?|rules?|guidelines?|guidance|prompts?|system\s+prompt|programming|constraints?|restrictions?|polic(?:y|ies)|guardrails?|filters?|commands?|context|training|limitations?|boundaries|protocols?|safeguards?)"
 
 #: Instructions that are the customer's own or came with a product ("ignore the instructions I
@@ -50,7 +50,7 @@ RULES: list[tuple[str, float, str]] = [
     (
         "override",
         0.9,
-        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR_NOT_MINE}{_RULES_NOUN}\b{_NOT_THE_CUSTOMERS}",
+        rf"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|dismiss|erase|stop following|stop obeying)\s+{_PRIOR}{_RULES_NOUN}\b{_NOT_THE_CUSTOMERS}",
     ),
     (
         "override",
@@ -509,7 +509,10 @@ RULES: list[tuple[str, float, str]] = [
 # -- fourth round: families a blind set (written without reading these rules) found missing ----
 _AGENT = r"(?:ai|a\.i\.|llms?|gpts?|language models?|assistants?|chatbots?|bots?|models?|summari[sz]ers?|reviewers?|screeners?|screening tools?|translators?|shopping assistants?|ai (?:systems?|tools?|agents?|assistants?|models?|readers?|reviewers?|summari[sz]ers?))"
 #: Requests for harm, as a fictional frame, a grandmother's story or a token soup wraps them.
-HARM = r"(?:bombs?|explosives?|napalm|weapons?|guns?|firearms?|poisons?|poisoning|harvest\w*\s+(?:\w+\s+)?(?:passwords|credentials|logins)|ricin|sarin|nerve agents?|meth(?:amphetamine)?|drugs|malware|ransomware|viruse?s?|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|launder\w*|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){0,3}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|clon(?:e|ed|ing)\s+(?:(?:credit|debit|bank|payment)\s+)?cards?|brute[- ]?forc\w*|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){0,3}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|molotov|thermite|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
+#: Grave harm: what no customer asks about in good faith with particulars (the pretext rule
+#: below names only these and a few more).
+_HARM_GRAVE = r"(?:bombs?|explosives?|napalm|ricin|sarin|nerve agents?|meth(?:amphetamine)?|malware|ransomware|keyloggers?|hack(?:ing|s)?\s+(?:into|in)|launder\w*|clon(?:e|ed|ing)\s+(?:(?:credit|debit|bank|payment)\s+)?cards?|molotov|thermite)"
+HARM = rf"(?:{_HARM_GRAVE}|weapons?|guns?|firearms?|poisons?|poisoning|harvest\w*\s+(?:\w+\s+)?(?:passwords|credentials|logins)|drugs|viruse?s?|break(?:ing)?\s+into|steal(?:ing|s)?|stolen|fake\s+(?:ids?|passports?|doctor'?s notes?|news|reviews)|counterfeit|evade|evading|phishing|scam\w*|defraud\w*|trick\w*\s+(?:\w+\s+){{0,3}}into|kill(?:ing)?|murder|synthesi[sz]e|fraud\w*|identity theft|brute[- ]?forc\w*|skimm\w+|(?:pick(?:ing|ed)?|open(?:ing|ed)?)\s+(?:[\w-]+\s+){{0,3}}locks?|bypass(?:ing|ed)?\s+(?:the\s+)?alarms?|lock-?pick\w*|hotwir\w*|burgl\w+|(?:chlorine|toxic|poison(?:ous)?|nerve|mustard|tear)\s+gas|pipe bombs?|shoplift\w*|stalk(?:ing)?|sql injection|injection payload|keyless entry|lethal dose|overdose|(?:bypass|get around)\s+(?:the\s+|a\s+)?(?:paywall|licen[cs]e check|drm))"
 HARM_RE = re.compile(rf"\b{HARM}\b", re.IGNORECASE)
 #: What frames a request for harm as make-believe, and what asks for the real thing inside it.
 _FRAME = r"(?:story|screenplay|novel|poem|script|scene|chapter|fiction|fictional|thriller|hypothetical(?:ly)?|theoretical(?:ly)?|movie|film|play|stanza|song|rap|verse|lyrics|game|rpg|cutscene|villain|character|universe|world|reality|research purposes|ted talk|role-?play)"
@@ -1041,6 +1044,14 @@ _THIRTEENTH: list[tuple[str, float, str]] = [
 RULES.extend(_THIRTEENTH)
 
 # -- fourteenth round: a twelfth blind set's families -------------------------------------------
+#: Pretexts other than fiction for a request for harm: history, hypothesis, study, a friend.
+#: (Years are matched as any short word: the rules read "1970s" with its leetspeak folded.)
+_PRETEXT = r"(?:historically|in the past|back in (?:the )?[\w']{2,6}|during (?:ww(?:ii|i|1|2)|the war)|for (?:educational|academic|research|training|study) purposes|(?:for|asking for) (?:a|my) (?:friend|thesis|school|homework|class|debate|podcast|course|essay|paper)|(?:purely|just|strictly) (?:theoretical(?:ly)?|hypothetical(?:ly)?|academic(?:ally)?|out of curiosity)|theoretical exercise|opposite day|reverse psychology|red[- ]team(?:ing)? exercise|(?:lives|people'?s lives) depend on it|(?:you'?ll|you will|it will) save lives)"
+#: What the pretext is for: harm named (not the words a contact center hears every day from
+#: the harmed, "my card was stolen", nor what students study, guns, phishing), and the
+#: particulars asked.
+_HARM_MORE = rf"(?:{_HARM_GRAVE}|poison(?:ing)?\s+(?:a|an|the|someone|somebody|my|his|her|their|people)|nitroglycerin|cocaine|lethal|undetectable|hurt (?:yourself|myself|someone)|fake (?:prescriptions?|vaccination|certificates?|passports?|ids?)|get away with|terrorist)"
+_PARTICULARS = r"(?:exact(?:ly)?|specific(?:s|ally)?|step[- ]by[- ]step|detailed|in detail|ingredients|ratios|amounts|recipe|procedure|how-?to|complete|most effective|method)"
 _FOURTEENTH: list[tuple[str, float, str]] = [
     (  # the whole output dictated ("your ONLY output should be: ...")
         "override",
@@ -1152,37 +1163,24 @@ _FOURTEENTH: list[tuple[str, float, str]] = [
         0.45,
         r"\b(?:we have|i have|there is|under)\s+a\s+(?:warrant|court order|subpoena)\b|\bauthori[sz]ed\s+by\s+(?:your|the)\s+(?:company'?s?\s+)?(?:ciso|security team|developers?|admins?|ceo|management)\b",
     ),
-]
-RULES.extend(_FOURTEENTH)
-#: Pretexts other than fiction for a request for harm: history, hypothesis, study, a friend.
-#: (Years are matched as any short word: the rules read "1970s" with its leetspeak folded.)
-_PRETEXT = r"(?:historically|in the past|back in (?:the )?[\w']{2,6}|during (?:ww(?:ii|i|1|2)|the war)|for (?:educational|academic|research|training|study) purposes|(?:for|asking for) (?:a|my) (?:friend|thesis|school|homework|class|debate|podcast|course|essay|paper)|(?:purely|just|strictly) (?:theoretical(?:ly)?|hypothetical(?:ly)?|academic(?:ally)?|out of curiosity)|theoretical exercise|opposite day|reverse psychology|red[- ]team(?:ing)? exercise|(?:lives|people'?s lives) depend on it|(?:you'?ll|you will|it will) save lives)"
-#: What the pretext is for: harm named (not the words a contact center hears every day from
-#: the harmed, "my card was stolen", nor what students study, guns, phishing), and the
-#: particulars asked.
-_HARM_MORE = r"(?:bombs?|explosives?|napalm|poison(?:ing)?\s+(?:a|an|the|someone|somebody|my|his|her|their|people)|ricin|sarin|nerve agents?|meth(?:amphetamine)?|malware|ransomware|keyloggers?|hack(?:ing)?\s+into|launder\w*|thermite|molotov|nitroglycerin|cocaine|lethal|undetectable|hurt (?:yourself|myself|someone)|fake (?:prescriptions?|vaccination|certificates?|passports?|ids?)|clon(?:e|ed|ing)\s+(?:credit\s+)?cards?|get away with|terrorist)"
-_PARTICULARS = r"(?:exact(?:ly)?|specific(?:s|ally)?|step[- ]by[- ]step|detailed|in detail|ingredients|ratios|amounts|recipe|procedure|how-?to|complete|most effective|method)"
-RULES.append(
     (  # a request for harm behind a pretext, asking for particulars ("historically, how did
         # people make napalm? be specific about ratios")
         "roleplay",
         0.75,
         rf"\b{_PRETEXT}\b[^\n]{{0,200}}?\b{_HARM_MORE}\b[^\n]{{0,160}}?\b{_PARTICULARS}\b|\b{_PRETEXT}\b[^\n]{{0,200}}?\b{_PARTICULARS}\b[^\n]{{0,160}}?\b{_HARM_MORE}\b|\b{_HARM_MORE}\b[^\n]{{0,160}}?\b{_PARTICULARS}\b[^\n]{{0,120}}?\b{_PRETEXT}\b|\b{_PARTICULARS}\b[^\n]{{0,160}}?\b{_HARM_MORE}\b[^\n]{{0,120}}?\b{_PRETEXT}\b",
-    )
-)
-
-# A message in a system's or developer's role, as an API takes them: a turn that is one (or
-# opens with a list of them) speaks as the system; inside a question it is weak alone
-# (developers ask whether theirs is right), and what it says decides.
-RULES.append(("override", 0.45, r"\brole[\"']\s*:\s*[\"'](?:system|developer)[\"']"))
-RULES.append(
+    ),
+    # A message in a system's or developer's role, as an API takes them: a turn that is one (or
+    # opens with a list of them) speaks as the system; inside a question it is weak alone
+    # (developers ask whether theirs is right), and what it says decides.
+    ("override", 0.45, r"\brole[\"']\s*:\s*[\"'](?:system|developer)[\"']"),
     (
         "override",
         0.8,
         r"(?<![\s\S])\{\s*[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"
         r"|(?<![\s\S])\[\s*\{\s*[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
-    )
-)
+    ),
+]
+RULES.extend(_FOURTEENTH)
 
 # -- other languages ---------------------------------------------------------------------------
 # Written in their own script and spelling, then folded the way turns are (Cyrillic look-alikes
